@@ -1,0 +1,53 @@
+/**
+ * The renewal proof: the device signs, with the key of its current certificate, a statement binding
+ * that certificate's serial, the time, and the new CSR. The service accepts it for a few minutes only.
+ */
+
+import { createHash } from "node:crypto";
+import { crypto, x509 } from "./x509.ts";
+import { ECDSA_SHA256 } from "./csr.ts";
+import { toBase64Url, fromBase64Url, utf8 } from "./encoding.ts";
+import { toArrayBuffer } from "./pem.ts";
+
+/** How far a proof's timestamp may be from the service's clock: 5 minutes either way. */
+export const PROOF_WINDOW_MS = 5 * 60_000;
+
+/** The fields a renewal request carries besides the certificate. */
+export interface RenewProof {
+  /** The new CSR, PEM. */
+  csr: string;
+  /** ISO 8601 time of signing, by the device's view of the service's clock. */
+  timestamp: string;
+  /** base64url ECDSA P-256 SHA-256 signature (IEEE P1363 r||s) over {@link proofMessage}. */
+  signature: string;
+}
+
+/**
+ * The signed statement: `iota-renew-v1`, the current serial (hex), the timestamp, and the
+ * base64url SHA-256 of the new CSR's PEM text, one per line.
+ */
+export function proofMessage(serialHex: string, timestamp: string, csrPem: string): Uint8Array {
+  const csrHash = createHash("sha256").update(csrPem.trim(), "utf8").digest("base64url");
+  return utf8(`iota-renew-v1\n${serialHex.toLowerCase()}\n${timestamp}\n${csrHash}`);
+}
+
+/** Signs a renewal of the certificate with serial `serialHex` to the key of `csrPem`. */
+export async function signRenewProof(privateKey: CryptoKey, serialHex: string, csrPem: string, now: Date): Promise<RenewProof> {
+  const timestamp = now.toISOString();
+  const message = proofMessage(serialHex, timestamp, csrPem);
+  const signature = await crypto.subtle.sign(ECDSA_SHA256, privateKey, toArrayBuffer(message));
+  return { csr: csrPem, timestamp, signature: toBase64Url(signature) };
+}
+
+/** Why a proof is not acceptable for `cert` at `now`, or `undefined` when it is. */
+export async function checkRenewProof(cert: x509.X509Certificate, proof: RenewProof, now: number): Promise<string | undefined> {
+  const at = Date.parse(proof.timestamp);
+  if (Number.isNaN(at)) return "timestamp is not an ISO 8601 time";
+  if (Math.abs(at - now) > PROOF_WINDOW_MS) return "timestamp is more than 5 minutes from the service's clock";
+  const signature = fromBase64Url(proof.signature);
+  if (!signature || signature.length !== 64) return "signature is not a base64url P-256 signature (64 bytes r||s)";
+  const publicKey = await cert.publicKey.export(ECDSA_SHA256 as unknown as Algorithm, ["verify"], crypto);
+  const message = proofMessage(cert.serialNumber, proof.timestamp, proof.csr);
+  const ok = await crypto.subtle.verify(ECDSA_SHA256, publicKey, toArrayBuffer(signature), toArrayBuffer(message));
+  return ok ? undefined : "signature does not verify with the current certificate's key";
+}

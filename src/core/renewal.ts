@@ -1,0 +1,86 @@
+/** When to renew a certificate and how long to wait after a failure: pure functions of their inputs. */
+
+import { createHash } from "node:crypto";
+
+/** The refresh-window policy. Fractions are of the certificate's lifetime (notAfter - notBefore). */
+export interface RenewalPolicy {
+  /** Renew at this fraction of the lifetime (step-ca convention: 2/3). */
+  fraction: number;
+  /** Subtract up to this fraction of the lifetime at random (step-ca convention: 1/20). */
+  jitter: number;
+  /**
+   * Spread the first renewal after provisioning uniformly over one whole renewal period ending at `fraction`,
+   * so a factory batch provisioned within an hour does not come back as one wave.
+   */
+  spreadFirst: boolean;
+}
+
+/** The defaults of IoTA: step-ca's window, with the first renewal spread over a whole period. */
+export const DEFAULT_RENEWAL_POLICY: RenewalPolicy = { fraction: 2 / 3, jitter: 1 / 20, spreadFirst: true };
+
+/** The validity period of a certificate, in epoch milliseconds. */
+export interface Validity {
+  notBefore: number;
+  notAfter: number;
+}
+
+/**
+ * The instant (epoch ms) at which a certificate should be renewed.
+ * `random` returns a number in [0, 1); `first` says whether the certificate came from provisioning.
+ * Hint: with `spreadFirst` the first renewal is uniform over [fraction - period, fraction] where the
+ * period is the mean interval of later renewals (fraction - jitter/2), so successive cycles tile
+ * time evenly instead of repeating the factory's provisioning burst.
+ */
+export function renewalTime(cert: Validity, policy: RenewalPolicy, random: () => number, first: boolean): number {
+  const lifetime = cert.notAfter - cert.notBefore;
+  const u = clampUnit(random());
+  let at: number;
+  if (first && policy.spreadFirst) {
+    const period = policy.fraction - policy.jitter / 2;
+    at = policy.fraction - u * period;
+  } else {
+    at = policy.fraction - u * policy.jitter;
+  }
+  return cert.notBefore + Math.round(at * lifetime);
+}
+
+/** Milliseconds from `now` until renewal is due; 0 when it is already due (or the timer slept past it). */
+export function renewalDelay(renewAt: number, now: number): number {
+  return Math.max(0, renewAt - now);
+}
+
+/**
+ * A number in [0, 1) fixed by the certificate serial, so the schedule is the same after every restart
+ * and the service can tell the device the same `renewAt` the device computes.
+ */
+export function serialRandom(serialHex: string): () => number {
+  const digest = createHash("sha256").update(serialHex.toLowerCase()).digest();
+  const value = digest.readUIntBE(0, 6) / 2 ** 48;
+  return () => value;
+}
+
+/** Capped exponential backoff for retries. */
+export interface BackoffPolicy {
+  /** First delay in ms. */
+  minDelay: number;
+  /** Largest delay in ms. */
+  maxDelay: number;
+}
+
+/** Retries start at 5 s and stay below 15 min, so a device keeps trying after a missed window. */
+export const DEFAULT_BACKOFF: BackoffPolicy = { minDelay: 5_000, maxDelay: 15 * 60_000 };
+
+/**
+ * Delay before retry number `attempt` (1 = the first retry): "equal jitter", half fixed, half random,
+ * over a doubling base capped at `maxDelay`. A server's `Retry-After` (ms) is a floor.
+ */
+export function retryDelay(attempt: number, policy: BackoffPolicy, random: () => number, retryAfterMs?: number): number {
+  const base = Math.min(policy.maxDelay, policy.minDelay * 2 ** Math.max(0, attempt - 1));
+  const delay = base / 2 + clampUnit(random()) * (base / 2);
+  return Math.round(Math.max(delay, retryAfterMs ?? 0));
+}
+
+function clampUnit(x: number): number {
+  if (!(x >= 0)) return 0;
+  return x >= 1 ? 1 - Number.EPSILON : x;
+}

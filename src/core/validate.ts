@@ -1,0 +1,21 @@
+/** Turning valibot issues into IoTA field errors, for API bodies, config files and CLI input alike. */
+
+import * as v from "valibot";
+import { IotaError, type FieldError } from "./problem.ts";
+
+/** Field errors for valibot issues; the field is the dotted path (`names.3`), `(body)` for the root. */
+export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
+  return issues.map((issue) => ({
+    field: issue.path?.map((item) => String(item.key)).join(".") || "(body)",
+    message: issue.message,
+  }));
+}
+
+/** Parses `input` with `schema`; on failure throws a 400 {@link IotaError} naming every bad field. */
+export function parseOrThrow<S extends v.GenericSchema>(schema: S, input: unknown, what = "request body"): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const errors = fieldErrors(result.issues);
+  const summary = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+  throw new IotaError(400, `Invalid ${what}: ${summary}`, { errors });
+}

@@ -1,0 +1,135 @@
+/** The API v1 wire schemas, shared by the service (to validate) and the clients (to build and read). */
+
+import * as v from "valibot";
+import { NAME_RULE, nameProblem } from "./names.ts";
+import { parseDuration } from "./duration.ts";
+import { MAX_GRACE_SECONDS, MAX_VALIDITY_SECONDS, MIN_VALIDITY_SECONDS } from "./profile.ts";
+
+/** Most device names in one bulk request. */
+export const BULK_MAX_NAMES = 100_000;
+
+/** A group or device name; the message says which rule was broken. */
+export const NameSchema = v.pipe(
+  v.string("must be a string"),
+  v.check((name) => nameProblem(name) === undefined, (issue) => `${nameProblem(String(issue.input))}; names are ${NAME_RULE}`),
+);
+
+/** A duration (`30d`, `12h`, `90s` or whole seconds) within [min, max] seconds, output as seconds. */
+export function durationSchema(min: number, max: number) {
+  return v.pipe(
+    v.union([v.number(), v.string()], "must be a duration such as 30d, 12h, 90s or a number of seconds"),
+    v.transform((input) => parseDuration(input) ?? -1),
+    v.check((s) => s >= 0, "must be a duration such as 30d, 12h, 90s or a number of seconds"),
+    v.check((s) => s >= min && s <= max, `must be between ${min} and ${max} seconds`),
+  );
+}
+
+/** A PEM text of bounded size. */
+const PemText = v.pipe(v.string("must be a PEM string"), v.maxLength(16_384, "is longer than 16384 characters"), v.includes("-----BEGIN ", "is not PEM (no BEGIN line)"));
+
+/** `POST /v1/groups` */
+export const CreateGroupBody = v.object({
+  name: NameSchema,
+  validity: v.optional(durationSchema(MIN_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS)),
+  renewGrace: v.optional(durationSchema(0, MAX_GRACE_SECONDS)),
+});
+export type CreateGroupBody = v.InferOutput<typeof CreateGroupBody>;
+
+/** `POST /v1/groups/{group}/devices`: one name, or many. */
+export const CreateDevicesBody = v.union(
+  [
+    v.object({ name: NameSchema }),
+    v.object({
+      names: v.pipe(
+        v.array(v.string("must be a string"), "must be an array of names"),
+        v.maxLength(BULK_MAX_NAMES, `has more than ${BULK_MAX_NAMES} names; split it into batches`),
+      ),
+    }),
+  ],
+  "must have either name (one device) or names (a list)",
+);
+export type CreateDevicesBody = v.InferOutput<typeof CreateDevicesBody>;
+
+/** `POST /v1/provision` */
+export const ProvisionBody = v.pipe(
+  v.object({
+    tenant: v.optional(NameSchema),
+    group: NameSchema,
+    device: NameSchema,
+    csr: PemText,
+    token: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "is too long"))),
+    secret: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "is too long"))),
+  }),
+  v.check((body) => (body.token === undefined) !== (body.secret === undefined), "give exactly one of token and secret"),
+);
+export type ProvisionBody = v.InferOutput<typeof ProvisionBody>;
+
+/** `POST /v1/renew` */
+export const RenewBody = v.object({
+  certificate: PemText,
+  csr: PemText,
+  timestamp: v.pipe(v.string("must be an ISO 8601 time"), v.maxLength(64, "is too long")),
+  signature: v.pipe(v.string("must be a base64url string"), v.maxLength(256, "is too long")),
+});
+export type RenewBody = v.InferOutput<typeof RenewBody>;
+
+/** A group as the API shows it. */
+export interface GroupView {
+  name: string;
+  /** Certificate lifetime in seconds. */
+  validity: number;
+  /** Seconds after expiry during which a certificate may still renew. */
+  renewGrace: number;
+  createdAt: string;
+  secretRotatedAt: string;
+  deviceCount?: number;
+}
+
+/** A group with its secret: only in the answer that creates or rotates it. */
+export interface GroupWithSecret extends GroupView {
+  provisioningSecret: string;
+}
+
+/** Device lifecycle states. */
+export type DeviceState = "created" | "provisioned" | "revoked";
+
+/** A device as the API shows it. */
+export interface DeviceView {
+  group: string;
+  name: string;
+  state: DeviceState;
+  serial: string | null;
+  notBefore: string | null;
+  notAfter: string | null;
+  provisionedAt: string | null;
+  lastRenewal: string | null;
+  createdAt: string;
+}
+
+/** The answer to a bulk creation. */
+export interface BulkCreateResult {
+  created: string[];
+  existing: string[];
+  invalid: { name: string; reason: string }[];
+}
+
+/** A page of a listing; `nextCursor` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** The answer to provision and renew. */
+export interface IssuedCertificate {
+  /** The device certificate, PEM. */
+  certificate: string;
+  /** The certificate followed by the CA certificate, PEM. */
+  chain: string;
+  /** The tenant CA certificate, PEM. */
+  ca: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  /** When the device should renew (the same instant iotad computes from the certificate). */
+  renewAt: string;
+}

@@ -1,0 +1,110 @@
+/** A tenant's certificate authority: its root, device certificate issuance, and the CRL. */
+
+import { crypto, x509 } from "../../core/x509.ts";
+import { EC_P256, ECDSA_SHA256, exportPrivateKeyPem, importPrivateKeyPem } from "../../core/csr.ts";
+import { encodePem } from "../../core/pem.ts";
+import { backdateSeconds, identityUri, newSerial, type DeviceIdentity } from "../../core/profile.ts";
+
+/** Root CA lifetime: 20 years; devices rotate, the trust anchor in their images should not. */
+const ROOT_VALIDITY_MS = 20 * 365 * 86400_000;
+/** A CRL is valid for a day; the service signs a fresh one whenever it changes or half of that passed. */
+export const CRL_VALIDITY_MS = 86400_000;
+
+/** What {@link CertificateAuthority.issue} produced. */
+export interface IssuedDeviceCertificate {
+  pem: string;
+  serial: string;
+  notBefore: number;
+  notAfter: number;
+}
+
+/** A loaded CA: its certificate and private signing key. */
+export class CertificateAuthority {
+  private constructor(
+    /** The CA certificate. */
+    readonly cert: x509.X509Certificate,
+    /** The CA certificate as PEM. */
+    readonly certPem: string,
+    private readonly signingKey: CryptoKey,
+    private readonly authorityKeyId: x509.AuthorityKeyIdentifierExtension,
+  ) {}
+
+  /** Creates a new root CA for `tenant`; returns the CA and its private key as PKCS#8 PEM to be sealed. */
+  static async create(tenant: string, now: number): Promise<{ ca: CertificateAuthority; keyPem: string }> {
+    const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: newSerial(),
+      name: `CN=IoTA ${tenant} Root CA, O=IoTA`,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + ROOT_VALIDITY_MS),
+      signingAlgorithm: ECDSA_SHA256,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    const keyPem = await exportPrivateKeyPem(keys.privateKey);
+    return { ca: await CertificateAuthority.load(cert.toString("pem"), keyPem), keyPem };
+  }
+
+  /** Loads a CA from its certificate and PKCS#8 private key. */
+  static async load(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+    const cert = new x509.X509Certificate(certPem);
+    const { privateKey } = await importPrivateKeyPem(keyPem);
+    const aki = await x509.AuthorityKeyIdentifierExtension.create(cert, false);
+    return new CertificateAuthority(cert, `${cert.toString("pem")}\n`, privateKey, aki);
+  }
+
+  /** Issues a device certificate for `publicKey` with the IoTA device profile. */
+  async issue(id: DeviceIdentity, publicKey: x509.PublicKey, validitySeconds: number, now: number): Promise<IssuedDeviceCertificate> {
+    const serial = newSerial();
+    const start = Math.floor(now / 1000) * 1000;
+    const notBefore = start - backdateSeconds(validitySeconds) * 1000;
+    const notAfter = start + validitySeconds * 1000;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial,
+      subject: `CN=${id.device}`,
+      issuer: this.cert.subject,
+      notBefore: new Date(notBefore),
+      notAfter: new Date(notAfter),
+      signingAlgorithm: ECDSA_SHA256,
+      publicKey,
+      signingKey: this.signingKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+        new x509.SubjectAlternativeNameExtension([{ type: "url", value: identityUri(id) }], false),
+        this.authorityKeyId,
+        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      ],
+    });
+    return { pem: `${cert.toString("pem")}\n`, serial, notBefore, notAfter };
+  }
+
+  /** A CRL listing `revoked`, numbered `crlNumber`, PEM with the `X509 CRL` header OpenSSL and Mosquitto read. */
+  async crl(revoked: { serial: string; revokedAt: number }[], crlNumber: number, now: number): Promise<string> {
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: this.cert.subject,
+      thisUpdate: new Date(now - 60_000),
+      nextUpdate: new Date(now + CRL_VALIDITY_MS),
+      signingAlgorithm: ECDSA_SHA256,
+      signingKey: this.signingKey,
+      entries: revoked.map((r) => ({ serialNumber: r.serial, revocationDate: new Date(r.revokedAt) })),
+      extensions: [this.authorityKeyId, new x509.Extension("2.5.29.20", false, derInteger(crlNumber))],
+    });
+    // Hint: @peculiar/x509 writes "BEGIN CRL", which OpenSSL and Mosquitto reject.
+    return encodePem(crl.rawData, "X509 CRL");
+  }
+}
+
+/** DER encoding of a non-negative integer. */
+function derInteger(value: number): ArrayBuffer {
+  let hex = value.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+  const body = Buffer.from(hex, "hex");
+  return new Uint8Array([0x02, body.length, ...body]).buffer;
+}

@@ -1,0 +1,44 @@
+/**
+ * Sealing secrets at rest: CA keys and group secrets are stored encrypted (AES-256-GCM) under a
+ * master key that lives outside the database (a 0600 file in the data folder, or the environment),
+ * so a copy of the database alone reveals neither.
+ */
+
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+
+const VERSION = "v1";
+
+/** Encrypts and decrypts short secrets with one 256-bit master key. */
+export class Sealer {
+  private readonly key: Buffer;
+
+  constructor(masterKey: Uint8Array) {
+    if (masterKey.length !== 32) throw new Error("the master key must be 32 bytes");
+    this.key = Buffer.from(masterKey);
+  }
+
+  /** `v1.<iv>.<ciphertext+tag>` in base64url; `context` is bound as associated data. */
+  seal(plaintext: string, context: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    cipher.setAAD(Buffer.from(context, "utf8"));
+    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return `${VERSION}.${iv.toString("base64url")}.${body.toString("base64url")}`;
+  }
+
+  /** The plaintext of {@link seal}; throws when the text was sealed under another key or context. */
+  open(sealed: string, context: string): string {
+    const [version, ivText, bodyText] = sealed.split(".");
+    if (version !== VERSION || !ivText || !bodyText) throw new Error("sealed value has an unknown format");
+    const body = Buffer.from(bodyText, "base64url");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(ivText, "base64url"));
+    decipher.setAAD(Buffer.from(context, "utf8"));
+    decipher.setAuthTag(body.subarray(body.length - 16));
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString("utf8");
+  }
+}
+
+/** A new random master key. */
+export function newMasterKey(): Uint8Array {
+  return new Uint8Array(randomBytes(32));
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bun
+/** iota-server: the entry point that builds the real clock, files, database and sockets. */
+
+import { parseServerOptions, SERVER_USAGE } from "./options.ts";
+import { startServer } from "./server.ts";
+import { streamLogger } from "./http/logger.ts";
+import { isIotaError } from "../core/problem.ts";
+import { VERSION } from "../core/version.ts";
+
+const log = streamLogger((line) => process.stderr.write(line));
+
+async function main(): Promise<number> {
+  const options = parseServerOptions(process.argv.slice(2), process.env);
+  if (options === "help") {
+    process.stdout.write(SERVER_USAGE);
+    return 0;
+  }
+  if (options === "version") {
+    process.stdout.write(`iota-server ${VERSION}\n`);
+    return 0;
+  }
+  const server = await startServer(options, log);
+  process.stdout.write(`iota-server ${VERSION} listening on ${server.url}\n`);
+  process.stdout.write(`  data folder: ${options.data}\n  database:    ${options.db.replace(/\/\/[^@/]*@/, "//***@")}\n`);
+  if (server.newAdminToken) {
+    process.stdout.write(`  admin token: written to ${server.adminTokenPath} (0600); it is not shown again\n`);
+    // Hint: the token itself goes to a terminal only, never to a log that a service manager keeps.
+    if (process.stdout.isTTY) process.stdout.write(`               ${server.newAdminToken}\n`);
+  } else {
+    process.stdout.write(`  admin token: ${server.adminTokenPath}\n`);
+  }
+  const stop = async () => {
+    await server.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error) => {
+    process.stderr.write(`iota-server: ${isIotaError(error) ? error.message : (error as Error).message}\n`);
+    process.exit(isIotaError(error) ? 2 : 1);
+  },
+);

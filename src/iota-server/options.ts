@@ -1,0 +1,84 @@
+/** iota-server's command line and environment, parsed and checked before anything is opened. */
+
+import { parseArgs } from "node:util";
+import { join, resolve } from "node:path";
+import { IotaError } from "../core/problem.ts";
+
+/** Everything iota-server needs to start. */
+export interface ServerOptions {
+  /** Data folder: database, master key, admin token. */
+  data: string;
+  listen: { host: string; port: number };
+  /** `sqlite:PATH` or `postgres://...`. */
+  db: string;
+  /** Embedded MQTT broker address, when enabled. */
+  mqttListen?: { host: string; port: number };
+  /** Master key from the environment (base64url or hex of 32 bytes), else the data folder's file. */
+  masterKey?: string;
+}
+
+export const SERVER_USAGE = `Usage: iota-server [options]
+
+Runs the IoTA tenant API: groups, devices, the CA, provisioning, renewal, revocation and CRL.
+
+Options (each also read from the environment variable in brackets):
+  --data DIR              data folder, created 0700 (IOTA_DATA; default ./.iota)
+  --listen HOST:PORT      API address (IOTA_LISTEN; default 127.0.0.1:8440; port 0 picks one)
+  --db URL                sqlite:PATH or postgres://... (IOTA_DB; default sqlite:DIR/iota.db)
+  --mqtt-listen HOST:PORT embedded MQTT broker over TLS (IOTA_MQTT_LISTEN; off unless given)
+  -h, --help              show this help
+  -v, --version           show the version
+
+Secrets at rest: CA keys and group secrets are sealed under a master key, read from
+IOTA_MASTER_KEY (32 bytes, base64url or hex) or DIR/master.key (created 0600 on first start).
+The first start creates the default tenant and writes its admin token to DIR/admin-token (0600).
+
+Examples:
+  iota-server
+  iota-server --data /var/lib/iota --listen 0.0.0.0:8440
+  IOTA_DB=postgres://iota@db/iota IOTA_MASTER_KEY=... iota-server --listen 0.0.0.0:8440
+`;
+
+/** Parses `HOST:PORT` (IPv6 hosts in brackets); `what` names the flag in errors. */
+export function parseHostPort(text: string, what: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new IotaError(400, `${what} must be HOST:PORT (e.g. 127.0.0.1:8440), got ${JSON.stringify(text)}`);
+  return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
+}
+
+/** Parses argv and the environment; throws IotaError(400) naming the bad flag. `undefined` for --help/--version. */
+export function parseServerOptions(argv: string[], env: Record<string, string | undefined>): ServerOptions | "help" | "version" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        data: { type: "string" },
+        listen: { type: "string" },
+        db: { type: "string" },
+        "mqtt-listen": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (error) {
+    throw new IotaError(400, (error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return "help";
+  if (values.version) return "version";
+  const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");
+  const options: ServerOptions = {
+    data,
+    listen: parseHostPort(values.listen ?? env.IOTA_LISTEN ?? "127.0.0.1:8440", "--listen"),
+    db: values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`,
+  };
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(options.db)) throw new IotaError(400, `--db must start with sqlite: or postgres://, got ${JSON.stringify(options.db)}`);
+  const mqtt = values["mqtt-listen"] ?? env.IOTA_MQTT_LISTEN;
+  if (mqtt) options.mqttListen = parseHostPort(mqtt, "--mqtt-listen");
+  if (env.IOTA_MASTER_KEY) options.masterKey = env.IOTA_MASTER_KEY;
+  return options;
+}

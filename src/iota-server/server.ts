@@ -1,0 +1,57 @@
+/** Composes a running iota-server: data folder, master key, store, default tenant, HTTP listener. */
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Sealer } from "./ca/sealer.ts";
+import { openStore } from "./store/sql-store.ts";
+import type { Store } from "./store/store.ts";
+import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
+import type { ServiceContext } from "./service/context.ts";
+import { createApp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
+import type { Logger } from "./http/logger.ts";
+import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
+import type { ServerOptions } from "./options.ts";
+
+/** A started server. */
+export interface RunningServer {
+  /** Base URL of the API, e.g. `http://127.0.0.1:8440`. */
+  url: string;
+  /** Path of the admin token file (written on first start). */
+  adminTokenPath: string;
+  /** The admin token when this start created the default tenant; otherwise undefined. */
+  newAdminToken: string | undefined;
+  context: ServiceContext;
+  stop(): Promise<void>;
+}
+
+/** Opens everything `options` names and starts listening. */
+export async function startServer(options: ServerOptions, log: Logger, app: Partial<AppOptions> = {}): Promise<RunningServer> {
+  ensureDataDir(options.data);
+  const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
+  const store: Store = await openStore(options.db);
+  const context: ServiceContext = { store, sealer, tenants: new Tenants(store, sealer), now: Date.now };
+  const adminTokenPath = join(options.data, "admin-token");
+  let newAdminToken: string | undefined;
+  if (!(await store.getTenant(DEFAULT_TENANT))) {
+    const created = await context.tenants.create(DEFAULT_TENANT, Date.now());
+    if (created) {
+      newAdminToken = created.adminToken;
+      writeSecretFile(adminTokenPath, `${created.adminToken}\n`);
+    }
+  } else if (!existsSync(adminTokenPath)) {
+    log.info(`the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`);
+  }
+  const handler = createApp(context, log, { ...DEFAULT_APP_OPTIONS, ...app });
+  const server = Bun.serve({ hostname: options.listen.host, port: options.listen.port, fetch: handler.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
+  const host = options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host;
+  return {
+    url: `http://${host}:${server.port}`,
+    adminTokenPath,
+    newAdminToken,
+    context,
+    async stop() {
+      await server.stop(true);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/** What every service operation receives: the store, the sealer, the tenants' CAs and the clock. */
+
+import type { Sealer } from "../ca/sealer.ts";
+import type { Store } from "../store/store.ts";
+import type { Tenants } from "./tenants.ts";
+
+/** Dependencies of the service operations; only `main.ts` builds the real ones. */
+export interface ServiceContext {
+  store: Store;
+  sealer: Sealer;
+  tenants: Tenants;
+  /** Current time in epoch milliseconds. */
+  now: () => number;
+}
+
+/** The sealing context of a group's provisioning secret (binds the ciphertext to its group). */
+export function secretContext(tenant: string, group: string): string {
+  return `group-secret:${tenant}/${group}`;
+}

@@ -1,0 +1,93 @@
+/** Device operations: create one or many, list by pages, show, delete, revoke, reset. */
+
+import { IotaError } from "../../core/problem.ts";
+import { nameProblem, NAME_RULE } from "../../core/names.ts";
+import type { BulkCreateResult, DeviceView, Page } from "../../core/wire.ts";
+import type { DeviceKey, DeviceRecord } from "../store/store.ts";
+import type { ServiceContext } from "./context.ts";
+import { requireGroup } from "./groups.ts";
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Largest page of a device listing. */
+export const MAX_PAGE = 1000;
+
+/** The public view of a device record. */
+export function deviceView(d: DeviceRecord): DeviceView {
+  return {
+    group: d.group,
+    name: d.name,
+    state: d.state,
+    serial: d.serial,
+    notBefore: isoOrNull(d.notBefore),
+    notAfter: isoOrNull(d.notAfter),
+    provisionedAt: isoOrNull(d.provisionedAt),
+    lastRenewal: isoOrNull(d.lastRenewal),
+    createdAt: new Date(d.createdAt).toISOString(),
+  };
+}
+
+/** Creates one device; 409 when it exists. */
+export async function createDevice(ctx: ServiceContext, tenant: string, group: string, name: string): Promise<DeviceView> {
+  await requireGroup(ctx, tenant, group);
+  const created = await ctx.store.insertDevices(tenant, group, [name], ctx.now());
+  if (created.length === 0) throw new IotaError(409, `Device ${JSON.stringify(name)} already exists in group ${JSON.stringify(group)}`);
+  return deviceView(await requireDevice(ctx, { tenantId: tenant, group, name }));
+}
+
+/**
+ * Creates many devices in one transaction. Each name is reported once: created, already existing,
+ * or invalid with its reason. Duplicates within the request count once.
+ */
+export async function createDevices(ctx: ServiceContext, tenant: string, group: string, names: string[]): Promise<BulkCreateResult> {
+  await requireGroup(ctx, tenant, group);
+  const invalid: BulkCreateResult["invalid"] = [];
+  const valid = new Set<string>();
+  for (const name of names) {
+    const problem = nameProblem(name);
+    if (problem) invalid.push({ name, reason: `${problem}; names are ${NAME_RULE}` });
+    else valid.add(name);
+  }
+  const candidates = [...valid];
+  const created = await ctx.store.insertDevices(tenant, group, candidates, ctx.now());
+  const createdSet = new Set(created);
+  return { created, existing: candidates.filter((n) => !createdSet.has(n)), invalid };
+}
+
+/** A device record; 404 naming the device when it does not exist. */
+export async function requireDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceRecord> {
+  const device = await ctx.store.getDevice(key);
+  if (!device) throw new IotaError(404, `No device named ${JSON.stringify(key.name)} in group ${JSON.stringify(key.group)}`);
+  return device;
+}
+
+/** One page of a group's devices, in name order; pass `nextCursor` back for the next page. */
+export async function listDevices(ctx: ServiceContext, tenant: string, group: string, limit: number, cursor?: string): Promise<Page<DeviceView>> {
+  await requireGroup(ctx, tenant, group);
+  const rows = await ctx.store.listDevices(tenant, group, limit + 1, cursor);
+  const items = rows.slice(0, limit).map(deviceView);
+  const page: Page<DeviceView> = { items };
+  const last = items[items.length - 1];
+  if (rows.length > limit && last) page.nextCursor = last.name;
+  return page;
+}
+
+/** Deletes a device and revokes its live certificates. */
+export async function deleteDevice(ctx: ServiceContext, key: DeviceKey): Promise<void> {
+  await requireGroup(ctx, key.tenantId, key.group);
+  if (!(await ctx.store.deleteDevice(key, ctx.now()))) await requireDevice(ctx, key);
+}
+
+/** Revokes a device: it can neither renew nor provision again until reset; its certificates go on the CRL. */
+export async function revokeDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceView> {
+  await requireDevice(ctx, key);
+  await ctx.store.revokeDevice(key, ctx.now());
+  return deviceView(await requireDevice(ctx, key));
+}
+
+/** Resets a device to `created` so it may provision again (with a new key); its certificates are revoked. */
+export async function resetDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceView> {
+  await requireDevice(ctx, key);
+  await ctx.store.resetDevice(key, ctx.now());
+  return deviceView(await requireDevice(ctx, key));
+}

@@ -1,0 +1,91 @@
+/** Group operations: create with a provisioning secret, list, show, rotate the secret, delete. */
+
+import { IotaError } from "../../core/problem.ts";
+import { newProvisioningSecret } from "../../core/token.ts";
+import { DEFAULT_GRACE_SECONDS, DEFAULT_VALIDITY_SECONDS } from "../../core/profile.ts";
+import type { CreateGroupBody, GroupView, GroupWithSecret } from "../../core/wire.ts";
+import type { GroupRecord } from "../store/store.ts";
+import { secretContext, type ServiceContext } from "./context.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The public view of a group record. */
+export function groupView(g: GroupRecord, deviceCount?: number): GroupView {
+  const view: GroupView = {
+    name: g.name,
+    validity: g.validity,
+    renewGrace: g.grace,
+    createdAt: iso(g.createdAt),
+    secretRotatedAt: iso(g.secretRotatedAt),
+  };
+  if (deviceCount !== undefined) view.deviceCount = deviceCount;
+  return view;
+}
+
+/** Creates a group; 409 when the name is taken. The secret is in this answer only. */
+export async function createGroup(ctx: ServiceContext, tenant: string, body: CreateGroupBody): Promise<GroupWithSecret> {
+  const now = ctx.now();
+  const secret = newProvisioningSecret();
+  const record: GroupRecord = {
+    tenantId: tenant,
+    name: body.name,
+    secretSealed: ctx.sealer.seal(secret, secretContext(tenant, body.name)),
+    validity: body.validity ?? DEFAULT_VALIDITY_SECONDS,
+    grace: body.renewGrace ?? DEFAULT_GRACE_SECONDS,
+    createdAt: now,
+    secretRotatedAt: now,
+  };
+  if (!(await ctx.store.insertGroup(record))) {
+    throw new IotaError(409, `A group named ${JSON.stringify(body.name)} already exists`);
+  }
+  return { ...groupView(record, 0), provisioningSecret: secret };
+}
+
+/** A group record; 404 naming the group when it does not exist. */
+export async function requireGroup(ctx: ServiceContext, tenant: string, name: string): Promise<GroupRecord> {
+  const group = await ctx.store.getGroup(tenant, name);
+  if (!group) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+  return group;
+}
+
+/** The plaintext provisioning secret of a group. */
+export function groupSecret(ctx: ServiceContext, group: GroupRecord): string {
+  return ctx.sealer.open(group.secretSealed, secretContext(group.tenantId, group.name));
+}
+
+/** Every group of a tenant with its device count. */
+export async function listGroups(ctx: ServiceContext, tenant: string): Promise<GroupView[]> {
+  return (await ctx.store.listGroups(tenant)).map((g) => groupView(g, g.deviceCount));
+}
+
+/** One group with its device count. */
+export async function getGroup(ctx: ServiceContext, tenant: string, name: string): Promise<GroupView> {
+  const group = await requireGroup(ctx, tenant, name);
+  return groupView(group, await ctx.store.countDevices(tenant, name));
+}
+
+/**
+ * Replaces the provisioning secret. Device tokens derived from the old secret stop working for
+ * devices not yet provisioned; provisioned devices renew with their certificates and are unaffected.
+ */
+export async function rotateSecret(ctx: ServiceContext, tenant: string, name: string): Promise<GroupWithSecret> {
+  const group = await requireGroup(ctx, tenant, name);
+  const now = ctx.now();
+  const secret = newProvisioningSecret();
+  const sealed = ctx.sealer.seal(secret, secretContext(tenant, name));
+  if (!(await ctx.store.setGroupSecret(tenant, name, sealed, now))) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+  return { ...groupView({ ...group, secretSealed: sealed, secretRotatedAt: now }), provisioningSecret: secret };
+}
+
+/**
+ * Deletes a group. A group that still has devices is refused (409) unless `force` is set; then its
+ * devices are deleted too and their certificates revoked.
+ */
+export async function deleteGroup(ctx: ServiceContext, tenant: string, name: string, force: boolean): Promise<void> {
+  await requireGroup(ctx, tenant, name);
+  const count = await ctx.store.countDevices(tenant, name);
+  if (count > 0 && !force) {
+    throw new IotaError(409, `Group ${JSON.stringify(name)} still has ${count} devices; delete them first or pass force=true`);
+  }
+  if (!(await ctx.store.deleteGroup(tenant, name, ctx.now()))) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+}

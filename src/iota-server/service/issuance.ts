@@ -1,0 +1,137 @@
+/** Provisioning and renewal: the two ways a device gets a certificate. */
+
+import { x509 } from "../../core/x509.ts";
+import { IotaError, invalidField } from "../../core/problem.ts";
+import { constantTimeEqual } from "../../core/encoding.ts";
+import { deviceToken } from "../../core/token.ts";
+import { parseIdentityUri } from "../../core/profile.ts";
+import { checkRenewProof } from "../../core/renew-proof.ts";
+import { DEFAULT_RENEWAL_POLICY, renewalTime, serialRandom } from "../../core/renewal.ts";
+import type { IssuedCertificate, ProvisionBody, RenewBody } from "../../core/wire.ts";
+import type { DeviceKey, DeviceRecord, GroupRecord } from "../store/store.ts";
+import type { ServiceContext } from "./context.ts";
+import { groupSecret, requireGroup } from "./groups.ts";
+import { requireDevice } from "./devices.ts";
+import { checkCsr } from "./csr-check.ts";
+import { DEFAULT_TENANT } from "./tenants.ts";
+
+/** Called for each failed credential check, so the HTTP layer can throttle guessing. */
+export type OnAuthFailure = (scope: string) => void;
+
+/** The answer for a stored device certificate. */
+async function answer(ctx: ServiceContext, device: DeviceRecord): Promise<IssuedCertificate> {
+  const ca = await ctx.tenants.ca(device.tenantId);
+  const certificate = device.certificate ?? "";
+  const serial = device.serial ?? "";
+  const validity = { notBefore: device.notBefore ?? 0, notAfter: device.notAfter ?? 0 };
+  const renewAt = renewalTime(validity, DEFAULT_RENEWAL_POLICY, serialRandom(serial), device.firstIssue);
+  return {
+    certificate,
+    chain: `${certificate}${ca.certPem}`,
+    ca: ca.certPem,
+    serial,
+    notBefore: new Date(validity.notBefore).toISOString(),
+    notAfter: new Date(validity.notAfter).toISOString(),
+    renewAt: new Date(renewAt).toISOString(),
+  };
+}
+
+/** Checks the device token or group secret of a provisioning request; 401 when neither matches. */
+function checkCredential(ctx: ServiceContext, group: GroupRecord, body: ProvisionBody, onFailure: OnAuthFailure): void {
+  const secret = groupSecret(ctx, group);
+  const ok =
+    body.token !== undefined
+      ? constantTimeEqual(body.token, deviceToken(secret, group.name, body.device))
+      : constantTimeEqual(body.secret ?? "", secret);
+  if (!ok) {
+    onFailure(`${group.tenantId}/${group.name}`);
+    const what = body.token !== undefined ? "device token" : "provisioning secret";
+    throw new IotaError(401, `The ${what} is not valid for device ${JSON.stringify(body.device)} in group ${JSON.stringify(group.name)}`);
+  }
+}
+
+/**
+ * Provisions a device: checks the credential and the CSR, issues a certificate and records it.
+ * Idempotent for the same public key; a different key on a provisioned device is refused (409).
+ */
+export async function provision(ctx: ServiceContext, body: ProvisionBody, onFailure: OnAuthFailure): Promise<{ created: boolean; issued: IssuedCertificate }> {
+  const tenant = body.tenant ?? DEFAULT_TENANT;
+  const group = await requireGroup(ctx, tenant, body.group);
+  const key: DeviceKey = { tenantId: tenant, group: body.group, name: body.device };
+  const device = await requireDevice(ctx, key);
+  checkCredential(ctx, group, body, onFailure);
+  const csr = await checkCsr(body.csr, body.device);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const current = attempt === 0 ? device : await requireDevice(ctx, key);
+    if (current.state === "revoked") throw new IotaError(403, `Device ${JSON.stringify(body.device)} is revoked; an operator must reset it before it can provision again`);
+    if (current.state === "provisioned") {
+      if (current.keyHash === csr.keyHash && (current.notAfter ?? 0) > ctx.now()) return { created: false, issued: await answer(ctx, current) };
+      if (current.keyHash !== csr.keyHash) {
+        throw new IotaError(409, `Device ${JSON.stringify(body.device)} is already provisioned with another key; an operator must reset it first`);
+      }
+      throw new IotaError(409, `Device ${JSON.stringify(body.device)} is provisioned and its certificate expired; renew it or have an operator reset it`);
+    }
+    const ca = await ctx.tenants.ca(tenant);
+    const now = ctx.now();
+    const cert = await ca.issue({ tenant, group: body.group, device: body.device }, csr.publicKey, group.validity, now);
+    const issuance = { serial: cert.serial, keyHash: csr.keyHash, certificate: cert.pem, notBefore: cert.notBefore, notAfter: cert.notAfter, issuedAt: now };
+    if (await ctx.store.recordProvisioned(key, issuance)) {
+      return { created: true, issued: await answer(ctx, { ...current, ...issuance, state: "provisioned", firstIssue: true, provisionedAt: now }) };
+    }
+    // Another request provisioned the device meanwhile: answer as if this one came second.
+  }
+  throw new IotaError(409, `Device ${JSON.stringify(body.device)} changed while it was being provisioned; retry`);
+}
+
+/**
+ * Renews a device certificate. The request proves possession of the current key (see the renewal
+ * proof), carries a CSR for a new key, and is refused for revoked, superseded or long-expired certificates.
+ * A retried renewal whose answer was lost (same new key, previous serial) gets the same certificate back.
+ */
+export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnAuthFailure): Promise<{ created: boolean; issued: IssuedCertificate }> {
+  let cert: x509.X509Certificate;
+  try {
+    cert = new x509.X509Certificate(body.certificate);
+  } catch {
+    throw invalidField("certificate", "is not a valid X.509 certificate in PEM");
+  }
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const uri = san?.names.items.find((n) => n.type === "url")?.value;
+  const id = uri ? parseIdentityUri(uri) : undefined;
+  if (!id) throw invalidField("certificate", "is not an IoTA device certificate (no iota:// identity URI)");
+  const ca = await ctx.tenants.ca(id.tenant);
+  if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) {
+    onFailure(`${id.tenant}/${id.group}`);
+    throw new IotaError(401, "The certificate was not issued by this tenant's CA");
+  }
+  const now = ctx.now();
+  const proofProblem = await checkRenewProof(cert, body, now);
+  if (proofProblem) {
+    onFailure(`${id.tenant}/${id.group}`);
+    throw new IotaError(401, `The renewal proof is not valid: ${proofProblem}`);
+  }
+  const record = await ctx.store.getCertificate(cert.serialNumber);
+  if (!record) throw new IotaError(401, "The certificate is not known to this service");
+  if (record.revokedAt !== null) throw new IotaError(403, `Certificate ${cert.serialNumber} is revoked`);
+  const group = await requireGroup(ctx, id.tenant, id.group);
+  if (cert.notAfter.getTime() + group.grace * 1000 < now) {
+    throw new IotaError(403, `Certificate ${cert.serialNumber} expired more than the group's renew grace (${group.grace}s) ago; an operator must reset the device`);
+  }
+  const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
+  const device = await requireDevice(ctx, key);
+  if (device.state !== "provisioned") throw new IotaError(403, `Device ${JSON.stringify(id.device)} is ${device.state}; it cannot renew`);
+  const csr = await checkCsr(body.csr, id.device);
+  if (device.serial !== cert.serialNumber) {
+    if (device.prevSerial === cert.serialNumber && device.keyHash === csr.keyHash) return { created: false, issued: await answer(ctx, device) };
+    throw new IotaError(409, `Certificate ${cert.serialNumber} is no longer the device's current certificate`);
+  }
+  if (device.keyHash === csr.keyHash) throw invalidField("csr", "must be for a new key; renewal re-keys the device");
+  const issued = await ca.issue(id, csr.publicKey, group.validity, now);
+  const issuance = { serial: issued.serial, keyHash: csr.keyHash, certificate: issued.pem, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now };
+  if (!(await ctx.store.recordRenewed(key, cert.serialNumber, issuance))) {
+    const latest = await requireDevice(ctx, key);
+    if (latest.prevSerial === cert.serialNumber && latest.keyHash === csr.keyHash) return { created: false, issued: await answer(ctx, latest) };
+    throw new IotaError(409, `Certificate ${cert.serialNumber} was renewed by another request`);
+  }
+  return { created: true, issued: await answer(ctx, { ...device, ...issuance, firstIssue: false, prevSerial: cert.serialNumber, lastRenewal: now }) };
+}

@@ -1,0 +1,69 @@
+/** Versioned schema migrations, written in the SQL that both SQLite and PostgreSQL run. */
+
+/** One schema step; `version` only grows, and an applied step is never edited. */
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: "tenants, admin tokens, groups, devices, certificates",
+    statements: [
+      `create table tenants (
+        id text primary key,
+        ca_cert text not null,
+        ca_key_sealed text not null,
+        crl_number bigint not null default 1,
+        created_at bigint not null
+      )`,
+      `create table admin_tokens (
+        token_hash text primary key,
+        tenant_id text not null references tenants(id),
+        created_at bigint not null
+      )`,
+      `create table device_groups (
+        tenant_id text not null references tenants(id),
+        name text not null,
+        secret_sealed text not null,
+        validity_s bigint not null,
+        grace_s bigint not null,
+        created_at bigint not null,
+        secret_rotated_at bigint not null,
+        primary key (tenant_id, name)
+      )`,
+      `create table devices (
+        tenant_id text not null,
+        group_name text not null,
+        name text not null,
+        state text not null,
+        serial text,
+        key_hash text,
+        certificate text,
+        not_before bigint,
+        not_after bigint,
+        first_issue integer not null default 0,
+        prev_serial text,
+        provisioned_at bigint,
+        last_renewal bigint,
+        created_at bigint not null,
+        primary key (tenant_id, group_name, name),
+        foreign key (tenant_id, group_name) references device_groups(tenant_id, name)
+      )`,
+      `create table certificates (
+        serial text primary key,
+        tenant_id text not null,
+        group_name text not null,
+        device text not null,
+        not_after bigint not null,
+        issued_at bigint not null,
+        revoked_at bigint
+      )`,
+      `create index certificates_device on certificates (tenant_id, group_name, device)`,
+      `create index certificates_revoked on certificates (tenant_id, revoked_at)`,
+    ],
+  },
+];

@@ -1,0 +1,265 @@
+/**
+ * The store on `Bun.SQL`: one implementation for SQLite (the embedded default, WAL) and PostgreSQL.
+ * Queries are written in the SQL both dialects run; values are normalised here, at the boundary
+ * (PostgreSQL returns BIGINT and count(*) as strings).
+ */
+
+import { SQL } from "bun";
+import { MIGRATIONS } from "./migrations.ts";
+import type { CertificateRecord, DeviceKey, DeviceRecord, GroupRecord, Issuance, Store, TenantRecord } from "./store.ts";
+import type { DeviceState } from "../../core/wire.ts";
+
+type Row = Record<string, unknown>;
+
+/** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
+const INSERT_CHUNK = 5000;
+
+/** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
+export async function openStore(url: string): Promise<SqlStore> {
+  const dialect = url.startsWith("postgres://") || url.startsWith("postgresql://") ? "postgres" : "sqlite";
+  const sql = dialect === "postgres" ? new SQL(url, { max: 10 }) : new SQL(sqliteOptions(url));
+  const store = new SqlStore(sql, dialect);
+  if (dialect === "sqlite") {
+    await sql`PRAGMA journal_mode = WAL`;
+    await sql`PRAGMA synchronous = NORMAL`;
+    await sql`PRAGMA busy_timeout = 5000`;
+    await sql`PRAGMA foreign_keys = ON`;
+  }
+  await store.migrate();
+  return store;
+}
+
+function sqliteOptions(url: string): SQL.Options {
+  const filename = url.replace(/^sqlite:(\/\/)?/, "");
+  if (filename === "" || filename === ":memory:") return { adapter: "sqlite", filename: ":memory:" };
+  return { adapter: "sqlite", filename, create: true, readwrite: true };
+}
+
+const num = (value: unknown): number => (typeof value === "number" ? value : Number(value));
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : num(value));
+const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function toGroup(row: Row): GroupRecord {
+  return {
+    tenantId: String(row.tenant_id),
+    name: String(row.name),
+    secretSealed: String(row.secret_sealed),
+    validity: num(row.validity_s),
+    grace: num(row.grace_s),
+    createdAt: num(row.created_at),
+    secretRotatedAt: num(row.secret_rotated_at),
+  };
+}
+
+function toDevice(row: Row): DeviceRecord {
+  return {
+    tenantId: String(row.tenant_id),
+    group: String(row.group_name),
+    name: String(row.name),
+    state: String(row.state) as DeviceState,
+    serial: strOrNull(row.serial),
+    keyHash: strOrNull(row.key_hash),
+    certificate: strOrNull(row.certificate),
+    notBefore: numOrNull(row.not_before),
+    notAfter: numOrNull(row.not_after),
+    firstIssue: num(row.first_issue) === 1,
+    prevSerial: strOrNull(row.prev_serial),
+    provisionedAt: numOrNull(row.provisioned_at),
+    lastRenewal: numOrNull(row.last_renewal),
+    createdAt: num(row.created_at),
+  };
+}
+
+/** {@link Store} over a `Bun.SQL` client. */
+export class SqlStore implements Store {
+  constructor(
+    private readonly sql: SQL,
+    /** Which engine the client speaks. */
+    readonly dialect: "sqlite" | "postgres",
+  ) {}
+
+  async migrate(): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      // Hint: replicas starting together serialise here; the lock is released with the transaction.
+      if (this.dialect === "postgres") await tx`select pg_advisory_xact_lock(7340033)`;
+      await tx`create table if not exists schema_migrations (version integer primary key, description text not null, applied_at bigint not null)`;
+      const applied = new Set((await tx`select version from schema_migrations`).map((r: Row) => num(r.version)));
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        for (const statement of migration.statements) await tx.unsafe(statement);
+        await tx`insert into schema_migrations (version, description, applied_at) values (${migration.version}, ${migration.description}, ${Date.now()})`;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const [row] = await this.sql`select * from tenants where id = ${id}`;
+    if (!row) return undefined;
+    return { id: row.id, caCert: row.ca_cert, caKeySealed: row.ca_key_sealed, crlNumber: num(row.crl_number), createdAt: num(row.created_at) };
+  }
+
+  async insertTenant(t: Omit<TenantRecord, "crlNumber">): Promise<boolean> {
+    const rows = await this.sql`insert into tenants (id, ca_cert, ca_key_sealed, created_at)
+      values (${t.id}, ${t.caCert}, ${t.caKeySealed}, ${t.createdAt}) on conflict do nothing returning id`;
+    return rows.length === 1;
+  }
+
+  async insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void> {
+    await this.sql`insert into admin_tokens (token_hash, tenant_id, created_at) values (${tokenHash}, ${tenantId}, ${now})`;
+  }
+
+  async tenantIdForToken(tokenHash: string): Promise<string | undefined> {
+    const [row] = await this.sql`select tenant_id from admin_tokens where token_hash = ${tokenHash}`;
+    return row ? String(row.tenant_id) : undefined;
+  }
+
+  async insertGroup(g: GroupRecord): Promise<boolean> {
+    const rows = await this.sql`insert into device_groups (tenant_id, name, secret_sealed, validity_s, grace_s, created_at, secret_rotated_at)
+      values (${g.tenantId}, ${g.name}, ${g.secretSealed}, ${g.validity}, ${g.grace}, ${g.createdAt}, ${g.secretRotatedAt})
+      on conflict do nothing returning name`;
+    return rows.length === 1;
+  }
+
+  async getGroup(tenantId: string, name: string): Promise<GroupRecord | undefined> {
+    const [row] = await this.sql`select * from device_groups where tenant_id = ${tenantId} and name = ${name}`;
+    return row ? toGroup(row) : undefined;
+  }
+
+  async listGroups(tenantId: string): Promise<(GroupRecord & { deviceCount: number })[]> {
+    const rows = await this.sql`select g.*, (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name) as device_count
+      from device_groups g where g.tenant_id = ${tenantId} order by g.name`;
+    return rows.map((row: Row) => ({ ...toGroup(row), deviceCount: num(row.device_count) }));
+  }
+
+  async countDevices(tenantId: string, group: string): Promise<number> {
+    const [row] = await this.sql`select count(*) as n from devices where tenant_id = ${tenantId} and group_name = ${group}`;
+    return num(row?.n ?? 0);
+  }
+
+  async deleteGroup(tenantId: string, name: string, now: number): Promise<boolean> {
+    return await this.sql.begin(async (tx) => {
+      const revoked = await tx`update certificates set revoked_at = ${now}
+        where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
+      if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
+      await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
+      const rows = await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
+      return rows.length === 1;
+    });
+  }
+
+  async setGroupSecret(tenantId: string, name: string, secretSealed: string, now: number): Promise<boolean> {
+    const rows = await this.sql`update device_groups set secret_sealed = ${secretSealed}, secret_rotated_at = ${now}
+      where tenant_id = ${tenantId} and name = ${name} returning name`;
+    return rows.length === 1;
+  }
+
+  async insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]> {
+    if (names.length === 0) return [];
+    return await this.sql.begin(async (tx) => {
+      const created: string[] = [];
+      for (let i = 0; i < names.length; i += INSERT_CHUNK) {
+        const rows = names.slice(i, i + INSERT_CHUNK).map((name) => ({ tenant_id: tenantId, group_name: group, name, state: "created", created_at: now }));
+        const inserted = await tx`insert into devices ${tx(rows, "tenant_id", "group_name", "name", "state", "created_at")}
+          on conflict do nothing returning name`;
+        for (const row of inserted) created.push(String(row.name));
+      }
+      return created;
+    });
+  }
+
+  async getDevice(k: DeviceKey): Promise<DeviceRecord | undefined> {
+    const [row] = await this.sql`select * from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+    return row ? toDevice(row) : undefined;
+  }
+
+  async listDevices(tenantId: string, group: string, limit: number, after?: string): Promise<DeviceRecord[]> {
+    const rows = await this.sql`select * from devices where tenant_id = ${tenantId} and group_name = ${group}
+      and name > ${after ?? ""} order by name limit ${limit}`;
+    return rows.map(toDevice);
+  }
+
+  async deleteDevice(k: DeviceKey, now: number): Promise<boolean> {
+    return await this.sql.begin(async (tx) => {
+      await revokeLive(tx, k, now);
+      const rows = await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
+      return rows.length === 1;
+    });
+  }
+
+  async recordProvisioned(k: DeviceKey, i: Issuance): Promise<boolean> {
+    return await this.sql.begin(async (tx) => {
+      const rows = await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
+          not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt}
+        where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'created' returning name`;
+      if (rows.length !== 1) return false;
+      await insertCertificate(tx, k, i);
+      return true;
+    });
+  }
+
+  async recordRenewed(k: DeviceKey, fromSerial: string, i: Issuance): Promise<boolean> {
+    return await this.sql.begin(async (tx) => {
+      const rows = await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
+          not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt}
+        where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'provisioned' and serial = ${fromSerial}
+        returning name`;
+      if (rows.length !== 1) return false;
+      await insertCertificate(tx, k, i);
+      return true;
+    });
+  }
+
+  async revokeDevice(k: DeviceKey, now: number): Promise<number> {
+    return await this.sql.begin(async (tx) => {
+      await tx`update devices set state = 'revoked' where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+      return await revokeLive(tx, k, now);
+    });
+  }
+
+  async resetDevice(k: DeviceKey, now: number): Promise<number> {
+    return await this.sql.begin(async (tx) => {
+      await tx`update devices set state = 'created', serial = null, key_hash = null, certificate = null, not_before = null, not_after = null,
+          first_issue = 0, prev_serial = null, provisioned_at = null
+        where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+      return await revokeLive(tx, k, now);
+    });
+  }
+
+  async getCertificate(serial: string): Promise<CertificateRecord | undefined> {
+    const [row] = await this.sql`select * from certificates where serial = ${serial}`;
+    if (!row) return undefined;
+    return {
+      serial: row.serial,
+      tenantId: row.tenant_id,
+      group: row.group_name,
+      device: row.device,
+      notAfter: num(row.not_after),
+      issuedAt: num(row.issued_at),
+      revokedAt: numOrNull(row.revoked_at),
+    };
+  }
+
+  async listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]> {
+    const rows = await this.sql`select serial, revoked_at from certificates
+      where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
+    return rows.map((row: Row) => ({ serial: String(row.serial), revokedAt: num(row.revoked_at) }));
+  }
+}
+
+async function insertCertificate(tx: SQL, k: DeviceKey, i: Issuance): Promise<void> {
+  await tx`insert into certificates (serial, tenant_id, group_name, device, not_after, issued_at)
+    values (${i.serial}, ${k.tenantId}, ${k.group}, ${k.name}, ${i.notAfter}, ${i.issuedAt})`;
+}
+
+/** Revokes a device's unexpired certificates and bumps the tenant's CRL number when any changed. */
+async function revokeLive(tx: SQL, k: DeviceKey, now: number): Promise<number> {
+  const revoked = await tx`update certificates set revoked_at = ${now}
+    where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and revoked_at is null and not_after > ${now}
+    returning serial`;
+  if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${k.tenantId}`;
+  return revoked.length;
+}

@@ -1,0 +1,115 @@
+/** The storage interface of iota-server: everything the service keeps, behind one async contract. */
+
+import type { DeviceState } from "../../core/wire.ts";
+
+/** A tenant row. */
+export interface TenantRecord {
+  id: string;
+  caCert: string;
+  caKeySealed: string;
+  crlNumber: number;
+  createdAt: number;
+}
+
+/** A group row; the secret is sealed under the master key. */
+export interface GroupRecord {
+  tenantId: string;
+  name: string;
+  secretSealed: string;
+  validity: number;
+  grace: number;
+  createdAt: number;
+  secretRotatedAt: number;
+}
+
+/** A device row. Times are epoch milliseconds. */
+export interface DeviceRecord {
+  tenantId: string;
+  group: string;
+  name: string;
+  state: DeviceState;
+  serial: string | null;
+  keyHash: string | null;
+  certificate: string | null;
+  notBefore: number | null;
+  notAfter: number | null;
+  /** The current certificate came from provisioning (its renewal is spread wider). */
+  firstIssue: boolean;
+  prevSerial: string | null;
+  provisionedAt: number | null;
+  lastRenewal: number | null;
+  createdAt: number;
+}
+
+/** An issued certificate, as the CRL and renewal need it. */
+export interface CertificateRecord {
+  serial: string;
+  tenantId: string;
+  group: string;
+  device: string;
+  notAfter: number;
+  issuedAt: number;
+  revokedAt: number | null;
+}
+
+/** A new certificate for a device, written together with the device's new state. */
+export interface Issuance {
+  serial: string;
+  keyHash: string;
+  certificate: string;
+  notBefore: number;
+  notAfter: number;
+  issuedAt: number;
+}
+
+/** A device addressed by tenant, group and name. */
+export interface DeviceKey {
+  tenantId: string;
+  group: string;
+  name: string;
+}
+
+/** The store. Methods that can lose a race say so in their result instead of throwing. */
+export interface Store {
+  /** Applies pending migrations; safe to call from several replicas at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  getTenant(id: string): Promise<TenantRecord | undefined>;
+  /** Inserts a tenant; false when it exists already. */
+  insertTenant(tenant: Omit<TenantRecord, "crlNumber">): Promise<boolean>;
+  insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void>;
+  tenantIdForToken(tokenHash: string): Promise<string | undefined>;
+
+  /** Inserts a group; false when a group of that name exists. */
+  insertGroup(group: GroupRecord): Promise<boolean>;
+  getGroup(tenantId: string, name: string): Promise<GroupRecord | undefined>;
+  listGroups(tenantId: string): Promise<(GroupRecord & { deviceCount: number })[]>;
+  countDevices(tenantId: string, group: string): Promise<number>;
+  /** Deletes a group and its devices, revoking their live certificates; false when it did not exist. */
+  deleteGroup(tenantId: string, name: string, now: number): Promise<boolean>;
+  setGroupSecret(tenantId: string, name: string, secretSealed: string, now: number): Promise<boolean>;
+
+  /** Inserts devices in one transaction; returns the names that were new. */
+  insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]>;
+  getDevice(key: DeviceKey): Promise<DeviceRecord | undefined>;
+  listDevices(tenantId: string, group: string, limit: number, after?: string): Promise<DeviceRecord[]>;
+  /** Deletes a device, revoking its live certificates; false when it did not exist. */
+  deleteDevice(key: DeviceKey, now: number): Promise<boolean>;
+
+  /**
+   * Records a certificate issued by provisioning, only if the device is still `created`.
+   * False when another request provisioned it first.
+   */
+  recordProvisioned(key: DeviceKey, issuance: Issuance): Promise<boolean>;
+  /** Records a renewal, only if the device's current serial is still `fromSerial`. False when it changed. */
+  recordRenewed(key: DeviceKey, fromSerial: string, issuance: Issuance): Promise<boolean>;
+  /** Marks the device revoked and its live certificates revoked; returns the number of certificates revoked. */
+  revokeDevice(key: DeviceKey, now: number): Promise<number>;
+  /** Back to `created` so the device may provision again; its live certificates are revoked. */
+  resetDevice(key: DeviceKey, now: number): Promise<number>;
+
+  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  /** Revoked certificates of a tenant that have not expired at `now`. */
+  listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]>;
+}

@@ -1,0 +1,55 @@
+/** Test support: a complete in-process service on in-memory SQLite with a real CA, and device-side helpers. */
+
+import { Sealer, newMasterKey } from "./ca/sealer.ts";
+import { openStore, type SqlStore } from "./store/sql-store.ts";
+import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
+import type { ServiceContext } from "./service/context.ts";
+import { createApp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
+import { memoryLogger } from "./http/logger.ts";
+import { createCsrPem, generateDeviceKey } from "../core/csr.ts";
+
+/** A service under test with a controllable clock. */
+export interface TestService {
+  app: ReturnType<typeof createApp>;
+  ctx: ServiceContext;
+  store: SqlStore;
+  adminToken: string;
+  log: ReturnType<typeof memoryLogger>;
+  /** Moves the service's clock. */
+  clock: { now: number; advance(ms: number): void };
+  /** JSON request helper: `call("POST", "/v1/groups", body)` with the admin token. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+/** Starts a fresh service in memory (`dbUrl` selects another database, e.g. PostgreSQL). */
+export async function createTestService(options: Partial<AppOptions> = {}, dbUrl = "sqlite::memory:"): Promise<TestService> {
+  const clock = {
+    now: Date.now(),
+    advance(ms: number) {
+      this.now += ms;
+    },
+  };
+  const store = await openStore(dbUrl);
+  const sealer = new Sealer(newMasterKey());
+  const ctx: ServiceContext = { store, sealer, tenants: new Tenants(store, sealer), now: () => clock.now };
+  const created = await ctx.tenants.create(DEFAULT_TENANT, clock.now);
+  if (!created) throw new Error("the test database already has a default tenant");
+  const log = memoryLogger();
+  const app = createApp(ctx, log, { ...DEFAULT_APP_OPTIONS, ...options });
+  const adminToken = created.adminToken;
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { authorization: `Bearer ${adminToken}`, ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+    }
+    return await app.request(path, init);
+  };
+  return { app, ctx, store, adminToken, log, clock, call };
+}
+
+/** A device key pair and a CSR for `device`. */
+export async function deviceCsr(device: string): Promise<{ keys: CryptoKeyPair; csr: string }> {
+  const keys = await generateDeviceKey();
+  return { keys, csr: await createCsrPem(keys, device) };
+}
