@@ -7,8 +7,19 @@ import { IotaError, type FieldError } from "./problem.ts";
 export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
   return issues.map((issue) => ({
     field: issue.path?.map((item) => String(item.key)).join(".") || "(body)",
-    message: issue.message,
+    message: plainMessage(issue),
   }));
+}
+
+/**
+ * The issue's message, with valibot's generic wording for a missing field or a non-object replaced by one a
+ * person can act on. Hint: schemas that set their own message keep it; only the library defaults start "Invalid ".
+ */
+function plainMessage(issue: v.BaseIssue<unknown>): string {
+  if (!issue.message.startsWith("Invalid ")) return issue.message;
+  if (issue.message.startsWith("Invalid key:") && issue.input === undefined) return "is required";
+  if (issue.kind === "schema" && issue.expected === "Object") return `must be a JSON object, got ${issue.received}`;
+  return issue.message;
 }
 
 /** Parses `input` with `schema`; on failure throws a 400 {@link IotaError} naming every bad field. */

@@ -53,3 +53,47 @@ export async function deviceCsr(device: string): Promise<{ keys: CryptoKeyPair; 
   const keys = await generateDeviceKey();
   return { keys, csr: await createCsrPem(keys, device) };
 }
+
+/** Creates a group through the API and returns its provisioning secret (fails the test on any other answer). */
+export async function createGroup(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await svc.call("POST", "/v1/groups", { name, ...extra });
+  if (res.status !== 201) throw new Error(`creating group ${name}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { provisioningSecret: string }).provisioningSecret;
+}
+
+/** Creates devices through the API (bulk form). */
+export async function createDevices(svc: TestService, group: string, names: string[]): Promise<void> {
+  const res = await svc.call("POST", `/v1/groups/${group}/devices`, { names });
+  if (res.status !== 200) throw new Error(`creating devices in ${group}: ${res.status} ${await res.text()}`);
+}
+
+/** A public (no admin token) JSON POST to the app. */
+export async function postJson(svc: TestService, path: string, body: unknown): Promise<Response> {
+  return await svc.app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** What a successful provision or renew answers. */
+export interface IssuedAnswer {
+  certificate: string;
+  chain: string;
+  ca: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  renewAt: string;
+}
+
+/** Provisions `device` with a fresh key and the group secret; fails unless the answer is 201. */
+export async function provisionDevice(svc: TestService, group: string, device: string, secret: string): Promise<{ keys: CryptoKeyPair; csr: string; issued: IssuedAnswer }> {
+  const { keys, csr } = await deviceCsr(device);
+  const res = await postJson(svc, "/v1/provision", { group, device, csr, secret });
+  if (res.status !== 201) throw new Error(`provisioning ${group}/${device}: ${res.status} ${await res.text()}`);
+  return { keys, csr, issued: (await res.json()) as IssuedAnswer };
+}
+
+/** The problem+json body of an error answer; throws when the answer is not problem+json. */
+export async function readProblem(res: Response): Promise<{ status: number; title: string; detail: string; errors?: { field: string; message: string }[] }> {
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/problem+json")) throw new Error(`expected application/problem+json, got ${type}: ${await res.text()}`);
+  return (await res.json()) as { status: number; title: string; detail: string; errors?: { field: string; message: string }[] };
+}
