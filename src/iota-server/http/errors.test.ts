@@ -101,11 +101,11 @@ describe("request bodies", () => {
 
 describe("unknown routes", () => {
   test.each([
-    ["GET", "/v2/groups", undefined],
-    ["GET", "/nope", undefined],
+    ["GET", "/v2/groups"],
+    ["GET", "/nope"],
     ["PUT", "/v1/groups"],
-    ["POST", "/v1/ca", undefined],
-  ])("%s %s is a 404 problem", async (method, path) => {
+    ["POST", "/v1/ca"],
+  ] as [string, string][])("%s %s is a 404 problem", async (method, path) => {
     const svc = await createTestService();
     const res = await svc.call(method, path);
     expect(res.status).toBe(404);
