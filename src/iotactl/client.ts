@@ -1,0 +1,96 @@
+/** The iota-server API v1 client: JSON over the injected fetch, problem+json answers mapped to exit codes. */
+
+import type { BulkCreateResult, DeviceView, GroupView, GroupWithSecret, IssuedCertificate, Page, ProvisionBody } from "../core/wire.ts";
+import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
+
+/** How long one request may take; a bulk batch of 10,000 names needs a few seconds at most. */
+const REQUEST_TIMEOUT_MS = 300_000;
+
+/** A client for one server; `token` is needed only for admin calls. */
+export class ApiClient {
+  constructor(
+    private readonly server: string,
+    private readonly token: string | undefined,
+    private readonly fetcher: typeof fetch,
+  ) {}
+
+  /** Sends one request and returns the parsed JSON (or text for PEM answers); throws {@link CliError} on failure. */
+  async request<T>(method: string, path: string, body?: unknown, admin = true): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json, application/x-pem-file" };
+    if (admin && this.token) headers.authorization = `Bearer ${this.token}`;
+    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response: Response;
+    try {
+      response = await this.fetcher(`${this.server}${path}`, init);
+    } catch (error) {
+      throw new CliError(EXIT.UNREACHABLE, `cannot reach the IoTA server at ${this.server}: ${reason(error)}`);
+    }
+    const text = await response.text();
+    if (!response.ok) throw problemError(response, text, this.server, admin);
+    if (response.status === 204 || text === "") return undefined as T;
+    if (!(response.headers.get("content-type") ?? "").includes("json")) return text as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(EXIT.FAILURE, `${this.server} answered ${method} ${path} with invalid JSON; is it an IoTA server?`);
+    }
+  }
+
+  createGroup = (body: { name: string; validity?: string; renewGrace?: string }) => this.request<GroupWithSecret>("POST", "/v1/groups", body);
+  listGroups = () => this.request<{ items: GroupView[] }>("GET", "/v1/groups");
+  getGroup = (group: string) => this.request<GroupView>("GET", `/v1/groups/${group}`);
+  deleteGroup = (group: string, force: boolean) => this.request<void>("DELETE", `/v1/groups/${group}${force ? "?force=true" : ""}`);
+  rotateSecret = (group: string) => this.request<GroupWithSecret>("POST", `/v1/groups/${group}/secret`);
+  createDevice = (group: string, name: string) => this.request<DeviceView>("POST", `/v1/groups/${group}/devices`, { name });
+  createDevices = (group: string, names: string[]) => this.request<BulkCreateResult>("POST", `/v1/groups/${group}/devices`, { names });
+  getDevice = (group: string, device: string) => this.request<DeviceView>("GET", `/v1/groups/${group}/devices/${device}`);
+  deleteDevice = (group: string, device: string) => this.request<void>("DELETE", `/v1/groups/${group}/devices/${device}`);
+  revokeDevice = (group: string, device: string) => this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/revoke`);
+  resetDevice = (group: string, device: string) => this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/reset`);
+  provision = (body: ProvisionBody) => this.request<IssuedCertificate>("POST", "/v1/provision", body, false);
+  ca = () => this.request<string>("GET", "/v1/ca", undefined, false);
+  crl = () => this.request<string>("GET", "/v1/crl", undefined, false);
+
+  /** Every device of a group, page by page, so a listing of a million devices never sits in memory. */
+  async *devices(group: string, pageSize = 1000): AsyncGenerator<DeviceView> {
+    let cursor: string | undefined;
+    do {
+      const query = `?limit=${pageSize}${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page = await this.request<Page<DeviceView>>("GET", `/v1/groups/${group}/devices${query}`);
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+}
+
+/** A one-line reason for a network failure (connection refused, timeout, DNS). */
+function reason(error: unknown): string {
+  const e = error as { code?: string; name?: string; message?: string };
+  if (e.name === "TimeoutError") return "no answer within 5 minutes";
+  if (e.code === "ConnectionRefused" || e.code === "ECONNREFUSED") return "connection refused (is iota-server running?)";
+  return e.message ?? String(error);
+}
+
+/** The error for a non-2xx answer, quoting the server's problem detail. */
+function problemError(response: Response, text: string, server: string, admin: boolean): CliError {
+  let detail = "";
+  try {
+    const problem = JSON.parse(text) as { detail?: unknown; title?: unknown };
+    detail = typeof problem.detail === "string" ? problem.detail : typeof problem.title === "string" ? problem.title : "";
+  } catch {
+    // Hint: not an IoTA answer (a proxy's HTML page); the status line is all we can say.
+  }
+  detail ||= `HTTP ${response.status} ${response.statusText}`.trim();
+  const code = exitCodeForStatus(response.status);
+  if (code === EXIT.AUTH && admin) return new CliError(code, `${server} refused the admin token: ${detail} (check IOTA_TOKEN or run iotactl configure)`);
+  if (code === EXIT.AUTH) return new CliError(code, `${server} refused the credentials: ${detail}`);
+  if (response.status === 429) {
+    const wait = response.headers.get("retry-after");
+    return new CliError(code, `${detail}${wait ? `; retry after ${wait} s` : ""}`);
+  }
+  return new CliError(code, detail);
+}

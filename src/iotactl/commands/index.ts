@@ -1,0 +1,39 @@
+/** Every iotactl command, in the order `iotactl --help` lists them. */
+
+import type { Command } from "../command.ts";
+import { configure } from "./configure.ts";
+import { addGroup } from "./add-group.ts";
+import { addDevice } from "./add-device.ts";
+import { listGroups } from "./list-groups.ts";
+import { listDevices } from "./list-devices.ts";
+import { getGroup } from "./get-group.ts";
+import { getDevice } from "./get-device.ts";
+import { getCa } from "./get-ca.ts";
+import { getCrl } from "./get-crl.ts";
+import { deleteGroup } from "./delete-group.ts";
+import { deleteDevice } from "./delete-device.ts";
+import { revokeDevice } from "./revoke-device.ts";
+import { resetDevice } from "./reset-device.ts";
+import { rotateSecret } from "./rotate-secret.ts";
+import { provision } from "./provision.ts";
+import { genConfig } from "./gen-config.ts";
+
+/** The command table. */
+export const COMMANDS: Command[] = [
+  configure,
+  addGroup,
+  addDevice,
+  listGroups,
+  listDevices,
+  getGroup,
+  getDevice,
+  getCa,
+  getCrl,
+  deleteGroup,
+  deleteDevice,
+  revokeDevice,
+  resetDevice,
+  rotateSecret,
+  provision,
+  genConfig,
+];

@@ -1,0 +1,26 @@
+/** `iotactl rotate secret -g <group>`: replaces a group's provisioning secret; prints the new one only. */
+
+import type { Command } from "../command.ts";
+import { GROUP_FLAG, groupFlag, positionals } from "../flags.ts";
+import { printJson } from "../output.ts";
+
+/** The `rotate secret` command. */
+export const rotateSecret: Command = {
+  words: ["rotate", "secret"],
+  summary: "replace a group's provisioning secret; prints the new one",
+  usage: "rotate secret -g <group>",
+  description: `Replaces the group's provisioning secret and prints the new one, alone, on stdout.
+Device tokens made from the old secret stop working for devices not yet provisioned (generate
+their configs again); provisioned devices renew with their certificates and are not affected.`,
+  flags: [GROUP_FLAG],
+  examples: ["iotactl rotate secret -g room2-lights > prov_secret.txt"],
+  async run(ctx) {
+    const group = groupFlag(ctx.args);
+    positionals(ctx.args, []);
+    const rotated = await ctx.admin().rotateSecret(group);
+    if (ctx.json) printJson(ctx.io, rotated);
+    else ctx.io.stdout.write(`${rotated.provisioningSecret}\n`);
+    ctx.console.info(`Rotated the provisioning secret of group ${group}. Store it safely: it is not shown again.`);
+    return 0;
+  },
+};

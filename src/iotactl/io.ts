@@ -1,0 +1,57 @@
+/** What iotactl receives from the outside world: streams, environment, files and fetch (built only in main.ts). */
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+
+/** A writable text stream. */
+export interface Output {
+  write(text: string): void;
+  /** True when a person is watching (a terminal). */
+  isTTY: boolean;
+}
+
+/** The file operations iotactl needs. */
+export interface Files {
+  /** The text of a file; throws with `code: "ENOENT"` etc. like node:fs. */
+  readText(path: string): string;
+  exists(path: string): boolean;
+  /** Creates a folder (and parents) with `mode` when missing. */
+  mkdir(path: string, mode: number): void;
+  /** Writes a whole file and sets its mode (also when it already existed). */
+  writeFile(path: string, data: string, mode: number): void;
+}
+
+/** Everything a command may touch. */
+export interface Io {
+  stdout: Output;
+  stderr: Output;
+  /** Reads all of standard input. */
+  readStdin(): Promise<string>;
+  env: Record<string, string | undefined>;
+  /** The user's home folder (for ~/.config). */
+  home: string;
+  fetch: typeof fetch;
+  files: Files;
+}
+
+/** {@link Files} on the real file system. */
+export const systemFiles: Files = {
+  readText: (path) => readFileSync(path, "utf8"),
+  exists: (path) => existsSync(path),
+  mkdir: (path, mode) => {
+    if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
+  },
+  writeFile: (path, data, mode) => {
+    writeFileSync(path, data, { mode });
+    // Hint: writeFileSync keeps the old mode of an existing file; a key or token file must end up private.
+    chmodSync(path, mode);
+  },
+};
+
+/** A file-reading failure as a one-line reason (`no such file`, `permission denied`). */
+export function fileProblem(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "is a folder, not a file";
+  return (error as Error).message;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bun
+/** iotactl: the entry point that hands the real streams, environment, files and fetch to the CLI. */
+
+import { homedir } from "node:os";
+import { runCli } from "./cli.ts";
+import { systemFiles, type Io } from "./io.ts";
+
+const io: Io = {
+  stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+  stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+  readStdin: async () => await new Response(Bun.stdin.stream()).text(),
+  env: process.env,
+  home: homedir(),
+  fetch: globalThis.fetch,
+  files: systemFiles,
+};
+
+const code = await runCli(process.argv.slice(2), io);
+// Hint: let stdout drain before exiting, so `iotactl list devices > file` never loses its tail.
+process.exitCode = code;

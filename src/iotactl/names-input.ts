@@ -1,0 +1,50 @@
+/** Device names for bulk commands: from a file or stdin (one per line), or numbered from a prefix. */
+
+import { nameProblem } from "../core/names.ts";
+import { usageError } from "./exit-codes.ts";
+import { fileProblem, type Io } from "./io.ts";
+
+/** Most names one command accepts (numbered or from a file); far beyond a factory batch, it only guards memory. */
+export const MAX_NAMES = 10_000_000;
+
+/**
+ * The names in a list: one per line, final newline optional, blank lines ignored.
+ * Hint: a trailing `\r` is dropped so lists saved on Windows work; other spaces stay and are reported as invalid.
+ */
+export function parseNameList(text: string): string[] {
+  const names: string[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (line.trim() !== "") names.push(line);
+  }
+  return names;
+}
+
+/** Reads a name list from `path`, or from stdin when `path` is `-`. Usage error (exit 2) when unreadable. */
+export async function readNameList(io: Io, path: string, flag = "--from-file"): Promise<string[]> {
+  let text: string;
+  if (path === "-") text = await io.readStdin();
+  else {
+    try {
+      text = io.files.readText(path);
+    } catch (error) {
+      throw usageError(`${flag} ${path}: ${fileProblem(error)}`);
+    }
+  }
+  const names = parseNameList(text);
+  if (names.length > MAX_NAMES) throw usageError(`${flag} ${path} holds ${names.length} names; at most ${MAX_NAMES} per command`);
+  return names;
+}
+
+/** `prefix + start`, ..., `prefix + (start + count - 1)`; the prefix is checked so every name is valid. */
+export function numberedNames(prefix: string, start: number, count: number): string[] {
+  const problem = nameProblem(`${prefix}${start + count - 1}`) ?? nameProblem(`${prefix}${start}`);
+  if (problem) throw usageError(`--prefix ${JSON.stringify(prefix)} makes names like "${prefix}${start}" that ${problem}`);
+  return Array.from({ length: count }, (_, i) => `${prefix}${start + i}`);
+}
+
+/** The names without repeats (first occurrence kept) and how many repeats were dropped. */
+export function dedupe(names: string[]): { names: string[]; duplicates: number } {
+  const unique = [...new Set(names)];
+  return { names: unique, duplicates: names.length - unique.length };
+}

@@ -1,0 +1,48 @@
+/** Results on stdout: JSON for machines, aligned fields and tables for people. */
+
+import { formatDuration } from "../core/duration.ts";
+import type { DeviceView, GroupView } from "../core/wire.ts";
+import type { Io } from "./io.ts";
+
+/** Prints `value` as indented JSON. */
+export function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints `label: value` lines, labels aligned; null values as `-`. */
+export function printFields(io: Io, fields: [string, string | number | null | undefined][]): void {
+  const width = Math.max(...fields.map(([label]) => label.length)) + 2;
+  io.stdout.write(fields.map(([label, value]) => `${`${label}:`.padEnd(width)}${value ?? "-"}\n`).join(""));
+}
+
+/** The fields of a group for `get group`. */
+export function groupFields(g: GroupView): [string, string | number | null | undefined][] {
+  return [
+    ["name", g.name],
+    ["devices", g.deviceCount],
+    ["validity", formatDuration(g.validity)],
+    ["renew grace", formatDuration(g.renewGrace)],
+    ["created", g.createdAt],
+    ["secret rotated", g.secretRotatedAt],
+  ];
+}
+
+/** The fields of a device for `get device`. */
+export function deviceFields(d: DeviceView): [string, string | number | null | undefined][] {
+  return [
+    ["group", d.group],
+    ["name", d.name],
+    ["state", d.state],
+    ["serial", d.serial],
+    ["not before", d.notBefore],
+    ["not after", d.notAfter],
+    ["provisioned", d.provisionedAt],
+    ["last renewal", d.lastRenewal],
+    ["created", d.createdAt],
+  ];
+}
+
+/** A table row with fixed column widths (names are at most 63 characters, so rows align while streaming). */
+export function row(cells: string[], widths: number[]): string {
+  return `${cells.map((cell, i) => (i < cells.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)).join("  ")}\n`;
+}
