@@ -10,7 +10,7 @@ const ROOT_VALIDITY_MS = 20 * 365 * 86400_000;
 /** A CRL is valid for a day; the service signs a fresh one whenever it changes or half of that passed. */
 export const CRL_VALIDITY_MS = 86400_000;
 
-/** What {@link CertificateAuthority.issue} produced. */
+/** What {@link CertificateAuthority.issue} and {@link CertificateAuthority.issueServer} produced. */
 export interface IssuedDeviceCertificate {
   pem: string;
   serial: string;
@@ -77,6 +77,40 @@ export class CertificateAuthority {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
         new x509.SubjectAlternativeNameExtension([{ type: "url", value: identityUri(id) }], false),
+        this.authorityKeyId,
+        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      ],
+    });
+    return { pem: `${cert.toString("pem")}\n`, serial, notBefore, notAfter };
+  }
+
+  /**
+   * Issues a TLS server certificate (EKU serverAuth) for an MQTT broker of this tenant, naming `dnsNames` and
+   * `ipAddresses` in its SAN. Kept apart from {@link issue}: a broker is not a device and is not in the device table.
+   */
+  async issueServer(names: { dnsNames: string[]; ipAddresses: string[] }, publicKey: CryptoKey, validitySeconds: number, now: number): Promise<IssuedDeviceCertificate> {
+    const serial = newSerial();
+    const start = Math.floor(now / 1000) * 1000;
+    const notBefore = start - backdateSeconds(validitySeconds) * 1000;
+    const notAfter = start + validitySeconds * 1000;
+    const san: x509.JsonGeneralName[] = [
+      ...names.dnsNames.map((value) => ({ type: "dns" as const, value })),
+      ...names.ipAddresses.map((value) => ({ type: "ip" as const, value })),
+    ];
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial,
+      subject: `CN=${names.dnsNames[0] ?? names.ipAddresses[0] ?? "broker"}, O=IoTA broker`,
+      issuer: this.cert.subject,
+      notBefore: new Date(notBefore),
+      notAfter: new Date(notAfter),
+      signingAlgorithm: ECDSA_SHA256,
+      publicKey,
+      signingKey: this.signingKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+        new x509.SubjectAlternativeNameExtension(san, false),
         this.authorityKeyId,
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
       ],

@@ -1,0 +1,166 @@
+/** The embedded MQTT broker: aedes over mutual TLS, devices authenticated by their IoTA certificates. */
+
+import { createServer, type TLSSocket } from "node:tls";
+import type { AddressInfo } from "node:net";
+import { Aedes, type AuthenticateError, type Client } from "aedes";
+import { DEFAULT_TOPIC_PREFIX } from "../../core/agent-config.ts";
+import { identityUri } from "../../core/profile.ts";
+import type { ServiceContext } from "../service/context.ts";
+import type { Logger } from "../http/logger.ts";
+import { brokerNames, isWildcardHost, issueBrokerCertificate } from "./broker-certificate.ts";
+import { checkClientCertificate, recheckClient, type ClientIdentity } from "./client-identity.ts";
+import { deviceTopicPolicy } from "./topic-policy.ts";
+
+/** What {@link startEmbeddedBroker} needs. */
+export interface EmbeddedBrokerOptions {
+  /** Address to listen on; port 0 lets the OS choose. */
+  listen: { host: string; port: number };
+  ctx: ServiceContext;
+  /** The tenant whose CA signs the broker certificate and whose devices may connect. */
+  tenant: string;
+  log: Logger;
+  /** Topic prefix of the device subtrees (default `iota`). */
+  topicPrefix?: string;
+  /** How often live sessions are checked again for revocation and expiry, in ms (default 5 s). */
+  recheckMs?: number;
+  /** More names for the broker certificate, e.g. the host name when listening on every interface. */
+  extraNames?: string[];
+}
+
+/** A running embedded broker. */
+export interface EmbeddedBroker {
+  /** `mqtts://HOST:PORT` with a host the broker certificate names. */
+  url: string;
+  port: number;
+  /** The tenant CA, the trust anchor clients verify the broker with. */
+  caPem: string;
+  /** Disconnects every client and closes the listener. */
+  stop(): Promise<void>;
+}
+
+/** Default period of the live-session re-check: how long a revoked device may stay connected at most. */
+export const DEFAULT_RECHECK_MS = 5000;
+
+/** A CONNACK refusal with an MQTT 3.1.1 return code (2 identifier rejected, 5 not authorized). */
+function refusal(returnCode: 2 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** Where a client connects from, for the log. */
+function peer(client: Client): string {
+  const conn = client.conn as Partial<TLSSocket>;
+  return `${conn.remoteAddress ?? "?"}:${conn.remotePort ?? "?"}`;
+}
+
+/**
+ * Starts the broker. Every client must present a certificate of `tenant`'s CA that the service issued to a
+ * device and has not revoked (checked in the store at connect and every `recheckMs` while connected).
+ * A device publishes only inside `<prefix>/<group>/<device>/…` (a publish outside closes its connection)
+ * and subscribes there and to `<prefix>/<group>/+/status` (other filters get a failure SUBACK).
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { ctx, tenant, log } = options;
+  const ca = await ctx.tenants.ca(tenant);
+  const extraNames = options.extraNames ?? [];
+  const serverCert = await issueBrokerCertificate(ca, brokerNames(options.listen.host, extraNames), ctx.now());
+  const policy = deviceTopicPolicy(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+  // Hint: identities outlive the socket (a weak map) because aedes authorizes the last will after the socket closed.
+  const identities = new WeakMap<Client, ClientIdentity>();
+  const live = new Set<Client>();
+  // Hint: a client id belongs to the first device that used it, so one device cannot take over another's session.
+  const owners = new Map<string, string>();
+
+  const broker = await Aedes.createBroker({
+    authenticate(client, _username, _password, done) {
+      const der = (client.conn as TLSSocket).getPeerCertificate?.()?.raw;
+      checkClientCertificate(ctx.store, tenant, der, ctx.now()).then(
+        (check) => {
+          if (!check.ok) {
+            log.info(`mqtt: refused ${peer(client)}: ${check.reason}`);
+            return done(refusal(5, "not authorized"), null);
+          }
+          const uri = identityUri(check.client.identity);
+          const owner = owners.get(client.id);
+          if (owner !== undefined && owner !== uri) {
+            log.info(`mqtt: refused ${peer(client)}: client id ${JSON.stringify(client.id)} belongs to another device`);
+            return done(refusal(2, "identifier rejected"), null);
+          }
+          owners.set(client.id, uri);
+          identities.set(client, check.client);
+          live.add(client);
+          client.conn.once("close", () => {
+            live.delete(client);
+            if (client.clean && owners.get(client.id) === uri) owners.delete(client.id);
+          });
+          log.info(`mqtt: ${check.client.identity.group}/${check.client.identity.device} connected (serial ${check.client.serial})`);
+          done(null, true);
+        },
+        (error: unknown) => {
+          log.error(`mqtt: could not check the certificate of ${peer(client)}: ${(error as Error).message}`);
+          done(refusal(5, "not authorized"), null);
+        },
+      );
+    },
+    authorizePublish(client, packet, done) {
+      if (!client) return done(null);
+      const id = identities.get(client);
+      if (id && policy.mayPublish(id.identity, packet.topic)) return done(null);
+      const who = id ? `${id.identity.group}/${id.identity.device}` : peer(client);
+      log.info(`mqtt: ${who} may not publish on ${JSON.stringify(packet.topic)}; disconnected`);
+      done(new Error(`publishing on ${packet.topic} is not allowed`));
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const id = identities.get(client);
+      if (id && policy.maySubscribe(id.identity, subscription.topic)) return done(null, subscription);
+      const who = id ? `${id.identity.group}/${id.identity.device}` : peer(client);
+      log.info(`mqtt: ${who} may not subscribe to ${JSON.stringify(subscription.topic)}`);
+      // Hint: a null subscription is a failure (0x80) in the SUBACK; the connection stays up.
+      done(null, null);
+    },
+  });
+
+  const recheck = async () => {
+    for (const client of [...live]) {
+      const id = identities.get(client);
+      if (!id) continue;
+      const check = await recheckClient(ctx.store, id, ctx.now());
+      if (check.ok || !live.has(client)) continue;
+      log.info(`mqtt: disconnecting ${id.identity.group}/${id.identity.device}: ${check.reason}`);
+      live.delete(client);
+      client.close();
+    }
+  };
+  let rechecking: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    rechecking ??= recheck()
+      .catch((error: unknown) => log.error(`mqtt: re-checking sessions failed: ${(error as Error).message}`))
+      .finally(() => (rechecking = undefined));
+  }, options.recheckMs ?? DEFAULT_RECHECK_MS);
+  timer.unref?.();
+
+  const server = createServer(
+    { key: serverCert.keyPem, cert: serverCert.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" },
+    (socket) => broker.handle(socket),
+  );
+  server.on("tlsClientError", (error, socket) => log.info(`mqtt: TLS refused ${socket.remoteAddress ?? "?"}: ${error.message}`));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.listen.port, options.listen.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = isWildcardHost(options.listen.host) ? (extraNames[0] ?? "localhost") : options.listen.host;
+  return {
+    url: `mqtts://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    caPem: ca.certPem,
+    async stop() {
+      clearInterval(timer);
+      await rechecking;
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
