@@ -1,10 +1,23 @@
 /** Versioned schema migrations, written in the SQL that both SQLite and PostgreSQL run. */
 
+/** The SQL engines the store runs on. */
+export type Dialect = "sqlite" | "postgres";
+
 /** One schema step; `version` only grows, and an applied step is never edited. */
 export interface Migration {
   version: number;
   description: string;
-  statements: string[];
+  /** The statements, the same on both engines except where {@link nameText} says otherwise. */
+  statements(dialect: Dialect): string[];
+}
+
+/**
+ * The column type of group and device names. Cursor pagination and listings order by name, so the order
+ * must be byte order on both engines: SQLite's default (BINARY) is; PostgreSQL's default follows the
+ * database locale (en_US ignores dashes), so its name columns say `collate "C"`.
+ */
+export function nameText(dialect: Dialect): string {
+  return dialect === "postgres" ? 'text collate "C"' : "text";
 }
 
 /** Every migration, oldest first. */
@@ -12,7 +25,7 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     description: "tenants, admin tokens, groups, devices, certificates",
-    statements: [
+    statements: (dialect) => [
       `create table tenants (
         id text primary key,
         ca_cert text not null,
@@ -27,7 +40,7 @@ export const MIGRATIONS: Migration[] = [
       )`,
       `create table device_groups (
         tenant_id text not null references tenants(id),
-        name text not null,
+        name ${nameText(dialect)} not null,
         secret_sealed text not null,
         validity_s bigint not null,
         grace_s bigint not null,
@@ -37,8 +50,8 @@ export const MIGRATIONS: Migration[] = [
       )`,
       `create table devices (
         tenant_id text not null,
-        group_name text not null,
-        name text not null,
+        group_name ${nameText(dialect)} not null,
+        name ${nameText(dialect)} not null,
         state text not null,
         serial text,
         key_hash text,

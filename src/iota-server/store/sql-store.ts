@@ -2,10 +2,15 @@
  * The store on `Bun.SQL`: one implementation for SQLite (the embedded default, WAL) and PostgreSQL.
  * Queries are written in the SQL both dialects run; values are normalised here, at the boundary
  * (PostgreSQL returns BIGINT and count(*) as strings).
+ *
+ * Races between requests, and between replicas on one PostgreSQL, are decided here by the database:
+ * compare-and-set updates (`where state = 'created'`, `where serial = $from`), `on conflict do nothing`,
+ * and one lock order in every transaction (device rows, then certificates, then the tenant row) so
+ * concurrent transactions wait for each other instead of deadlocking.
  */
 
 import { SQL } from "bun";
-import { MIGRATIONS } from "./migrations.ts";
+import { MIGRATIONS, type Dialect } from "./migrations.ts";
 import type { CertificateRecord, DeviceKey, DeviceRecord, GroupRecord, Issuance, Store, TenantRecord } from "./store.ts";
 import type { DeviceState } from "../../core/wire.ts";
 
@@ -75,21 +80,30 @@ export class SqlStore implements Store {
   constructor(
     private readonly sql: SQL,
     /** Which engine the client speaks. */
-    readonly dialect: "sqlite" | "postgres",
+    readonly dialect: Dialect,
   ) {}
 
   async migrate(): Promise<void> {
-    await this.sql.begin(async (tx) => {
+    await this.write(async (tx) => {
       // Hint: replicas starting together serialise here; the lock is released with the transaction.
       if (this.dialect === "postgres") await tx`select pg_advisory_xact_lock(7340033)`;
       await tx`create table if not exists schema_migrations (version integer primary key, description text not null, applied_at bigint not null)`;
       const applied = new Set((await tx`select version from schema_migrations`).map((r: Row) => num(r.version)));
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
-        for (const statement of migration.statements) await tx.unsafe(statement);
+        for (const statement of migration.statements(this.dialect)) await tx.unsafe(statement);
         await tx`insert into schema_migrations (version, description, applied_at) values (${migration.version}, ${migration.description}, ${Date.now()})`;
       }
     });
+  }
+
+  /**
+   * Runs a writing transaction. Hint: on SQLite it begins IMMEDIATE, taking the write lock up front, so a
+   * second process on the same file waits (busy_timeout) instead of failing when a read lock cannot be
+   * upgraded; PostgreSQL's `read write` is its default, named for symmetry.
+   */
+  private async write<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
+    return (await this.sql.begin(this.dialect === "sqlite" ? "immediate" : "read write", fn)) as T;
   }
 
   async close(): Promise<void> {
@@ -141,11 +155,11 @@ export class SqlStore implements Store {
   }
 
   async deleteGroup(tenantId: string, name: string, now: number): Promise<boolean> {
-    return await this.sql.begin(async (tx) => {
+    return await this.write(async (tx) => {
+      await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
       const revoked = await tx`update certificates set revoked_at = ${now}
         where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
       if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
-      await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
       const rows = await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
       return rows.length === 1;
     });
@@ -158,17 +172,21 @@ export class SqlStore implements Store {
   }
 
   async insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]> {
-    if (names.length === 0) return [];
-    return await this.sql.begin(async (tx) => {
-      const created: string[] = [];
-      for (let i = 0; i < names.length; i += INSERT_CHUNK) {
-        const rows = names.slice(i, i + INSERT_CHUNK).map((name) => ({ tenant_id: tenantId, group_name: group, name, state: "created", created_at: now }));
+    // Hint: sorted, so two overlapping bulk creations lock their common rows in the same order and one
+    // waits for the other (then skips what it inserted) instead of deadlocking.
+    const unique = [...new Set(names)];
+    const sorted = [...unique].sort();
+    if (sorted.length === 0) return [];
+    const created = new Set<string>();
+    await this.write(async (tx) => {
+      for (let i = 0; i < sorted.length; i += INSERT_CHUNK) {
+        const rows = sorted.slice(i, i + INSERT_CHUNK).map((name) => ({ tenant_id: tenantId, group_name: group, name, state: "created", created_at: now }));
         const inserted = await tx`insert into devices ${tx(rows, "tenant_id", "group_name", "name", "state", "created_at")}
           on conflict do nothing returning name`;
-        for (const row of inserted) created.push(String(row.name));
+        for (const row of inserted) created.add(String(row.name));
       }
-      return created;
     });
+    return unique.filter((name) => created.has(name));
   }
 
   async getDevice(k: DeviceKey): Promise<DeviceRecord | undefined> {
@@ -183,15 +201,15 @@ export class SqlStore implements Store {
   }
 
   async deleteDevice(k: DeviceKey, now: number): Promise<boolean> {
-    return await this.sql.begin(async (tx) => {
-      await revokeLive(tx, k, now);
+    return await this.write(async (tx) => {
       const rows = await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
+      await revokeLive(tx, k, now);
       return rows.length === 1;
     });
   }
 
   async recordProvisioned(k: DeviceKey, i: Issuance): Promise<boolean> {
-    return await this.sql.begin(async (tx) => {
+    return await this.write(async (tx) => {
       const rows = await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
           not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt}
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'created' returning name`;
@@ -202,7 +220,7 @@ export class SqlStore implements Store {
   }
 
   async recordRenewed(k: DeviceKey, fromSerial: string, i: Issuance): Promise<boolean> {
-    return await this.sql.begin(async (tx) => {
+    return await this.write(async (tx) => {
       const rows = await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
           not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt}
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'provisioned' and serial = ${fromSerial}
@@ -214,14 +232,14 @@ export class SqlStore implements Store {
   }
 
   async revokeDevice(k: DeviceKey, now: number): Promise<number> {
-    return await this.sql.begin(async (tx) => {
+    return await this.write(async (tx) => {
       await tx`update devices set state = 'revoked' where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
       return await revokeLive(tx, k, now);
     });
   }
 
   async resetDevice(k: DeviceKey, now: number): Promise<number> {
-    return await this.sql.begin(async (tx) => {
+    return await this.write(async (tx) => {
       await tx`update devices set state = 'created', serial = null, key_hash = null, certificate = null, not_before = null, not_after = null,
           first_issue = 0, prev_serial = null, provisioned_at = null
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;

@@ -1,0 +1,292 @@
+/** The store contract, run against both engines: SQLite (a file in a temp folder) and a real PostgreSQL. */
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+import { openStore, type SqlStore } from "./sql-store.ts";
+import { MIGRATIONS } from "./migrations.ts";
+import type { DeviceKey, Issuance } from "./store.ts";
+import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres.ts";
+
+const T = "acme";
+const NOW = 1_800_000_000_000; // beyond 2^31 seconds and 2^32 ms: BIGINT values must survive as numbers
+const DAY = 86_400_000;
+
+let pg: TestPostgres | undefined;
+const tmp = mkdtempSync(join(tmpdir(), "iota-store-"));
+let fileNo = 0;
+
+beforeAll(async () => {
+  pg = await startTestPostgres();
+}, 120_000);
+
+afterAll(async () => {
+  await pg?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** An engine under test: a fresh empty database URL per test, and a raw client on it. */
+interface Engine {
+  name: "sqlite" | "postgres";
+  freshUrl(): Promise<string>;
+  raw(url: string): SQL;
+  /**
+   * Another store on the same database, as a second replica would hold. Hint: SQLite's driver waits for
+   * a lock synchronously, so two connections to one file in one process would block each other; on
+   * SQLite (one process per file) the same store is shared and its single connection serialises.
+   */
+  peer(store: SqlStore, url: string): Promise<SqlStore>;
+}
+
+const ENGINES: Engine[] = [
+  {
+    name: "sqlite",
+    freshUrl: async () => `sqlite:${join(tmp, `store-${fileNo++}.db`)}`,
+    raw: (url) => new SQL({ adapter: "sqlite", filename: url.slice("sqlite:".length) }),
+    peer: async (store) => store,
+  },
+  {
+    name: "postgres",
+    freshUrl: async () => {
+      if (!pg) throw new Error("PostgreSQL did not start (see the beforeAll error above)");
+      return await pg.createDatabase();
+    },
+    raw: (url) => new SQL(url, { max: 1 }),
+    peer: async (_store, url) => await openStore(url),
+  },
+];
+
+function issuance(serial: string, issuedAt = NOW, lifetime = 30 * DAY): Issuance {
+  return { serial, keyHash: `key-of-${serial}`, certificate: `PEM ${serial}`, notBefore: issuedAt - 60_000, notAfter: issuedAt + lifetime, issuedAt };
+}
+
+const dev = (name: string, group = "room2-lights"): DeviceKey => ({ tenantId: T, group, name });
+
+for (const engine of ENGINES) {
+  describe(`SqlStore on ${engine.name}`, () => {
+    let url: string;
+    let store: SqlStore;
+
+    beforeEach(async () => {
+      url = await engine.freshUrl();
+      store = await openStore(url);
+      expect(store.dialect).toBe(engine.name);
+      expect(await store.insertTenant({ id: T, caCert: "CA PEM", caKeySealed: "sealed", createdAt: NOW })).toBe(true);
+      const group = { tenantId: T, secretSealed: "s", validity: 30 * 86_400, grace: 7 * 86_400, createdAt: NOW, secretRotatedAt: NOW };
+      expect(await store.insertGroup({ ...group, name: "room2-lights" })).toBe(true);
+    }, 30_000);
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    test("tenants: insert once, read back with numbers", async () => {
+      expect(await store.insertTenant({ id: T, caCert: "other", caKeySealed: "other", createdAt: NOW + 1 })).toBe(false);
+      const tenant = await store.getTenant(T);
+      expect(tenant).toEqual({ id: T, caCert: "CA PEM", caKeySealed: "sealed", crlNumber: 1, createdAt: NOW });
+      expect(await store.getTenant("nobody")).toBeUndefined();
+    });
+
+    test("admin tokens map to their tenant", async () => {
+      await store.insertAdminToken("hash-1", T, NOW);
+      expect(await store.tenantIdForToken("hash-1")).toBe(T);
+      expect(await store.tenantIdForToken("hash-2")).toBeUndefined();
+      expect(store.insertAdminToken("hash-1", T, NOW)).rejects.toThrow();
+    });
+
+    test("groups: insert once, get, list in byte order with device counts, rotate the secret", async () => {
+      const base = { tenantId: T, secretSealed: "x", validity: 60, grace: 0, createdAt: NOW, secretRotatedAt: NOW };
+      expect(await store.insertGroup({ ...base, name: "room2-lights" })).toBe(false);
+      for (const name of ["ab", "a-c", "a-b"]) expect(await store.insertGroup({ ...base, name })).toBe(true);
+      await store.insertDevices(T, "a-c", ["d1", "d2", "d3"], NOW);
+      const group = await store.getGroup(T, "room2-lights");
+      expect(group).toEqual({ tenantId: T, name: "room2-lights", secretSealed: "s", validity: 2_592_000, grace: 604_800, createdAt: NOW, secretRotatedAt: NOW });
+      expect(await store.getGroup(T, "nope")).toBeUndefined();
+      const listed = await store.listGroups(T);
+      expect(listed.map((g) => g.name)).toEqual(["a-b", "a-c", "ab", "room2-lights"]);
+      expect(listed.map((g) => g.deviceCount)).toEqual([0, 3, 0, 0]);
+      expect(await store.countDevices(T, "a-c")).toBe(3);
+      expect(await store.countDevices(T, "ab")).toBe(0);
+      expect(await store.setGroupSecret(T, "ab", "rotated", NOW + 5)).toBe(true);
+      expect(await store.setGroupSecret(T, "nope", "rotated", NOW + 5)).toBe(false);
+      expect(await store.getGroup(T, "ab")).toMatchObject({ secretSealed: "rotated", secretRotatedAt: NOW + 5 });
+    });
+
+    test("deleteGroup removes its devices, revokes their live certificates and bumps the CRL number", async () => {
+      await store.insertDevices(T, "room2-lights", ["a", "b"], NOW);
+      expect(await store.recordProvisioned(dev("a"), issuance("01"))).toBe(true);
+      expect(await store.deleteGroup(T, "room2-lights", NOW + 1)).toBe(true);
+      expect(await store.getGroup(T, "room2-lights")).toBeUndefined();
+      expect(await store.getDevice(dev("b"))).toBeUndefined();
+      expect((await store.getCertificate("01"))?.revokedAt).toBe(NOW + 1);
+      expect((await store.getTenant(T))?.crlNumber).toBe(2);
+      expect(await store.deleteGroup(T, "room2-lights", NOW + 2)).toBe(false);
+    });
+
+    test("insertDevices reports the new names once, in request order, across overlapping calls", async () => {
+      expect(await store.insertDevices(T, "room2-lights", ["c", "a", "b", "a"], NOW)).toEqual(["c", "a", "b"]);
+      expect(await store.insertDevices(T, "room2-lights", ["b", "d", "c", "e"], NOW)).toEqual(["d", "e"]);
+      expect(await store.insertDevices(T, "room2-lights", [], NOW)).toEqual([]);
+      expect(await store.countDevices(T, "room2-lights")).toBe(5);
+    });
+
+    test("insertDevices beyond one INSERT chunk, and two overlapping bulk creations at once, create each device once", async () => {
+      const first = Array.from({ length: 7000 }, (_, i) => `dev-${i}`);
+      const second = Array.from({ length: 7000 }, (_, i) => `dev-${i + 3500}`).reverse();
+      const other = await engine.peer(store, url);
+      try {
+        const [a, b] = await Promise.all([store.insertDevices(T, "room2-lights", first, NOW), other.insertDevices(T, "room2-lights", second, NOW)]);
+        const both = a.filter((n) => new Set(b).has(n));
+        expect(both).toEqual([]);
+        expect(new Set([...a, ...b]).size).toBe(10_500);
+        expect(await store.countDevices(T, "room2-lights")).toBe(10_500);
+      } finally {
+        if (other !== store) await other.close();
+      }
+    }, 60_000);
+
+    test("getDevice and listDevices page by name in byte order", async () => {
+      const names = ["b", "a-b", "ab", "a-c", "a1", "z-9", "a"];
+      await store.insertDevices(T, "room2-lights", names, NOW);
+      const device = await store.getDevice(dev("ab"));
+      expect(device).toEqual({
+        tenantId: T,
+        group: "room2-lights",
+        name: "ab",
+        state: "created",
+        serial: null,
+        keyHash: null,
+        certificate: null,
+        notBefore: null,
+        notAfter: null,
+        firstIssue: false,
+        prevSerial: null,
+        provisionedAt: null,
+        lastRenewal: null,
+        createdAt: NOW,
+      });
+      expect(await store.getDevice(dev("nope"))).toBeUndefined();
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listDevices(T, "room2-lights", 3, after);
+        seen.push(...page.map((d) => d.name));
+        if (page.length < 3) break;
+        after = page[page.length - 1]?.name;
+      }
+      expect(seen).toEqual([...names].sort());
+      expect(seen).toEqual(["a", "a-b", "a-c", "a1", "ab", "b", "z-9"]);
+    });
+
+    test("deleteDevice revokes the device's live certificates; false when there is no such device", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      await store.recordProvisioned(dev("a"), issuance("0a"));
+      expect(await store.deleteDevice(dev("a"), NOW + 1)).toBe(true);
+      expect(await store.getDevice(dev("a"))).toBeUndefined();
+      expect((await store.getCertificate("0a"))?.revokedAt).toBe(NOW + 1);
+      expect((await store.getTenant(T))?.crlNumber).toBe(2);
+      expect(await store.deleteDevice(dev("a"), NOW + 2)).toBe(false);
+    });
+
+    test("recordProvisioned is a compare-and-set: exactly one of many concurrent attempts wins", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      const other = await engine.peer(store, url);
+      try {
+        const serials = Array.from({ length: 12 }, (_, i) => `p${i}`);
+        const results = await Promise.all(serials.map((s, i) => (i % 2 ? other : store).recordProvisioned(dev("a"), issuance(s))));
+        expect(results.filter(Boolean).length).toBe(1);
+        const winner = serials[results.indexOf(true)] ?? "";
+        const device = await store.getDevice(dev("a"));
+        expect(device).toMatchObject({ state: "provisioned", serial: winner, keyHash: `key-of-${winner}`, firstIssue: true, provisionedAt: NOW, notAfter: NOW + 30 * DAY });
+        const stored = await Promise.all(serials.map((s) => store.getCertificate(s)));
+        expect(stored.filter(Boolean).length).toBe(1);
+        expect(await store.recordProvisioned(dev("a"), issuance("late"))).toBe(false);
+        expect(await store.recordProvisioned(dev("nope"), issuance("none"))).toBe(false);
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
+    test("recordRenewed is a compare-and-set on the current serial", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      await store.recordProvisioned(dev("a"), issuance("01"));
+      const renewedAt = NOW + 20 * DAY;
+      const results = await Promise.all(["r1", "r2", "r3", "r4"].map((s) => store.recordRenewed(dev("a"), "01", issuance(s, renewedAt))));
+      expect(results.filter(Boolean).length).toBe(1);
+      const winner = ["r1", "r2", "r3", "r4"][results.indexOf(true)];
+      expect(await store.getDevice(dev("a"))).toMatchObject({ serial: winner, prevSerial: "01", firstIssue: false, lastRenewal: renewedAt, provisionedAt: NOW });
+      expect(await store.recordRenewed(dev("a"), "01", issuance("again", renewedAt))).toBe(false);
+      expect(await store.getCertificate("again")).toBeUndefined();
+    });
+
+    test("revokeDevice marks the device, revokes its certificates once and bumps the CRL number once", async () => {
+      await store.insertDevices(T, "room2-lights", ["a", "b"], NOW);
+      await store.recordProvisioned(dev("a"), issuance("01"));
+      await store.recordRenewed(dev("a"), "01", issuance("02", NOW + DAY));
+      expect(await store.revokeDevice(dev("a"), NOW + 2 * DAY)).toBe(2);
+      expect((await store.getDevice(dev("a")))?.state).toBe("revoked");
+      expect((await store.getTenant(T))?.crlNumber).toBe(2);
+      expect(await store.revokeDevice(dev("a"), NOW + 3 * DAY)).toBe(0);
+      expect((await store.getTenant(T))?.crlNumber).toBe(2);
+      expect(await store.revokeDevice(dev("b"), NOW + 3 * DAY)).toBe(0);
+      expect((await store.getTenant(T))?.crlNumber).toBe(2);
+    });
+
+    test("resetDevice returns the device to created, revokes its certificates and lets it provision again", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      await store.recordProvisioned(dev("a"), issuance("01"));
+      expect(await store.resetDevice(dev("a"), NOW + 1)).toBe(1);
+      expect(await store.getDevice(dev("a"))).toMatchObject({ state: "created", serial: null, keyHash: null, certificate: null, notAfter: null, firstIssue: false });
+      expect((await store.getTenant(T))?.crlNumber).toBe(2);
+      expect(await store.recordProvisioned(dev("a"), issuance("02", NOW + 2))).toBe(true);
+    });
+
+    test("getCertificate and listRevoked: revoked and unexpired only, numbers throughout", async () => {
+      await store.insertDevices(T, "room2-lights", ["short", "long"], NOW);
+      await store.recordProvisioned(dev("short"), issuance("aa", NOW, 60_000));
+      await store.recordProvisioned(dev("long"), issuance("bb", NOW, 30 * DAY));
+      expect(await store.getCertificate("bb")).toEqual({ serial: "bb", tenantId: T, group: "room2-lights", device: "long", notAfter: NOW + 30 * DAY, issuedAt: NOW, revokedAt: null });
+      expect(await store.getCertificate("cc")).toBeUndefined();
+      await store.revokeDevice(dev("short"), NOW + 1000);
+      await store.revokeDevice(dev("long"), NOW + 2000);
+      expect(await store.listRevoked(T, NOW + 3000)).toEqual([
+        { serial: "aa", revokedAt: NOW + 1000 },
+        { serial: "bb", revokedAt: NOW + 2000 },
+      ]);
+      // Hint: an expired certificate needs no CRL entry; devices cannot use it anyway.
+      expect(await store.listRevoked(T, NOW + 120_000)).toEqual([{ serial: "bb", revokedAt: NOW + 2000 }]);
+      expect(await store.listRevoked("nobody", NOW)).toEqual([]);
+    });
+
+    test("migrate() again is a no-op, and stores opened together migrate once", async () => {
+      await store.insertDevices(T, "room2-lights", ["kept"], NOW);
+      await store.migrate();
+      expect(await store.getDevice(dev("kept"))).toBeDefined();
+      const raw = engine.raw(url);
+      try {
+        const rows = await raw`select version from schema_migrations order by version`;
+        expect(rows.map((r: { version: unknown }) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+      } finally {
+        await raw.close();
+      }
+      const fresh = await engine.freshUrl();
+      const first = await openStore(fresh);
+      const replicas = [first, await engine.peer(first, fresh), await engine.peer(first, fresh)];
+      try {
+        const raw2 = engine.raw(fresh);
+        try {
+          const [row] = await raw2`select count(*) as n from schema_migrations`;
+          expect(Number(row.n)).toBe(MIGRATIONS.length);
+        } finally {
+          await raw2.close();
+        }
+        const wins = await Promise.all(replicas.map((r) => r.insertTenant({ id: "default", caCert: "c", caKeySealed: "k", createdAt: NOW })));
+        expect(wins.filter(Boolean).length).toBe(1);
+      } finally {
+        await Promise.all([...new Set(replicas)].map((r) => r.close()));
+      }
+    }, 60_000);
+  });
+}

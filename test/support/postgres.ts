@@ -1,0 +1,142 @@
+/** Test support: a PostgreSQL database per test file, from IOTA_TEST_PG_URL or a throwaway local cluster. */
+
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+
+/** PostgreSQL for one test file: fresh databases on demand, everything removed by `stop()`. */
+export interface TestPostgres {
+  /** A database created for this test file. */
+  url: string;
+  /** Creates one more empty database and returns its URL (for tests that need a clean slate). */
+  createDatabase(): Promise<string>;
+  /** Drops the databases this file created, and stops the cluster when this file started it. */
+  stop(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  "PostgreSQL is needed for the PostgreSQL store tests: install Debian's package (apt-get install -y postgresql) " +
+  "or point IOTA_TEST_PG_URL at a server whose user may create databases (postgres://user@host:port/db)";
+
+/** Starts (or connects to) PostgreSQL and creates a fresh database; throws a clear error when PostgreSQL is missing. */
+export async function startTestPostgres(env: Record<string, string | undefined> = process.env): Promise<TestPostgres> {
+  const external = env.IOTA_TEST_PG_URL;
+  const cluster = external ? undefined : await startCluster();
+  const adminUrl = external ?? cluster?.url ?? "";
+  const admin = new SQL(adminUrl, { max: 1 });
+  const created: string[] = [];
+  const createDatabase = async (): Promise<string> => {
+    const name = `iota_test_${process.pid}_${created.length}_${Math.random().toString(36).slice(2, 8)}`;
+    // Hint: our own cluster makes databases with a natural-language collation (en-US ignoring punctuation, like glibc's en_US, sorts "ab" before
+    // "a-c"), as production databases often have, so tests notice SQL that depends on byte order.
+    await admin.unsafe(cluster ? `create database ${name} template template0 locale_provider icu icu_locale 'en-US-u-ka-shifted' locale 'C.UTF-8'` : `create database ${name}`);
+    created.push(name);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
+  try {
+    const url = await createDatabase();
+    return {
+      url,
+      createDatabase,
+      async stop() {
+        try {
+          if (!cluster) for (const name of created) await admin.unsafe(`drop database if exists ${name} with (force)`);
+        } finally {
+          await admin.close();
+          cluster?.stop();
+        }
+      },
+    };
+  } catch (error) {
+    await admin.close();
+    cluster?.stop();
+    throw error;
+  }
+}
+
+/** A running throwaway cluster. */
+interface Cluster {
+  url: string;
+  stop(): void;
+}
+
+/** Finds Debian's PostgreSQL binaries (the newest major version installed). */
+function postgresBin(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))) : [];
+  versions.sort((a, b) => Number(b) - Number(a));
+  const newest = versions[0];
+  if (!newest) throw new Error(`${INSTALL_HINT}; no ${root}/*/bin/initdb was found`);
+  return join(root, newest, "bin");
+}
+
+/** Runs a PostgreSQL tool as the `postgres` user when we are root, because initdb and postgres refuse to run as root. */
+function runPg(bin: string, args: string[]): void {
+  const asRoot = process.getuid?.() === 0;
+  const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", bin, ...args]] : [bin, args];
+  try {
+    execFileSync(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    const e = error as { stderr?: Buffer; stdout?: Buffer; message: string };
+    throw new Error(`${[file, ...argv].join(" ")} failed: ${e.stderr?.toString() || e.stdout?.toString() || e.message}`);
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). */
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free TCP port"))));
+    });
+  });
+}
+
+/** initdb + pg_ctl start in a temp folder owned by `postgres`: trust auth, unix socket in the folder, TCP on 127.0.0.1. */
+async function startCluster(): Promise<Cluster> {
+  const bin = postgresBin();
+  const dir = mkdtempSync(join(tmpdir(), "iota-pg-"));
+  const data = join(dir, "data");
+  const socket = join(dir, "socket");
+  mkdirSync(socket);
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+    chownSync(dir, uid, gid);
+    chownSync(socket, uid, gid);
+  }
+  const port = await freePort();
+  const log = join(dir, "postgres.log");
+  let started = false;
+  const stop = () => {
+    if (started) {
+      started = false;
+      try {
+        runPg(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } catch {
+        // Hint: already gone (e.g. the machine killed it); the folder is removed either way.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    runPg(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+    const settings = `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB -c max_connections=200`;
+    started = true;
+    runPg(join(bin, "pg_ctl"), ["-D", data, "-l", log, "-o", settings, "-w", "-t", "60", "start"]);
+  } catch (error) {
+    const tail = existsSync(log) ? `\n${readFileSync(log, "utf8").slice(-2000)}` : "";
+    stop();
+    throw new Error(`could not start a throwaway PostgreSQL cluster: ${(error as Error).message}${tail}`);
+  }
+  // Hint: a crashed test run must not leave a postgres behind.
+  process.once("exit", stop);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+}
