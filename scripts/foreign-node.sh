@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Unpacks Debian's own Node.js for 32-bit devices (i386, armhf) into a folder, so the iotad Node
+# bundle is tested on the runtime those devices really run (Debian 12: Node 18). Only apt is used.
+#
+# usage: scripts/foreign-node.sh [ARCH...]      (default: i386 armhf; needs root for dpkg/apt)
+# result: node_modules/.cache/foreign-node/<arch>/ holding usr/bin/node and its libraries;
+#         run it with  <dir>/lib/ld-linux.so.2 --library-path ... (i386)  or  qemu-arm -L <dir> (armhf)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="${IOTA_FOREIGN_NODE_DIR:-$PWD/node_modules/.cache/foreign-node}"
+arches=("$@")
+[ ${#arches[@]} -gt 0 ] || arches=(i386 armhf)
+
+die() { echo "foreign-node: $*" >&2; exit 1; }
+command -v apt-get >/dev/null || die "apt-get is needed (Debian/Ubuntu host)"
+[ "$(id -u)" -eq 0 ] || die "run as root: it adds foreign architectures to dpkg and runs apt-get update"
+
+need_update=0
+for arch in "${arches[@]}"; do
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    dpkg --add-architecture "$arch"
+    need_update=1
+  fi
+done
+if [ "$need_update" -eq 1 ] || [ -n "${FOREIGN_NODE_UPDATE:-}" ]; then
+  # Hint: a mirror can be mid-sync for one architecture's index; retry rather than fail.
+  for attempt in 1 2 3 4 5; do
+    apt-get update -q >/dev/null && break
+    echo "foreign-node: apt-get update failed (attempt $attempt); retrying" >&2
+    sleep $((attempt * 10))
+  done
+fi
+
+for arch in "${arches[@]}"; do
+  dest="$root/$arch"
+  if [ -x "$dest/usr/bin/node" ] && [ -f "$dest/.complete" ]; then
+    echo "foreign-node: $arch already unpacked in $dest"
+    continue
+  fi
+  rm -rf "$dest" && mkdir -p "$dest/.debs"
+  # Every package nodejs:<arch> needs at run time, resolved by apt itself (no recommends: npm etc.).
+  mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+      --no-breaks --no-replaces --no-enhances --no-pre-depends "nodejs:$arch" \
+    | grep -E "^[a-z0-9][^ ]*:$arch\$" | sort -u)
+  # Hint: virtual or Multi-Arch: foreign packages (debconf, gcc-12-base...) come without the suffix.
+  mapfile -t pkgs < <(printf '%s\n' "nodejs:$arch" "${pkgs[@]}" | sort -u)
+  [ ${#pkgs[@]} -gt 3 ] || die "apt found no dependencies for nodejs:$arch (is the $arch index there?)"
+  (cd "$dest/.debs" && apt-get download -q "${pkgs[@]}" >/dev/null) || die "apt-get download failed for $arch"
+  for deb in "$dest"/.debs/*.deb; do dpkg -x "$deb" "$dest"; done
+  rm -rf "$dest/.debs"
+  [ -x "$dest/usr/bin/node" ] || die "no usr/bin/node in the $arch packages"
+  touch "$dest/.complete"
+  echo "foreign-node: $arch Node.js $(ls "$dest"/usr/share/doc | grep -c .) packages unpacked in $dest"
+done
