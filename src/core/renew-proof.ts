@@ -5,7 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { crypto, x509 } from "./x509.ts";
-import { ECDSA_SHA256 } from "./csr.ts";
+import { EC_P256, ECDSA_SHA256 } from "./csr.ts";
 import { toBase64Url, fromBase64Url, utf8 } from "./encoding.ts";
 import { toArrayBuffer } from "./pem.ts";
 
@@ -46,7 +46,8 @@ export async function checkRenewProof(cert: x509.X509Certificate, proof: RenewPr
   if (Math.abs(at - now) > PROOF_WINDOW_MS) return "timestamp is more than 5 minutes from the service's clock";
   const signature = fromBase64Url(proof.signature);
   if (!signature || signature.length !== 64) return "signature is not a base64url P-256 signature (64 bytes r||s)";
-  const publicKey = await cert.publicKey.export(ECDSA_SHA256 as unknown as Algorithm, ["verify"], crypto);
+  // Hint: importing an EC key needs its curve; the hash belongs to the signature, not the key.
+  const publicKey = await cert.publicKey.export(EC_P256, ["verify"], crypto);
   const message = proofMessage(cert.serialNumber, proof.timestamp, proof.csr);
   const ok = await crypto.subtle.verify(ECDSA_SHA256, publicKey, toArrayBuffer(signature), toArrayBuffer(message));
   return ok ? undefined : "signature does not verify with the current certificate's key";
