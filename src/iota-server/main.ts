@@ -21,6 +21,7 @@ async function main(): Promise<number> {
   }
   const server = await startServer(options, log);
   process.stdout.write(`iota-server ${VERSION} listening on ${server.url}\n`);
+  if (server.broker) process.stdout.write(`  mqtt broker: ${server.broker.url} (mutual TLS; clients trust GET /v1/ca)\n`);
   process.stdout.write(`  data folder: ${options.data}\n  database:    ${options.db.replace(/\/\/[^@/]*@/, "//***@")}\n`);
   if (server.newAdminToken) {
     process.stdout.write(`  admin token: written to ${server.adminTokenPath} (0600); it is not shown again\n`);

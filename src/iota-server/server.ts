@@ -11,6 +11,9 @@ import { createApp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
 import type { Logger } from "./http/logger.ts";
 import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
 import type { ServerOptions } from "./options.ts";
+import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
+import { isWildcardHost } from "./mqtt/broker-certificate.ts";
+import { hostname } from "node:os";
 
 /** A started server. */
 export interface RunningServer {
@@ -20,6 +23,8 @@ export interface RunningServer {
   adminTokenPath: string;
   /** The admin token when this start created the default tenant; otherwise undefined. */
   newAdminToken: string | undefined;
+  /** The embedded MQTT broker, when `--mqtt-listen` asked for one. */
+  broker: EmbeddedBroker | undefined;
   context: ServiceContext;
   stop(): Promise<void>;
 }
@@ -44,12 +49,19 @@ export async function startServer(options: ServerOptions, log: Logger, app: Part
   const handler = createApp(context, log, { ...DEFAULT_APP_OPTIONS, ...app });
   const server = Bun.serve({ hostname: options.listen.host, port: options.listen.port, fetch: handler.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   const host = options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host;
+  let broker: EmbeddedBroker | undefined;
+  if (options.mqttListen) {
+    const extraNames = isWildcardHost(options.mqttListen.host) ? [hostname()] : [];
+    broker = await startEmbeddedBroker({ listen: options.mqttListen, ctx: context, tenant: DEFAULT_TENANT, log, extraNames });
+  }
   return {
     url: `http://${host}:${server.port}`,
     adminTokenPath,
     newAdminToken,
+    broker,
     context,
     async stop() {
+      await broker?.stop();
       await server.stop(true);
       await store.close();
     },
