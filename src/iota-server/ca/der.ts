@@ -130,7 +130,7 @@ export function p1363ToDer(signature: Uint8Array): Uint8Array {
 }
 
 /** A DER `Ecdsa-Sig-Value` as fixed-width r||s of `size` bytes each; throws DerError when malformed or too wide. */
-export function derToP1363(der: Uint8Array, size: number): Uint8Array {
+export function derToP1363(der: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
   const seq = expectTlv(der, 0, TAG.SEQUENCE);
   if (seq.end !== der.length) throw new DerError("trailing bytes after the signature");
   const out = new Uint8Array(size * 2);

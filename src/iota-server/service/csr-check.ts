@@ -1,15 +1,41 @@
 /** Checks a device CSR before anything is issued: well-formed, self-signed, P-256, the right CN, no CA rights. */
 
-import { x509 } from "../../core/x509.ts";
-import { publicKeyHash } from "../../core/csr.ts";
+import { createHash } from "node:crypto";
+import { crypto, x509 } from "../../core/x509.ts";
+import { EC_P256, ECDSA_SHA256 } from "../../core/csr.ts";
 import { decodePem, toArrayBuffer } from "../../core/pem.ts";
 import { invalidField } from "../../core/problem.ts";
+import { readPlainCsr, type PlainCsr } from "./csr-reader.ts";
 
 /** A CSR that passed every check. */
 export interface CheckedCsr {
-  publicKey: x509.PublicKey;
+  /** The key's SubjectPublicKeyInfo DER, as the CA copies it into the certificate. */
+  publicKey: Uint8Array;
   /** SHA-256 hex of the SubjectPublicKeyInfo. */
   keyHash: string;
+}
+
+/** SHA-256 hex of an SPKI (the same value as core's publicKeyHash, computed synchronously). */
+function keyHash(spki: Uint8Array): string {
+  return createHash("sha256").update(spki).digest("hex");
+}
+
+/** The checks on the plain CSR shape: WebCrypto verify on the raw bytes; undefined when the key will not import. */
+async function checkPlain(csr: PlainCsr, device: string, field: string): Promise<CheckedCsr | undefined> {
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey("spki", csr.spki, EC_P256, false, ["verify"]);
+  } catch {
+    return undefined;
+  }
+  const verified = await crypto.subtle.verify(ECDSA_SHA256, key, csr.signature, csr.info).catch(() => false);
+  if (!verified) throw invalidField(field, "signature does not verify with its own public key (no proof of possession)");
+  const cn = csr.commonNames;
+  if (cn.length !== 1 || cn[0] !== device) {
+    throw invalidField(field, `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`);
+  }
+  // Hint: the plain shape has no attributes, so no extension request and no basicConstraints to refuse.
+  return { publicKey: csr.spki.slice(), keyHash: keyHash(csr.spki) };
 }
 
 /** Parses and checks `pem` for `device`; throws a 400 naming the field `field` and the reason. */
@@ -19,6 +45,10 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
   if (blocks.length !== 1 || !block || (block.label !== "CERTIFICATE REQUEST" && block.label !== "NEW CERTIFICATE REQUEST")) {
     throw invalidField(field, "must be exactly one PEM block labelled CERTIFICATE REQUEST");
   }
+  // Hint: the plain shape every IoTA device sends takes a lean DER walk (~9x cheaper); anything else the full parser.
+  const plain = readPlainCsr(new Uint8Array(block.der));
+  const fast = plain && (await checkPlain(plain, device, field));
+  if (fast) return fast;
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(toArrayBuffer(block.der));
@@ -43,5 +73,6 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
   }
   const basic = csr.extensions.find((e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension);
   if (basic?.ca) throw invalidField(field, "asks for CA rights (basicConstraints cA=TRUE); device certificates cannot sign");
-  return { publicKey: csr.publicKey, keyHash: await publicKeyHash(csr.publicKey.rawData) };
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  return { publicKey: spki, keyHash: keyHash(spki) };
 }

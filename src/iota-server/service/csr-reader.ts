@@ -1,0 +1,83 @@
+/**
+ * A lean reader for the one CSR shape devices send (P-256 key, ecdsa-with-SHA256, a plain subject, no
+ * attributes): a strict DER walk instead of a full ASN.1 object model. Anything else is left to @peculiar/x509.
+ */
+
+import { TAG, contentsEqual, derToP1363, expectTlv, readTlv, type Tlv } from "../ca/der.ts";
+import { ECDSA_SHA256_ALGORITHM } from "../ca/template-issuer.ts";
+
+/** The parts of a PKCS#10 request the checks need. */
+export interface PlainCsr {
+  /** The signed CertificationRequestInfo bytes. */
+  info: Uint8Array<ArrayBuffer>;
+  /** The SubjectPublicKeyInfo DER. */
+  spki: Uint8Array<ArrayBuffer>;
+  /** The signature as WebCrypto's r||s. */
+  signature: Uint8Array<ArrayBuffer>;
+  /** Every CN value of the subject, in order. */
+  commonNames: string[];
+}
+
+/** AlgorithmIdentifier id-ecPublicKey with namedCurve prime256v1. */
+const EC_P256_ALGORITHM = new Uint8Array(Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex"));
+const OID_COMMON_NAME = new Uint8Array([0x55, 0x04, 0x03]);
+const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The CN values of a Name whose attributes are all PrintableString or UTF8String; undefined otherwise. */
+function commonNames(der: Uint8Array, name: Tlv): string[] | undefined {
+  const found: string[] = [];
+  for (let at = name.body; at < name.end; ) {
+    const rdn = expectTlv(der, at, TAG.SET, name.end);
+    for (let inner = rdn.body; inner < rdn.end; ) {
+      const attr = expectTlv(der, inner, TAG.SEQUENCE, rdn.end);
+      const oid = expectTlv(der, attr.body, TAG.OID, attr.end);
+      const value = readTlv(der, oid.end, attr.end);
+      if (value.end !== attr.end) return undefined;
+      if (value.tag !== TAG.PRINTABLE_STRING && value.tag !== TAG.UTF8_STRING) return undefined;
+      const bytes = der.subarray(value.body, value.end);
+      if (contentsEqual(der, oid, OID_COMMON_NAME)) found.push(value.tag === TAG.UTF8_STRING ? utf8.decode(bytes) : latin1.decode(bytes));
+      inner = attr.end;
+    }
+    at = rdn.end;
+  }
+  return found;
+}
+
+/**
+ * Reads `der` as a device CSR of the plain shape; `undefined` when it is anything else (other key or
+ * signature algorithms, attributes, unusual string types, malformed or trailing bytes), so the caller
+ * falls back to the general parser and gives the same answer it always gave.
+ */
+export function readPlainCsr(der: Uint8Array<ArrayBuffer>): PlainCsr | undefined {
+  try {
+    const outer = expectTlv(der, 0, TAG.SEQUENCE);
+    if (outer.end !== der.length) return undefined;
+    const info = expectTlv(der, outer.body, TAG.SEQUENCE, outer.end);
+    const version = expectTlv(der, info.body, TAG.INTEGER, info.end);
+    if (version.end - version.body !== 1 || der[version.body] !== 0) return undefined;
+    const subject = expectTlv(der, version.end, TAG.SEQUENCE, info.end);
+    const spki = expectTlv(der, subject.end, TAG.SEQUENCE, info.end);
+    const keyAlgorithm = expectTlv(der, spki.body, TAG.SEQUENCE, spki.end);
+    if (!contentsEqual(der, { ...keyAlgorithm, body: keyAlgorithm.start }, EC_P256_ALGORITHM)) return undefined;
+    const point = expectTlv(der, keyAlgorithm.end, TAG.BIT_STRING, spki.end);
+    if (point.end !== spki.end || point.end - point.body !== 66 || der[point.body] !== 0 || der[point.body + 1] !== 0x04) return undefined;
+    const attributes = expectTlv(der, spki.end, 0xa0, info.end);
+    if (attributes.end !== info.end || attributes.end !== attributes.body) return undefined;
+    const algorithm = expectTlv(der, info.end, TAG.SEQUENCE, outer.end);
+    if (!contentsEqual(der, { ...algorithm, body: algorithm.start }, ECDSA_SHA256_ALGORITHM)) return undefined;
+    const bits = expectTlv(der, algorithm.end, TAG.BIT_STRING, outer.end);
+    if (bits.end !== outer.end || der[bits.body] !== 0) return undefined;
+    const names = commonNames(der, subject);
+    if (!names) return undefined;
+    return {
+      info: der.subarray(info.start, info.end),
+      spki: der.subarray(spki.start, spki.end),
+      signature: derToP1363(der.subarray(bits.body + 1, bits.end), 32),
+      commonNames: names,
+    };
+  } catch {
+    // Hint: malformed input is not judged here; the general parser names the problem the way it always has.
+    return undefined;
+  }
+}
