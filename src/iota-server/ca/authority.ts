@@ -4,6 +4,7 @@ import { crypto, x509 } from "../../core/x509.ts";
 import { EC_P256, ECDSA_SHA256, exportPrivateKeyPem, importPrivateKeyPem } from "../../core/csr.ts";
 import { encodePem } from "../../core/pem.ts";
 import { backdateSeconds, identityUri, newSerial, type DeviceIdentity } from "../../core/profile.ts";
+import { TemplateIssuer, certificatePem } from "./template-issuer.ts";
 
 /** Root CA lifetime: 20 years; devices rotate, the trust anchor in their images should not. */
 const ROOT_VALIDITY_MS = 20 * 365 * 86400_000;
@@ -20,6 +21,8 @@ export interface IssuedDeviceCertificate {
 
 /** A loaded CA: its certificate and private signing key. */
 export class CertificateAuthority {
+  private template: TemplateIssuer | undefined;
+
   private constructor(
     /** The CA certificate. */
     readonly cert: x509.X509Certificate,
@@ -57,31 +60,17 @@ export class CertificateAuthority {
     return new CertificateAuthority(cert, `${cert.toString("pem")}\n`, privateKey, aki);
   }
 
-  /** Issues a device certificate for `publicKey` with the IoTA device profile. */
-  async issue(id: DeviceIdentity, publicKey: x509.PublicKey, validitySeconds: number, now: number): Promise<IssuedDeviceCertificate> {
+  /** Issues a device certificate for `publicKey` (or its SubjectPublicKeyInfo DER) with the IoTA device profile. */
+  async issue(id: DeviceIdentity, publicKey: x509.PublicKey | Uint8Array, validitySeconds: number, now: number): Promise<IssuedDeviceCertificate> {
     const serial = newSerial();
     const start = Math.floor(now / 1000) * 1000;
     const notBefore = start - backdateSeconds(validitySeconds) * 1000;
     const notAfter = start + validitySeconds * 1000;
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial,
-      subject: `CN=${id.device}`,
-      issuer: this.cert.subject,
-      notBefore: new Date(notBefore),
-      notAfter: new Date(notAfter),
-      signingAlgorithm: ECDSA_SHA256,
-      publicKey,
-      signingKey: this.signingKey,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
-        new x509.SubjectAlternativeNameExtension([{ type: "url", value: identityUri(id) }], false),
-        this.authorityKeyId,
-        await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      ],
-    });
-    return { pem: `${cert.toString("pem")}\n`, serial, notBefore, notAfter };
+    // Hint: the template issuer writes the same profile as @peculiar/x509 would, ~50x cheaper (template-issuer.test.ts).
+    this.template ??= new TemplateIssuer(new Uint8Array(this.cert.rawData), new Uint8Array(this.authorityKeyId.rawData), this.signingKey);
+    const spki = publicKey instanceof Uint8Array ? publicKey : new Uint8Array(publicKey.rawData);
+    const der = await this.template.issue({ serialHex: serial, notBefore, notAfter, commonName: id.device, spki, uri: identityUri(id) });
+    return { pem: certificatePem(der), serial, notBefore, notAfter };
   }
 
   /**
