@@ -1,6 +1,6 @@
 /** Where iotactl finds its server and admin token: environment, then config file, then the local service. */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { EXIT, CliError, usageError } from "./exit-codes.ts";
 import { fileProblem, type Io } from "./io.ts";
@@ -78,9 +78,9 @@ export function resolveSettings(io: Io): Settings {
   let tokenSource = "none";
   if (io.env.IOTA_TOKEN) [token, tokenSource] = [io.env.IOTA_TOKEN.trim(), "IOTA_TOKEN"];
   else if (file.token) [token, tokenSource] = [file.token, path];
-  else if (io.files.exists(LOCAL_TOKEN_FILE)) {
+  else if (io.files.exists(resolve(io.cwd, LOCAL_TOKEN_FILE))) {
     try {
-      token = io.files.readText(LOCAL_TOKEN_FILE).trim();
+      token = io.files.readText(resolve(io.cwd, LOCAL_TOKEN_FILE)).trim();
       tokenSource = LOCAL_TOKEN_FILE;
     } catch (error) {
       throw usageError(`cannot read ${LOCAL_TOKEN_FILE}: ${fileProblem(error)}`);

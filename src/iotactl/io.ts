@@ -27,6 +27,8 @@ export interface Io {
   /** Reads all of standard input. */
   readStdin(): Promise<string>;
   env: Record<string, string | undefined>;
+  /** The working folder: relative paths (files, --out, ./.iota/admin-token) are resolved against it. */
+  cwd: string;
   /** The user's home folder (for ~/.config). */
   home: string;
   fetch: typeof fetch;

@@ -10,6 +10,7 @@ const io: Io = {
   stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
   readStdin: async () => await new Response(Bun.stdin.stream()).text(),
   env: process.env,
+  cwd: process.cwd(),
   home: homedir(),
   fetch: globalThis.fetch,
   files: systemFiles,

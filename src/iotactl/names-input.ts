@@ -1,5 +1,6 @@
 /** Device names for bulk commands: from a file or stdin (one per line), or numbered from a prefix. */
 
+import { resolve } from "node:path";
 import { nameProblem } from "../core/names.ts";
 import { usageError } from "./exit-codes.ts";
 import { fileProblem, type Io } from "./io.ts";
@@ -26,7 +27,7 @@ export async function readNameList(io: Io, path: string, flag = "--from-file"): 
   if (path === "-") text = await io.readStdin();
   else {
     try {
-      text = io.files.readText(path);
+      text = io.files.readText(resolve(io.cwd, path));
     } catch (error) {
       throw usageError(`${flag} ${path}: ${fileProblem(error)}`);
     }

@@ -1,5 +1,6 @@
 /** Reading credentials for iotactl: from a file or stdin, never from a command-line argument left in `ps`. */
 
+import { resolve } from "node:path";
 import { usageError } from "./exit-codes.ts";
 import { fileProblem, type Io } from "./io.ts";
 
@@ -16,7 +17,7 @@ export function singleLineSecret(text: string, what: string): string {
 export function readSecretFile(io: Io, path: string, what: string): string {
   let text: string;
   try {
-    text = io.files.readText(path);
+    text = io.files.readText(resolve(io.cwd, path));
   } catch (error) {
     throw usageError(`${what} ${path}: ${fileProblem(error)}`);
   }

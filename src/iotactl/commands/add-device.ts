@@ -18,9 +18,9 @@ function source(ctx: CommandContext): Source {
   const start = integerFlag(ctx.args, "start", 0, Number.MAX_SAFE_INTEGER);
   const names = ctx.args.positionals;
   const modes = [names.length > 0, file !== undefined, count !== undefined].filter(Boolean).length;
+  if (count === undefined && (prefix !== undefined || start !== undefined)) throw usageError("--prefix and --start go with --count N");
   if (modes === 0) throw usageError("give a device name, --from-file FILE, or --count N --prefix PREFIX");
   if (modes > 1) throw usageError("give device names, --from-file or --count, not several of them");
-  if (count === undefined && (prefix !== undefined || start !== undefined)) throw usageError("--prefix and --start go with --count N");
   if (count !== undefined) {
     if (prefix === undefined) throw usageError("--count needs --prefix (e.g. --count 100 --prefix test-device-)");
     return { kind: "count", prefix, start: start ?? 1, count };

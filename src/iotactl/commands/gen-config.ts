@@ -26,7 +26,7 @@ function template(ctx: CommandContext, group: string): Template {
     t.mqtt = { url: mqttUrl };
     if (mqttCa !== undefined) {
       try {
-        t.mqtt.ca = ctx.io.files.readText(mqttCa);
+        t.mqtt.ca = ctx.io.files.readText(resolve(ctx.io.cwd, mqttCa));
       } catch (error) {
         throw usageError(`--mqtt-ca ${mqttCa}: ${fileProblem(error)}`);
       }
@@ -90,7 +90,7 @@ The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (
     }
     if ((secretFile === undefined) === (secretFlag === undefined)) throw usageError("give exactly one of --secret-file FILE and --secret -");
     if (file === "-" && secretFlag === "-") throw usageError("--from-file - and --secret - cannot both read stdin; put one in a file");
-    const out = resolve(stringFlag(ctx.args, "out") ?? ".");
+    const out = resolve(ctx.io.cwd, stringFlag(ctx.args, "out") ?? ".");
     const base = template(ctx, group);
     checkConfig({ ...base, device: "x", token: "x" });
     const listed = file === undefined ? ctx.args.positionals : await readNameList(ctx.io, file);

@@ -47,7 +47,7 @@ from stdin. A folder already holding key.pem is refused (exit 4).`,
     const group = groupFlag(ctx.args);
     const [name = ""] = positionals(ctx.args, ["<device>"]);
     const device = checkName(name, "device name");
-    const out = resolve(requiredFlag(ctx.args, "out", "(--out DIR)"));
+    const out = resolve(ctx.io.cwd, requiredFlag(ctx.args, "out", "(--out DIR)"));
     const keyPath = join(out, "key.pem");
     if (ctx.io.files.exists(keyPath)) throw new CliError(EXIT.CONFLICT, `${keyPath} already exists; choose another --out folder or remove it first`);
     const cred = await credential(ctx);
