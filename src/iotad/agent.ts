@@ -1,0 +1,268 @@
+/** The agent: provisions once, then keeps the certificate renewed inside its refresh window, retrying with backoff. */
+
+import { DEFAULT_BACKOFF, type BackoffPolicy, type RenewalPolicy, renewalTime, retryDelay, serialRandom } from "../core/renewal.ts";
+import { signRenewProof } from "../core/renew-proof.ts";
+import { VERSION } from "../core/version.ts";
+import { type AgentSnapshot, type AgentState, type AttemptResult, describeFailure, visibleState } from "./agent-state.ts";
+import { type Clock, WakeTimer } from "./clock.ts";
+import type { Identity } from "./identity.ts";
+import type { IdentityStore } from "./identity-store.ts";
+import type { Logger } from "./logger.ts";
+import type { ServerClock } from "./server-clock.ts";
+import type { ServiceClient } from "./service-client.ts";
+
+/** Why a new identity is in use. */
+export type IdentityCause = "loaded" | "provisioned" | "renewed";
+
+/** What the agent is given. */
+export interface AgentDeps {
+  settings: {
+    tenant?: string;
+    group: string;
+    device: string;
+    credential: { kind: "token" | "secret"; value: string };
+    renewal: RenewalPolicy;
+  };
+  store: IdentityStore;
+  service: ServiceClient;
+  serverClock: ServerClock;
+  clock: Clock;
+  /** Jitter source for retries, [0, 1). */
+  random: () => number;
+  log: Logger;
+  backoff?: BackoffPolicy;
+}
+
+/** The device agent's renewal state machine. */
+export class Agent {
+  private state: AgentState = { kind: "unprovisioned" };
+  private identity: Identity | undefined;
+  private readonly timer: WakeTimer;
+  private busy: Promise<unknown> | undefined;
+  private stopped = false;
+  private readonly listeners: ((identity: Identity, cause: IdentityCause) => void)[] = [];
+  private lastError: { message: string; at: number } | undefined;
+  private lastRenewal: number | undefined;
+  private renewals = 0;
+  private renewalFailures = 0;
+
+  constructor(private readonly deps: AgentDeps) {
+    this.timer = new WakeTimer(deps.clock, () => deps.serverClock.now());
+  }
+
+  /** Calls `listener` whenever another key and certificate come into use. */
+  onIdentity(listener: (identity: Identity, cause: IdentityCause) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The state now. */
+  current(): AgentState {
+    return this.state;
+  }
+
+  /** The key and certificate in use. */
+  heldIdentity(): Identity | undefined {
+    return this.identity;
+  }
+
+  /** Loads what is on disk (finishing an interrupted swap); true when a certificate is held. */
+  async load(): Promise<boolean> {
+    if (this.identity) return true;
+    const found = await this.deps.store.recover();
+    if (found.kind === "broken") {
+      this.enter({ kind: "error", reason: found.reason });
+      this.noteError(found.reason);
+      return false;
+    }
+    if (found.kind === "empty") return false;
+    this.use(found.identity, "loaded");
+    this.enter({ kind: "ready" });
+    return true;
+  }
+
+  /** Starts the daemon's cycle: provision if needed, then renew on schedule, forever. */
+  async start(): Promise<void> {
+    const held = await this.load();
+    if (this.state.kind === "error") return;
+    if (held) this.planRenewal();
+    else this.runProvisioning(1);
+  }
+
+  /** SIGHUP: renew (or retry provisioning) now instead of at the planned time. */
+  renewNow(): void {
+    if (this.stopped || this.busy) return this.deps.log.info("a request to the service is already running; renew-now ignored");
+    this.timer.cancel();
+    if (this.identity) this.runRenewal(1);
+    else if (this.state.kind !== "error" || this.state.reason.startsWith("refused")) this.runProvisioning(1);
+  }
+
+  /** Stops planning; waits for a running request to finish (its result is still saved). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer.cancel();
+    await this.busy;
+  }
+
+  /** One provisioning attempt (for `iotad provision`); a held certificate counts as success. */
+  async provisionOnce(): Promise<AttemptResult> {
+    if (await this.load()) return { ok: true, identity: this.identity as Identity };
+    if (this.state.kind === "error") return { ok: false, failure: { kind: "local", message: this.state.reason } };
+    return await this.track(this.provision(1));
+  }
+
+  /** One renewal attempt now (for `iotad renew`). */
+  async renewOnce(): Promise<AttemptResult> {
+    if (!(await this.load())) {
+      if (this.state.kind === "error") return { ok: false, failure: { kind: "local", message: this.state.reason } };
+      return { ok: false, failure: { kind: "unprovisioned", message: "there is no certificate to renew yet; run `iotad provision` first" } };
+    }
+    return await this.track(this.renew(1));
+  }
+
+  /** The status snapshot (no secrets). */
+  snapshot(): AgentSnapshot {
+    const now = this.deps.serverClock.now();
+    const id = this.identity;
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    const snapshot: AgentSnapshot = {
+      state: visibleState(this.state, id, now),
+      group: this.deps.settings.group,
+      device: this.deps.settings.device,
+      serial: id?.serial ?? null,
+      notBefore: iso(id?.notBefore),
+      notAfter: iso(id?.notAfter),
+      nextRenewal: iso(this.timer.dueAt()),
+      lastRenewal: iso(this.lastRenewal),
+      lastError: this.lastError?.message ?? null,
+      lastErrorAt: iso(this.lastError?.at),
+      clockSkewMs: this.deps.serverClock.skew(),
+      renewals: this.renewals,
+      renewalFailures: this.renewalFailures,
+      certificateValid: id !== undefined && now >= id.notBefore && now < id.notAfter,
+      version: VERSION,
+    };
+    if ("attempt" in this.state) snapshot.attempt = this.state.attempt;
+    if (this.deps.settings.tenant !== undefined) snapshot.tenant = this.deps.settings.tenant;
+    return snapshot;
+  }
+
+  private runProvisioning(attempt: number): void {
+    void this.track(this.provision(attempt)).then((result) => {
+      if (this.stopped) return;
+      if (result.ok) return this.planRenewal();
+      this.retry(result, attempt, () => this.runProvisioning(attempt + 1));
+    });
+  }
+
+  private runRenewal(attempt: number): void {
+    void this.track(this.renew(attempt)).then((result) => {
+      if (this.stopped) return;
+      if (result.ok) return this.planRenewal();
+      this.retry(result, attempt, () => this.runRenewal(attempt + 1));
+    });
+  }
+
+  private retry(result: Exclude<AttemptResult, { ok: true }>, attempt: number, again: () => void): void {
+    const retryAfter = "retryAfterMs" in result.failure ? result.failure.retryAfterMs : undefined;
+    const delay = retryDelay(attempt, this.deps.backoff ?? DEFAULT_BACKOFF, this.deps.random, retryAfter);
+    this.deps.log.info(`retrying in ${Math.round(delay / 1000)} s (attempt ${attempt + 1})`);
+    this.timer.at(this.deps.serverClock.now() + delay, again);
+  }
+
+  private planRenewal(): void {
+    const id = this.identity;
+    if (!id || this.stopped) return;
+    const at = renewalTime(id, this.deps.settings.renewal, serialRandom(id.serial), id.first);
+    this.deps.log.info(`certificate ${id.serial} valid until ${new Date(id.notAfter).toISOString()}; renewal planned at ${new Date(at).toISOString()}`);
+    this.timer.at(at, () => this.runRenewal(1));
+  }
+
+  private async provision(attempt: number): Promise<AttemptResult> {
+    const { settings, store, service, log } = this.deps;
+    this.enter({ kind: "provisioning", attempt });
+    log.info(`provisioning ${settings.group}/${settings.device} (attempt ${attempt})`);
+    const result = await this.guardLocal(async () => {
+      const request = await store.nextRequestKey(settings.device);
+      const body = { group: settings.group, device: settings.device, csr: request.csr, credential: settings.credential };
+      const answer = await service.provision(settings.tenant !== undefined ? { ...body, tenant: settings.tenant } : body);
+      if (!answer.ok) return answer;
+      return { ok: true, identity: await store.install(answer.issued, request.keyPem, true) } as const;
+    });
+    if (result.ok) {
+      this.use(result.identity, "provisioned");
+      this.enter({ kind: "ready" });
+      log.info(`provisioned: certificate ${result.identity.serial}`);
+    } else {
+      const message = describeFailure(result.failure);
+      this.noteError(message);
+      this.enter(result.failure.kind === "refused" || result.failure.kind === "local" ? { kind: "error", reason: message } : { kind: "provisioning", attempt });
+    }
+    return result;
+  }
+
+  private async renew(attempt: number): Promise<AttemptResult> {
+    const { settings, store, service, serverClock, log } = this.deps;
+    const current = this.identity as Identity;
+    const expired = () => serverClock.now() >= current.notAfter;
+    this.enter(expired() ? { kind: "expired", attempt } : { kind: "renewing", attempt });
+    log.info(`renewing certificate ${current.serial} (attempt ${attempt})`);
+    const result = await this.guardLocal(async () => {
+      const request = await store.nextRequestKey(settings.device, current);
+      const proof = await signRenewProof(current.keys.privateKey, current.serial, request.csr, new Date(serverClock.now()));
+      const answer = await service.renew(current.certPem, proof);
+      if (!answer.ok) return answer;
+      return { ok: true, identity: await store.install(answer.issued, request.keyPem, false) } as const;
+    });
+    if (result.ok) {
+      this.renewals++;
+      this.lastRenewal = serverClock.now();
+      this.enter({ kind: "ready" });
+      log.info(`renewed: certificate ${result.identity.serial} replaces ${current.serial}`);
+      this.use(result.identity, "renewed");
+    } else {
+      this.renewalFailures++;
+      this.noteError(describeFailure(result.failure));
+      this.enter(expired() ? { kind: "expired", attempt } : { kind: "renewing", attempt });
+    }
+    return result;
+  }
+
+  /** Turns a thrown local failure (disk full, permission) into a value. */
+  private async guardLocal(work: () => Promise<AttemptResult>): Promise<AttemptResult> {
+    try {
+      return await work();
+    } catch (error) {
+      return { ok: false, failure: { kind: "local", message: (error as Error).message } };
+    }
+  }
+
+  private async track<T>(work: Promise<T>): Promise<T> {
+    this.busy = work;
+    try {
+      return await work;
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  private use(identity: Identity, cause: IdentityCause): void {
+    this.identity = identity;
+    for (const listener of this.listeners) {
+      try {
+        listener(identity, cause);
+      } catch (error) {
+        // A failing announcement or hook must never undo a certificate that is already on disk.
+        this.deps.log.error(`after ${cause} certificate: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private enter(state: AgentState): void {
+    this.state = state;
+  }
+
+  private noteError(message: string): void {
+    this.lastError = { message, at: this.deps.serverClock.now() };
+    this.deps.log.warn(message);
+  }
+}

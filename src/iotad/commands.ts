@@ -1,0 +1,98 @@
+/** The actions of the `iotad` commands: each returns its exit status; results go to stdout, messages to stderr. */
+
+import { VERSION } from "../core/version.ts";
+import type { AttemptResult } from "./agent-state.ts";
+import { describeFailure } from "./agent-state.ts";
+import { buildAgent } from "./build-agent.ts";
+import { type Invocation, USAGE } from "./cli.ts";
+import { runDaemon } from "./daemon.ts";
+import { EXIT, exitCodeFor } from "./exit-codes.ts";
+import { streamLogger } from "./logger.ts";
+import type { Runtime } from "./runtime.ts";
+import { type AgentSettings, loadSettings } from "./settings.ts";
+import type { StatusBody } from "./status-app.ts";
+
+/** Runs a parsed command line. */
+export async function runCommand(invocation: Invocation, runtime: Runtime): Promise<number> {
+  if (invocation.kind === "help") {
+    runtime.stdout(USAGE);
+    return EXIT.ok;
+  }
+  if (invocation.kind === "error") {
+    runtime.stderr(`iotad: ${invocation.message}\n`);
+    return EXIT.usage;
+  }
+  if (invocation.command === "version") {
+    runtime.stdout(`iotad ${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const loaded = loadSettings(invocation.config, runtime.readText, runtime.cwd);
+  if (!loaded.ok) {
+    for (const error of loaded.errors) runtime.stderr(`iotad: ${error}\n`);
+    return EXIT.usage;
+  }
+  const settings = loaded.settings;
+  const log = streamLogger(runtime.stderr, () => runtime.clock.now());
+  switch (invocation.command) {
+    case "check-config":
+      runtime.stdout(`${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}, data in ${settings.dataDir})\n`);
+      return EXIT.ok;
+    case "run":
+      return await runDaemon(settings, runtime, log);
+    case "provision":
+    case "renew": {
+      const { agent } = buildAgent(settings, runtime, log);
+      const result = invocation.command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
+      report(result, settings, invocation.json, runtime);
+      return exitCodeFor(result);
+    }
+    case "status":
+      return await showStatus(settings, invocation.json, runtime);
+  }
+}
+
+function report(result: AttemptResult, settings: AgentSettings, json: boolean, runtime: Runtime): void {
+  if (!result.ok) {
+    runtime.stderr(`iotad: ${describeFailure(result.failure)}\n`);
+    return;
+  }
+  const id = result.identity;
+  const body = { group: settings.group, device: settings.device, serial: id.serial, notBefore: new Date(id.notBefore).toISOString(), notAfter: new Date(id.notAfter).toISOString(), certificate: `${settings.dataDir}/cert.pem` };
+  runtime.stdout(json ? `${JSON.stringify(body)}\n` : `certificate ${body.serial} for ${body.group}/${body.device}, valid until ${body.notAfter} (${body.certificate})\n`);
+}
+
+/** `iotad status`: asks the running agent; 0 when it holds a valid certificate. */
+async function showStatus(settings: AgentSettings, json: boolean, runtime: Runtime): Promise<number> {
+  const { host, port } = settings.statusListen;
+  const local = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const url = `http://${local.includes(":") ? `[${local}]` : local}:${port}/status`;
+  let status: StatusBody;
+  try {
+    const answer = await runtime.transport()({ method: "GET", url, headers: { accept: "application/json" } });
+    if (answer.status !== 200) throw new Error(`answered ${answer.status}`);
+    status = JSON.parse(answer.body) as StatusBody;
+  } catch (error) {
+    runtime.stderr(`iotad: the agent's status endpoint ${url} is not reachable (${(error as Error).message}); is \`iotad run\` running?\n`);
+    return EXIT.unreachable;
+  }
+  runtime.stdout(json ? `${JSON.stringify(status, null, 2)}\n` : humanStatus(status));
+  return status.certificateValid ? EXIT.ok : EXIT.noCertificate;
+}
+
+function humanStatus(s: StatusBody): string {
+  const rows: [string, string | number | null | undefined][] = [
+    ["state", s.attempt !== undefined ? `${s.state} (attempt ${s.attempt})` : s.state],
+    ["device", `${s.tenant !== undefined ? `${s.tenant}/` : ""}${s.group}/${s.device}`],
+    ["serial", s.serial],
+    ["valid", s.notBefore && s.notAfter ? `${s.notBefore} .. ${s.notAfter}` : null],
+    ["next renewal", s.nextRenewal],
+    ["last renewal", s.lastRenewal],
+    ["renewals", `${s.renewals} ok, ${s.renewalFailures} failed`],
+    ["last error", s.lastError ? `${s.lastError} (${s.lastErrorAt})` : null],
+    ["clock skew", s.clockSkewMs === null ? null : `${(s.clockSkewMs / 1000).toFixed(1)} s (service minus local)`],
+    ["mqtt", `${s.mqtt.state}${s.mqtt.topic ? ` ${s.mqtt.topic}` : ""}${s.mqtt.lastError ? ` (last error: ${s.mqtt.lastError})` : ""}`],
+    ["version", s.version],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v ?? "-"}\n`).join("");
+}
+

@@ -1,0 +1,74 @@
+/** `iotad run`: the daemon. Status endpoint, agent, MQTT readiness and the afterRenew hook, until SIGTERM. */
+
+import { VERSION } from "../core/version.ts";
+import { runAfterRenew } from "./after-renew.ts";
+import { buildAgent } from "./build-agent.ts";
+import { EXIT } from "./exit-codes.ts";
+import type { Logger } from "./logger.ts";
+import { MqttAnnouncer, type MqttStatus } from "./mqtt-announcer.ts";
+import type { Runtime } from "./runtime.ts";
+import type { AgentSettings } from "./settings.ts";
+import { statusApp } from "./status-app.ts";
+
+/** Runs until SIGTERM or SIGINT; resolves with the exit status. */
+export async function runDaemon(settings: AgentSettings, runtime: Runtime, log: Logger): Promise<number> {
+  const { agent, store, serverClock } = buildAgent(settings, runtime, log);
+  const announcer = settings.mqtt
+    ? new MqttAnnouncer({
+        url: settings.mqtt.url,
+        ...(settings.mqtt.ca !== undefined ? { ca: settings.mqtt.ca } : {}),
+        topicPrefix: settings.mqtt.topicPrefix,
+        group: settings.group,
+        device: settings.device,
+        version: VERSION,
+        connect: runtime.mqttConnect,
+        clock: runtime.clock,
+        random: runtime.random,
+        log,
+      })
+    : undefined;
+  const mqttStatus = (): MqttStatus => announcer?.status() ?? { state: "disabled", lastError: null };
+
+  const app = statusApp(() => ({ ...agent.snapshot(), mqtt: mqttStatus() }), () => serverClock.now());
+  let listener;
+  try {
+    listener = await runtime.listen(app.fetch, settings.statusListen.host, settings.statusListen.port);
+  } catch (error) {
+    log.error(`cannot serve the status endpoint on ${settings.statusListen.host}:${settings.statusListen.port}: ${(error as Error).message}`);
+    return EXIT.local;
+  }
+  log.info(`iotad ${VERSION} for ${settings.group}/${settings.device}; status endpoint on ${listener.url}`);
+
+  agent.onIdentity((identity, cause) => {
+    announcer?.use(identity);
+    if (cause === "renewed" && settings.afterRenew !== undefined) {
+      void runAfterRenew(settings.afterRenew, store.paths, identity.serial, runtime.env, log);
+    }
+  });
+
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    void (async () => {
+      await agent.stop();
+      await announcer?.stop();
+      await listener.close();
+      finish(EXIT.ok);
+    })();
+  };
+  runtime.onSignal("SIGTERM", () => shutdown("SIGTERM"));
+  runtime.onSignal("SIGINT", () => shutdown("SIGINT"));
+  runtime.onSignal("SIGHUP", () => {
+    log.info("SIGHUP: renewing now");
+    agent.renewNow();
+  });
+
+  await agent.start();
+  return await finished;
+}

@@ -1,0 +1,59 @@
+/** A minimal JSON-over-HTTP(S) client on node:http, so the agent runs the same on Bun and on Node.js 18. */
+
+import * as http from "node:http";
+import * as https from "node:https";
+import { rootCertificates } from "node:tls";
+
+/** A received answer: status, lower-case headers, body text. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends one request; rejects only when no answer arrived (network, TLS, timeout). */
+export type HttpTransport = (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => Promise<HttpAnswer>;
+
+/** Options of the real transport. */
+export interface NodeTransportOptions {
+  /** Extra CA (PEM) to trust for https, besides the system's. */
+  ca?: string;
+  /** Give up after this many ms without an answer. */
+  timeoutMs?: number;
+  /** Largest answer body accepted. */
+  maxBodyBytes?: number;
+}
+
+/** The real transport (built by main.ts). */
+export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTransport {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  return (request) =>
+    new Promise<HttpAnswer>((resolve, reject) => {
+      const url = new URL(request.url);
+      const lib = url.protocol === "https:" ? https : http;
+      // Hint: giving `ca` replaces the system roots; keep them so a server with a public certificate still verifies.
+      const tls = url.protocol === "https:" && options.ca !== undefined ? { ca: [...rootCertificates, options.ca] } : {};
+      const req = lib.request(url, { method: request.method, headers: request.headers, timeout: timeoutMs, ...tls }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBody) req.destroy(new Error(`the answer is larger than ${maxBody} bytes`));
+          else chunks.push(chunk);
+        });
+        res.on("end", () => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+          }
+          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString("utf8") });
+        });
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)));
+      req.on("error", reject);
+      if (request.body !== undefined) req.write(request.body);
+      req.end();
+    });
+}

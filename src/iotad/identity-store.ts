@@ -1,0 +1,144 @@
+/**
+ * The device's key and certificate on disk, laid out so that a power cut at any instant leaves a
+ * matching pair: a new key is first saved as `key.pending.pem`, the new certificate replaces
+ * `cert.pem`, then the pending key replaces `key.pem`. Recovery on start finishes a half-done swap.
+ */
+
+import { join } from "node:path";
+import { createCsrPem, exportPrivateKeyPem, generateDeviceKey, importPrivateKeyPem } from "../core/csr.ts";
+import type { IssuedCertificate } from "../core/wire.ts";
+import { type Disk, renameDurably, writeAtomic } from "./disk.ts";
+import { type Identity, keyMatches, parseCertificate, toIdentity } from "./identity.ts";
+
+/** The files of the data folder. */
+export interface IdentityPaths {
+  dir: string;
+  /** The private key of the current certificate (PKCS#8 PEM, 0600). */
+  key: string;
+  /** The current certificate (PEM). */
+  cert: string;
+  /** The tenant CA (PEM), as the last answer gave it. */
+  ca: string;
+  /** A key waiting for its certificate: saved before its CSR is sent, so a lost answer is retried with it. */
+  pendingKey: string;
+  /** `{ serial, first }`: whether the current certificate came from provisioning. */
+  meta: string;
+}
+
+/** What recovery found on disk. */
+export type Recovered =
+  | { kind: "empty" }
+  | { kind: "held"; identity: Identity }
+  | { kind: "broken"; reason: string };
+
+/** The paths inside `dir`. */
+export function identityPaths(dir: string): IdentityPaths {
+  return {
+    dir,
+    key: join(dir, "key.pem"),
+    cert: join(dir, "cert.pem"),
+    ca: join(dir, "ca.pem"),
+    pendingKey: join(dir, "key.pending.pem"),
+    meta: join(dir, "identity.json"),
+  };
+}
+
+/** Reads, recovers and replaces the device identity in its data folder. */
+export class IdentityStore {
+  readonly paths: IdentityPaths;
+
+  constructor(
+    private readonly disk: Disk,
+    dir: string,
+  ) {
+    this.paths = identityPaths(dir);
+  }
+
+  /** Creates the data folder (0700) and finishes whatever a power cut interrupted. */
+  async recover(): Promise<Recovered> {
+    this.disk.ensureDir(this.paths.dir, 0o700);
+    for (const name of this.disk.list(this.paths.dir)) {
+      if (name.endsWith(".tmp")) this.disk.remove(join(this.paths.dir, name));
+    }
+    const certPem = this.disk.read(this.paths.cert);
+    if (certPem === undefined) return { kind: "empty" };
+    const cert = parseCertificate(certPem);
+    if (!cert) return { kind: "broken", reason: `${this.paths.cert} is not a PEM certificate` };
+    let keyPem = this.disk.read(this.paths.key);
+    if (keyPem === undefined || !(await keyMatches(keyPem, cert))) {
+      const pending = this.disk.read(this.paths.pendingKey);
+      if (pending === undefined || !(await keyMatches(pending, cert))) {
+        return { kind: "broken", reason: `neither ${this.paths.key} nor ${this.paths.pendingKey} is the key of ${this.paths.cert}` };
+      }
+      // The power went out between writing the new certificate and moving its key in place: finish the swap.
+      renameDurably(this.disk, this.paths.pendingKey, this.paths.key);
+      keyPem = pending;
+    }
+    const serial = cert.serialNumber.toLowerCase();
+    const meta = this.readMeta();
+    // Hint: meta is written last; a certificate newer than meta came from provisioning when there was no meta at all.
+    const first = meta === undefined ? true : meta.serial === serial ? meta.first : false;
+    if (meta?.serial !== serial) this.writeMeta(serial, first);
+    return { kind: "held", identity: await toIdentity(cert, certPem, keyPem, first) };
+  }
+
+  /**
+   * The key for the next provisioning or renewal request and its CSR: the pending key when one is
+   * saved (a retry must use the same key), else a new one, saved before anything is sent.
+   */
+  async nextRequestKey(device: string, current?: Identity): Promise<{ keys: CryptoKeyPair; keyPem: string; csr: string }> {
+    let keyPem = this.disk.read(this.paths.pendingKey);
+    if (keyPem !== undefined && current !== undefined && keyPem === current.keyPem) keyPem = undefined;
+    let keys: CryptoKeyPair | undefined;
+    if (keyPem !== undefined) {
+      try {
+        keys = await importPrivateKeyPem(keyPem);
+      } catch {
+        keyPem = undefined;
+      }
+    }
+    if (keys === undefined || keyPem === undefined) {
+      keys = await generateDeviceKey();
+      keyPem = await exportPrivateKeyPem(keys.privateKey);
+      writeAtomic(this.disk, this.paths.pendingKey, keyPem);
+    }
+    return { keys, keyPem, csr: await createCsrPem(keys, device) };
+  }
+
+  /** Forgets the pending key (after the service refused it for good), so the next attempt makes a new one. */
+  discardPendingKey(): void {
+    this.disk.remove(this.paths.pendingKey);
+    this.disk.syncDir(this.paths.dir);
+  }
+
+  /**
+   * Installs an issued certificate for the pending key: CA, certificate, then key, then meta.
+   * The old pair stays on disk and in use until this returns.
+   */
+  async install(issued: IssuedCertificate, keyPem: string, first: boolean): Promise<Identity> {
+    const cert = parseCertificate(issued.certificate);
+    if (!cert) throw new Error("the service answered with something that is not a PEM certificate");
+    if (!(await keyMatches(keyPem, cert))) throw new Error("the service answered with a certificate for another key");
+    writeAtomic(this.disk, this.paths.ca, issued.ca, 0o644);
+    writeAtomic(this.disk, this.paths.cert, issued.certificate, 0o600);
+    renameDurably(this.disk, this.paths.pendingKey, this.paths.key);
+    const serial = cert.serialNumber.toLowerCase();
+    this.writeMeta(serial, first);
+    return await toIdentity(cert, issued.certificate, keyPem, first);
+  }
+
+  private readMeta(): { serial: string; first: boolean } | undefined {
+    const text = this.disk.read(this.paths.meta);
+    if (text === undefined) return undefined;
+    try {
+      const meta = JSON.parse(text) as { serial?: unknown; first?: unknown };
+      return { serial: String(meta.serial), first: meta.first === true };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeMeta(serial: string, first: boolean): void {
+    writeAtomic(this.disk, this.paths.meta, `${JSON.stringify({ serial, first })}\n`);
+  }
+}

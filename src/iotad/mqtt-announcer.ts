@@ -1,0 +1,181 @@
+/**
+ * MQTT readiness: connects with the device's own certificate (mutual TLS), publishes a retained
+ * `ready` message with a retained `offline` last will, reconnects with backoff when the broker goes
+ * away, and reconnects with the new certificate after each renewal.
+ */
+
+import type { IClientOptions, MqttClient } from "mqtt";
+import { type BackoffPolicy, retryDelay } from "../core/renewal.ts";
+import type { Clock } from "./clock.ts";
+import type { Identity } from "./identity.ts";
+import type { Logger } from "./logger.ts";
+
+/** The connection's state; one value at a time. */
+export type MqttState =
+  | { kind: "disabled" }
+  /** Enabled, but there is no certificate to connect with yet. */
+  | { kind: "waiting" }
+  | { kind: "connecting"; attempt: number }
+  | { kind: "connected"; since: number }
+  /** Lost or failed; the next try is planned at `retryAt`. */
+  | { kind: "reconnecting"; attempt: number; retryAt: number }
+  | { kind: "closed" };
+
+/** The `mqtt` part of `GET /status`. */
+export interface MqttStatus {
+  state: MqttState["kind"];
+  url?: string;
+  topic?: string;
+  connectedSince?: string;
+  lastError: string | null;
+}
+
+/** Opens an MQTT connection (mqtt.js `connect` in production). */
+export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
+
+/** What the announcer is given. */
+export interface AnnouncerDeps {
+  url: string;
+  /** The broker's server CA (PEM); the system's roots when absent. */
+  ca?: string;
+  topicPrefix: string;
+  group: string;
+  device: string;
+  version: string;
+  connect: MqttConnect;
+  clock: Clock;
+  random: () => number;
+  log: Logger;
+  /** Reconnection backoff; defaults to 1 s doubling up to 1 min. */
+  backoff?: BackoffPolicy;
+}
+
+const OFFLINE = JSON.stringify({ state: "offline" });
+
+/** Keeps one announced MQTT connection for the identity in use. */
+export class MqttAnnouncer {
+  private state: MqttState = { kind: "waiting" };
+  private client: MqttClient | undefined;
+  private identity: Identity | undefined;
+  private retryHandle: unknown;
+  private lastError: string | null = null;
+  /** The status topic: `<prefix>/<group>/<device>/status`. */
+  readonly topic: string;
+
+  constructor(private readonly deps: AnnouncerDeps) {
+    this.topic = `${deps.topicPrefix}/${deps.group}/${deps.device}/status`;
+  }
+
+  /** Connects (or reconnects) with `identity`, announcing it once connected. */
+  use(identity: Identity): void {
+    if (this.state.kind === "closed") return;
+    this.identity = identity;
+    this.dropClient();
+    this.open(1);
+  }
+
+  /** Publishes the retained `offline` message (when connected) and disconnects. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    const wasConnected = this.state.kind === "connected";
+    this.state = { kind: "closed" };
+    this.cancelRetry();
+    this.client = undefined;
+    if (!client) return;
+    if (wasConnected) {
+      await this.bounded(5_000, (done) => client.publish(this.topic, OFFLINE, { qos: 1, retain: true }, () => done()));
+      await this.bounded(5_000, (done) => client.end(false, {}, () => done()));
+      this.deps.log.info(`mqtt: announced offline on ${this.topic}`);
+    } else {
+      client.end(true);
+    }
+  }
+
+  /** The status part (no key, no certificate). */
+  status(): MqttStatus {
+    const status: MqttStatus = { state: this.state.kind, url: redactUrl(this.deps.url), topic: this.topic, lastError: this.lastError };
+    if (this.state.kind === "connected") status.connectedSince = new Date(this.state.since).toISOString();
+    return status;
+  }
+
+  private open(attempt: number): void {
+    const identity = this.identity;
+    if (!identity || this.state.kind === "closed") return;
+    this.state = { kind: "connecting", attempt };
+    const options: IClientOptions = {
+      clientId: `${this.deps.group}/${this.deps.device}`,
+      clean: true,
+      protocolVersion: 4,
+      keepalive: 60,
+      connectTimeout: 30_000,
+      // Hint: mqtt.js would retry at a fixed period; reconnection is done here, with backoff and the newest certificate.
+      reconnectPeriod: 0,
+      key: identity.keyPem,
+      cert: identity.certPem,
+      rejectUnauthorized: true,
+      will: { topic: this.topic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+    };
+    if (this.deps.ca !== undefined) options.ca = this.deps.ca;
+    const client = this.deps.connect(this.deps.url, options);
+    this.client = client;
+    client.on("connect", () => {
+      if (client !== this.client) return;
+      const ready = { state: "ready", device: this.deps.device, group: this.deps.group, serial: identity.serial, notAfter: new Date(identity.notAfter).toISOString(), version: this.deps.version };
+      client.publish(this.topic, JSON.stringify(ready), { qos: 1, retain: true }, (error) => {
+        if (client !== this.client) return;
+        if (error) return this.noteError(`publishing readiness failed: ${error.message}`);
+        this.state = { kind: "connected", since: this.deps.clock.now() };
+        this.deps.log.info(`mqtt: connected to ${redactUrl(this.deps.url)}, announced ready on ${this.topic} (certificate ${identity.serial})`);
+      });
+    });
+    client.on("error", (error) => {
+      if (client === this.client) this.noteError(error.message);
+    });
+    client.on("close", () => {
+      if (client !== this.client || this.state.kind === "closed") return;
+      const next = this.state.kind === "connected" ? 1 : attempt + 1;
+      if (this.state.kind === "connected") this.deps.log.warn("mqtt: connection lost");
+      this.dropClient();
+      const delay = retryDelay(next, this.deps.backoff ?? { minDelay: 1_000, maxDelay: 60_000 }, this.deps.random);
+      this.state = { kind: "reconnecting", attempt: next, retryAt: this.deps.clock.now() + delay };
+      this.retryHandle = this.deps.clock.setTimeout(() => {
+        this.retryHandle = undefined;
+        this.open(next);
+      }, delay);
+    });
+  }
+
+  /** Ends the current client without its will (a clean DISCONNECT), e.g. before using a new certificate. */
+  private dropClient(): void {
+    this.cancelRetry();
+    const old = this.client;
+    this.client = undefined;
+    if (old) old.end(false);
+  }
+
+  private cancelRetry(): void {
+    if (this.retryHandle !== undefined) this.deps.clock.clearTimeout(this.retryHandle);
+    this.retryHandle = undefined;
+  }
+
+  private noteError(message: string): void {
+    const line = message.replace(/\s+/g, " ").trim();
+    if (line !== this.lastError) this.deps.log.warn(`mqtt: ${line}`);
+    this.lastError = line;
+  }
+
+  private bounded(ms: number, work: (done: () => void) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const handle = this.deps.clock.setTimeout(resolve, ms);
+      work(() => {
+        this.deps.clock.clearTimeout(handle);
+        resolve();
+      });
+    });
+  }
+}
+
+/** The URL without any user:password part, for logs and status. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
