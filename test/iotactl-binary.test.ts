@@ -1,0 +1,106 @@
+/** The compiled iotactl against a real iota-server process: network failures, auth, 100,000 names, openssl. */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GroupView } from "../src/core/wire.ts";
+import { apiGet, buildIotactl, run, startServerProcess, tempDir, type ServerProcess } from "./iotactl-support.ts";
+
+let server: ServerProcess;
+let dir: string;
+let iotactl: string;
+
+beforeAll(async () => {
+  dir = tempDir("iotactl-bin-");
+  iotactl = join(await buildIotactl(dir), "iotactl");
+  server = await startServerProcess();
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ IOTA_SERVER: server.url, IOTA_TOKEN: server.token, XDG_CONFIG_HOME: join(dir, "xdg") });
+const ctl = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) =>
+  run([iotactl, ...args], { env: { ...env(), ...options.env }, cwd: dir, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+
+/** Runs openssl; a missing openssl fails the test with a clear message instead of skipping it. */
+function openssl(args: string[]) {
+  try {
+    return Bun.spawnSync(["openssl", ...args]);
+  } catch (error) {
+    throw new Error(`openssl is required for this test (apt-get install openssl): ${(error as Error).message}`);
+  }
+}
+
+/** A port nothing listens on: one the OS just handed out and took back. */
+function closedPort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+describe("compiled iotactl", () => {
+  test("an unreachable server is exit 6 with a one-line reason", async () => {
+    const r = await ctl(["list", "groups"], { env: { IOTA_SERVER: `http://127.0.0.1:${closedPort()}` } });
+    expect(r.code).toBe(6);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("cannot reach the IoTA server");
+    expect(r.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  test("a wrong admin token is exit 5 and the token is not echoed", async () => {
+    const r = await ctl(["add", "group", "g"], { env: { IOTA_TOKEN: "definitely-wrong-token" } });
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("refused the admin token");
+    expect(r.stderr).not.toContain("definitely-wrong-token");
+  });
+
+  test("100,000 names from one file in one command; a second run reports them as existing", async () => {
+    expect((await ctl(["add", "group", "factory"])).code).toBe(0);
+    const names = Array.from({ length: 100_000 }, (_, i) => `unit-${i + 1}`);
+    writeFileSync(join(dir, "names.txt"), `${names.join("\n")}\n`);
+    const r = await ctl(["add", "device", "-g", "factory", "--from-file", "names.txt"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("created: 100000\nalready existed: 0\ninvalid: 0\n");
+    expect(r.code).toBe(0);
+    expect((await apiGet<GroupView>(server, "/v1/groups/factory")).deviceCount).toBe(100_000);
+    const again = await ctl(["add", "device", "-g", "factory", "--from-file", "names.txt", "--json"]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ group: "factory", created: 0, existing: 100_000, invalid: [] });
+  }, 180_000);
+
+  test("provision writes a key and a certificate that openssl verifies against the CA", async () => {
+    const secret = (await ctl(["add", "group", "bench"])).stdout;
+    writeFileSync(join(dir, "prov_secret.txt"), secret);
+    expect((await ctl(["add", "device", "-g", "bench", "test-device-123"])).code).toBe(0);
+    const r = await ctl(["provision", "-g", "bench", "test-device-123", "--secret-file", "prov_secret.txt", "--out", "dev"]);
+    expect(r.code).toBe(0);
+    const out = join(dir, "dev");
+    const verify = openssl(["verify", "-CAfile", join(out, "ca.pem"), join(out, "cert.pem")]);
+    expect(verify.stdout.toString()).toContain("cert.pem: OK");
+    const key = openssl(["pkey", "-in", join(out, "key.pem"), "-pubout"]);
+    const certKey = openssl(["x509", "-in", join(out, "cert.pem"), "-noout", "-pubkey"]);
+    expect(key.stdout.toString()).toBe(certKey.stdout.toString());
+    expect(readFileSync(join(out, "key.pem"), "utf8")).not.toBe("");
+    // The CRL and CA from the CLI are what openssl reads.
+    const crl = await ctl(["get", "crl"]);
+    writeFileSync(join(dir, "crl.pem"), crl.stdout);
+    expect(openssl(["crl", "-in", join(dir, "crl.pem"), "-noout"]).exitCode).toBe(0);
+  });
+
+  test("gen config from the seed's files, then the token in a generated config provisions the device", async () => {
+    writeFileSync(join(dir, "device_names.txt"), "cfg-1\ncfg-2\n");
+    const secret = (await ctl(["add", "group", "cfg"])).stdout;
+    expect((await ctl(["add", "device", "-g", "cfg", "-f", "device_names.txt"])).code).toBe(0);
+    const r = await ctl(["gen", "config", "-g", "cfg", "-f", "device_names.txt", "--secret", "-", "--out", "configs"], { stdin: secret });
+    expect(r.code).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, "configs", "cfg-2.json"), "utf8"));
+    expect(config.server).toBe(server.url);
+    expect(JSON.stringify(config)).not.toContain(secret.trim());
+    const p = await ctl(["provision", "-g", "cfg", "cfg-2", "--token", "-", "--out", "cfg-2"], { stdin: config.token });
+    expect(p.code).toBe(0);
+  });
+});
