@@ -85,6 +85,8 @@ describe("credentials", () => {
     const { csr } = await deviceCsr("x");
     expect((await postJson(svc, "/v1/provision", { group: "nope", device: "x", csr, secret })).status).toBe(404);
     expect((await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret })).status).toBe(404);
+    // Without a valid credential, an unknown device looks like any other: 401, so names cannot be probed.
+    expect((await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret: "guess" })).status).toBe(401);
     const bad = await postJson(svc, "/v1/provision", { group: "g", device: "X_1", csr, secret });
     expect(bad.status).toBe(400);
     expect((await readProblem(bad)).errors?.[0]?.field).toBe("device");

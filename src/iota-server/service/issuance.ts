@@ -58,8 +58,9 @@ export async function provision(ctx: ServiceContext, body: ProvisionBody, onFail
   const tenant = body.tenant ?? DEFAULT_TENANT;
   const group = await requireGroup(ctx, tenant, body.group);
   const key: DeviceKey = { tenantId: tenant, group: body.group, name: body.device };
-  const device = await requireDevice(ctx, key);
+  // Hint: the credential is checked before the device is looked up, so a caller without one cannot probe device names.
   checkCredential(ctx, group, body, onFailure);
+  const device = await requireDevice(ctx, key);
   const csr = await checkCsr(body.csr, body.device);
   for (let attempt = 0; attempt < 2; attempt++) {
     const current = attempt === 0 ? device : await requireDevice(ctx, key);
