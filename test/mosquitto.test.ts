@@ -1,0 +1,239 @@
+/**
+ * Debian's Mosquitto as the production broker: a real iota-server process issues device certificates, Mosquitto
+ * checks them against the tenant CA and CRL (config from mosquitto-config.ts), and a revocation reaches it by a
+ * fresh `GET /v1/crl` and SIGHUP, as docs/mosquitto.md tells operators to do.
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { startServerProcess, type ServerProcess } from "./iotactl-support.ts";
+import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
+import { deviceToken } from "../src/core/token.ts";
+import { mosquittoAcl, mosquittoConfig } from "../src/iota-server/mqtt/mosquitto-config.ts";
+
+/** A tool the test needs; CI installs it (apt: mosquitto, mosquitto-clients, openssl). */
+function tool(name: string, ...extra: string[]): string {
+  const found = Bun.which(name, { PATH: [process.env.PATH ?? "", ...extra].join(":") });
+  if (!found) throw new Error(`${name} is not installed; install Debian's mosquitto, mosquitto-clients and openssl packages to run this test`);
+  return found;
+}
+
+/** Runs a command to completion; throws with its stderr when it fails. */
+function runOk(cmd: string[]): string {
+  const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  if (result.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
+  return result.stdout.toString();
+}
+
+/** A TCP port the OS had free a moment ago (Mosquitto cannot listen on port 0 and report it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A Mosquitto running in the foreground, its log kept so the test can wait for lines. */
+class Mosquitto {
+  log = "";
+  private readonly proc;
+  private waiters: (() => void)[] = [];
+
+  constructor(config: string) {
+    this.proc = Bun.spawn([tool("mosquitto", "/usr/sbin"), "-c", config], { stdout: "ignore", stderr: "pipe" });
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of this.proc.stderr) {
+        this.log += decoder.decode(chunk);
+        for (const wake of this.waiters.splice(0)) wake();
+      }
+      for (const wake of this.waiters.splice(0)) wake();
+    })();
+  }
+
+  /** Waits until the log, after `from` characters, matches `pattern`; fails if Mosquitto exits first. */
+  async waitFor(pattern: RegExp, from = 0): Promise<void> {
+    while (!pattern.test(this.log.slice(from))) {
+      if (this.proc.exitCode !== null) throw new Error(`mosquitto exited (${this.proc.exitCode}):\n${this.log}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** SIGHUP: Mosquitto reloads its configuration, certificates and CRL. Resolves once it says so. */
+  async reload(): Promise<void> {
+    const from = this.log.length;
+    this.proc.kill("SIGHUP");
+    await this.waitFor(/Reloading config/, from);
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill("SIGTERM");
+    await this.proc.exited;
+  }
+}
+
+/** A provisioned device's files. */
+interface DeviceFiles {
+  name: string;
+  cert: string;
+  key: string;
+}
+
+const GROUP = "room2-lights";
+let server: ServerProcess;
+let dir: string;
+let broker: Mosquitto;
+let port: number;
+const devices: Record<string, DeviceFiles> = {};
+const clients: MqttClient[] = [];
+
+async function api(method: string, path: string, body?: unknown): Promise<Response> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  return await fetch(`${server.url}${path}`, init);
+}
+
+/** GET /v1/crl into the broker's CRL file the way a refresh job should: a temp file renamed over the old one. */
+async function refreshCrl(): Promise<void> {
+  const res = await fetch(`${server.url}/v1/crl`);
+  if (!res.ok) throw new Error(`GET /v1/crl: ${res.status}`);
+  writeFileSync(join(dir, "crl.pem.tmp"), await res.text(), { mode: 0o644 });
+  renameSync(join(dir, "crl.pem.tmp"), join(dir, "crl.pem"));
+}
+
+/** Provisions `name` with a WebCrypto key and its device token, as iotad does; writes its key and certificate. */
+async function provision(name: string, secret: string): Promise<DeviceFiles> {
+  const keys = await generateDeviceKey();
+  const body = { group: GROUP, device: name, csr: await createCsrPem(keys, name), token: deviceToken(secret, GROUP, name) };
+  const res = await fetch(`${server.url}/v1/provision`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (res.status !== 201) throw new Error(`provisioning ${name}: ${res.status} ${await res.text()}`);
+  const files = { name, cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
+  writeFileSync(files.cert, ((await res.json()) as { certificate: string }).certificate, { mode: 0o644 });
+  writeFileSync(files.key, await exportPrivateKeyPem(keys.privateKey), { mode: 0o600 });
+  return files;
+}
+
+/** Connects mqtt.js with a device's certificate; resolves on CONNACK, rejects on any refusal. */
+function connect(device: DeviceFiles): Promise<MqttClient> {
+  const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
+    servername: "localhost",
+    ca: readFileSync(join(dir, "broker.pem"), "utf8"),
+    cert: readFileSync(device.cert, "utf8"),
+    key: readFileSync(device.key, "utf8"),
+    reconnectPeriod: 0,
+    connectTimeout: 20_000,
+  });
+  clients.push(client);
+  return new Promise((resolve, reject) => {
+    client.once("connect", () => resolve(client));
+    client.once("error", reject);
+    client.once("close", () => reject(new Error("closed before CONNACK")));
+  });
+}
+
+/** `mosquitto_sub -C 1` with a device's certificate: the first message on `topic` (the retained one). */
+function subscribeOnce(device: DeviceFiles, topic: string): { code: number; stdout: string; stderr: string } {
+  const cmd = [tool("mosquitto_sub"), "-h", "localhost", "-p", String(port), "-C", "1", "-W", "30", "-t", topic];
+  cmd.push("--cafile", join(dir, "broker.pem"), "--cert", device.cert, "--key", device.key);
+  const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+beforeAll(async () => {
+  tool("openssl");
+  dir = mkdtempSync(join(tmpdir(), "iota-mosquitto-"));
+  // Hint: Mosquitto started as root drops to user mosquitto before it reads the CRL again on SIGHUP.
+  chmodSync(dir, 0o755);
+  server = await startServerProcess();
+  const group = await api("POST", "/v1/groups", { name: GROUP });
+  if (group.status !== 201) throw new Error(`creating the group: ${group.status} ${await group.text()}`);
+  const secret = ((await group.json()) as { provisioningSecret: string }).provisioningSecret;
+  const created = await api("POST", `/v1/groups/${GROUP}/devices`, { names: ["lamp-1", "lamp-2"] });
+  if (created.status !== 200) throw new Error(`creating devices: ${created.status} ${await created.text()}`);
+  devices.lamp1 = await provision("lamp-1", secret);
+  devices.lamp2 = await provision("lamp-2", secret);
+
+  writeFileSync(join(dir, "ca.pem"), await (await fetch(`${server.url}/v1/ca`)).text(), { mode: 0o644 });
+  await refreshCrl();
+  // The broker's own certificate comes from the operator's PKI, not from IoTA; devices pin it with --mqtt-ca.
+  runOk([tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout", join(dir, "broker.key"), "-out", join(dir, "broker.pem")]);
+  chmodSync(join(dir, "broker.pem"), 0o644);
+  if (process.getuid?.() === 0) {
+    const uid = Number(runOk(["id", "-u", "mosquitto"]).trim());
+    const gid = Number(runOk(["id", "-g", "mosquitto"]).trim());
+    chownSync(join(dir, "broker.key"), uid, gid);
+  }
+  writeFileSync(join(dir, "acl"), mosquittoAcl(), { mode: 0o644 });
+  port = await freePort();
+  const config = mosquittoConfig({
+    port,
+    bindAddress: "127.0.0.1",
+    caFile: join(dir, "ca.pem"),
+    crlFile: join(dir, "crl.pem"),
+    certFile: join(dir, "broker.pem"),
+    keyFile: join(dir, "broker.key"),
+    aclFile: join(dir, "acl"),
+    logToStderr: true,
+  });
+  writeFileSync(join(dir, "mosquitto.conf"), config, { mode: 0o644 });
+  broker = new Mosquitto(join(dir, "mosquitto.conf"));
+  await broker.waitFor(/mosquitto version \S+ running/);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await broker?.stop();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Mosquitto with the tenant CA and CRL", () => {
+  test("a device publishes its retained readiness; another device of the tenant reads it with mosquitto_sub", async () => {
+    const lamp1 = await connect(devices.lamp1!);
+    await lamp1.publishAsync("iota/room2-lights/lamp-1/status", JSON.stringify({ state: "ready" }), { qos: 1, retain: true });
+    const seen = subscribeOnce(devices.lamp2!, "iota/room2-lights/lamp-1/status");
+    expect(seen.stderr).toBe("");
+    expect(seen.stdout.trim()).toBe('{"state":"ready"}');
+    expect(broker.log).toContain("u'lamp-1'");
+  });
+
+  test("the ACL keeps a device out of another device's topics", async () => {
+    const lamp2 = await connect(devices.lamp2!);
+    await lamp2.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"ready"}', { qos: 1, retain: true });
+    const lamp1 = await connect(devices.lamp1!);
+    // Hint: Mosquitto acknowledges a denied publish and drops it, so the retained message shows whether it got through.
+    await lamp1.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"forged"}', { qos: 1, retain: true });
+    expect(subscribeOnce(devices.lamp2!, "iota/room2-lights/lamp-2/status").stdout.trim()).toBe('{"state":"ready"}');
+  });
+
+  test("a revoked device is refused at TLS once the fresh CRL is loaded; other devices still connect", async () => {
+    const res = await api("POST", `/v1/groups/${GROUP}/devices/lamp-1/revoke`);
+    expect(res.status).toBe(200);
+    const serial = ((await res.json()) as { serial: string }).serial;
+    await refreshCrl();
+    expect(runOk([tool("openssl"), "crl", "-in", join(dir, "crl.pem"), "-noout", "-text"])).toContain(serial.toUpperCase());
+    await broker.reload();
+
+    const from = broker.log.length;
+    const refused = await connect(devices.lamp1!).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(refused?.message).toMatch(/CERTIFICATE_REVOKED/i);
+    await broker.waitFor(/certificate verify failed/, from);
+    expect(broker.log.slice(from)).not.toContain("u'lamp-1'");
+
+    const lamp2 = subscribeOnce(devices.lamp2!, "iota/room2-lights/lamp-2/status");
+    expect(lamp2.stdout.trim()).toBe('{"state":"ready"}');
+    const lamp1 = subscribeOnce(devices.lamp1!, "iota/room2-lights/lamp-1/status");
+    expect(lamp1.code).not.toBe(0);
+    expect(lamp1.stdout).toBe("");
+  }, 120_000);
+});
