@@ -34,15 +34,10 @@ export class Tenants {
    */
   async create(id: string, now: number): Promise<{ adminToken: string } | undefined> {
     const { ca, keyPem } = await CertificateAuthority.create(id, now);
-    const inserted = await this.store.insertTenant({
-      id,
-      caCert: ca.certPem,
-      caKeySealed: this.sealer.seal(keyPem, `ca-key:${id}`),
-      createdAt: now,
-    });
-    if (!inserted) return undefined;
     const adminToken = newAdminToken();
-    await this.store.insertAdminToken(hashAdminToken(adminToken), id, now);
+    const tenant = { id, caCert: ca.certPem, caKeySealed: this.sealer.seal(keyPem, `ca-key:${id}`), createdAt: now };
+    // Hint: the token goes in with the tenant, so a replica that loses the race (or dies half-way) leaves no tenant without a token.
+    if (!(await this.store.insertTenant(tenant, hashAdminToken(adminToken)))) return undefined;
     return { adminToken };
   }
 

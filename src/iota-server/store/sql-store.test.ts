@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { openStore, type SqlStore } from "./sql-store.ts";
+import { openStore, redactUrl, type SqlStore } from "./sql-store.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import type { DeviceKey, Issuance } from "./store.ts";
 import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres.ts";
@@ -87,6 +87,15 @@ for (const engine of ENGINES) {
       const tenant = await store.getTenant(T);
       expect(tenant).toEqual({ id: T, caCert: "CA PEM", caKeySealed: "sealed", crlNumber: 1, createdAt: NOW });
       expect(await store.getTenant("nobody")).toBeUndefined();
+    });
+
+    test("a tenant and its first admin token go in together, and only for the winner", async () => {
+      const tenant = { id: "second", caCert: "c", caKeySealed: "k", createdAt: NOW };
+      const results = await Promise.all([store.insertTenant(tenant, "hash-a"), store.insertTenant(tenant, "hash-b")]);
+      expect(results.filter(Boolean).length).toBe(1);
+      const tokens = await Promise.all([store.tenantIdForToken("hash-a"), store.tenantIdForToken("hash-b")]);
+      expect(tokens.filter((t) => t === "second").length).toBe(1);
+      expect(tokens.filter((t) => t === undefined).length).toBe(1);
     });
 
     test("admin tokens map to their tenant", async () => {
@@ -290,3 +299,16 @@ for (const engine of ENGINES) {
     }, 60_000);
   });
 }
+
+test("an unreachable database is named in the error, without its password", async () => {
+  const url = "postgres://iota:s3cret@127.0.0.1:1/iota";
+  const error = await openStore(url).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(error?.message).toContain("Cannot open the database postgres://iota:***@127.0.0.1:1/iota");
+  expect(error?.message).not.toContain("s3cret");
+  expect(redactUrl("postgresql://u:p@h/db")).toBe("postgresql://u:***@h/db");
+  expect(redactUrl("postgres://u@h/db")).toBe("postgres://u@h/db");
+  expect(redactUrl("sqlite:/var/lib/iota/iota.db")).toBe("sqlite:/var/lib/iota/iota.db");
+});

@@ -13,6 +13,7 @@ import { SQL } from "bun";
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
 import type { CertificateRecord, DeviceKey, DeviceRecord, GroupRecord, Issuance, Store, TenantRecord } from "./store.ts";
 import type { DeviceState } from "../../core/wire.ts";
+import { IotaError } from "../../core/problem.ts";
 
 type Row = Record<string, unknown>;
 
@@ -24,14 +25,26 @@ export async function openStore(url: string): Promise<SqlStore> {
   const dialect = url.startsWith("postgres://") || url.startsWith("postgresql://") ? "postgres" : "sqlite";
   const sql = dialect === "postgres" ? new SQL(url, { max: 10 }) : new SQL(sqliteOptions(url));
   const store = new SqlStore(sql, dialect);
-  if (dialect === "sqlite") {
-    await sql`PRAGMA journal_mode = WAL`;
-    await sql`PRAGMA synchronous = NORMAL`;
-    await sql`PRAGMA busy_timeout = 5000`;
-    await sql`PRAGMA foreign_keys = ON`;
+  try {
+    if (dialect === "sqlite") {
+      await sql`PRAGMA journal_mode = WAL`;
+      await sql`PRAGMA synchronous = NORMAL`;
+      await sql`PRAGMA busy_timeout = 5000`;
+      await sql`PRAGMA foreign_keys = ON`;
+    }
+    await store.migrate();
+  } catch (error) {
+    await sql.close().catch(() => {});
+    const e = error as { code?: unknown; message?: unknown };
+    const code = typeof e.code === "string" ? ` (${e.code})` : "";
+    throw new IotaError(503, `Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`);
   }
-  await store.migrate();
   return store;
+}
+
+/** The database URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }
 
 function sqliteOptions(url: string): SQL.Options {
@@ -116,10 +129,16 @@ export class SqlStore implements Store {
     return { id: row.id, caCert: row.ca_cert, caKeySealed: row.ca_key_sealed, crlNumber: num(row.crl_number), createdAt: num(row.created_at) };
   }
 
-  async insertTenant(t: Omit<TenantRecord, "crlNumber">): Promise<boolean> {
-    const rows = await this.sql`insert into tenants (id, ca_cert, ca_key_sealed, created_at)
-      values (${t.id}, ${t.caCert}, ${t.caKeySealed}, ${t.createdAt}) on conflict do nothing returning id`;
-    return rows.length === 1;
+  async insertTenant(t: Omit<TenantRecord, "crlNumber">, adminTokenHash?: string): Promise<boolean> {
+    return await this.write(async (tx) => {
+      const rows = await tx`insert into tenants (id, ca_cert, ca_key_sealed, created_at)
+        values (${t.id}, ${t.caCert}, ${t.caKeySealed}, ${t.createdAt}) on conflict do nothing returning id`;
+      if (rows.length !== 1) return false;
+      if (adminTokenHash !== undefined) {
+        await tx`insert into admin_tokens (token_hash, tenant_id, created_at) values (${adminTokenHash}, ${t.id}, ${t.createdAt})`;
+      }
+      return true;
+    });
   }
 
   async insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void> {

@@ -76,8 +76,11 @@ export interface Store {
   close(): Promise<void>;
 
   getTenant(id: string): Promise<TenantRecord | undefined>;
-  /** Inserts a tenant; false when it exists already. */
-  insertTenant(tenant: Omit<TenantRecord, "crlNumber">): Promise<boolean>;
+  /**
+   * Inserts a tenant, and with it its first admin token when given, in one transaction (so a replica that
+   * stops half-way cannot leave a tenant nobody may administer); false when the tenant exists already.
+   */
+  insertTenant(tenant: Omit<TenantRecord, "crlNumber">, adminTokenHash?: string): Promise<boolean>;
   insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void>;
   tenantIdForToken(tokenHash: string): Promise<string | undefined>;
 
