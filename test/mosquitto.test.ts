@@ -41,25 +41,33 @@ async function freePort(): Promise<number> {
 /** A Mosquitto running in the foreground, its log kept so the test can wait for lines. */
 class Mosquitto {
   log = "";
+  /** Mosquitto closed its log: it has exited or is exiting. */
+  private ended = false;
   private readonly proc;
   private waiters: (() => void)[] = [];
 
   constructor(config: string) {
     this.proc = Bun.spawn([tool("mosquitto", "/usr/sbin"), "-c", config], { stdout: "ignore", stderr: "pipe" });
-    void (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of this.proc.stderr) {
-        this.log += decoder.decode(chunk);
-        for (const wake of this.waiters.splice(0)) wake();
-      }
+    void this.pump(this.proc.stderr.getReader());
+  }
+
+  /** Keeps Mosquitto's log and wakes whoever waits for a line. */
+  private async pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      this.log += decoder.decode(value, { stream: true });
       for (const wake of this.waiters.splice(0)) wake();
-    })();
+    }
+    this.ended = true;
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Waits until the log, after `from` characters, matches `pattern`; fails if Mosquitto exits first. */
   async waitFor(pattern: RegExp, from = 0): Promise<void> {
     while (!pattern.test(this.log.slice(from))) {
-      if (this.proc.exitCode !== null) throw new Error(`mosquitto exited (${this.proc.exitCode}):\n${this.log}`);
+      if (this.ended) throw new Error(`mosquitto exited (${await this.proc.exited}):\n${this.log}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
