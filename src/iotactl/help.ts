@@ -42,8 +42,8 @@ ${EXIT_CODES_HELP}`;
 }
 
 function commandList(commands: Command[]): string {
-  const width = Math.max(...commands.map((c) => c.usage.length)) + 2;
-  return commands.map((c) => `  ${`iotactl ${c.usage}`.padEnd(width + 8)}${c.summary}`).join("\n");
+  const width = Math.max(...commands.map((c) => c.words.join(" ").length)) + 2;
+  return commands.map((c) => `  ${c.words.join(" ").padEnd(width)}${c.summary}`).join("\n");
 }
 
 /** The overview shown by `iotactl --help`. */
