@@ -1,7 +1,6 @@
 /**
  * The store on `Bun.SQL`: one implementation for SQLite (the embedded default, WAL) and PostgreSQL.
- * Queries are written in the SQL both dialects run; values are normalised here, at the boundary
- * (PostgreSQL returns BIGINT and count(*) as strings).
+ * Queries are written in the SQL both dialects run; values are normalised at this boundary (rows.ts).
  *
  * Races between requests, and between replicas on one PostgreSQL, are decided here by the database:
  * compare-and-set updates (`where state = 'created'`, `where serial = $from`), `on conflict do nothing`,
@@ -12,10 +11,8 @@
 import { SQL } from "bun";
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
 import type { CertificateRecord, DeviceKey, DeviceRecord, GroupRecord, Issuance, Store, TenantRecord } from "./store.ts";
-import type { DeviceState } from "../../core/wire.ts";
+import { num, toCertificate, toDevice, toGroup, toTenant, type Row } from "./rows.ts";
 import { IotaError } from "../../core/problem.ts";
-
-type Row = Record<string, unknown>;
 
 /** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 5000;
@@ -51,41 +48,6 @@ function sqliteOptions(url: string): SQL.Options {
   const filename = url.replace(/^sqlite:(\/\/)?/, "");
   if (filename === "" || filename === ":memory:") return { adapter: "sqlite", filename: ":memory:" };
   return { adapter: "sqlite", filename, create: true, readwrite: true };
-}
-
-const num = (value: unknown): number => (typeof value === "number" ? value : Number(value));
-const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : num(value));
-const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
-function toGroup(row: Row): GroupRecord {
-  return {
-    tenantId: String(row.tenant_id),
-    name: String(row.name),
-    secretSealed: String(row.secret_sealed),
-    validity: num(row.validity_s),
-    grace: num(row.grace_s),
-    createdAt: num(row.created_at),
-    secretRotatedAt: num(row.secret_rotated_at),
-  };
-}
-
-function toDevice(row: Row): DeviceRecord {
-  return {
-    tenantId: String(row.tenant_id),
-    group: String(row.group_name),
-    name: String(row.name),
-    state: String(row.state) as DeviceState,
-    serial: strOrNull(row.serial),
-    keyHash: strOrNull(row.key_hash),
-    certificate: strOrNull(row.certificate),
-    notBefore: numOrNull(row.not_before),
-    notAfter: numOrNull(row.not_after),
-    firstIssue: num(row.first_issue) === 1,
-    prevSerial: strOrNull(row.prev_serial),
-    provisionedAt: numOrNull(row.provisioned_at),
-    lastRenewal: numOrNull(row.last_renewal),
-    createdAt: num(row.created_at),
-  };
 }
 
 /** {@link Store} over a `Bun.SQL` client. */
@@ -125,8 +87,7 @@ export class SqlStore implements Store {
 
   async getTenant(id: string): Promise<TenantRecord | undefined> {
     const [row] = await this.sql`select * from tenants where id = ${id}`;
-    if (!row) return undefined;
-    return { id: row.id, caCert: row.ca_cert, caKeySealed: row.ca_key_sealed, crlNumber: num(row.crl_number), createdAt: num(row.created_at) };
+    return row ? toTenant(row) : undefined;
   }
 
   async insertTenant(t: Omit<TenantRecord, "crlNumber">, adminTokenHash?: string): Promise<boolean> {
@@ -268,16 +229,7 @@ export class SqlStore implements Store {
 
   async getCertificate(serial: string): Promise<CertificateRecord | undefined> {
     const [row] = await this.sql`select * from certificates where serial = ${serial}`;
-    if (!row) return undefined;
-    return {
-      serial: row.serial,
-      tenantId: row.tenant_id,
-      group: row.group_name,
-      device: row.device,
-      notAfter: num(row.not_after),
-      issuedAt: num(row.issued_at),
-      revokedAt: numOrNull(row.revoked_at),
-    };
+    return row ? toCertificate(row) : undefined;
   }
 
   async listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]> {
