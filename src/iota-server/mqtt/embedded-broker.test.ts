@@ -109,6 +109,17 @@ describe("embedded broker", () => {
     expect(fixture.svc.log.lines.join("\n")).toMatch(/refused .*room2-lights\/lamp-1 .* is revoked/);
   });
 
+  test("a device whose certificate expired while connected is disconnected", async () => {
+    fixture = await startBrokerFixture();
+    const lamp = await fixture.device("room2-lights", "lamp-1");
+    const live = await fixture.connect(lamp);
+    const dropped = closed(live);
+    fixture.svc.clock.advance(31 * 86400_000);
+    await dropped;
+    expect(fixture.svc.log.lines.join("\n")).toContain("disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1 (serial");
+    expect(fixture.svc.log.lines.join("\n")).toContain("has expired");
+  });
+
   test("the last will is published, retained, when a device dies without disconnecting", async () => {
     fixture = await startBrokerFixture();
     const lamp = await fixture.device("room2-lights", "lamp-1");
