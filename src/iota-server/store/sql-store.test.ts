@@ -134,6 +134,37 @@ for (const engine of ENGINES) {
       expect(await store.deleteGroup(T, "room2-lights", NOW + 2)).toBe(false);
     });
 
+    test("deleteGroup wins against a creation that commits devices while it runs", async () => {
+      if (engine.name === "sqlite") return expect(await store.deleteGroup(T, "room2-lights", NOW)).toBe(true);
+      // Hint: a raw transaction holds new devices uncommitted; deleteGroup must wait for it, then still succeed.
+      const raw = engine.raw(url);
+      const watcher = engine.raw(url);
+      try {
+        const held = Promise.withResolvers<void>();
+        const release = Promise.withResolvers<void>();
+        const creation = raw.begin(async (tx) => {
+          await tx`insert into devices (tenant_id, group_name, name, state, created_at) values (${T}, ${"room2-lights"}, ${"late"}, ${"created"}, ${NOW})`;
+          held.resolve();
+          await release.promise;
+        });
+        await held.promise;
+        const deletion = store.deleteGroup(T, "room2-lights", NOW);
+        for (;;) {
+          const [row] = await watcher`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`;
+          if (Number(row.n) > 0) break;
+          await Bun.sleep(10);
+        }
+        release.resolve();
+        await creation;
+        expect(await deletion).toBe(true);
+        expect(await store.getGroup(T, "room2-lights")).toBeUndefined();
+        expect(await store.getDevice(dev("late"))).toBeUndefined();
+      } finally {
+        await raw.close();
+        await watcher.close();
+      }
+    });
+
     test("insertDevices reports the new names once, in request order, across overlapping calls", async () => {
       expect(await store.insertDevices(T, "room2-lights", ["c", "a", "b", "a"], NOW)).toEqual(["c", "a", "b"]);
       expect(await store.insertDevices(T, "room2-lights", ["b", "d", "c", "e"], NOW)).toEqual(["d", "e"]);

@@ -135,14 +135,23 @@ export class SqlStore implements Store {
   }
 
   async deleteGroup(tenantId: string, name: string, now: number): Promise<boolean> {
-    return await this.write(async (tx) => {
-      await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
-      const revoked = await tx`update certificates set revoked_at = ${now}
-        where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
-      if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
-      const rows = await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
-      return rows.length === 1;
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.write(async (tx) => {
+          await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
+          const revoked = await tx`update certificates set revoked_at = ${now}
+            where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
+          if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
+          const rows = await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
+          return rows.length === 1;
+        });
+      } catch (error) {
+        // Hint: on PostgreSQL a concurrent creation can commit devices after ours were deleted; deleting the
+        // group then breaks their foreign key (23503). Run again: the newcomers are deleted with the group.
+        if (attempt < 3 && (error as { errno?: unknown }).errno === "23503") continue;
+        throw error;
+      }
+    }
   }
 
   async setGroupSecret(tenantId: string, name: string, secretSealed: string, now: number): Promise<boolean> {
