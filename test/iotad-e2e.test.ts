@@ -1,0 +1,215 @@
+/** End to end: the compiled iotad binary against a real iota-server process and a TLS MQTT broker. */
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import mqtt from "mqtt";
+import { deviceToken } from "../src/core/token.ts";
+import { startTestBroker, type TestBroker } from "./support/mqtt-test-broker.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BUN = process.execPath;
+const tmp = mkdtempSync(join(tmpdir(), "iotad-e2e-"));
+const bin = join(tmp, "iotad");
+const config = join(tmp, "config.json");
+const hookLog = join(tmp, "hook.log");
+const statusPort = 20_000 + Math.floor(Math.random() * 30_000);
+const status = `http://127.0.0.1:${statusPort}`;
+let server: { proc: ChildProcess; url: string; port: number } | undefined;
+let broker: TestBroker;
+let agent: ChildProcess;
+let agentLog = "";
+let secret = "";
+let token = "";
+const messages: { topic: string; payload: Record<string, unknown>; retain: boolean }[] = [];
+let subscriber: mqtt.MqttClient | undefined;
+
+async function startServer(port = 0): Promise<{ proc: ChildProcess; url: string; port: number }> {
+  const proc = spawn(BUN, [join(ROOT, "src/iota-server/main.ts"), "--data", join(tmp, "server"), "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (d) => (out += d));
+  proc.stderr?.on("data", () => {});
+  await waitFor(() => /listening on (http:\/\/\S+)/.test(out), "iota-server to listen", 30_000);
+  const url = /listening on (http:\/\/\S+)/.exec(out)?.[1] ?? "";
+  return { proc, url, port: Number(new URL(url).port) };
+}
+
+async function stopServer(): Promise<void> {
+  const s = server;
+  server = undefined;
+  if (!s || s.proc.exitCode !== null) return;
+  const exited = new Promise((done) => s.proc.once("exit", done));
+  s.proc.kill("SIGTERM");
+  await exited;
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}\n--- agent log ---\n${agentLog}`);
+    await Bun.sleep(100);
+  }
+}
+
+async function admin(method: string, path: string, body?: unknown): Promise<Response> {
+  const tokenText = readFileSync(join(tmp, "server", "admin-token"), "utf8").trim();
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${tokenText}`, "content-type": "application/json" } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  return await fetch(`${server?.url}${path}`, init);
+}
+
+async function getStatus(): Promise<Record<string, unknown> & { mqtt: Record<string, unknown> }> {
+  return (await (await fetch(`${status}/status`)).json()) as Record<string, unknown> & { mqtt: Record<string, unknown> };
+}
+
+async function healthz(): Promise<number> {
+  try {
+    return (await fetch(`${status}/healthz`)).status;
+  } catch {
+    return 0;
+  }
+}
+
+function subscribe(): void {
+  subscriber?.end(true);
+  const client = mqtt.connect(broker.url, { ca: broker.serverCa, cert: broker.subscriber.cert, key: broker.subscriber.key, reconnectPeriod: 500, clientId: `sub-${Math.random()}` });
+  client.on("connect", () => client.subscribe("iota/#", { qos: 1 }));
+  client.on("message", (topic, payload, packet) => messages.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown>, retain: packet.retain }));
+  subscriber = client;
+}
+
+beforeAll(async () => {
+  const build = spawnSync(BUN, ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin], { cwd: ROOT, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`bun build --compile failed:\n${build.stderr}`);
+  server = await startServer();
+  const group = (await (await admin("POST", "/v1/groups", { name: "e2e-lights", validity: "1m" })).json()) as { provisioningSecret: string };
+  secret = group.provisioningSecret;
+  expect((await admin("POST", "/v1/groups/e2e-lights/devices", { name: "lamp-1" })).status).toBe(201);
+  token = deviceToken(secret, "e2e-lights", "lamp-1");
+  const tenantCa = await (await fetch(`${server.url}/v1/ca`)).text();
+  broker = await startTestBroker(tenantCa);
+  writeFileSync(join(tmp, "token"), `${token}\n`, { mode: 0o600 });
+  writeFileSync(join(tmp, "broker-ca.pem"), broker.serverCa);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      server: server.url,
+      group: "e2e-lights",
+      device: "lamp-1",
+      tokenFile: "token",
+      dataDir: join(tmp, "data"),
+      statusListen: `127.0.0.1:${statusPort}`,
+      mqtt: { url: broker.url, caFile: "broker-ca.pem" },
+      afterRenew: `echo "$IOTAD_SERIAL $IOTAD_CERT" >> ${hookLog}`,
+    }),
+  );
+}, 180_000);
+
+afterAll(async () => {
+  subscriber?.end(true);
+  if (agent && agent.exitCode === null) agent.kill("SIGKILL");
+  await stopServer();
+  await broker?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test("check-config and version work on the compiled binary; a bad config exits 2 naming file and field", () => {
+  const ok = spawnSync(bin, ["check-config", "--config", config], { encoding: "utf8" });
+  expect(ok.status).toBe(0);
+  expect(ok.stdout).toContain("OK");
+  expect(spawnSync(bin, ["version"], { encoding: "utf8" }).stdout).toBe("iotad 0.1.0\n");
+  const bad = join(tmp, "bad.json");
+  writeFileSync(bad, JSON.stringify({ server: "iota.example.com", group: "g", device: "d", token: "t" }));
+  const result = spawnSync(bin, ["check-config", "-c", bad], { encoding: "utf8" });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain(`${bad}: field "server"`);
+  expect(spawnSync(bin, ["frobnicate"], { encoding: "utf8" }).status).toBe(2);
+});
+
+test("the daemon provisions, serves status and announces readiness over MQTT", async () => {
+  agent = spawn(bin, ["run", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  agent.stdout?.on("data", (d) => (agentLog += d));
+  agent.stderr?.on("data", (d) => (agentLog += d));
+  await waitFor(async () => (await healthz()) === 200, "/healthz 200");
+  const s = await getStatus();
+  expect(s.state).toBe("ready");
+  expect(s.device).toBe("lamp-1");
+  expect(s.group).toBe("e2e-lights");
+  expect(s.serial).toMatch(/^[0-9a-f]{32}$/);
+  for (const field of ["notBefore", "notAfter", "nextRenewal", "lastError", "clockSkewMs", "version"]) expect(s).toHaveProperty(field);
+  await waitFor(async () => (await getStatus()).mqtt.state === "connected", "MQTT connected");
+  subscribe();
+  await waitFor(() => messages.some((m) => m.retain && m.payload.state === "ready" && m.payload.serial === s.serial), "the retained ready message");
+  const ready = messages.find((m) => m.payload.serial === s.serial);
+  expect(ready?.topic).toBe("iota/e2e-lights/lamp-1/status");
+  expect(ready?.payload).toMatchObject({ state: "ready", device: "lamp-1", group: "e2e-lights", notAfter: s.notAfter, version: "0.1.0" });
+  const metrics = await (await fetch(`${status}/metrics`)).text();
+  expect(metrics).toContain("iotad_mqtt_connected 1");
+  expect(metrics).toMatch(/iotad_certificate_expiry_seconds \d+/);
+  const cli = spawnSync(bin, ["status", "--json", "-c", config], { encoding: "utf8" });
+  expect(cli.status).toBe(0);
+  expect(JSON.parse(cli.stdout).serial).toBe(s.serial);
+}, 90_000);
+
+test("SIGHUP renews at once, re-announces and runs afterRenew; renewal then also happens on schedule", async () => {
+  const before = (await getStatus()).serial;
+  agent.kill("SIGHUP");
+  await waitFor(async () => (await getStatus()).renewals === 1, "the SIGHUP renewal");
+  const after = (await getStatus()).serial;
+  expect(after).not.toBe(before);
+  await waitFor(() => messages.some((m) => m.payload.state === "ready" && m.payload.serial === after), "the re-announcement");
+  await waitFor(() => existsSync(hookLog) && readFileSync(hookLog, "utf8").includes(String(after)), "the afterRenew hook");
+  expect(readFileSync(hookLog, "utf8")).toContain(join(tmp, "data", "cert.pem"));
+  // A 1-minute certificate is renewed by the schedule within about 40 s.
+  await waitFor(async () => Number((await getStatus()).renewals) >= 2, "a scheduled renewal", 90_000);
+  const metrics = await (await fetch(`${status}/metrics`)).text();
+  expect(metrics).toMatch(/iotad_renewals_total [2-9]/);
+}, 150_000);
+
+test("service down during renewal: the certificate stays in use, failures show, and it recovers", async () => {
+  const port = server?.port ?? 0;
+  const held = (await getStatus()).serial;
+  await stopServer();
+  agent.kill("SIGHUP");
+  await waitFor(async () => Number((await getStatus()).renewalFailures) >= 1, "a failed renewal");
+  const s = await getStatus();
+  expect(s.serial).toBe(held);
+  expect(String(s.lastError)).toContain("unreachable");
+  expect(await (await fetch(`${status}/metrics`)).text()).toMatch(/iotad_renewal_failures_total [1-9]/);
+  const renewals = Number(s.renewals);
+  server = await startServer(port);
+  await waitFor(async () => Number((await getStatus()).renewals) > renewals, "renewal after the service came back", 90_000);
+  expect((await getStatus()).state).toBe("ready");
+}, 150_000);
+
+test("a broker restart: the agent reconnects and announces again", async () => {
+  await broker.restart();
+  messages.length = 0;
+  subscribe();
+  const serial = (await getStatus()).serial;
+  // The agent may announce before or after the subscriber is back: live or retained, a ready message must come.
+  await waitFor(() => messages.some((m) => m.payload.state === "ready"), "the re-announcement after the broker restart", 90_000);
+  await waitFor(async () => (await getStatus()).mqtt.state === "connected", "MQTT connected again");
+  // And the fresh broker holds it as the retained state.
+  messages.length = 0;
+  subscribe();
+  await waitFor(() => messages.some((m) => m.retain && m.payload.state === "ready"), "the retained ready message on the fresh broker");
+  expect(serial).toMatch(/^[0-9a-f]{32}$/);
+}, 120_000);
+
+test("SIGTERM publishes a retained offline message and exits 0; the log holds no secret or deprecation warning", async () => {
+  const exited = new Promise<number | null>((done) => agent.once("exit", (code) => done(code)));
+  agent.kill("SIGTERM");
+  expect(await exited).toBe(0);
+  await waitFor(() => messages.some((m) => m.payload.state === "offline"), "the offline message");
+  messages.length = 0;
+  subscribe();
+  await waitFor(() => messages.some((m) => m.retain && m.payload.state === "offline"), "the retained offline message");
+  expect(agentLog).not.toContain(token);
+  expect(agentLog).not.toContain(secret);
+  expect(agentLog).not.toContain("PRIVATE KEY");
+  expect(agentLog).not.toContain("DEP0169");
+  expect(agentLog).not.toContain("url.parse");
+}, 60_000);
