@@ -24,10 +24,11 @@ for arch in "${arches[@]}"; do
 done
 if [ "$need_update" -eq 1 ] || [ -n "${FOREIGN_NODE_UPDATE:-}" ]; then
   # Hint: a mirror can be mid-sync for one architecture's index; retry rather than fail.
-  for attempt in 1 2 3 4 5; do
+  # A failed index (often the security suite) still leaves the main one, which is enough.
+  for attempt in 1 2 3; do
     apt-get update -q >/dev/null && break
-    echo "foreign-node: apt-get update failed (attempt $attempt); retrying" >&2
-    sleep $((attempt * 10))
+    echo "foreign-node: apt-get update reported errors (attempt $attempt); retrying" >&2
+    sleep $((attempt * 5))
   done
 fi
 
@@ -39,13 +40,14 @@ for arch in "${arches[@]}"; do
   fi
   rm -rf "$dest" && mkdir -p "$dest/.debs"
   # Every package nodejs:<arch> needs at run time, resolved by apt itself (no recommends: npm etc.).
+  # Hint: the recursion also lists host packages (dpkg, perl...) without a suffix; keep the
+  # <arch> ones, plus Debian's node-* packages (Architecture: all) that hold the builtins its
+  # Node loads from /usr/share/nodejs (undici for fetch, acorn, cjs-module-lexer).
   mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
       --no-breaks --no-replaces --no-enhances --no-pre-depends "nodejs:$arch" \
-    | grep -E "^[a-z0-9][^ ]*:$arch\$" | sort -u)
-  # Hint: virtual or Multi-Arch: foreign packages (debconf, gcc-12-base...) come without the suffix.
-  mapfile -t pkgs < <(printf '%s\n' "nodejs:$arch" "${pkgs[@]}" | sort -u)
+    | grep -E "^([a-z0-9][^ ]*:$arch|node-[a-z0-9.+-]+|ca-certificates)\$" | sort -u)
   [ ${#pkgs[@]} -gt 3 ] || die "apt found no dependencies for nodejs:$arch (is the $arch index there?)"
-  (cd "$dest/.debs" && apt-get download -q "${pkgs[@]}" >/dev/null) || die "apt-get download failed for $arch"
+  (cd "$dest/.debs" && apt-get download -q -o APT::Sandbox::User=root "${pkgs[@]}" >/dev/null) || die "apt-get download failed for $arch"
   for deb in "$dest"/.debs/*.deb; do dpkg -x "$deb" "$dest"; done
   rm -rf "$dest/.debs"
   [ -x "$dest/usr/bin/node" ] || die "no usr/bin/node in the $arch packages"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bun
+/** `npm run build`: builds every program for every target in targets/ into dist/, packages iotad for device images, and prints what it built. */
+
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { TARGETS, type Target } from "./targets/index.ts";
+import { ENTRIES, compileProgram } from "./packaging/build/compile.ts";
+import { buildTarball } from "./packaging/build/tarball.ts";
+import { buildDeb } from "./packaging/build/deb.ts";
+import { writeChecksums } from "./packaging/build/checksums.ts";
+import { artifactOf, formatTable, writeManifest, type Artifact } from "./packaging/build/report.ts";
+import { VERSION } from "./src/core/version.ts";
+
+const USAGE = `Usage: bun build.ts [--only TARGET,...] [--out DIR]
+
+Builds iotad, iotactl and iota-server for the targets in targets/ into DIR (default dist/, emptied
+first): executables, the Node.js bundle for 32-bit devices, device tarballs, .deb packages and
+SHA256SUMS, then prints a table of what it built.
+
+  --only LIST   build only these targets (comma-separated names, e.g. linux-x64,linux-arm64)
+  --out DIR     output folder (default dist)
+`;
+
+interface BuildOptions {
+  targets: Target[];
+  out: string;
+}
+
+function parseArgs(args: string[]): BuildOptions | string {
+  let only: string[] | undefined;
+  let out = "dist";
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const value = args[i + 1];
+    if (arg === "-h" || arg === "--help") return USAGE;
+    if ((arg === "--only" || arg === "--out") && (value === undefined || value.startsWith("--"))) return `${arg} needs a value\n\n${USAGE}`;
+    if (arg === "--only") only = (value ?? "").split(",").filter((s) => s !== "");
+    else if (arg === "--out") out = value ?? out;
+    else return `unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`;
+    i++;
+  }
+  const known = new Set(TARGETS.map((t) => t.name));
+  const unknown = (only ?? []).filter((name) => !known.has(name));
+  if (unknown.length > 0) return `unknown target(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`;
+  return { targets: only ? TARGETS.filter((t) => only.includes(t.name)) : [...TARGETS], out };
+}
+
+/** Builds the selected targets; returns the artifacts. */
+async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
+  const programs = new Set(options.targets.flatMap((t) => t.programs));
+  const missing = [...programs].filter((p) => !existsSync(join(repo, ENTRIES[p])));
+  if (missing.length > 0) {
+    throw new Error(`missing program entries: ${missing.map((p) => `${p} (${ENTRIES[p]})`).join(", ")}; every target's programs must exist`);
+  }
+  const dist = resolve(repo, options.out);
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+  const artifacts: Artifact[] = [];
+  for (const target of options.targets) {
+    for (const program of target.programs) {
+      process.stderr.write(`build: ${program} for ${target.name}\n`);
+      const file = compileProgram(process.execPath, repo, dist, program, target);
+      artifacts.push(artifactOf(file, target.name, target.runtime.kind === "node" ? "node-bundle" : "executable", program));
+      if (program !== "iotad" || !target.packaging) continue;
+      artifacts.push(artifactOf(buildTarball(dist, VERSION, target, file), target.name, "tarball", program));
+      const debArch = target.packaging.debArch;
+      if (debArch !== undefined) artifacts.push(artifactOf(buildDeb(dist, VERSION, target, debArch, file), target.name, "deb", program));
+    }
+  }
+  await writeChecksums(dist, artifacts.map((a) => a.file));
+  writeManifest(dist, VERSION, artifacts);
+  return artifacts;
+}
+
+const options = parseArgs(process.argv.slice(2));
+if (typeof options === "string") {
+  const help = options === USAGE;
+  (help ? process.stdout : process.stderr).write(help ? options : `build: ${options}\n`);
+  process.exit(help ? 0 : 2);
+}
+const started = performance.now();
+try {
+  const artifacts = await build(import.meta.dir, options);
+  process.stdout.write(`${formatTable(artifacts)}\nSHA256SUMS and artifacts.json in ${options.out}/; built in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+} catch (error) {
+  process.stderr.write(`build: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,61 @@
+/** Builds one program for one target: a Bun single executable, or a single-file bundle for Node.js on 32-bit devices. */
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Program, Target } from "../../targets/index.ts";
+import { run } from "./run.ts";
+
+/** The source entry of each program. */
+export const ENTRIES: Record<Program, string> = {
+  iotad: "src/iotad/main.ts",
+  iotactl: "src/iotactl/main.ts",
+  "iota-server": "src/iota-server/main.ts",
+};
+
+/** Where the executable of `program` for `target` lands in `dist` (a bundle `.mjs` for Node targets). */
+export function executableName(program: Program, target: Target): string {
+  if (target.runtime.kind === "node") return `${program}-${target.name}.mjs`;
+  return `${program}-${target.name}${target.os === "windows" ? ".exe" : ""}`;
+}
+
+/**
+ * Compiles `program` for `target` into `dist`; returns the file's path.
+ * `bun` is the Bun binary that builds (cross targets are fetched by Bun from the npm registry).
+ */
+export function compileProgram(bun: string, repo: string, dist: string, program: Program, target: Target): string {
+  const out = join(dist, executableName(program, target));
+  const entry = join(repo, ENTRIES[program]);
+  if (target.runtime.kind === "bun") {
+    run(bun, [
+      "build",
+      entry,
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      `--target=${target.runtime.bunTarget}`,
+      // Hint: mqtt.js calls url.parse(); the compiled runtime would print DEP0169 into every device log.
+      "--compile-exec-argv=--no-deprecation",
+      // A device agent must not pick up a stray .env or bunfig.toml from its working folder.
+      "--no-compile-autoload-dotenv",
+      "--no-compile-autoload-bunfig",
+      "--outfile",
+      out,
+    ], { cwd: repo });
+    // Never strip: the executable carries its JavaScript after the ELF sections.
+    return out;
+  }
+  run(bun, ["build", entry, "--target=node", "--format=esm", "--minify", "--outfile", out], { cwd: repo });
+  writeFileSync(out, nodeBundleText(readFileSync(out, "utf8"), target.runtime.minNode));
+  return out;
+}
+
+/**
+ * The bundle as Node.js should see it: the entry's `#!/usr/bin/env bun` line and Bun's `// @bun`
+ * marker go (the launcher starts it with node), replaced by a note naming the Node.js it needs.
+ */
+export function nodeBundleText(text: string, minNode: number): string {
+  const lines = text.split("\n");
+  while (lines.length > 0 && (lines[0]?.startsWith("#!") || lines[0]?.trim() === "// @bun")) lines.shift();
+  return [`#!/usr/bin/env node`, `// iotad bundle for Node.js >= ${minNode}; started by the iotad launcher with --no-deprecation.`, ...lines].join("\n");
+}

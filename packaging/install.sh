@@ -1,0 +1,81 @@
+#!/bin/sh
+# Installs iotad from this unpacked release folder into a root filesystem: the running system
+# (--root /) or an image being built (--root ./rootfs). Never overwrites /etc/iotad/config.json.
+#
+# usage: ./install.sh --root DIR [--init auto|systemd|openrc|sysv|none] [--config FILE] [--enable]
+#   --root DIR     the root filesystem to install into (required, "/" for this machine)
+#   --init KIND    which service files to install (auto: systemd unit always, plus the OpenRC
+#                  script if DIR has openrc, else the SysV script; none: only the program)
+#   --config FILE  install FILE as DIR/etc/iotad/config.json (mode 0600), e.g. from iotactl gen config
+#   --enable       enable the service at boot (systemd or OpenRC; for SysV see the script's header)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=""
+init=auto
+config=""
+enable=0
+
+die() { echo "install.sh: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+		--root) [ $# -ge 2 ] || die "--root needs a folder"; root=$2; shift 2 ;;
+		--init) [ $# -ge 2 ] || die "--init needs one of auto, systemd, openrc, sysv, none"; init=$2; shift 2 ;;
+		--config) [ $# -ge 2 ] || die "--config needs a file"; config=$2; shift 2 ;;
+		--enable) enable=1; shift ;;
+		-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		*) die "unknown argument '$1' (try --help)" ;;
+	esac
+done
+[ -n "$root" ] || die "--root DIR is required (use --root / for this machine)"
+[ -d "$root" ] || die "--root $root is not a folder"
+case "$init" in auto|systemd|openrc|sysv|none) ;; *) die "--init must be auto, systemd, openrc, sysv or none, not '$init'" ;; esac
+[ -z "$config" ] || [ -f "$config" ] || die "--config $config is not a file"
+[ -x "$here/bin/iotad" ] || die "$here/bin/iotad is missing: run install.sh from the unpacked release folder"
+root=$(cd "$root" && pwd)
+[ "$root" = "/" ] && root=""
+
+put() { # put MODE SOURCE DEST: copy SOURCE to $root/DEST with MODE, creating folders
+	mkdir -p "$root$(dirname "$3")"
+	cp "$2" "$root$3.iotad-new"
+	chmod "$1" "$root$3.iotad-new"
+	mv -f "$root$3.iotad-new" "$root$3"
+	echo "  $3"
+}
+
+echo "Installing iotad into ${root:-/}"
+put 0755 "$here/bin/iotad" /usr/bin/iotad
+[ ! -f "$here/lib/iotad/iotad.mjs" ] || put 0644 "$here/lib/iotad/iotad.mjs" /usr/lib/iotad/iotad.mjs
+put 0644 "$here/config.example.json" /etc/iotad/config.example.json
+put 0644 "$here/config.md" /usr/share/doc/iotad/config.md
+if [ -n "$config" ]; then
+	put 0600 "$config" /etc/iotad/config.json
+elif [ ! -e "$root/etc/iotad/config.json" ]; then
+	echo "  (no /etc/iotad/config.json: write one with iotactl gen config, see /usr/share/doc/iotad/config.md)"
+fi
+mkdir -p "$root/var/lib/iotad" && chmod 0700 "$root/var/lib/iotad"
+
+if [ "$init" = auto ]; then
+	if [ -x "$root/sbin/openrc-run" ] || [ -x "$root/usr/sbin/openrc-run" ]; then init=openrc; else init=sysv; fi
+	put 0644 "$here/systemd/iotad.service" /usr/lib/systemd/system/iotad.service
+fi
+case "$init" in
+	systemd) put 0644 "$here/systemd/iotad.service" /usr/lib/systemd/system/iotad.service ;;
+	openrc) put 0755 "$here/openrc/iotad" /etc/init.d/iotad ;;
+	sysv) put 0755 "$here/sysv/iotad" /etc/init.d/iotad ;;
+esac
+
+if [ "$enable" = 1 ]; then
+	if [ -f "$root/usr/lib/systemd/system/iotad.service" ] && { [ -d "$root/etc/systemd" ] || [ "$init" = systemd ]; }; then
+		mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+		ln -sf /usr/lib/systemd/system/iotad.service "$root/etc/systemd/system/multi-user.target.wants/iotad.service"
+		echo "  enabled: /etc/systemd/system/multi-user.target.wants/iotad.service"
+	fi
+	if [ "$init" = openrc ]; then
+		mkdir -p "$root/etc/runlevels/default"
+		ln -sf /etc/init.d/iotad "$root/etc/runlevels/default/iotad"
+		echo "  enabled: /etc/runlevels/default/iotad"
+	fi
+	[ "$init" != sysv ] || echo "  SysV: link /etc/init.d/iotad into your rc folders, or add the inittab line from its header"
+fi
+echo "Done. Check the config with: iotad check-config --config /etc/iotad/config.json"
