@@ -62,7 +62,7 @@ export async function runLoad(url: string, bodies: string[], inFlight: number): 
   const worker = async () => {
     for (let i = next++; i < bodies.length; i = next++) {
       const started = performance.now();
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[i] });
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[i] ?? "" });
       await res.arrayBuffer();
       latencies[i] = performance.now() - started;
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);

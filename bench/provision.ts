@@ -101,7 +101,7 @@ async function benchCfssl(dir: string, csrs: string[], o: ProvisionOptions): Pro
   try {
     const url = `http://127.0.0.1:${port}/api/v1/cfssl/sign`;
     const bodies = csrs.map((csr) => JSON.stringify({ certificate_request: csr }));
-    await Promise.race([failed, waitFor(async () => void (await fetch(url, { method: "POST", body: bodies[0] })).arrayBuffer())]);
+    await Promise.race([failed, waitFor(async () => void (await fetch(url, { method: "POST", body: bodies[0] ?? "" })).arrayBuffer())]);
     return await measure("cfssl serve", child.pid ?? 0, url, bodies.slice(0, o.warmup), bodies.slice(o.warmup), o.inFlight);
   } finally {
     await stop(child);

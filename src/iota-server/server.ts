@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Sealer } from "./ca/sealer.ts";
 import { openStore } from "./store/sql-store.ts";
+import { durableStore } from "./store/group-commit.ts";
 import type { Store } from "./store/store.ts";
 import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
 import type { ServiceContext } from "./service/context.ts";
@@ -33,7 +34,7 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions, log: Logger, app: Partial<AppOptions> = {}): Promise<RunningServer> {
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
-  const store: Store = await openStore(options.db);
+  const store: Store = durableStore(await openStore(options.db), options.db);
   const context: ServiceContext = { store, sealer, tenants: new Tenants(store, sealer), now: Date.now };
   const adminTokenPath = join(options.data, "admin-token");
   let newAdminToken: string | undefined;
