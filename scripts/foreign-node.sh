@@ -40,11 +40,12 @@ for arch in "${arches[@]}"; do
   fi
   rm -rf "$dest" && mkdir -p "$dest/.debs"
   # Every package nodejs:<arch> needs at run time, resolved by apt itself (no recommends: npm etc.).
+  # dash and coreutils let the iotad launcher script run inside the unpacked tree (chroot).
   # Hint: the recursion also lists host packages (dpkg, perl...) without a suffix; keep the
   # <arch> ones, plus Debian's node-* packages (Architecture: all) that hold the builtins its
   # Node loads from /usr/share/nodejs (undici for fetch, acorn, cjs-module-lexer).
   mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-      --no-breaks --no-replaces --no-enhances --no-pre-depends "nodejs:$arch" \
+      --no-breaks --no-replaces --no-enhances --no-pre-depends "nodejs:$arch" "dash:$arch" "coreutils:$arch" \
     | grep -E "^([a-z0-9][^ ]*:$arch|node-[a-z0-9.+-]+|ca-certificates)\$" | sort -u)
   [ ${#pkgs[@]} -gt 3 ] || die "apt found no dependencies for nodejs:$arch (is the $arch index there?)"
   (cd "$dest/.debs" && apt-get download -q -o APT::Sandbox::User=root "${pkgs[@]}" >/dev/null) || die "apt-get download failed for $arch"

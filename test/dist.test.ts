@@ -1,0 +1,156 @@
+/**
+ * The release in dist/ works where it will run: each packaged iotad (from its tarball) provisions,
+ * serves /healthz and renews against a real iota-server on loopback, on its own architecture
+ * (linux-x64 natively, linux-arm64 under qemu-aarch64, linux-i386 on Debian's 32-bit Node.js,
+ * linux-armhf on Debian's armhf Node.js under qemu-arm); the .deb and install.sh lay out a root
+ * filesystem; every artifact matches SHA256SUMS. Uses dist/ from `npm run build`, builds it when absent.
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TARGETS, type Target } from "../targets/index.ts";
+import { deviceToken } from "../src/core/token.ts";
+import { startServerProcess, type ServerProcess } from "./support/iota-server-process.ts";
+import { makeSandbox, type Sandbox } from "./support/foreign-run.ts";
+
+const repo = join(import.meta.dir, "..");
+const dist = join(repo, "dist");
+const GROUP = "dist-check";
+let server: ServerProcess;
+let secret: string;
+let manifest: { version: string; artifacts: { file: string; target: string; kind: string; program: string }[] };
+const tmp = mkdtempSync(join(tmpdir(), "iota-dist-test-"));
+
+beforeAll(async () => {
+  if (!existsSync(join(dist, "artifacts.json"))) {
+    const built = spawnSync(join(repo, "node_modules/.bin/bun"), ["build.ts"], { cwd: repo, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stderr}`);
+  }
+  manifest = JSON.parse(readFileSync(join(dist, "artifacts.json"), "utf8"));
+  server = await startServerProcess(repo);
+  const group = await server.call("POST", "/v1/groups", { name: GROUP, validity: "1m" }, 201);
+  secret = String(group.provisioningSecret);
+}, 900_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs a command to completion; stdout, stderr, exit status. */
+function runTool(file: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(file, args, { encoding: "utf8", env, maxBuffer: 16 * 1024 * 1024 });
+  if (r.error) throw new Error(`${file}: ${r.error.message}`);
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** The artifact of `kind` for `target`, checked to be in the manifest. */
+function artifact(target: string, kind: string): string {
+  const found = manifest.artifacts.find((a) => a.target === target && a.kind === kind && a.program === "iotad");
+  if (!found) throw new Error(`dist/ has no ${kind} of iotad for ${target}: rebuild with npm run build`);
+  return join(dist, found.file);
+}
+
+describe("artifacts", () => {
+  test("every target's programs are built, and every artifact matches SHA256SUMS", () => {
+    for (const target of TARGETS) {
+      for (const program of target.programs) {
+        expect(manifest.artifacts.some((a) => a.target === target.name && a.program === program && (a.kind === "executable" || a.kind === "node-bundle"))).toBe(true);
+      }
+    }
+    const sums = readFileSync(join(dist, "SHA256SUMS"), "utf8").trim().split("\n");
+    expect(sums.map((line) => line.split(/\s+/)[1]).sort()).toEqual(manifest.artifacts.map((a) => a.file).sort());
+    const check = spawnSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dist, encoding: "utf8" });
+    expect(check.stdout.trim().split("\n").filter((l) => !l.endsWith(": OK"))).toEqual([]);
+    expect(check.status).toBe(0);
+  });
+});
+
+/** Unpacks the target's tarball into the sandbox, writes its config; returns the config path as iotad sees it. */
+async function prepareDevice(target: Target, box: Sandbox, device: string): Promise<string> {
+  mkdirSync(join(box.host, "release"));
+  const untar = runTool("tar", ["-xzf", artifact(target.name, "tarball"), "-C", join(box.host, "release"), "--strip-components=1"]);
+  expect(untar.status).toBe(0);
+  await server.call("POST", `/v1/groups/${GROUP}/devices`, { name: device }, 201);
+  const config = {
+    server: server.url,
+    group: GROUP,
+    device,
+    token: deviceToken(secret, GROUP, device),
+    dataDir: `${box.guest}/data`,
+    statusListen: "127.0.0.1:0",
+    // A broker that is not there: MQTT.js still parses the URL, which is what prints DEP0169.
+    mqtt: { url: "mqtt://127.0.0.1:9" },
+  };
+  writeFileSync(join(box.host, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+  return `${box.guest}/config.json`;
+}
+
+/** Starts `iotad run`, waits for its status endpoint, checks /healthz, then stops it with SIGTERM. */
+async function runDaemon(box: Sandbox, config: string): Promise<{ healthz: number; exit: number | null; log: string }> {
+  const cmd = box.command(["run", "--config", config]);
+  const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = /status endpoint on (http:\/\/\S+)/.exec(log);
+      if (match?.[1]) resolve(match[1]);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`iotad run exited (${code}) early:\n${log}`)));
+  });
+  let healthz = 0;
+  // The agent loads its stored certificate right after listening; poll a bounded number of times.
+  for (let i = 0; i < 100 && healthz !== 200; i++) {
+    healthz = (await fetch(`${url}/healthz`)).status;
+    if (healthz !== 200) await Bun.sleep(200);
+  }
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  child.kill("SIGTERM");
+  return { healthz, exit: await exited, log };
+}
+
+const runnable = TARGETS.filter((t) => t.runner.kind !== "none" && t.packaging && t.programs.includes("iotad"));
+
+describe.each(runnable.map((t) => [t.name, t] as const))("iotad %s from its tarball", (name, target) => {
+  test("provisions, serves /healthz 200, renews, and logs no deprecation warning or secret", async () => {
+    const device = `dist-${name}`;
+    const box = makeSandbox(repo, target, tmp);
+    try {
+      const config = await prepareDevice(target, box, device);
+      const iotad = (...args: string[]) => {
+        const c = box.command(args);
+        return runTool(c.file, c.args, c.env);
+      };
+      const version = iotad("version");
+      expect(version.stdout).toContain(`iotad ${manifest.version}`);
+
+      const provision = iotad("provision", "--config", config);
+      expect(`${provision.status} ${provision.stderr}`).toBe(`0 ${provision.stderr}`);
+      const provisioned = await server.call("GET", `/v1/groups/${GROUP}/devices/${device}`, undefined, 200);
+      expect(provisioned.state).toBe("provisioned");
+      expect(statSync(join(box.host, "data")).mode & 0o777).toBe(0o700);
+
+      const daemon = await runDaemon(box, config);
+      expect(daemon.healthz).toBe(200);
+      expect(daemon.exit).toBe(0);
+
+      const renew = iotad("renew", "--config", config);
+      expect(`${renew.status} ${renew.stderr}`).toBe(`0 ${renew.stderr}`);
+      const renewed = await server.call("GET", `/v1/groups/${GROUP}/devices/${device}`, undefined, 200);
+      expect(renewed.serial).not.toBe(provisioned.serial);
+
+      const everything = [version, provision, renew].map((r) => r.stdout + r.stderr).join("") + daemon.log;
+      expect(everything).not.toMatch(/DeprecationWarning|DEP0169|url\.parse/);
+      expect(everything).not.toContain(deviceToken(secret, GROUP, device));
+      expect(everything).not.toContain(secret);
+    } finally {
+      box.remove();
+    }
+  }, 300_000);
+});
