@@ -1,6 +1,7 @@
 /** Provisioning and renewal: the two ways a device gets a certificate. */
 
 import { x509 } from "../../core/x509.ts";
+import { decodePem } from "../../core/pem.ts";
 import { IotaError, invalidField } from "../../core/problem.ts";
 import { constantTimeEqual } from "../../core/encoding.ts";
 import { deviceToken } from "../../core/token.ts";
@@ -34,6 +35,12 @@ async function answer(ctx: ServiceContext, device: DeviceRecord): Promise<Issued
     notAfter: new Date(validity.notAfter).toISOString(),
     renewAt: new Date(renewAt).toISOString(),
   };
+}
+
+/** True when the stored PEM certificate holds exactly the DER bytes of `cert`. */
+function sameDer(storedPem: string | null, cert: x509.X509Certificate): boolean {
+  const stored = decodePem(storedPem ?? "")[0]?.der;
+  return stored !== undefined && Buffer.from(stored).equals(Buffer.from(cert.rawData));
 }
 
 /** Checks the device token or group secret of a provisioning request; 401 when neither matches. */
@@ -91,6 +98,8 @@ export async function provision(ctx: ServiceContext, body: ProvisionBody, onFail
  */
 export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnAuthFailure): Promise<{ created: boolean; issued: IssuedCertificate }> {
   let cert: x509.X509Certificate;
+  const blocks = decodePem(body.certificate);
+  if (blocks.length !== 1 || blocks[0]?.label !== "CERTIFICATE") throw invalidField("certificate", "must be exactly one PEM block labelled CERTIFICATE");
   try {
     cert = new x509.X509Certificate(body.certificate);
   } catch {
@@ -121,6 +130,11 @@ export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnA
   const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
   const device = await requireDevice(ctx, key);
   if (device.state !== "provisioned") throw new IotaError(403, `Device ${JSON.stringify(id.device)} is ${device.state}; it cannot renew`);
+  // Hint: the DER parser tolerates a few changed bytes outside the signed part; only the exact issued bytes may renew.
+  if (device.serial === cert.serialNumber && !sameDer(device.certificate, cert)) {
+    onFailure(`${id.tenant}/${id.group}`);
+    throw new IotaError(401, "The certificate is not the one this service issued to the device");
+  }
   const csr = await checkCsr(body.csr, id.device);
   if (device.serial !== cert.serialNumber) {
     if (device.prevSerial === cert.serialNumber && device.keyHash === csr.keyHash) return { created: false, issued: await answer(ctx, device) };
