@@ -53,7 +53,8 @@ export function parseFlags(argv: string[], flags: Flag[]): ParsedArgs {
     return { values: values as ParsedArgs["values"], positionals };
   } catch (error) {
     // Hint: parseArgs messages are already specific ("Unknown option '--cout'"); drop its advice about "--".
-    throw usageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
+    // Hint: some (a value starting with a dash) span three lines; the reason must stay one line on stderr.
+    throw usageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " "));
   }
 }
 
