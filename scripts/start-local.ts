@@ -1,0 +1,128 @@
+#!/usr/bin/env bun
+/**
+ * `npm start`: the whole IoTA system on one machine. Starts iota-server with its embedded MQTT broker,
+ * creates a demo group and device, writes the device's iotad config (token only) and runs iotad
+ * against them, then prints where to look. Ctrl-C stops everything.
+ */
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { deviceToken } from "../src/core/token.ts";
+import type { AgentConfigInput } from "../src/core/agent-config.ts";
+
+const root = resolve(import.meta.dir, "..");
+const data = resolve(process.env.IOTA_DATA ?? ".iota");
+const listen = process.env.IOTA_LISTEN ?? "127.0.0.1:8440";
+const mqttListen = process.env.IOTA_MQTT_LISTEN ?? "127.0.0.1:8883";
+const statusListen = process.env.IOTAD_STATUS_LISTEN ?? "127.0.0.1:7780";
+const demoGroup = "demo";
+const demoDevice = "demo-device-1";
+const demoDir = join(data, "demo");
+
+const children: ReturnType<typeof Bun.spawn>[] = [];
+let stopping = false;
+/** Stops the agent first (so it can announce offline to a live broker), then the service. */
+const stopAll = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  for (const child of [...children].reverse()) {
+    child.kill("SIGTERM");
+    await Promise.race([child.exited, Bun.sleep(15_000)]);
+  }
+  process.exit(code);
+};
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+function fail(message: string): never {
+  process.stderr.write(`start: ${message}\n`);
+  void stopAll(1);
+  throw new Error(message);
+}
+
+/** Starts a program and resolves with its first stdout line matching `ready`; its stderr goes to `logFile`. */
+async function startProgram(name: string, args: string[], ready: RegExp, logFile: string): Promise<string> {
+  const child = Bun.spawn([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: Bun.file(logFile), stdin: "ignore" });
+  children.push(child);
+  const reader = child.stdout.getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) fail(`${name} exited before it was ready (exit ${await child.exited}); see ${logFile}`);
+    text += new TextDecoder().decode(value);
+    const match = ready.exec(text);
+    if (match) {
+      void (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return text;
+    }
+  }
+}
+
+async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<Response> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  return await fetch(`${base}${path}`, init);
+}
+
+mkdirSync(demoDir, { recursive: true, mode: 0o700 });
+const serverOut = await startProgram(
+  "iota-server",
+  ["src/iota-server/main.ts", "--data", data, "--listen", listen, "--mqtt-listen", mqttListen],
+  /mqtt broker: (\S+)/,
+  join(data, "iota-server.log"),
+);
+const apiUrl = /listening on (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its address");
+const brokerUrl = /mqtt broker: (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its broker address");
+const adminToken = readFileSync(join(data, "admin-token"), "utf8").trim();
+
+// The demo group's secret is shown once, at creation; keep it (0600) so later starts can write the same config.
+const secretFile = join(demoDir, "group-secret");
+if (!existsSync(secretFile)) {
+  const created = await api(apiUrl, adminToken, "POST", "/v1/groups", { name: demoGroup, validity: "10m" });
+  const rotated = created.status === 409 ? await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/secret`) : created;
+  if (!rotated.ok) fail(`could not create the demo group: ${rotated.status} ${await rotated.text()}`);
+  const { provisioningSecret } = (await rotated.json()) as { provisioningSecret: string };
+  writeFileSync(secretFile, `${provisioningSecret}\n`, { mode: 0o600 });
+}
+const secret = readFileSync(secretFile, "utf8").trim();
+const device = await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/devices`, { name: demoDevice });
+if (!device.ok && device.status !== 409) fail(`could not create the demo device: ${device.status} ${await device.text()}`);
+
+const caPem = await (await fetch(`${apiUrl}/v1/ca`)).text();
+const config: AgentConfigInput = {
+  server: apiUrl,
+  group: demoGroup,
+  device: demoDevice,
+  token: deviceToken(secret, demoGroup, demoDevice),
+  dataDir: join(demoDir, "iotad"),
+  statusListen,
+  mqtt: { url: brokerUrl, ca: caPem },
+};
+const configFile = join(demoDir, "iotad.json");
+writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+
+const agentLog = join(data, "iotad.log");
+const agent = Bun.spawn([process.execPath, "src/iotad/main.ts", "run", "--config", configFile], { cwd: root, stdout: Bun.file(agentLog), stderr: Bun.file(agentLog), stdin: "ignore" });
+children.push(agent);
+const statusUrl = `http://${statusListen}`;
+for (let i = 0; ; i++) {
+  // Ready means provisioned and announced: a valid certificate and a connected broker session.
+  const status = await fetch(`${statusUrl}/status`).then((r) => r.json() as Promise<{ state?: string; mqtt?: { state?: string } }>, () => undefined);
+  if (status?.state === "ready" && status.mqtt?.state === "connected") break;
+  if (agent.exitCode !== null) fail(`iotad exited (${agent.exitCode}); see ${agentLog}`);
+  if (i > 300) fail(`iotad did not become ready within a minute; see ${agentLog}`);
+  await Bun.sleep(200);
+}
+
+process.stdout.write(`
+IoTA is running on this machine:
+  API         ${apiUrl}   (admin token in ${join(data, "admin-token")}; OpenAPI at ${apiUrl}/v1/openapi.json)
+  MQTT broker ${brokerUrl}   (mutual TLS, device certificates from ${apiUrl}/v1/ca)
+  device      ${demoGroup}/${demoDevice}, run by iotad with ${configFile}
+  status      ${statusUrl}/status   (try: curl ${statusUrl}/healthz)
+  logs        ${join(data, "iota-server.log")}, ${agentLog}
+
+Certificates of the demo group live 10 minutes, so iotad renews every few minutes. Ctrl-C stops everything.
+`);

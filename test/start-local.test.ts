@@ -1,0 +1,63 @@
+/** `npm start` brings up the whole local system: service, embedded broker, a demo device run by iotad. */
+
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createServer } from "node:net";
+
+const ROOT = resolve(import.meta.dir, "..");
+const data = mkdtempSync(join(tmpdir(), "iota-start-"));
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+/** A TCP port that was free a moment ago (the launcher takes fixed addresses, like a user's machine). */
+async function freePort(): Promise<number> {
+  return await new Promise((done) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => done(port));
+    });
+  });
+}
+
+test("npm start runs service, broker and an agent whose /healthz answers 200, and Ctrl-C stops them all", async () => {
+  const [api, mqtt, status] = [await freePort(), await freePort(), await freePort()];
+  // Hint: its own session, so the test can press Ctrl-C the way a terminal does: SIGINT to the whole group.
+  const launcher = Bun.spawn(["setsid", "npm", "start", "--silent"], {
+    cwd: ROOT,
+    env: { ...process.env, IOTA_DATA: data, IOTA_LISTEN: `127.0.0.1:${api}`, IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`, IOTAD_STATUS_LISTEN: `127.0.0.1:${status}` },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = launcher.stdout.getReader();
+  let out = "";
+  while (!out.includes("Ctrl-C stops everything")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`npm start exited early (${await launcher.exited}): ${out}${await new Response(launcher.stderr).text()}`);
+    out += new TextDecoder().decode(value);
+  }
+  expect(out).toContain(`http://127.0.0.1:${status}/status`);
+  expect(out).toContain(`mqtts://127.0.0.1:${mqtt}`);
+
+  const health = await fetch(`http://127.0.0.1:${status}/healthz`);
+  expect(health.status).toBe(200);
+  const state = (await (await fetch(`http://127.0.0.1:${status}/status`)).json()) as { state: string; device: string; mqtt: { state: string } };
+  expect(state).toMatchObject({ state: "ready", device: "demo-device-1" });
+  expect(state.mqtt.state).toBe("connected");
+
+  // The service recorded the same certificate the agent holds.
+  const token = readFileSync(join(data, "admin-token"), "utf8").trim();
+  const device = (await (await fetch(`http://127.0.0.1:${api}/v1/groups/demo/devices/demo-device-1`, { headers: { authorization: `Bearer ${token}` } })).json()) as { state: string; serial: string };
+  expect(device.state).toBe("provisioned");
+  expect((state as unknown as { serial: string }).serial).toBe(device.serial);
+  expect(statSync(join(data, "demo", "iotad.json")).mode & 0o777).toBe(0o600);
+
+  process.kill(-launcher.pid, "SIGINT");
+  await launcher.exited;
+  const answers = async () => {
+    const probes = [api, status].map((port) => fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false));
+    return (await Promise.all(probes)).some(Boolean);
+  };
+  for (let i = 0; i < 150 && (await answers()); i++) await Bun.sleep(200);
+  expect(await answers()).toBe(false);
+}, 90_000);
