@@ -7,6 +7,8 @@ import { streamLogger } from "./http/logger.ts";
 import { isIotaError } from "../core/problem.ts";
 import { VERSION } from "../core/version.ts";
 
+// Hint: the database (and its WAL) holds sealed secrets and token hashes; nothing the service creates is for other users.
+process.umask(0o077);
 const log = streamLogger((line) => process.stderr.write(line));
 
 async function main(): Promise<number> {
