@@ -52,6 +52,12 @@ for arch in "${arches[@]}"; do
   for deb in "$dest"/.debs/*.deb; do dpkg -x "$deb" "$dest"; done
   rm -rf "$dest/.debs"
   [ -x "$dest/usr/bin/node" ] || die "no usr/bin/node in the $arch packages"
+  # The tree is also run as a chroot (i386, natively): give it the device nodes a system has.
+  mkdir -p "$dest/dev"
+  for node in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9"; do
+    set -- $node
+    [ -e "$dest/dev/$1" ] || mknod -m 0666 "$dest/dev/$1" c "$2" "$3"
+  done
   touch "$dest/.complete"
   echo "foreign-node: $arch Node.js $(ls "$dest"/usr/share/doc | grep -c .) packages unpacked in $dest"
 done

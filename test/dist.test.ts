@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS, type Target } from "../targets/index.ts";
@@ -66,7 +66,7 @@ describe("artifacts", () => {
     const check = spawnSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dist, encoding: "utf8" });
     expect(check.stdout.trim().split("\n").filter((l) => !l.endsWith(": OK"))).toEqual([]);
     expect(check.status).toBe(0);
-  });
+  }, 300_000);
 });
 
 /** Unpacks the target's tarball into the sandbox, writes its config; returns the config path as iotad sees it. */
@@ -153,4 +153,74 @@ describe.each(runnable.map((t) => [t.name, t] as const))("iotad %s from its tarb
       box.remove();
     }
   }, 300_000);
+});
+
+describe("device image packaging", () => {
+  test("the amd64 .deb unpacks into a root with the binary, a hardened unit, a conffile and a placeholder config iotad refuses", () => {
+    const deb = artifact("linux-x64", "deb");
+    const root = mkdtempSync(join(tmp, "deb-root-"));
+    expect(runTool("dpkg-deb", ["-x", deb, root]).status).toBe(0);
+    expect(statSync(root).mode & 0o777).toBe(0o755);
+    const field = (name: string) => runTool("dpkg-deb", ["-f", deb, name]).stdout.trim();
+    expect([field("Package"), field("Architecture"), field("Version")]).toEqual(["iotad", "amd64", manifest.version]);
+    const control = mkdtempSync(join(tmp, "deb-control-"));
+    expect(runTool("dpkg-deb", ["-e", deb, control]).status).toBe(0);
+    expect(readFileSync(join(control, "conffiles"), "utf8").trim()).toBe("/etc/iotad/config.json");
+    expect(statSync(join(control, "postinst")).mode & 0o111).not.toBe(0);
+
+    expect(statSync(join(root, "usr/bin/iotad")).mode & 0o777).toBe(0o755);
+    expect(statSync(join(root, "etc/iotad/config.json")).mode & 0o777).toBe(0o600);
+    const unit = readFileSync(join(root, "lib/systemd/system/iotad.service"), "utf8");
+    for (const line of ["ExecStart=/usr/bin/iotad run --config /etc/iotad/config.json", "Restart=always", "ProtectSystem=strict", "NoNewPrivileges=yes", "StateDirectory=iotad", "ConfigurationDirectory=iotad", "PrivateTmp=yes", "RestartPreventExitStatus=2"]) {
+      expect(unit.split("\n")).toContain(line);
+    }
+    // The shipped binary runs, and refuses the placeholder config naming the fields to fill in.
+    const check = runTool(join(root, "usr/bin/iotad"), ["check-config", "--config", join(root, "etc/iotad/config.json")]);
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain('"device"');
+    // postinst starts nothing while the config is the placeholder (it only checks it).
+    expect(readFileSync(join(control, "postinst"), "utf8")).toContain("check-config --config /etc/iotad/config.json");
+  });
+
+  test("the 32-bit .debs depend on the distribution's Node.js >= 18 and carry the bundle behind the launcher", () => {
+    for (const target of ["linux-i386", "linux-armhf"]) {
+      const deb = artifact(target, "deb");
+      expect(runTool("dpkg-deb", ["-f", deb, "Depends"]).stdout.trim()).toBe("nodejs (>= 18)");
+      const files = runTool("dpkg-deb", ["-c", deb]).stdout;
+      expect(files).toContain("./usr/lib/iotad/iotad.mjs");
+      expect(files).toContain("./usr/bin/iotad");
+    }
+  });
+
+  test("install.sh --root lays out an image root: program, config 0600, unit, OpenRC script when the image has OpenRC", () => {
+    const release = mkdtempSync(join(tmp, "release-"));
+    expect(runTool("tar", ["-xzf", artifact("linux-x64", "tarball"), "-C", release, "--strip-components=1"]).status).toBe(0);
+    const root = mkdtempSync(join(tmp, "image-root-"));
+    mkdirSync(join(root, "sbin"));
+    writeFileSync(join(root, "sbin/openrc-run"), "#!/bin/sh\n", { mode: 0o755 });
+    const config = join(tmp, "device.json");
+    writeFileSync(config, "{}\n");
+    const install = runTool("sh", [join(release, "install.sh"), "--root", root, "--config", config, "--enable"]);
+    expect(`${install.status} ${install.stderr}`).toBe("0 ");
+    expect(statSync(join(root, "usr/bin/iotad")).mode & 0o777).toBe(0o755);
+    expect(statSync(join(root, "etc/iotad/config.json")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(root, "var/lib/iotad")).mode & 0o777).toBe(0o700);
+    expect(readFileSync(join(root, "etc/init.d/iotad"), "utf8")).toStartWith("#!/sbin/openrc-run");
+    // Hint: absolute links, as they must resolve inside the image, not on the build host.
+    expect(readlinkSync(join(root, "etc/runlevels/default/iotad"))).toBe("/etc/init.d/iotad");
+    expect(existsSync(join(root, "usr/lib/systemd/system/iotad.service"))).toBe(true);
+    const version = runTool(join(root, "usr/bin/iotad"), ["version"]);
+    expect(version.stdout).toContain(manifest.version);
+
+    const bad = runTool("sh", [join(release, "install.sh"), "--root", join(tmp, "no-such-root")]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("is not a folder");
+  });
+
+  test("the init scripts and maintainer scripts are valid shell", () => {
+    for (const script of ["packaging/openrc/iotad", "packaging/sysv/iotad", "packaging/install.sh", "packaging/deb/postinst", "packaging/deb/prerm", "packaging/deb/postrm", "packaging/share/iotad-node-launcher.sh"]) {
+      const r = runTool("sh", ["-n", join(repo, script)]);
+      expect(`${script}: ${r.status} ${r.stderr}`).toBe(`${script}: 0 `);
+    }
+  });
 });
