@@ -25,21 +25,6 @@ const BACKDATE = backdateSeconds(DEFAULT_VALIDITY_SECONDS) * 1000;
 /** A schedule: the real renewalTime, or a proposal with the same signature. */
 type Schedule = typeof renewalTime;
 
-/**
- * PROPOSAL, not the product's schedule: draw the first renewal from the renewal process's stationary
- * delay distribution (density P(cycle > t) / mean cycle: flat up to fraction - jitter, then thinning
- * linearly to fraction). Renewal theory says the fleet's renewal rate is then constant from the start,
- * instead of overlapping the tail of the first wave with the head of the second (~1.5x per hour).
- */
-export const stationaryFirst: Schedule = (cert, policy, random, first) => {
-  if (!first || !policy.spreadFirst) return renewalTime(cert, policy, random, first);
-  const a = policy.fraction - policy.jitter;
-  const mean = policy.fraction - policy.jitter / 2;
-  const x = Math.min(Math.max(random(), 0), 1) * mean;
-  const at = x <= a ? x : policy.fraction - Math.sqrt(Math.max(0, policy.jitter ** 2 - 2 * policy.jitter * (x - a)));
-  return cert.notBefore + Math.round(at * (cert.notAfter - cert.notBefore));
-};
-
 /** Renewals per minute over the span, for one policy; each certificate gets a fresh random serial. */
 function simulate(schedule: Schedule, policy: RenewalPolicy, o: FleetOptions): Uint32Array {
   const span = o.days * 86_400_000;
@@ -93,7 +78,6 @@ export async function main(options: Partial<FleetOptions> = {}): Promise<{ perMi
   const policies: [string, Schedule, RenewalPolicy][] = [
     ["IoTA default (first renewal spread)", renewalTime, DEFAULT_RENEWAL_POLICY],
     ["step-style 5% jitter only", renewalTime, { ...DEFAULT_RENEWAL_POLICY, spreadFirst: false }],
-    ["proposal: stationary first delay", stationaryFirst, DEFAULT_RENEWAL_POLICY],
   ];
   const rows = [["policy", "renewals", "peak/min", "x even", "peak/hour", "x even", "poisson p/min"]];
   let result = { perMinute: 0, perHour: 0 };

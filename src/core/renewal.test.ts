@@ -20,12 +20,12 @@ describe("renewalTime", () => {
     expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(7), false)).toBe(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), false));
   });
 
-  test("spreadFirst spreads the first renewal over one whole mean renewal period ending at 2/3", () => {
-    const period = 2 / 3 - 1 / 40;
-    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), true)).toBe(Math.round((2 / 3) * LIFETIME));
-    const earliest = renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), true);
-    expect(Math.abs(earliest - Math.round((2 / 3 - period) * LIFETIME))).toBeLessThanOrEqual(1);
-    expect(earliest).toBeGreaterThan(CERT.notBefore);
+  test("spreadFirst draws the first renewal from jitter/2 up to jitter/2 + 2/3 of the lifetime", () => {
+    const shift = 1 / 40;
+    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), true)).toBe(Math.round(shift * LIFETIME));
+    const latest = renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), true);
+    expect(Math.abs(latest - Math.round((shift + 2 / 3) * LIFETIME))).toBeLessThanOrEqual(1000);
+    expect(latest).toBeLessThan(CERT.notAfter);
     // Without spreadFirst the first renewal uses the narrow window.
     const narrow = { ...DEFAULT_RENEWAL_POLICY, spreadFirst: false };
     expect(renewalTime(CERT, narrow, fixed(0.5), true)).toBe(renewalTime(CERT, narrow, fixed(0.5), false));
@@ -36,16 +36,29 @@ describe("renewalTime", () => {
     expect(renewalTime(shifted, DEFAULT_RENEWAL_POLICY, fixed(0), false)).toBe(1_000_000 + 2400_000);
   });
 
-  test("with a uniform random source, a factory batch's first renewals spread evenly (no wave)", () => {
-    const buckets = new Array(10).fill(0) as number[];
-    const start = (2 / 3 - (2 / 3 - 1 / 40)) * LIFETIME;
-    const width = (2 / 3 - 1 / 40) * LIFETIME;
-    for (let i = 0; i < 10_000; i++) {
-      const at = renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed((i + 0.5) / 10_000), true);
-      const b = Math.min(9, Math.floor(((at - start) / width) * 10));
-      buckets[b] = (buckets[b] ?? 0) + 1;
+  test("a batch provisioned at one instant renews at the even rate through the first two cycles (no wave, no overlap)", () => {
+    // Each device: first renewal from the spread, then renewals every 2/3 - U*1/20 of the lifetime.
+    const devices = 20_000;
+    const bins = 40;
+    const horizon = 1.3 * LIFETIME;
+    const counts = new Array(bins).fill(0) as number[];
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let i = 0; i < devices; i++) {
+      let cert = CERT;
+      let at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, fixed((i + 0.5) / devices), true);
+      while (at < horizon) {
+        counts[Math.floor((at / horizon) * bins)]! += 1;
+        cert = { notBefore: at, notAfter: at + LIFETIME };
+        at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, next, false);
+      }
     }
-    for (const n of buckets) expect(n).toBe(1000);
+    const even = (devices / ((2 / 3 - 1 / 40) * LIFETIME)) * (horizon / bins);
+    // From the first renewal on (bin 0 holds the jitter/2 start), every bin stays near the even rate.
+    for (const n of counts.slice(1)) {
+      expect(n / even).toBeGreaterThan(0.85);
+      expect(n / even).toBeLessThan(1.15);
+    }
   });
 });
 

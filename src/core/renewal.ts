@@ -9,8 +9,8 @@ export interface RenewalPolicy {
   /** Subtract up to this fraction of the lifetime at random (step-ca convention: 1/20). */
   jitter: number;
   /**
-   * Spread the first renewal after provisioning uniformly over one whole renewal period ending at `fraction`,
-   * so a factory batch provisioned within an hour does not come back as one wave.
+   * Spread the first renewal after provisioning over a whole renewal cycle (the cycle's stationary delay),
+   * so a factory batch provisioned within an hour does not come back as one wave, now or in later cycles.
    */
   spreadFirst: boolean;
 }
@@ -27,21 +27,28 @@ export interface Validity {
 /**
  * The instant (epoch ms) at which a certificate should be renewed.
  * `random` returns a number in [0, 1); `first` says whether the certificate came from provisioning.
- * Hint: with `spreadFirst` the first renewal is uniform over [fraction - period, fraction] where the
- * period is the mean interval of later renewals (fraction - jitter/2), so successive cycles tile
- * time evenly instead of repeating the factory's provisioning burst.
+ * Later renewals follow step-ca: at `fraction` of the lifetime minus up to `jitter` of it.
+ * Hint: with `spreadFirst` the first renewal is drawn from the renewal cycle's stationary delay
+ * distribution (density P(cycle > t) / mean cycle: flat up to fraction - jitter, then thinning
+ * linearly to fraction). By renewal theory a batch provisioned at one instant then renews at the
+ * fleet's even rate from the first cycle on, with no wave and no overlap between cycles. It is
+ * shifted by jitter/2 so no device renews the moment it was provisioned.
  */
 export function renewalTime(cert: Validity, policy: RenewalPolicy, random: () => number, first: boolean): number {
   const lifetime = cert.notAfter - cert.notBefore;
   const u = clampUnit(random());
-  let at: number;
-  if (first && policy.spreadFirst) {
-    const period = policy.fraction - policy.jitter / 2;
-    at = policy.fraction - u * period;
-  } else {
-    at = policy.fraction - u * policy.jitter;
-  }
+  const at = first && policy.spreadFirst ? policy.jitter / 2 + stationaryDelay(policy, u) : policy.fraction - u * policy.jitter;
   return cert.notBefore + Math.round(at * lifetime);
+}
+
+/** The inverse CDF of the stationary delay until the next renewal, in fractions of the lifetime. */
+function stationaryDelay(policy: RenewalPolicy, u: number): number {
+  const { fraction, jitter } = policy;
+  const flat = fraction - jitter;
+  const mean = fraction - jitter / 2;
+  const x = u * mean;
+  if (x <= flat || jitter === 0) return x;
+  return fraction - Math.sqrt(Math.max(0, jitter * jitter - 2 * jitter * (x - flat)));
 }
 
 /** Milliseconds from `now` until renewal is due; 0 when it is already due (or the timer slept past it). */
