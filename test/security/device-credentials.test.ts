@@ -89,4 +89,32 @@ describe("renewal proofs", () => {
     await readProblem(res);
     expect(await state(svc, "g", "a")).toBe("revoked");
   });
+
+  test("only the exact certificate issued renews: not a re-encoded variant that still verifies, nor one with a PEM block appended", async () => {
+    const { svc, a } = await provisioned();
+    const ca = await svc.ctx.tenants.ca("default");
+    const der = Buffer.from(a.issued.certificate.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+    // Hint: the DER parser tolerates some changed bits outside the signed part; find one such variant of this certificate.
+    let variant: string | undefined;
+    for (let i = der.length - 1; i >= 0 && variant === undefined; i--) {
+      for (let bit = 0; bit < 8 && variant === undefined; bit++) {
+        const changed = Buffer.from(der);
+        changed[i] = (changed[i] ?? 0) ^ (1 << bit);
+        try {
+          const cert = new x509.X509Certificate(changed);
+          if (cert.serialNumber === a.issued.serial && (await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) variant = cert.toString("pem");
+        } catch {
+          // not parseable: try the next bit
+        }
+      }
+    }
+    expect(variant).toBeDefined();
+    const next = (await deviceCsr("a")).csr;
+    for (const certificate of [variant ?? "", `${a.issued.certificate}\n${a.issued.ca}`]) {
+      const res = await postJson(svc, "/v1/renew", await renewBody(a.keys.privateKey, certificate, next, svc.clock.now));
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
+    expect((await postJson(svc, "/v1/renew", await renewBody(a.keys.privateKey, a.issued.certificate, next, svc.clock.now))).status).toBe(201);
+  });
 });
