@@ -13,7 +13,7 @@ test("after 10 wrong secrets the group answers 429 with Retry-After, even to the
   const csr = (await deviceCsr("d")).csr;
   const statuses: number[] = [];
   for (let i = 0; i < 12; i++) {
-    const credential = i % 2 === 0 ? { secret: `${secret.slice(0, -1)}${i}` } : { token: deviceToken(`guess-${i}`, "g", "d") };
+    const credential = i % 2 === 0 ? { secret: `${secret}-wrong-${i}` } : { token: deviceToken(`guess-${i}`, "g", "d") };
     statuses.push((await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, ...credential })).status);
   }
   expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
