@@ -7,6 +7,7 @@ import type { ServiceContext } from "./service/context.ts";
 import { createApp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
 import { memoryLogger } from "./http/logger.ts";
 import { createCsrPem, generateDeviceKey } from "../core/csr.ts";
+import type { IssuedCertificate } from "../core/wire.ts";
 
 /** A service under test with a controllable clock. */
 export interface TestService {
@@ -72,16 +73,8 @@ export async function postJson(svc: TestService, path: string, body: unknown): P
   return await svc.app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
-/** What a successful provision or renew answers. */
-export interface IssuedAnswer {
-  certificate: string;
-  chain: string;
-  ca: string;
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  renewAt: string;
-}
+/** What a successful provision or renew answers (the wire type, under the name the tests use). */
+export type IssuedAnswer = IssuedCertificate;
 
 /** Provisions `device` with a fresh key and the group secret; fails unless the answer is 201. */
 export async function provisionDevice(svc: TestService, group: string, device: string, secret: string): Promise<{ keys: CryptoKeyPair; csr: string; issued: IssuedAnswer }> {
