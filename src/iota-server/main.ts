@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** iota-server: the entry point that builds the real clock, files, database and sockets. */
 
+import { existsSync } from "node:fs";
 import { parseServerOptions, SERVER_USAGE } from "./options.ts";
 import { startServer } from "./server.ts";
 import { streamLogger } from "./http/logger.ts";
@@ -29,8 +30,10 @@ async function main(): Promise<number> {
     process.stdout.write(`  admin token: written to ${server.adminTokenPath} (0600); it is not shown again\n`);
     // Hint: the token itself goes to a terminal only, never to a log that a service manager keeps.
     if (process.stdout.isTTY) process.stdout.write(`               ${server.newAdminToken}\n`);
-  } else {
+  } else if (existsSync(server.adminTokenPath)) {
     process.stdout.write(`  admin token: ${server.adminTokenPath}\n`);
+  } else {
+    process.stdout.write(`  admin token: not in this data folder; the replica that created the tenant wrote it to its own admin-token file\n`);
   }
   const stop = async () => {
     await server.stop();

@@ -44,7 +44,8 @@ export async function startServer(options: ServerOptions, log: Logger, app: Part
       newAdminToken = created.adminToken;
       writeSecretFile(adminTokenPath, `${created.adminToken}\n`);
     }
-  } else if (!existsSync(adminTokenPath)) {
+  }
+  if (!newAdminToken && !existsSync(adminTokenPath)) {
     log.info(`the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`);
   }
   const handler = createApp(context, log, { ...DEFAULT_APP_OPTIONS, ...app });
