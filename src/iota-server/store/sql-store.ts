@@ -1,5 +1,5 @@
 /**
- * The store on `Bun.SQL`: one implementation for SQLite (the embedded default, WAL) and PostgreSQL.
+ * The store: one implementation for SQLite (the embedded default, WAL) and PostgreSQL over a thin driver.
  * Queries are written in the SQL both dialects run; values are normalised at this boundary (rows.ts).
  *
  * Races between requests, and between replicas on one PostgreSQL, are decided here by the database:
@@ -8,11 +8,11 @@
  * concurrent transactions wait for each other instead of deadlocking.
  */
 
-import { SQL } from "bun";
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
 import type { CertificateRecord, DeviceKey, DeviceRecord, GroupRecord, Issuance, Store, TenantRecord } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toTenant, type Row } from "./rows.ts";
 import { IotaError } from "../../core/problem.ts";
+import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
 
 /** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 5000;
@@ -20,23 +20,24 @@ const INSERT_CHUNK = 5000;
 /** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
 export async function openStore(url: string): Promise<SqlStore> {
   const dialect = url.startsWith("postgres://") || url.startsWith("postgresql://") ? "postgres" : "sqlite";
-  const sql = dialect === "postgres" ? new SQL(url, { max: 10 }) : new SQL(sqliteOptions(url));
-  const store = new SqlStore(sql, dialect);
+  let driver: Driver | undefined;
   try {
+    driver = dialect === "postgres" ? postgresDriver(url) : sqliteDriver(sqliteFilename(url));
     if (dialect === "sqlite") {
-      await sql`PRAGMA journal_mode = WAL`;
-      await sql`PRAGMA synchronous = NORMAL`;
-      await sql`PRAGMA busy_timeout = 5000`;
-      await sql`PRAGMA foreign_keys = ON`;
+      await driver.query`PRAGMA journal_mode = WAL`;
+      await driver.query`PRAGMA synchronous = NORMAL`;
+      await driver.query`PRAGMA busy_timeout = 5000`;
+      await driver.query`PRAGMA foreign_keys = ON`;
     }
+    const store = new SqlStore(driver);
     await store.migrate();
+    return store;
   } catch (error) {
-    await sql.close().catch(() => {});
+    await driver?.close().catch(() => {});
     const e = error as { code?: unknown; message?: unknown };
     const code = typeof e.code === "string" ? ` (${e.code})` : "";
     throw new IotaError(503, `Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`);
   }
-  return store;
 }
 
 /** The database URL without its password, for messages. */
@@ -44,19 +45,21 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }
 
-function sqliteOptions(url: string): SQL.Options {
+function sqliteFilename(url: string): string {
   const filename = url.replace(/^sqlite:(\/\/)?/, "");
-  if (filename === "" || filename === ":memory:") return { adapter: "sqlite", filename: ":memory:" };
-  return { adapter: "sqlite", filename, create: true, readwrite: true };
+  return filename === "" ? ":memory:" : filename;
 }
 
-/** {@link Store} over a `Bun.SQL` client. */
+/** {@link Store} over a per-dialect {@link Driver}. */
 export class SqlStore implements Store {
-  constructor(
-    private readonly sql: SQL,
-    /** Which engine the client speaks. */
-    readonly dialect: Dialect,
-  ) {}
+  /** Which engine the store speaks. */
+  readonly dialect: Dialect;
+  private readonly sql: Query;
+
+  constructor(private readonly driver: Driver) {
+    this.dialect = driver.dialect;
+    this.sql = driver.query;
+  }
 
   async migrate(): Promise<void> {
     await this.write(async (tx) => {
@@ -72,17 +75,13 @@ export class SqlStore implements Store {
     });
   }
 
-  /**
-   * Runs a writing transaction. Hint: on SQLite it begins IMMEDIATE, taking the write lock up front, so a
-   * second process on the same file waits (busy_timeout) instead of failing when a read lock cannot be
-   * upgraded; PostgreSQL's `read write` is its default, named for symmetry.
-   */
-  private async write<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
-    return (await this.sql.begin(this.dialect === "sqlite" ? "immediate" : "read write", fn)) as T;
+  /** Runs a writing transaction (IMMEDIATE on SQLite, see {@link Driver.write}). */
+  private async write<T>(fn: (tx: Query) => Promise<T>): Promise<T> {
+    return await this.driver.write(fn);
   }
 
   async close(): Promise<void> {
-    await this.sql.close();
+    await this.driver.close();
   }
 
   async getTenant(id: string): Promise<TenantRecord | undefined> {
@@ -169,9 +168,15 @@ export class SqlStore implements Store {
     const created = new Set<string>();
     await this.write(async (tx) => {
       for (let i = 0; i < sorted.length; i += INSERT_CHUNK) {
-        const rows = sorted.slice(i, i + INSERT_CHUNK).map((name) => ({ tenant_id: tenantId, group_name: group, name, state: "created", created_at: now }));
-        const inserted = await tx`insert into devices ${tx(rows, "tenant_id", "group_name", "name", "state", "created_at")}
-          on conflict do nothing returning name`;
+        const params: unknown[] = [];
+        const tuples = sorted.slice(i, i + INSERT_CHUNK).map((name) => {
+          const n = params.push(tenantId, group, name, "created", now);
+          return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+        });
+        const inserted = await tx.unsafe(
+          `insert into devices (tenant_id, group_name, name, state, created_at) values ${tuples.join(", ")} on conflict do nothing returning name`,
+          params,
+        );
         for (const row of inserted) created.add(String(row.name));
       }
     });
@@ -248,13 +253,13 @@ export class SqlStore implements Store {
   }
 }
 
-async function insertCertificate(tx: SQL, k: DeviceKey, i: Issuance): Promise<void> {
+async function insertCertificate(tx: Query, k: DeviceKey, i: Issuance): Promise<void> {
   await tx`insert into certificates (serial, tenant_id, group_name, device, not_after, issued_at)
     values (${i.serial}, ${k.tenantId}, ${k.group}, ${k.name}, ${i.notAfter}, ${i.issuedAt})`;
 }
 
 /** Revokes a device's unexpired certificates and bumps the tenant's CRL number when any changed. */
-async function revokeLive(tx: SQL, k: DeviceKey, now: number): Promise<number> {
+async function revokeLive(tx: Query, k: DeviceKey, now: number): Promise<number> {
   const revoked = await tx`update certificates set revoked_at = ${now}
     where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and revoked_at is null and not_after > ${now}
     returning serial`;
