@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { main as provision } from "./provision.ts";
 import { main as fleet } from "./fleet.ts";
+import { main as agentFootprint } from "./agent-footprint.ts";
 
 const started = new Date();
 console.log(`# IoTA benchmarks, ${started.toISOString()}`);
@@ -12,6 +13,7 @@ console.log(`machine: ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}
 const results: [string, unknown][] = [];
 results.push(["provisioning", await provision()]);
 results.push(["fleet renewal", await fleet()]);
+results.push(["agent footprint", await agentFootprint()]);
 // Hint: mass device creation is written separately; it joins the run once its module exists.
 const massCreate = join(import.meta.dir, "mass-create.ts");
 if (existsSync(massCreate)) {
