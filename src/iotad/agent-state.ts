@@ -15,7 +15,11 @@ export type AgentState =
   | { kind: "renewing"; attempt: number }
   /** The certificate ran out before a renewal succeeded; renewal keeps being retried. */
   | { kind: "expired"; attempt: number }
-  /** Something needs a person: a refused provisioning, an unreadable data folder. */
+  /**
+   * The service refused for good (revoked, expired past the renew grace, unknown certificate, wrong
+   * credential) or the data folder is unusable: provisioning is retried slowly until an operator's reset
+   * (or a new config) lets it through.
+   */
   | { kind: "error"; reason: string };
 
 /** The names `/status` shows. */

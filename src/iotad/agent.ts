@@ -11,6 +11,16 @@ import type { Logger } from "./logger.ts";
 import type { ServerClock } from "./server-clock.ts";
 import type { ServiceClient } from "./service-client.ts";
 
+/**
+ * Retries after the service refused for good (revoked, expired past the renew grace, unknown): only an
+ * operator can change that answer, so a refused fleet must not load the service, yet a device that was
+ * reset comes back within the hour by itself.
+ */
+export const REFUSED_BACKOFF: BackoffPolicy = { minDelay: 60_000, maxDelay: 3600_000 };
+
+/** What a refused device needs, in the words of its status and log. */
+const RESET_ADVICE = "the device must be reset by an operator (iotactl reset device) and provisioned again, which it then does by itself";
+
 /** Why a new identity is in use. */
 export type IdentityCause = "loaded" | "provisioned" | "renewed";
 
@@ -31,6 +41,8 @@ export interface AgentDeps {
   random: () => number;
   log: Logger;
   backoff?: BackoffPolicy;
+  /** Backoff once the service refused (default {@link REFUSED_BACKOFF}). */
+  refusedBackoff?: BackoffPolicy;
 }
 
 /** The device agent's renewal state machine. */
@@ -45,6 +57,8 @@ export class Agent {
   private lastRenewal: number | undefined;
   private renewals = 0;
   private renewalFailures = 0;
+  /** The service's refusal of the held certificate: it is kept only to be shown, and provisioning is retried instead. */
+  private refusedRenewal: string | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.timer = new WakeTimer(deps.clock, () => deps.serverClock.now());
@@ -70,8 +84,11 @@ export class Agent {
     if (this.identity) return true;
     const found = await this.deps.store.recover();
     if (found.kind === "broken") {
-      this.enter({ kind: "error", reason: found.reason });
-      this.noteError(found.reason);
+      // The service keeps the certificate it issued for the key on disk: provisioning with that key fetches it again.
+      const reason = `data folder: ${found.reason}; provisioning again with the device's key`;
+      this.enter({ kind: "error", reason });
+      this.noteError(reason);
+      this.deps.store.adoptCurrentKey();
       return false;
     }
     if (found.kind === "empty") return false;
@@ -83,17 +100,21 @@ export class Agent {
   /** Starts the daemon's cycle: provision if needed, then renew on schedule, forever. */
   async start(): Promise<void> {
     const held = await this.load();
-    if (this.state.kind === "error") return;
-    if (held) this.planRenewal();
-    else this.runProvisioning(1);
+    if (!held || !this.identity) return this.runProvisioning(1);
+    if (this.deps.store.hasPendingKey(this.identity)) {
+      // The last request's answer may be lost while the service already issued for that key: fetch it now, not at the next due time.
+      this.deps.log.info("a renewal was interrupted before its answer was saved; renewing now");
+      return this.runRenewal(1);
+    }
+    this.planRenewal();
   }
 
   /** SIGHUP: renew (or retry provisioning) now instead of at the planned time. */
   renewNow(): void {
     if (this.stopped || this.busy) return this.deps.log.info("a request to the service is already running; renew-now ignored");
     this.timer.cancel();
-    if (this.identity) this.runRenewal(1);
-    else if (this.state.kind !== "error" || this.state.reason.startsWith("refused")) this.runProvisioning(1);
+    if (this.identity && this.refusedRenewal === undefined) this.runRenewal(1);
+    else this.runProvisioning(1);
   }
 
   /** Stops planning; waits for a running request to finish (its result is still saved). */
@@ -106,7 +127,6 @@ export class Agent {
   /** One provisioning attempt (for `iotad provision`); a held certificate counts as success. */
   async provisionOnce(): Promise<AttemptResult> {
     if (await this.load()) return { ok: true, identity: this.identity as Identity };
-    if (this.state.kind === "error") return { ok: false, failure: { kind: "local", message: this.state.reason } };
     return await this.track(this.provision(1));
   }
 
@@ -138,7 +158,7 @@ export class Agent {
       clockSkewMs: this.deps.serverClock.skew(),
       renewals: this.renewals,
       renewalFailures: this.renewalFailures,
-      certificateValid: id !== undefined && now >= id.notBefore && now < id.notAfter,
+      certificateValid: id !== undefined && now >= id.notBefore && now < id.notAfter && this.refusedRenewal === undefined,
       version: VERSION,
     };
     if ("attempt" in this.state) snapshot.attempt = this.state.attempt;
@@ -158,13 +178,16 @@ export class Agent {
     void this.track(this.renew(attempt)).then((result) => {
       if (this.stopped) return;
       if (result.ok) return this.planRenewal();
+      // Refused for good: the held certificate can never be renewed; provisioning (at once, then slowly) is the way back.
+      if (result.failure.kind === "refused") return this.runProvisioning(1);
       this.retry(result, attempt, () => this.runRenewal(attempt + 1));
     });
   }
 
   private retry(result: Exclude<AttemptResult, { ok: true }>, attempt: number, again: () => void): void {
     const retryAfter = "retryAfterMs" in result.failure ? result.failure.retryAfterMs : undefined;
-    const delay = retryDelay(attempt, this.deps.backoff ?? DEFAULT_BACKOFF, this.deps.random, retryAfter);
+    const policy = result.failure.kind === "refused" ? (this.deps.refusedBackoff ?? REFUSED_BACKOFF) : (this.deps.backoff ?? DEFAULT_BACKOFF);
+    const delay = retryDelay(attempt, policy, this.deps.random, retryAfter);
     this.deps.log.info(`retrying in ${Math.round(delay / 1000)} s (attempt ${attempt + 1})`);
     this.timer.at(this.deps.serverClock.now() + delay, again);
   }
@@ -182,20 +205,26 @@ export class Agent {
     this.enter({ kind: "provisioning", attempt });
     log.info(`provisioning ${settings.group}/${settings.device} (attempt ${attempt})`);
     const result = await this.guardLocal(async () => {
-      const request = await store.nextRequestKey(settings.device);
+      const request = await store.nextRequestKey(settings.device, this.identity);
       const body = { group: settings.group, device: settings.device, csr: request.csr, credential: settings.credential };
       const answer = await service.provision(settings.tenant !== undefined ? { ...body, tenant: settings.tenant } : body);
       if (!answer.ok) return answer;
       return { ok: true, identity: await store.install(answer.issued, request.keyPem, true) } as const;
     });
     if (result.ok) {
-      this.use(result.identity, "provisioned");
+      this.refusedRenewal = undefined;
       this.enter({ kind: "ready" });
       log.info(`provisioned: certificate ${result.identity.serial}`);
+      this.use(result.identity, "provisioned");
+    } else if (result.failure.kind === "refused") {
+      store.discardAdoptedKey();
+      const reason = this.refusalReason(result.failure.status, result.failure.message);
+      this.noteError(reason);
+      this.enter({ kind: "error", reason });
     } else {
       const message = describeFailure(result.failure);
       this.noteError(message);
-      this.enter(result.failure.kind === "refused" || result.failure.kind === "local" ? { kind: "error", reason: message } : { kind: "provisioning", attempt });
+      this.enter(result.failure.kind === "local" ? { kind: "error", reason: message } : { kind: "provisioning", attempt });
     }
     return result;
   }
@@ -208,8 +237,13 @@ export class Agent {
     log.info(`renewing certificate ${current.serial} (attempt ${attempt})`);
     const result = await this.guardLocal(async () => {
       const request = await store.nextRequestKey(settings.device, current);
+      const offset = serverClock.offset();
       const proof = await signRenewProof(current.keys.privateKey, current.serial, request.csr, new Date(serverClock.now()));
       const answer = await service.renew(current.certPem, proof);
+      if (!answer.ok && answer.failure.kind === "refused" && serverClock.offset() !== offset) {
+        // Hint: the proof was signed by a clock this very answer corrected (a device that booted with its clock far off); not a refusal for good.
+        return { ok: false, failure: { kind: "busy", status: answer.failure.status, message: `${answer.failure.message} (signed before the service's clock was known; retrying)` } } as const;
+      }
       if (!answer.ok) return answer;
       return { ok: true, identity: await store.install(answer.issued, request.keyPem, false) } as const;
     });
@@ -219,12 +253,25 @@ export class Agent {
       this.enter({ kind: "ready" });
       log.info(`renewed: certificate ${result.identity.serial} replaces ${current.serial}`);
       this.use(result.identity, "renewed");
+    } else if (result.failure.kind === "refused") {
+      this.renewalFailures++;
+      this.refusedRenewal = result.failure.message;
+      const reason = `the service refused renewal: ${result.failure.message}; ${RESET_ADVICE}`;
+      this.noteError(reason);
+      this.enter({ kind: "error", reason });
     } else {
       this.renewalFailures++;
       this.noteError(describeFailure(result.failure));
       this.enter(expired() ? { kind: "expired", attempt } : { kind: "renewing", attempt });
     }
     return result;
+  }
+
+  /** The `error` reason for a refused provisioning: a wrong credential needs a new config, anything else an operator's reset. */
+  private refusalReason(status: number, message: string): string {
+    if (this.refusedRenewal !== undefined) return `the service refused renewal: ${this.refusedRenewal}; provisioning again was refused too: ${message}; ${RESET_ADVICE}`;
+    if (status === 401) return `the service refused provisioning: ${message}; check the device's token or secret`;
+    return `the service refused provisioning: ${message}; ${RESET_ADVICE}`;
   }
 
   /** Turns a thrown local failure (disk full, permission) into a value. */

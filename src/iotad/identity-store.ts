@@ -78,7 +78,7 @@ export class IdentityStore {
     const meta = this.readMeta();
     // Hint: meta is written last; a certificate newer than meta came from provisioning when there was no meta at all.
     const first = meta === undefined ? true : meta.serial === serial ? meta.first : false;
-    if (meta?.serial !== serial) this.writeMeta(serial, first);
+    if (meta?.serial !== serial) this.writeMetaIfPossible(serial, first);
     return { kind: "held", identity: await toIdentity(cert, certPem, keyPem, first) };
   }
 
@@ -105,8 +105,33 @@ export class IdentityStore {
     return { keys, keyPem, csr: await createCsrPem(keys, device) };
   }
 
-  /** Forgets the pending key (after the service refused it for good), so the next attempt makes a new one. */
-  discardPendingKey(): void {
+  /**
+   * True when a pending key other than `current`'s waits on disk: a request made with it may have been
+   * answered by the service (the answer lost to a crash or a cut connection), so it should be retried now.
+   */
+  hasPendingKey(current: Identity): boolean {
+    const pending = this.disk.read(this.paths.pendingKey);
+    return pending !== undefined && pending !== current.keyPem;
+  }
+
+  /**
+   * Before provisioning again over an unusable `cert.pem`: makes `key.pem` the pending key (when no pending
+   * key waits), so the service, which recorded that key, can answer with the certificate it stored for it.
+   */
+  adoptCurrentKey(): void {
+    if (this.disk.read(this.paths.pendingKey) !== undefined) return;
+    const keyPem = this.disk.read(this.paths.key);
+    if (keyPem !== undefined) writeAtomic(this.disk, this.paths.pendingKey, keyPem);
+  }
+
+  /**
+   * Forgets a pending key that is only a copy of `key.pem` (see {@link adoptCurrentKey}) once the service
+   * refused it, so the next attempt makes a new key; a pending key of its own is kept, since a lost answer
+   * may have certified it.
+   */
+  discardAdoptedKey(): void {
+    const pending = this.disk.read(this.paths.pendingKey);
+    if (pending === undefined || pending !== this.disk.read(this.paths.key)) return;
     this.disk.remove(this.paths.pendingKey);
     this.disk.syncDir(this.paths.dir);
   }
@@ -123,7 +148,7 @@ export class IdentityStore {
     writeAtomic(this.disk, this.paths.cert, issued.certificate, 0o600);
     renameDurably(this.disk, this.paths.pendingKey, this.paths.key);
     const serial = cert.serialNumber.toLowerCase();
-    this.writeMeta(serial, first);
+    this.writeMetaIfPossible(serial, first);
     return await toIdentity(cert, issued.certificate, keyPem, first);
   }
 
@@ -138,7 +163,15 @@ export class IdentityStore {
     }
   }
 
-  private writeMeta(serial: string, first: boolean): void {
-    writeAtomic(this.disk, this.paths.meta, `${JSON.stringify({ serial, first })}\n`);
+  /**
+   * Records `first` for the certificate in place. Hint: the pair is already installed when this runs, so a full
+   * disk here must not undo it; a stale meta only changes one renewal's spread, and the next start rewrites it.
+   */
+  private writeMetaIfPossible(serial: string, first: boolean): void {
+    try {
+      writeAtomic(this.disk, this.paths.meta, `${JSON.stringify({ serial, first })}\n`);
+    } catch {
+      // Kept as is: see above.
+    }
   }
 }
