@@ -51,8 +51,10 @@ async function setup(options: { skewMs?: number; validity?: string; renewGrace?:
 }
 
 /** Moves the fake clock to the agent's next planned attempt (timers wake every minute on the way). */
-function toNextAttempt(clock: FakeClock, agent: Agent): void {
-  clock.advance(Math.max(0, Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()));
+async function toNextAttempt(clock: FakeClock, agent: Agent, skewMs = 0): Promise<void> {
+  await eventually(() => agent.snapshot().nextRenewal !== null, "a planned attempt");
+  // Hint: nextRenewal is in the service's time as the agent measured it (to within a second: `Date` has whole seconds).
+  clock.advance(Math.max(0, Date.parse(agent.snapshot().nextRenewal ?? "") - (clock.now() + skewMs)) + (skewMs === 0 ? 0 : 1_000));
 }
 
 const renewCalls = (calls: string[]) => calls.filter((c) => c.endsWith("/renew")).length;
@@ -81,7 +83,7 @@ describe("agent recovery", () => {
     const renewsBefore = renewCalls(transport.calls);
     for (let i = 0; i < 8; i++) {
       const before = provisionCalls(transport.calls);
-      toNextAttempt(clock, agent);
+      await toNextAttempt(clock, agent);
       await eventually(() => provisionCalls(transport.calls) === before + 1 && agent.current().kind === "error", `slow retry ${i + 1}`);
     }
     expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeLessThanOrEqual(REFUSED_BACKOFF.maxDelay);
@@ -89,7 +91,7 @@ describe("agent recovery", () => {
     expect(renewCalls(transport.calls)).toBe(renewsBefore);
     // The operator resets the device; nobody touches the agent.
     expect((await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/reset`)).status).toBe(200);
-    toNextAttempt(clock, agent);
+    await toNextAttempt(clock, agent);
     await eventually(() => agent.current().kind === "ready", "provisioning after the reset");
     const back = agent.heldIdentity();
     expect(back?.serial).not.toBe(revoked);
@@ -112,7 +114,7 @@ describe("agent recovery", () => {
     expect(agent.snapshot().lastError).toContain("renew grace");
     expect(agent.snapshot().lastError).toContain("409");
     await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/reset`);
-    toNextAttempt(clock, agent);
+    await toNextAttempt(clock, agent);
     await eventually(() => agent.current().kind === "ready", "provisioning after the reset");
     await agent.stop();
   });
@@ -200,6 +202,25 @@ describe("agent recovery", () => {
     expect(readFileSync(join(dir, "cert.pem"), "utf8")).toBe(cert);
     expect(existsSync(join(dir, "key.pending.pem"))).toBe(false);
     expect(provisionCalls(transport.calls)).toBe(2);
+  });
+
+  test("a restart with the clock before the certificate's notBefore renews at once (its schedule would never come due)", async () => {
+    const { clock, transport, makeAgent } = await setup({ skewMs: 3 * 3600_000 });
+    const first = makeAgent();
+    await first.agent.start();
+    await eventually(() => first.agent.current().kind === "ready", "provisioning");
+    await first.agent.stop();
+    const second = makeAgent();
+    await second.agent.start();
+    // The proof signed by the wrong clock is rejected once; that answer teaches the service's time.
+    await eventually(() => second.agent.snapshot().renewalFailures === 1, "the first attempt at start");
+    expect(second.agent.current().kind).toBe("renewing");
+    await toNextAttempt(clock, second.agent, 3 * 3600_000);
+    await eventually(() => second.agent.snapshot().renewals === 1, "the renewal");
+    expect(second.agent.current().kind).toBe("ready");
+    expect(renewCalls(transport.calls)).toBe(2);
+    expect(second.log.lines.join("\n")).toContain("before the certificate's notBefore");
+    await second.agent.stop();
   });
 
   test("a device booted with its clock far off: the first renewal proof is rejected, then signed by the service's time and accepted", async () => {

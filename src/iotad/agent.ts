@@ -106,6 +106,11 @@ export class Agent {
       this.deps.log.info("a renewal was interrupted before its answer was saved; renewing now");
       return this.runRenewal(1);
     }
+    if (this.deps.serverClock.now() < this.identity.notBefore) {
+      // A clock before the certificate's own start is wrong (a dead RTC battery); a schedule on it would never come due. The answer teaches the service's time.
+      this.deps.log.warn(`the clock (${new Date(this.deps.serverClock.now()).toISOString()}) is before the certificate's notBefore; renewing now to learn the service's time`);
+      return this.runRenewal(1);
+    }
     this.planRenewal();
   }
 

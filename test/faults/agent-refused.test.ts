@@ -38,7 +38,7 @@ test("revoked: renewal refused, a clear error state, then after an operator's re
     const first = await agent.until((s) => s.state === "ready", "provisioning");
     expect((await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/revoke")).status).toBe(200);
     agent.proc.kill("SIGHUP");
-    const refused = await agent.until((s) => s.state === "error", "the refusal");
+    const refused = await agent.until((s) => s.state === "error" && s.nextRenewal !== null, "the refusal and the planned retry");
     expect(refused.lastError).toContain("the service refused renewal");
     expect(refused.lastError).toContain("revoked");
     expect(refused.lastError).toContain("must be reset by an operator");
