@@ -1,0 +1,75 @@
+/** The compiled iotad with the service unreachable through its whole refresh window until after expiry: within the renew grace it renews, past it it says it must be reset. */
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_BACKOFF } from "../../src/core/renewal.ts";
+import { deviceToken } from "../../src/core/token.ts";
+import { buildCompiledAgent, startCompiledAgent, writeAgentConfig, type AgentProcess } from "./agent-process.ts";
+import { adminCall, startServer, type RunningServer } from "./server-process.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "iotad-outage-"));
+const data = join(tmp, "server");
+let bin = "";
+let server: RunningServer;
+const agents: AgentProcess[] = [];
+
+beforeAll(async () => {
+  bin = buildCompiledAgent(tmp);
+  server = await startServer(data);
+}, 120_000);
+
+afterAll(async () => {
+  for (const agent of agents) await agent.stop();
+  await server?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A group with 1-minute certificates and the given renew grace, one device, and its agent running until ready. */
+async function deviceIn(group: string, renewGrace: string): Promise<AgentProcess> {
+  const secret = ((await adminCall(server, "POST", "/v1/groups", { name: group, validity: "1m", renewGrace })).json as { provisioningSecret: string }).provisioningSecret;
+  expect((await adminCall(server, "POST", `/v1/groups/${group}/devices`, { name: "dev" })).status).toBe(201);
+  const config = writeAgentConfig(tmp, group, { server: server.url, group, device: "dev", token: deviceToken(secret, group, "dev"), dataDir: join(tmp, `data-${group}`) });
+  const agent = startCompiledAgent(bin, config);
+  agents.push(agent);
+  await agent.until((s) => s.state === "ready", `${group}: provisioning`);
+  return agent;
+}
+
+// One outage for both devices: they differ only in their group's renew grace.
+test("service down from provisioning until after expiry: expired with capped backoff; within the grace it renews, past it a clear must-reset state", async () => {
+  const inGrace = await deviceIn("in-grace", "4m");
+  const pastGrace = await deviceIn("past-grace", "0");
+  const held = await inGrace.until(() => true, "status");
+  const port = Number(new URL(server.url).port);
+  await server.stop();
+
+  const notAfter = Math.max(Date.parse(String(held.notAfter)), Date.parse(String((await pastGrace.until(() => true, "status")).notAfter)));
+  const expired = await inGrace.until((s) => s.state === "expired", "expiry while the service is down", 120_000);
+  expect(expired.certificateValid).toBe(false);
+  expect(expired.serial).toBe(held.serial);
+  expect(String(expired.lastError)).toContain("unreachable");
+  expect(await (await fetch(String(/status endpoint on (http:\/\/\S+)/.exec(inGrace.log())?.[1]).replace(/\/$/, "") + "/healthz")).status).toBe(503);
+  const failures = expired.renewalFailures;
+  expect(failures).toBeGreaterThanOrEqual(2);
+  const later = await inGrace.until((s) => s.renewalFailures > failures, "another failed attempt", 120_000);
+  expect(later.state).toBe("expired");
+  // Capped: never more than the backoff's ceiling away.
+  expect(Date.parse(String(later.nextRenewal)) - Date.now()).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxDelay);
+  await pastGrace.until((s) => s.state === "expired", "past-grace: expiry");
+  while (Date.now() < notAfter + 2_000) await Bun.sleep(200);
+
+  server = await startServer(data, port);
+  const renewed = await inGrace.until((s) => s.state === "ready" && s.renewals >= 1, "the renewal once the service is back", 180_000);
+  expect(renewed.serial).not.toBe(held.serial);
+  expect(renewed.certificateValid).toBe(true);
+  const record = (await adminCall(server, "GET", "/v1/groups/in-grace/devices/dev")).json as { serial: string };
+  expect([renewed.serial, (await inGrace.until(() => true, "status")).serial]).toContain(record.serial);
+
+  const refused = await pastGrace.until((s) => s.state === "error" && s.nextRenewal !== null, "past-grace: the refusal and the planned retry", 180_000);
+  expect(String(refused.lastError)).toContain("the service refused renewal");
+  expect(String(refused.lastError)).toContain("renew grace");
+  expect(String(refused.lastError)).toContain("must be reset by an operator");
+  expect(Date.parse(String(refused.nextRenewal)) - Date.now()).toBeGreaterThan(20_000);
+}, 600_000);
