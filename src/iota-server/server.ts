@@ -8,7 +8,7 @@ import { durableStore } from "./store/group-commit.ts";
 import type { Store } from "./store/store.ts";
 import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
 import type { ServiceContext } from "./service/context.ts";
-import { createApp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
+import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
 import type { Logger } from "./http/logger.ts";
 import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
 import type { ServerOptions } from "./options.ts";
@@ -48,8 +48,9 @@ export async function startServer(options: ServerOptions, log: Logger, app: Part
   if (!newAdminToken && !existsSync(adminTokenPath)) {
     log.info(`the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`);
   }
-  const handler = createApp(context, log, { ...DEFAULT_APP_OPTIONS, ...app });
-  const server = Bun.serve({ hostname: options.listen.host, port: options.listen.port, fetch: handler.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
+  const http = createHttp(context, log, { ...DEFAULT_APP_OPTIONS, ...app });
+  // Hint: the issuing routes skip hono's router; every other path and method goes to the app.
+  const server = Bun.serve({ hostname: options.listen.host, port: options.listen.port, routes: http.routes, fetch: http.app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   const host = options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host;
   let broker: EmbeddedBroker | undefined;
   if (options.mqttListen) {

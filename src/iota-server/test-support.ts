@@ -4,14 +4,16 @@ import { Sealer, newMasterKey } from "./ca/sealer.ts";
 import { openStore, type SqlStore } from "./store/sql-store.ts";
 import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
 import type { ServiceContext } from "./service/context.ts";
-import { createApp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
+import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions, type HttpHandlers } from "./http/app.ts";
 import { memoryLogger } from "./http/logger.ts";
 import { createCsrPem, generateDeviceKey } from "../core/csr.ts";
 import type { IssuedCertificate } from "../core/wire.ts";
 
 /** A service under test with a controllable clock. */
 export interface TestService {
-  app: ReturnType<typeof createApp>;
+  app: HttpHandlers["app"];
+  /** The issuing routes as Bun.serve dispatches them (the app serves the same handlers). */
+  routes: HttpHandlers["routes"];
   ctx: ServiceContext;
   store: SqlStore;
   adminToken: string;
@@ -36,7 +38,7 @@ export async function createTestService(options: Partial<AppOptions> = {}, dbUrl
   const created = await ctx.tenants.create(DEFAULT_TENANT, clock.now);
   if (!created) throw new Error("the test database already has a default tenant");
   const log = memoryLogger();
-  const app = createApp(ctx, log, { ...DEFAULT_APP_OPTIONS, ...options });
+  const { app, routes } = createHttp(ctx, log, { ...DEFAULT_APP_OPTIONS, ...options });
   const adminToken = created.adminToken;
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const init: RequestInit = { method, headers: { authorization: `Bearer ${adminToken}`, ...headers } };
@@ -46,7 +48,7 @@ export async function createTestService(options: Partial<AppOptions> = {}, dbUrl
     }
     return await app.request(path, init);
   };
-  return { app, ctx, store, adminToken, log, clock, call };
+  return { app, routes, ctx, store, adminToken, log, clock, call };
 }
 
 /** A device key pair and a CSR for `device`. */

@@ -7,10 +7,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 const VERSION = "v1";
+/** Opened values {@link Sealer.openCached} remembers; the oldest is forgotten first. */
+const MAX_CACHED = 1024;
 
 /** Encrypts and decrypts short secrets with one 256-bit master key. */
 export class Sealer {
   private readonly key: Buffer;
+  private readonly opened = new Map<string, string>();
 
   constructor(masterKey: Uint8Array) {
     if (masterKey.length !== 32) throw new Error("the master key must be 32 bytes");
@@ -35,6 +38,21 @@ export class Sealer {
     decipher.setAAD(Buffer.from(context, "utf8"));
     decipher.setAuthTag(body.subarray(body.length - 16));
     return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString("utf8");
+  }
+
+  /**
+   * {@link open}, remembering the plaintext by context and sealed text, for values opened on every request
+   * (group secrets). A new secret is new sealed text (fresh IV), so a rotation is never answered from memory.
+   */
+  openCached(sealed: string, context: string): string {
+    const key = `${context}\n${sealed}`;
+    let plaintext = this.opened.get(key);
+    if (plaintext === undefined) {
+      plaintext = this.open(sealed, context);
+      if (this.opened.size >= MAX_CACHED) this.opened.delete(this.opened.keys().next().value as string);
+      this.opened.set(key, plaintext);
+    }
+    return plaintext;
   }
 }
 

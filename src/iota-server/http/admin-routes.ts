@@ -44,7 +44,7 @@ export function adminRoutes(ctx: ServiceContext): Hono<AppEnv> {
   const device = (c: Context<AppEnv>): DeviceKey => ({ tenantId: c.get("tenant"), group: nameParam(c, "group"), name: nameParam(c, "device") });
 
   app.post("/groups", async (c) => {
-    const body = parseOrThrow(CreateGroupBody, await readJson(c));
+    const body = parseOrThrow(CreateGroupBody, await readJson(c.req.raw));
     return c.json(await groups.createGroup(ctx, c.get("tenant"), body), 201);
   });
   app.get("/groups", async (c) => c.json({ items: await groups.listGroups(ctx, c.get("tenant")) }));
@@ -59,7 +59,7 @@ export function adminRoutes(ctx: ServiceContext): Hono<AppEnv> {
 
   app.post("/groups/:group/devices", async (c) => {
     const group = nameParam(c, "group");
-    const body = parseOrThrow(CreateDevicesBody, await readJson(c));
+    const body = parseOrThrow(CreateDevicesBody, await readJson(c.req.raw));
     if ("names" in body) return c.json(await devices.createDevices(ctx, c.get("tenant"), group, body.names), 200);
     return c.json(await devices.createDevice(ctx, c.get("tenant"), group, body.name), 201);
   });

@@ -1,7 +1,6 @@
 /** The iota-server HTTP app (hono): routes, limits, auth and the one error handler. */
 
-import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { Hono } from "hono";
 import { IotaError } from "../../core/problem.ts";
 import type { ServiceContext } from "../service/context.ts";
 import { CrlCache } from "../service/crl.ts";
@@ -11,10 +10,13 @@ import type { Logger } from "./logger.ts";
 import { adminRoutes } from "./admin-routes.ts";
 import { deviceRoutes } from "./device-routes.ts";
 import { openApiDocument } from "./openapi.ts";
+import { bodyLimit } from "./body-limit.ts";
+import { logAccess, type PeerSource } from "./access-log.ts";
+import { issueRoutes, type IssueRoutes } from "./issue-routes.ts";
 
 /** Variables the middleware hands to the routes. */
 export interface AppEnv {
-  Variables: { tenant: string; source: string };
+  Variables: { tenant: string };
 }
 
 /** Limits of the HTTP layer. */
@@ -34,42 +36,48 @@ export const DEFAULT_APP_OPTIONS: AppOptions = {
   maxBody: 64 * 1024,
 };
 
-/** The source address of a request: the socket peer under Bun.serve, `local` in-process. */
-function sourceOf(c: Context): string {
-  const server = c.env as { requestIP?: (req: Request) => { address: string } | null } | undefined;
-  return server?.requestIP?.(c.req.raw)?.address ?? "local";
+/** The HTTP layer: the hono app for every route, and the issuing routes for Bun.serve to dispatch itself. */
+export interface HttpHandlers {
+  app: Hono<AppEnv>;
+  /** POST /v1/provision and /v1/renew; the app serves the same handlers, so both answer alike. */
+  routes: IssueRoutes;
 }
 
 /** Builds the app over a service context. */
 export function createApp(ctx: ServiceContext, log: Logger, options: AppOptions = DEFAULT_APP_OPTIONS): Hono<AppEnv> {
+  return createHttp(ctx, log, options).app;
+}
+
+/** Builds the app and the issuing routes over one service context, sharing their limits. */
+export function createHttp(ctx: ServiceContext, log: Logger, options: AppOptions = DEFAULT_APP_OPTIONS): HttpHandlers {
   const app = new Hono<AppEnv>();
   const limits = {
     issue: new RateLimiter(options.issueRate, ctx.now),
     failures: new RateLimiter(options.failureRate, ctx.now),
   };
   const crls = new CrlCache();
+  const routes = issueRoutes(ctx, limits, log, options.maxBody);
 
   app.onError(errorHandler(log));
   app.notFound((c) => problemResponse(new IotaError(404, `No route for ${c.req.method} ${c.req.path}`)));
+  // Hint: registered before the middleware, so these answer (limit, log and errors included) without it.
+  for (const [path, { POST }] of Object.entries(routes)) app.post(path, (c) => POST(c.req.raw, c.env as PeerSource | undefined, c.req.path));
   app.use("*", async (c, next) => {
     const started = performance.now();
-    c.set("source", sourceOf(c));
     await next();
-    // Hint: only method, path and status are logged; paths hold names, never secrets.
-    log.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`);
+    logAccess(log, c.req.method, c.req.path, c.res.status, started);
   });
-  const tooLarge = (max: number) => () => {
-    throw new IotaError(413, `The request body is larger than ${max} bytes`);
-  };
-  app.use("/v1/groups/:group/devices", bodyLimit({ maxSize: options.maxBody * 32, onError: tooLarge(options.maxBody * 32) }));
+  const bulkLimit = bodyLimit(options.maxBody * 32);
+  const limit = bodyLimit(options.maxBody);
+  app.use("/v1/groups/:group/devices", bulkLimit);
   app.use("*", async (c, next) => {
     if (c.req.path.endsWith("/devices")) return await next();
-    return await bodyLimit({ maxSize: options.maxBody, onError: tooLarge(options.maxBody) })(c, next);
+    return await limit(c, next);
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
-  app.route("/v1", deviceRoutes(ctx, limits, crls));
+  app.route("/v1", deviceRoutes(ctx, crls));
   app.route("/v1", adminRoutes(ctx));
-  return app;
+  return { app, routes };
 }

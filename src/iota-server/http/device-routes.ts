@@ -1,16 +1,11 @@
-/** The public routes devices use without an admin token: provision, renew, CA and CRL. */
+/** The public routes anyone may read without an admin token: the CA certificate and the CRL (provision and renew are in issue-routes.ts). */
 
 import { Hono } from "hono";
-import { parseOrThrow } from "../../core/validate.ts";
-import { ProvisionBody, RenewBody } from "../../core/wire.ts";
 import { invalidField } from "../../core/problem.ts";
 import { isValidName } from "../../core/names.ts";
 import type { ServiceContext } from "../service/context.ts";
-import { provision, renew } from "../service/issuance.ts";
 import type { CrlCache } from "../service/crl.ts";
 import { DEFAULT_TENANT } from "../service/tenants.ts";
-import type { RateLimiter } from "./rate-limit.ts";
-import { readJson } from "./problem-response.ts";
 import type { AppEnv } from "./app.ts";
 
 const PEM_TYPE = "application/x-pem-file";
@@ -23,36 +18,8 @@ function tenantParam(value: string | undefined): string {
 }
 
 /** Routes for devices and anyone who needs the trust anchors. */
-export function deviceRoutes(ctx: ServiceContext, limits: { issue: RateLimiter; failures: RateLimiter }, crls: CrlCache): Hono<AppEnv> {
+export function deviceRoutes(ctx: ServiceContext, crls: CrlCache): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-
-  const guard = (source: string) => {
-    limits.issue.enforce(`issue:${source}`, "certificate requests from this address");
-  };
-  const throttle = (source: string) => (scope: string) => {
-    limits.failures.take(`fail:${source}:${scope}`);
-  };
-  const refuseIfThrottled = (source: string, scope: string) => {
-    if (limits.failures.wait(`fail:${source}:${scope}`) > 0) limits.failures.enforce(`fail:${source}:${scope}`, "failed attempts for this group");
-  };
-
-  app.post("/provision", async (c) => {
-    const source = c.get("source");
-    guard(source);
-    const body = parseOrThrow(ProvisionBody, await readJson(c));
-    refuseIfThrottled(source, `${body.tenant ?? DEFAULT_TENANT}/${body.group}`);
-    const result = await provision(ctx, body, throttle(source));
-    return c.json(result.issued, result.created ? 201 : 200);
-  });
-
-  app.post("/renew", async (c) => {
-    const source = c.get("source");
-    guard(source);
-    const body = parseOrThrow(RenewBody, await readJson(c));
-    refuseIfThrottled(source, "renew");
-    const result = await renew(ctx, body, () => throttle(source)("renew"));
-    return c.json(result.issued, result.created ? 201 : 200);
-  });
 
   app.get("/ca", async (c) => {
     const ca = await ctx.tenants.ca(tenantParam(c.req.query("tenant")));

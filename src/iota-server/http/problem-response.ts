@@ -11,24 +11,28 @@ export function problemResponse(error: IotaError): Response {
   return new Response(JSON.stringify(error.toProblem()), { status: error.status, headers });
 }
 
-/** The app's error handler: expected errors as they are, anything else as a logged 500 without details. */
-export function errorHandler(log: Logger) {
-  return (error: Error, c: Context): Response => {
-    if (isIotaError(error)) return problemResponse(error);
-    const status = (error as { status?: unknown }).status;
-    if (typeof status === "number" && status >= 400 && status < 500) return problemResponse(new IotaError(status, error.message));
-    log.error(`${c.req.method} ${c.req.path} failed: ${error.stack ?? error.message}`);
-    return problemResponse(new IotaError(500, "The service failed to handle this request; it has been logged"));
-  };
+/** The answer for an error thrown by `method path`: expected errors as they are, anything else as a logged 500 without details. */
+export function errorResponse(log: Logger, error: Error, method: string, path: string): Response {
+  if (isIotaError(error)) return problemResponse(error);
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === "number" && status >= 400 && status < 500) return problemResponse(new IotaError(status, error.message));
+  log.error(`${method} ${path} failed: ${error.stack ?? error.message}`);
+  return problemResponse(new IotaError(500, "The service failed to handle this request; it has been logged"));
 }
 
+/** The hono app's error handler: {@link errorResponse}. */
+export function errorHandler(log: Logger) {
+  return (error: Error, c: Context): Response => errorResponse(log, error, c.req.method, c.req.path);
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
 /** Reads a JSON body; 415 when it is not JSON, 400 when it does not parse. */
-export async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+export async function readJson(req: Request): Promise<unknown> {
+  if (!JSON_TYPE.test(req.headers.get("content-type") ?? "")) {
     throw new IotaError(415, "The request body must be JSON (Content-Type: application/json)");
   }
-  const text = await c.req.text();
+  const text = await req.text();
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -48,9 +48,9 @@ export async function requireGroup(ctx: ServiceContext, tenant: string, name: st
   return group;
 }
 
-/** The plaintext provisioning secret of a group. */
+/** The plaintext provisioning secret of a group (opened once per sealed value, then remembered). */
 export function groupSecret(ctx: ServiceContext, group: GroupRecord): string {
-  return ctx.sealer.open(group.secretSealed, secretContext(group.tenantId, group.name));
+  return ctx.sealer.openCached(group.secretSealed, secretContext(group.tenantId, group.name));
 }
 
 /** Every group of a tenant with its device count. */
