@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Unpacks Debian's own Node.js for 32-bit devices (i386, armhf) into a folder, so the iotad Node
-# bundle is tested on the runtime those devices really run (Debian 12: Node 18). Only apt is used.
+# Unpacks Debian's own Node.js for 32-bit devices (i386, armhf, armel) into a folder, so the iotad
+# Node bundle is tested on the runtime those devices really run (Debian 12: Node 18). Only apt is used.
 #
-# usage: scripts/foreign-node.sh [ARCH...]      (default: i386 armhf; needs root for dpkg/apt)
+# usage: scripts/foreign-node.sh [ARCH...]      (default: i386 armhf armel; needs root for dpkg/apt)
 # result: node_modules/.cache/foreign-node/<arch>/ holding usr/bin/node and its libraries;
-#         run it with  <dir>/lib/ld-linux.so.2 --library-path ... (i386)  or  qemu-arm -L <dir> (armhf)
+#         run it in a chroot of <dir> (i386), with  qemu-arm -L <dir> (armhf)  or
+#         qemu-arm -cpu arm1176 -L <dir> (armel: built for ARMv6, it dies with SIGILL on ARMv5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${IOTA_FOREIGN_NODE_DIR:-$PWD/node_modules/.cache/foreign-node}"
 arches=("$@")
-[ ${#arches[@]} -gt 0 ] || arches=(i386 armhf)
+[ ${#arches[@]} -gt 0 ] || arches=(i386 armhf armel)
 
 die() { echo "foreign-node: $*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "apt-get is needed (Debian/Ubuntu host)"
@@ -27,6 +28,7 @@ if [ "$need_update" -eq 1 ] || [ -n "${FOREIGN_NODE_UPDATE:-}" ]; then
   # A failed index (often the security suite) still leaves the main one, which is enough.
   for attempt in 1 2 3; do
     apt-get update -q >/dev/null && break
+    [ "$attempt" -lt 3 ] || { echo "foreign-node: apt-get update still reports errors; going on with the indexes it has" >&2; break; }
     echo "foreign-node: apt-get update reported errors (attempt $attempt); retrying" >&2
     sleep $((attempt * 5))
   done

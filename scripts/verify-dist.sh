@@ -15,5 +15,5 @@ for tool in qemu-aarch64 qemu-arm dpkg-deb; do
   command -v "$tool" >/dev/null || { echo "verify-dist: $tool is missing: apt-get install qemu-user libc6-arm64-cross dpkg" >&2; exit 2; }
 done
 [ -d /usr/aarch64-linux-gnu ] || { echo "verify-dist: /usr/aarch64-linux-gnu is missing: apt-get install libc6-arm64-cross" >&2; exit 2; }
-scripts/foreign-node.sh i386 armhf
+scripts/foreign-node.sh i386 armhf armel
 exec node_modules/.bin/bun test test/dist.test.ts

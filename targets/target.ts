@@ -16,8 +16,8 @@ export type TargetRunner =
   | { kind: "native" }
   /** Under qemu-user with a foreign sysroot: `qemu-aarch64 -L /usr/aarch64-linux-gnu`. */
   | { kind: "qemu"; qemu: string; sysroot: string }
-  /** On Debian's own Node.js for that architecture, unpacked by scripts/foreign-node.sh. */
-  | { kind: "foreign-node"; debArch: string; qemu?: string }
+  /** On Debian's own Node.js for that architecture, unpacked by scripts/foreign-node.sh; under `qemu` (as the CPU model `qemuCpu`, default qemu's newest) when foreign. */
+  | { kind: "foreign-node"; debArch: string; qemu?: string; qemuCpu?: string }
   /** Not run here (darwin, windows, musl): only built. */
   | { kind: "none" };
 

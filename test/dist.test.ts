@@ -2,8 +2,9 @@
  * The release in dist/ works where it will run: each packaged iotad (from its tarball) provisions,
  * serves /healthz and renews against a real iota-server on loopback, on its own architecture
  * (linux-x64 natively, linux-arm64 under qemu-aarch64, linux-i386 on Debian's 32-bit Node.js,
- * linux-armhf on Debian's armhf Node.js under qemu-arm); the .deb and install.sh lay out a root
- * filesystem; every artifact matches SHA256SUMS. Uses dist/ from `npm run build`, builds it when absent.
+ * linux-armhf on Debian's armhf Node.js under qemu-arm, linux-armel on Debian's armel Node.js under
+ * qemu-arm as an ARMv6 CPU, which dies on ARMv5); the .deb and install.sh lay out a root filesystem;
+ * every artifact matches SHA256SUMS. Uses dist/ from `npm run build`, builds it when absent.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { TARGETS, type Target } from "../targets/index.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { startServerProcess, type ServerProcess } from "./support/iota-server-process.ts";
-import { makeSandbox, type Sandbox } from "./support/foreign-run.ts";
+import { makeSandbox, qemuNodeArgv, type Sandbox } from "./support/foreign-run.ts";
 
 const repo = join(import.meta.dir, "..");
 const dist = join(repo, "dist");
@@ -155,6 +156,22 @@ describe.each(runnable.map((t) => [t.name, t] as const))("iotad %s from its tarb
   }, 300_000);
 });
 
+describe("Debian's armel Node.js (linux-armel)", () => {
+  test("runs on its ARMv6 CPU model and dies with SIGILL on ARMv5 (arm926): ARMv5 has no Node.js", () => {
+    const armel = TARGETS.find((t) => t.name === "linux-armel");
+    if (armel?.runner.kind !== "foreign-node" || armel.runner.qemuCpu !== "arm1176") throw new Error("targets/linux-armel must run Debian's armel Node.js under qemu-arm -cpu arm1176");
+    // `--version` is enough (0.1 s each): Debian built the whole binary for ARMv6, its startup code too.
+    const node = (cpu: string) => {
+      const [file = "", ...args] = qemuNodeArgv(repo, armel, cpu);
+      return spawnSync(file, [...args, "--version"], { encoding: "utf8" });
+    };
+    // The iotad test above ran it as this ARM1176 (ARMv6, Raspberry Pi 1/Zero); an ARMv5TEJ CPU stops at once.
+    const v6 = node(armel.runner.qemuCpu);
+    expect(`${v6.status} ${v6.stdout.trim()}`).toStartWith("0 v18.");
+    expect(node("arm926").signal).toBe("SIGILL");
+  }, 30_000);
+});
+
 describe("device image packaging", () => {
   test("the amd64 .deb unpacks into a root with the binary, a hardened unit, a conffile and a placeholder config iotad refuses", () => {
     const deb = artifact("linux-x64", "deb");
@@ -183,8 +200,11 @@ describe("device image packaging", () => {
   });
 
   test("the 32-bit .debs depend on the distribution's Node.js >= 18 and carry the bundle behind the launcher", () => {
-    for (const target of ["linux-i386", "linux-armhf"]) {
-      const deb = artifact(target, "deb");
+    const nodeTargets = TARGETS.filter((t) => t.runtime.kind === "node" && t.packaging?.debArch !== undefined);
+    expect(nodeTargets.map((t) => t.name)).toEqual(["linux-i386", "linux-armhf", "linux-armel"]);
+    for (const target of nodeTargets) {
+      const deb = artifact(target.name, "deb");
+      expect(runTool("dpkg-deb", ["-f", deb, "Architecture"]).stdout.trim()).toBe(target.packaging?.debArch ?? "");
       expect(runTool("dpkg-deb", ["-f", deb, "Depends"]).stdout.trim()).toBe("nodejs (>= 18)");
       const files = runTool("dpkg-deb", ["-c", deb]).stdout;
       expect(files).toContain("./usr/lib/iotad/iotad.mjs");

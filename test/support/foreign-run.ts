@@ -1,7 +1,8 @@
 /**
  * Test support: runs a packaged iotad the way its device would, from the unpacked release tarball:
  * natively, under qemu-user with a foreign sysroot, or on Debian's own 32-bit Node.js
- * (unpacked by scripts/foreign-node.sh: i386 in a chroot, natively; armhf under qemu-arm).
+ * (unpacked by scripts/foreign-node.sh: i386 in a chroot, natively; armhf under qemu-arm; armel
+ * under qemu-arm as an ARMv6 CPU, `-cpu arm1176`).
  */
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -61,21 +62,31 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
     return { host, guest: host, command: (args) => ({ file: qemu, args: ["-L", runner.sysroot, launcher, ...args], env }), remove };
   }
   if (runner.kind === "foreign-node" && runner.qemu !== undefined) {
-    const tree = foreignNodeDir(repo, runner.debArch);
-    need(join(tree, ".complete"), `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`);
-    const qemu = which(runner.qemu);
-    const libs = ["lib", "usr/lib"].map((d) => join(tree, d, `${multiarch(runner.debArch)}`)).join(":");
     // The release's own launcher runs on the host's shell and starts Debian's node under qemu.
     const node = join(host, "node-under-qemu");
-    writeFileSync(node, `#!/bin/sh\nexec ${qemu} -L ${tree} -E LD_LIBRARY_PATH=${libs} ${tree}/usr/bin/node "$@"\n`, { mode: 0o755 });
+    const argv = qemuNodeArgv(repo, target, runner.qemuCpu);
+    writeFileSync(node, `#!/bin/sh\nexec ${argv.join(" ")} "$@"\n`, { mode: 0o755 });
     return { host, guest: host, command: (args) => ({ file: "/bin/sh", args: [launcher, ...args], env: { ...env, IOTAD_NODE: node } }), remove };
   }
   throw new Error(`target ${target.name} is not run by the tests (runner ${runner.kind})`);
 }
 
+/**
+ * The command line that runs Debian's node of a foreign-node `target` under its qemu (arguments to
+ * node follow), as the CPU model `cpu` (e.g. `arm1176`; qemu's newest when absent).
+ */
+export function qemuNodeArgv(repo: string, target: Target, cpu: string | undefined): string[] {
+  const runner = target.runner;
+  if (runner.kind !== "foreign-node" || runner.qemu === undefined) throw new Error(`target ${target.name} does not run Node.js under qemu`);
+  const tree = foreignNodeDir(repo, runner.debArch);
+  need(join(tree, ".complete"), `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`);
+  const libs = ["lib", "usr/lib"].map((d) => join(tree, d, multiarch(runner.debArch))).join(":");
+  return [which(runner.qemu), ...(cpu === undefined ? [] : ["-cpu", cpu]), "-L", tree, "-E", `LD_LIBRARY_PATH=${libs}`, join(tree, "usr/bin/node")];
+}
+
 /** Debian's multiarch triplet of an architecture. */
 function multiarch(debArch: string): string {
-  const triplets: Record<string, string> = { i386: "i386-linux-gnu", armhf: "arm-linux-gnueabihf", arm64: "aarch64-linux-gnu", amd64: "x86_64-linux-gnu" };
+  const triplets: Record<string, string> = { i386: "i386-linux-gnu", armhf: "arm-linux-gnueabihf", armel: "arm-linux-gnueabi", arm64: "aarch64-linux-gnu", amd64: "x86_64-linux-gnu" };
   const triplet = triplets[debArch];
   if (triplet === undefined) throw new Error(`no multiarch triplet known for ${debArch}`);
   return triplet;
