@@ -100,13 +100,14 @@ export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnA
   let cert: x509.X509Certificate;
   const blocks = decodePem(body.certificate);
   if (blocks.length !== 1 || blocks[0]?.label !== "CERTIFICATE") throw invalidField("certificate", "must be exactly one PEM block labelled CERTIFICATE");
+  let uri: string | undefined;
   try {
     cert = new x509.X509Certificate(body.certificate);
+    // Hint: extensions are decoded lazily, so a damaged one throws here, not in the constructor.
+    uri = cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((n) => n.type === "url")?.value;
   } catch {
     throw invalidField("certificate", "is not a valid X.509 certificate in PEM");
   }
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const uri = san?.names.items.find((n) => n.type === "url")?.value;
   const id = uri ? parseIdentityUri(uri) : undefined;
   if (!id) throw invalidField("certificate", "is not an IoTA device certificate (no iota:// identity URI)");
   const ca = await ctx.tenants.ca(id.tenant);
