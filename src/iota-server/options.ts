@@ -1,6 +1,7 @@
 /** iota-server's command line and environment, parsed and checked before anything is opened. */
 
 import { parseArgs } from "node:util";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { IotaError } from "../core/problem.ts";
 
@@ -15,6 +16,8 @@ export interface ServerOptions {
   mqttListen?: { host: string; port: number };
   /** Master key from the environment (base64url or hex of 32 bytes), else the data folder's file. */
   masterKey?: string;
+  /** Load-balancer addresses whose X-Forwarded-For is believed for rate limiting. */
+  trustProxy?: string[];
 }
 
 export const SERVER_USAGE = `Usage: iota-server [options]
@@ -26,6 +29,8 @@ Options (each also read from the environment variable in brackets):
   --listen HOST:PORT      API address (IOTA_LISTEN; default 127.0.0.1:8440; port 0 picks one)
   --db URL                sqlite:PATH or postgres://... (IOTA_DB; default sqlite:DIR/iota.db)
   --mqtt-listen HOST:PORT embedded MQTT broker over TLS (IOTA_MQTT_LISTEN; off unless given)
+  --trust-proxy ADDR,...  load balancers whose X-Forwarded-For names the client that rate limits
+                          count (IOTA_TRUST_PROXY; default none: every client is its socket address)
   -h, --help              show this help
   -v, --version           show the version
 
@@ -58,6 +63,7 @@ export function parseServerOptions(argv: string[], env: Record<string, string | 
         listen: { type: "string" },
         db: { type: "string" },
         "mqtt-listen": { type: "string" },
+        "trust-proxy": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -80,5 +86,17 @@ export function parseServerOptions(argv: string[], env: Record<string, string | 
   const mqtt = values["mqtt-listen"] ?? env.IOTA_MQTT_LISTEN;
   if (mqtt) options.mqttListen = parseHostPort(mqtt, "--mqtt-listen");
   if (env.IOTA_MASTER_KEY) options.masterKey = env.IOTA_MASTER_KEY;
+  const proxies = values["trust-proxy"] ?? env.IOTA_TRUST_PROXY;
+  if (proxies !== undefined) options.trustProxy = parseProxyList(proxies);
   return options;
+}
+
+/** The `--trust-proxy` list: IP addresses separated by commas; throws naming the bad entry. */
+export function parseProxyList(text: string): string[] {
+  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  for (const entry of entries) {
+    if (!isIP(entry)) throw new IotaError(400, `--trust-proxy takes IP addresses separated by commas; ${JSON.stringify(entry)} is not one`);
+  }
+  if (entries.length === 0) throw new IotaError(400, "--trust-proxy needs at least one IP address");
+  return entries;
 }

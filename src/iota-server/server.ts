@@ -48,7 +48,7 @@ export async function startServer(options: ServerOptions, log: Logger, app: Part
   if (!newAdminToken && !existsSync(adminTokenPath)) {
     log.info(`the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`);
   }
-  const http = createHttp(context, log, { ...DEFAULT_APP_OPTIONS, ...app });
+  const http = createHttp(context, log, { ...DEFAULT_APP_OPTIONS, ...(options.trustProxy ? { trustedProxies: options.trustProxy } : {}), ...app });
   // Hint: the issuing routes skip hono's router; every other path and method goes to the app.
   const server = Bun.serve({ hostname: options.listen.host, port: options.listen.port, routes: http.routes, fetch: http.app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   const host = options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host;

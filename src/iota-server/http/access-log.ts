@@ -7,9 +7,26 @@ export interface PeerSource {
   requestIP?: (req: Request) => { address: string } | null;
 }
 
-/** The source address of a request: the socket peer under Bun.serve, `local` in-process. */
-export function requestSource(server: PeerSource | undefined, req: Request): string {
-  return server?.requestIP?.(req)?.address ?? "local";
+/** IPv4 addresses as IPv4, also when a dual-stack socket reports them as `::ffff:a.b.c.d`. */
+function plainAddress(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/**
+ * The address a request is counted against (rate limits, throttling): the socket peer under Bun.serve,
+ * `local` in-process. Behind a load balancer listed in `trustedProxies`, the right-most address of
+ * `X-Forwarded-For` that is not itself a trusted proxy; a client cannot forge its way past that, since
+ * every proxy appends the address it saw.
+ */
+export function requestSource(server: PeerSource | undefined, req: Request, trustedProxies?: ReadonlySet<string>): string {
+  const peer = plainAddress(server?.requestIP?.(req)?.address ?? "local");
+  if (!trustedProxies?.has(peer)) return peer;
+  const hops = (req.headers.get("x-forwarded-for") ?? "").split(",").map((hop) => plainAddress(hop.trim())).filter((hop) => hop !== "");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] ?? "";
+    if (!trustedProxies.has(hop)) return hop;
+  }
+  return peer;
 }
 
 /** Logs the request's line; `started` is its `performance.now()` on arrival. */

@@ -27,6 +27,8 @@ export interface AppOptions {
   failureRate: BucketPolicy;
   /** Largest request body in bytes (bulk device creation is allowed 32 times more). */
   maxBody: number;
+  /** Load balancers whose `X-Forwarded-For` names the client the limits count (none by default). */
+  trustedProxies?: string[];
 }
 
 /** Defaults sized for a factory line behind one address: 100 issues/s sustained, bursts of 2,000. */
@@ -56,7 +58,7 @@ export function createHttp(ctx: ServiceContext, log: Logger, options: AppOptions
     failures: new RateLimiter(options.failureRate, ctx.now),
   };
   const crls = new CrlCache();
-  const routes = issueRoutes(ctx, limits, log, options.maxBody);
+  const routes = issueRoutes(ctx, limits, log, options.maxBody, new Set(options.trustedProxies ?? []));
 
   app.onError(errorHandler(log));
   app.notFound((c) => problemResponse(new IotaError(404, `No route for ${c.req.method} ${c.req.path}`)));

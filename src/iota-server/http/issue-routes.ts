@@ -33,7 +33,7 @@ export interface IssueLimits {
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** The provision and renew endpoints over one service context, limits and log. */
-export function issueRoutes(ctx: ServiceContext, limits: IssueLimits, log: Logger, maxBody: number): IssueRoutes {
+export function issueRoutes(ctx: ServiceContext, limits: IssueLimits, log: Logger, maxBody: number, trustedProxies?: ReadonlySet<string>): IssueRoutes {
   const json = new IssuedJson();
   /** The answer for an issued (201) or re-sent (200) certificate. */
   const issuedResponse = (result: { created: boolean; issued: IssuedCertificate }): Response =>
@@ -64,7 +64,7 @@ export function issueRoutes(ctx: ServiceContext, limits: IssueLimits, log: Logge
       let res: Response;
       try {
         const limited = limitBody(req, maxBody);
-        res = await answer(limited instanceof Promise ? await limited : limited, requestSource(server, req));
+        res = await answer(limited instanceof Promise ? await limited : limited, requestSource(server, req, trustedProxies));
       } catch (error) {
         res = errorResponse(log, error as Error, "POST", path);
       }
