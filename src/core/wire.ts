@@ -35,19 +35,27 @@ export const CreateGroupBody = v.object({
 });
 export type CreateGroupBody = v.InferOutput<typeof CreateGroupBody>;
 
+/** `POST /v1/groups/{group}/devices` with one name. */
+export const CreateDeviceBody = v.object({ name: NameSchema });
+
+/** `POST /v1/groups/{group}/devices` with many names (each checked by the service, which reports the invalid ones). */
+export const BulkCreateBody = v.object({
+  names: v.pipe(
+    v.array(v.string("must be a string"), "must be an array of names"),
+    v.maxLength(BULK_MAX_NAMES, `has more than ${BULK_MAX_NAMES} names; split it into batches`),
+  ),
+});
+
 /** `POST /v1/groups/{group}/devices`: one name, or many. */
-export const CreateDevicesBody = v.union(
-  [
-    v.object({ name: NameSchema }),
-    v.object({
-      names: v.pipe(
-        v.array(v.string("must be a string"), "must be an array of names"),
-        v.maxLength(BULK_MAX_NAMES, `has more than ${BULK_MAX_NAMES} names; split it into batches`),
-      ),
-    }),
-  ],
-  "must have either name (one device) or names (a list)",
-);
+export const CreateDevicesBody = v.union([CreateDeviceBody, BulkCreateBody], "must have either name (one device) or names (a list)");
+
+/**
+ * The schema a device-creation body is checked against: the bulk form when it has `names`, else the
+ * single form, so an error names the field that is wrong (`names.3`) instead of only the union.
+ */
+export function createDevicesSchema(input: unknown): typeof CreateDeviceBody | typeof BulkCreateBody {
+  return typeof input === "object" && input !== null && "names" in input ? BulkCreateBody : CreateDeviceBody;
+}
 export type CreateDevicesBody = v.InferOutput<typeof CreateDevicesBody>;
 
 /** `POST /v1/provision` */

@@ -3,7 +3,7 @@
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
 import { parseOrThrow } from "../../core/validate.ts";
-import { CreateDevicesBody, CreateGroupBody, NameSchema } from "../../core/wire.ts";
+import { createDevicesSchema, CreateGroupBody, NameSchema, type CreateDevicesBody } from "../../core/wire.ts";
 import { IotaError, invalidField } from "../../core/problem.ts";
 import type { ServiceContext } from "../service/context.ts";
 import * as groups from "../service/groups.ts";
@@ -59,7 +59,8 @@ export function adminRoutes(ctx: ServiceContext): Hono<AppEnv> {
 
   app.post("/groups/:group/devices", async (c) => {
     const group = nameParam(c, "group");
-    const body = parseOrThrow(CreateDevicesBody, await readJson(c.req.raw));
+    const input = await readJson(c.req.raw);
+    const body: CreateDevicesBody = parseOrThrow(createDevicesSchema(input), input);
     if ("names" in body) return c.json(await devices.createDevices(ctx, c.get("tenant"), group, body.names), 200);
     return c.json(await devices.createDevice(ctx, c.get("tenant"), group, body.name), 201);
   });

@@ -36,10 +36,10 @@ describe("POST /v1/groups/{group}/devices with { name }", () => {
   });
 
   test.each([
-    [{ name: 7 }, "either name"],
-    [{}, "either name"],
-    [{ names: "a,b" }, "either name"],
-    [{ names: [1, 2] }, "either name"],
+    [{ name: 7 }, "name: must be a string"],
+    [{}, "name: is required"],
+    [{ names: "a,b" }, "names: must be an array of names"],
+    [{ names: [1, 2] }, "names.0: must be a string"],
   ])("refuses %p with 400", async (body, message) => {
     const svc = await createTestService();
     await createGroup(svc, "g");
