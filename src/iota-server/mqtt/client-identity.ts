@@ -56,6 +56,11 @@ export async function recheckClient(store: Store, client: ClientIdentity, now: n
     return { ok: false, reason: `certificate of ${who} was issued to another device` };
   }
   if (record.revokedAt !== null) return { ok: false, reason: `certificate of ${who} is revoked` };
-  if (client.notAfter <= now) return { ok: false, reason: `certificate of ${who} has expired` };
-  return { ok: true, client };
+  return checkExpiry(client, now);
+}
+
+/** Checks only the expiry of an accepted client, which needs no store. */
+export function checkExpiry(client: ClientIdentity, now: number): IdentityCheck {
+  if (client.notAfter > now) return { ok: true, client };
+  return { ok: false, reason: `certificate of ${client.identity.group}/${client.identity.device} (serial ${client.serial}) has expired` };
 }

@@ -109,6 +109,19 @@ describe("embedded broker", () => {
     expect(fixture.svc.log.lines.join("\n")).toMatch(/refused .*room2-lights\/lamp-1 .* is revoked/);
   });
 
+  test("a session checked quietly for a while is still dropped when its device is revoked later", async () => {
+    fixture = await startBrokerFixture();
+    const lamp = await fixture.device("room2-lights", "lamp-1");
+    const live = await fixture.connect(lamp);
+    // Several re-check rounds (every 50 ms here) pass with nothing revoked before the revocation comes.
+    await Bun.sleep(300);
+    expect(live.connected).toBe(true);
+    const dropped = closed(live);
+    expect((await fixture.svc.call("POST", "/v1/groups/room2-lights/devices/lamp-1/revoke")).status).toBe(200);
+    await dropped;
+    expect(fixture.svc.log.lines.join("\n")).toContain("disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1");
+  });
+
   test("a device whose certificate expired while connected is disconnected", async () => {
     fixture = await startBrokerFixture();
     const lamp = await fixture.device("room2-lights", "lamp-1");

@@ -8,7 +8,7 @@ import { identityUri } from "../../core/profile.ts";
 import type { ServiceContext } from "../service/context.ts";
 import type { Logger } from "../http/logger.ts";
 import { brokerNames, isWildcardHost, issueBrokerCertificate } from "./broker-certificate.ts";
-import { checkClientCertificate, recheckClient, type ClientIdentity } from "./client-identity.ts";
+import { checkClientCertificate, checkExpiry, recheckClient, type ClientIdentity } from "./client-identity.ts";
 import { deviceTopicPolicy } from "./topic-policy.ts";
 
 /** What {@link startEmbeddedBroker} needs. */
@@ -54,7 +54,8 @@ function peer(client: Client): string {
 
 /**
  * Starts the broker. Every client must present a certificate of `tenant`'s CA that the service issued to a
- * device and has not revoked (checked in the store at connect and every `recheckMs` while connected).
+ * device and has not revoked (checked in the store at connect, and again while connected within `recheckMs` of a
+ * revocation, which moves the tenant's CRL number).
  * A device publishes only inside `<prefix>/<group>/<device>/…` (a publish outside closes its connection)
  * and subscribes there and to `<prefix>/<group>/+/status` (other filters get a failure SUBACK).
  */
@@ -119,16 +120,22 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
   });
 
+  // Hint: every revocation (revoke, reset, delete) bumps the tenant's CRL number in the same transaction, so
+  // sessions are looked up in the store only when that number moved; otherwise only expiry can change.
+  let checkedCrlNumber = -1;
   const recheck = async () => {
+    const crlNumber = (await ctx.store.getTenant(tenant))?.crlNumber ?? -1;
+    const full = crlNumber !== checkedCrlNumber;
     for (const client of [...live]) {
       const id = identities.get(client);
       if (!id) continue;
-      const check = await recheckClient(ctx.store, id, ctx.now());
+      const check = full ? await recheckClient(ctx.store, id, ctx.now()) : checkExpiry(id, ctx.now());
       if (check.ok || !live.has(client)) continue;
       log.info(`mqtt: disconnecting ${id.identity.group}/${id.identity.device}: ${check.reason}`);
       live.delete(client);
       client.close();
     }
+    checkedCrlNumber = crlNumber;
   };
   let rechecking: Promise<void> | undefined;
   const timer = setInterval(() => {
