@@ -33,7 +33,8 @@ function parseArgs(args: string[]): BuildOptions | string {
     const arg = args[i];
     const value = args[i + 1];
     if (arg === "-h" || arg === "--help") return USAGE;
-    if ((arg === "--only" || arg === "--out") && (value === undefined || value.startsWith("--"))) return `${arg} needs a value\n\n${USAGE}`;
+    if ((arg === "--only" || arg === "--out") && (value === undefined || value.startsWith("--")))
+      return `${arg} needs a value\n\n${USAGE}`;
     if (arg === "--only") only = (value ?? "").split(",").filter((s) => s !== "");
     else if (arg === "--out") out = value ?? out;
     else return `unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`;
@@ -41,7 +42,8 @@ function parseArgs(args: string[]): BuildOptions | string {
   }
   const known = new Set(TARGETS.map((t) => t.name));
   const unknown = (only ?? []).filter((name) => !known.has(name));
-  if (unknown.length > 0) return `unknown target(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`;
+  if (unknown.length > 0)
+    return `unknown target(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`;
   return { targets: only ? TARGETS.filter((t) => only.includes(t.name)) : [...TARGETS], out };
 }
 
@@ -50,7 +52,9 @@ async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
   const programs = new Set(options.targets.flatMap((t) => t.programs));
   const missing = [...programs].filter((p) => !existsSync(join(repo, ENTRIES[p])));
   if (missing.length > 0) {
-    throw new Error(`missing program entries: ${missing.map((p) => `${p} (${ENTRIES[p]})`).join(", ")}; every target's programs must exist`);
+    throw new Error(
+      `missing program entries: ${missing.map((p) => `${p} (${ENTRIES[p]})`).join(", ")}; every target's programs must exist`,
+    );
   }
   const dist = resolve(repo, options.out);
   rmSync(dist, { recursive: true, force: true });
@@ -60,14 +64,29 @@ async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
     for (const program of target.programs) {
       process.stderr.write(`build: ${program} for ${target.name}\n`);
       const file = compileProgram(process.execPath, repo, dist, program, target);
-      artifacts.push(artifactOf(file, target.name, target.runtime.kind === "node" ? "node-bundle" : "executable", program));
+      artifacts.push(
+        artifactOf(
+          file,
+          target.name,
+          target.runtime.kind === "node" ? "node-bundle" : "executable",
+          program,
+        ),
+      );
       if (program !== "iotad" || !target.packaging) continue;
-      artifacts.push(artifactOf(buildTarball(dist, VERSION, target, file), target.name, "tarball", program));
+      artifacts.push(
+        artifactOf(buildTarball(dist, VERSION, target, file), target.name, "tarball", program),
+      );
       const debArch = target.packaging.debArch;
-      if (debArch !== undefined) artifacts.push(artifactOf(buildDeb(dist, VERSION, target, debArch, file), target.name, "deb", program));
+      if (debArch !== undefined)
+        artifacts.push(
+          artifactOf(buildDeb(dist, VERSION, target, debArch, file), target.name, "deb", program),
+        );
     }
   }
-  await writeChecksums(dist, artifacts.map((a) => a.file));
+  await writeChecksums(
+    dist,
+    artifacts.map((a) => a.file),
+  );
   writeManifest(dist, VERSION, artifacts);
   return artifacts;
 }
@@ -81,7 +100,9 @@ if (typeof options === "string") {
 const started = performance.now();
 try {
   const artifacts = await build(import.meta.dir, options);
-  process.stdout.write(`${formatTable(artifacts)}\nSHA256SUMS and artifacts.json in ${options.out}/; built in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(
+    `${formatTable(artifacts)}\nSHA256SUMS and artifacts.json in ${options.out}/; built in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
 } catch (error) {
   process.stderr.write(`build: ${(error as Error).message}\n`);
   process.exit(1);

@@ -60,12 +60,29 @@ function build(out: string): Artifact[] {
   };
   const compiled = join(out, "iotad");
   const bundle = join(out, "iotad.mjs");
-  run(["build", "--compile", "--minify", "--bytecode", "--format=esm", "src/iotad/main.ts", "--outfile", compiled]);
+  run([
+    "build",
+    "--compile",
+    "--minify",
+    "--bytecode",
+    "--format=esm",
+    "src/iotad/main.ts",
+    "--outfile",
+    compiled,
+  ]);
   run(["build", "--target=node", "src/iotad/main.ts", "--outfile", bundle]);
   const node = spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim();
   return [
-    { name: "iotad (bun --compile)", file: compiled, command: (config) => [compiled, ["run", "--config", config]] },
-    { name: `iotad.mjs (node ${node})`, file: bundle, command: (config) => ["node", [bundle, "run", "--config", config]] },
+    {
+      name: "iotad (bun --compile)",
+      file: compiled,
+      command: (config) => [compiled, ["run", "--config", config]],
+    },
+    {
+      name: `iotad.mjs (node ${node})`,
+      file: bundle,
+      command: (config) => ["node", [bundle, "run", "--config", config]],
+    },
   ];
 }
 
@@ -84,7 +101,10 @@ function wakeups(pid: number): Map<string, number> {
   const counts = new Map<string, number>();
   for (const task of readdirSync(`/proc/${pid}/task`)) {
     try {
-      counts.set(task, procStatus(`/proc/${pid}/task/${task}/status`).get("voluntary_ctxt_switches") ?? 0);
+      counts.set(
+        task,
+        procStatus(`/proc/${pid}/task/${task}/status`).get("voluntary_ctxt_switches") ?? 0,
+      );
     } catch {
       // Hint: a thread may end between the listing and the read.
     }
@@ -93,19 +113,41 @@ function wakeups(pid: number): Map<string, number> {
 }
 
 /** Wake-ups between two samples: of the main thread, and of every thread alive at both (threads come and go). */
-function wakeupsBetween(pid: number, before: Map<string, number>, after: Map<string, number>): { main: number; all: number; threads: number } {
+function wakeupsBetween(
+  pid: number,
+  before: Map<string, number>,
+  after: Map<string, number>,
+): { main: number; all: number; threads: number } {
   let all = 0;
   for (const [tid, count] of after) all += count - (before.get(tid) ?? count);
-  return { main: (after.get(String(pid)) ?? 0) - (before.get(String(pid)) ?? 0), all, threads: after.size };
+  return {
+    main: (after.get(String(pid)) ?? 0) - (before.get(String(pid)) ?? 0),
+    all,
+    threads: after.size,
+  };
 }
 
 /** The server under the agents: iota-server with the embedded broker, on loopback. */
-async function startServer(dir: string): Promise<{ child: ChildProcess; url: string; mqttUrl: string; admin: Record<string, string> }> {
+async function startServer(
+  dir: string,
+): Promise<{ child: ChildProcess; url: string; mqttUrl: string; admin: Record<string, string> }> {
   const data = join(dir, "server");
-  const child = spawn(BUN, [join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+  const child = spawn(
+    BUN,
+    [
+      join(ROOT, "src/iota-server/main.ts"),
+      "--data",
+      data,
+      "--listen",
+      "127.0.0.1:0",
+      "--mqtt-listen",
+      "127.0.0.1:0",
+    ],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   let url = "";
   let mqttUrl = "";
@@ -118,7 +160,12 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; url: str
     });
   });
   const token = readFileSync(join(data, "admin-token"), "utf8").trim();
-  return { child, url, mqttUrl, admin: { authorization: `Bearer ${token}`, "content-type": "application/json" } };
+  return {
+    child,
+    url,
+    mqttUrl,
+    admin: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+  };
 }
 
 function freePort(): number {
@@ -143,10 +190,22 @@ interface StartedAgent {
 }
 
 /** Starts one agent for a fresh device and polls its status endpoint until it is ready and announced. */
-async function startAgent(dir: string, artifact: Artifact, server: Awaited<ReturnType<typeof startServer>>, secret: string, ca: string, n: number): Promise<StartedAgent> {
+async function startAgent(
+  dir: string,
+  artifact: Artifact,
+  server: Awaited<ReturnType<typeof startServer>>,
+  secret: string,
+  ca: string,
+  n: number,
+): Promise<StartedAgent> {
   const device = `agent-${n}`;
-  const created = await fetch(`${server.url}/v1/groups/footprint/devices`, { method: "POST", headers: server.admin, body: JSON.stringify({ name: device }) });
-  if (created.status !== 201) throw new Error(`creating ${device}: ${created.status} ${await created.text()}`);
+  const created = await fetch(`${server.url}/v1/groups/footprint/devices`, {
+    method: "POST",
+    headers: server.admin,
+    body: JSON.stringify({ name: device }),
+  });
+  if (created.status !== 201)
+    throw new Error(`creating ${device}: ${created.status} ${await created.text()}`);
   const port = freePort();
   const config = join(dir, `${device}.json`);
   const settings = {
@@ -161,15 +220,23 @@ async function startAgent(dir: string, artifact: Artifact, server: Awaited<Retur
   writeFileSync(config, JSON.stringify(settings));
   const [command, args] = artifact.command(config);
   const t0 = performance.now();
-  const child = spawn(command, args, { cwd: dir, stdio: ["ignore", "ignore", "ignore"], env: { ...process.env, ...AGENT_ENV } });
+  const child = spawn(command, args, {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "ignore"],
+    env: { ...process.env, ...AGENT_ENV },
+  });
   let readyMs = 0;
   let announcedMs = 0;
   // Hint: 2 ms polls; a refused connection costs the agent nothing, so the start is barely disturbed.
   while (announcedMs === 0) {
     if (child.exitCode !== null) throw new Error(`${artifact.name} exited with ${child.exitCode}`);
-    if (performance.now() - t0 > 30_000) throw new Error(`${artifact.name} was not ready within 30 s`);
+    if (performance.now() - t0 > 30_000)
+      throw new Error(`${artifact.name} was not ready within 30 s`);
     try {
-      const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { state: string; mqtt: { state: string } };
+      const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+        state: string;
+        mqtt: { state: string };
+      };
       const now = performance.now() - t0;
       if (status.state === "ready" && readyMs === 0) readyMs = now;
       if (status.state === "ready" && status.mqtt.state === "connected") announcedMs = now;
@@ -181,21 +248,37 @@ async function startAgent(dir: string, artifact: Artifact, server: Awaited<Retur
   return { child, readyMs, announcedMs };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** Runs the footprint benchmark and prints its table; returns the headline figures per artifact. */
-export async function main(options: Partial<FootprintOptions> = {}): Promise<Record<string, { readyMs: number; announcedMs: number; idleWakeupsPerMinute: number; rssAnonKb: number }>> {
+export async function main(
+  options: Partial<FootprintOptions> = {},
+): Promise<
+  Record<
+    string,
+    { readyMs: number; announcedMs: number; idleWakeupsPerMinute: number; rssAnonKb: number }
+  >
+> {
   const o = { ...DEFAULTS, ...options };
   const dir = mkdtempSync(join(tmpdir(), "iota-footprint-"));
   const agents: ChildProcess[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    console.log(`\n## Agent footprint: ${o.starts} starts per artifact, ${o.idleSeconds} s idle, loopback iota-server with embedded broker\n`);
+    console.log(
+      `\n## Agent footprint: ${o.starts} starts per artifact, ${o.idleSeconds} s idle, loopback iota-server with embedded broker\n`,
+    );
     const artifacts = build(dir);
     server = await startServer(dir);
-    const group = await fetch(`${server.url}/v1/groups`, { method: "POST", headers: server.admin, body: JSON.stringify({ name: "footprint" }) });
-    if (group.status !== 201) throw new Error(`creating the group: ${group.status} ${await group.text()}`);
+    const group = await fetch(`${server.url}/v1/groups`, {
+      method: "POST",
+      headers: server.admin,
+      body: JSON.stringify({ name: "footprint" }),
+    });
+    if (group.status !== 201)
+      throw new Error(`creating the group: ${group.status} ${await group.text()}`);
     const { provisioningSecret } = (await group.json()) as { provisioningSecret: string };
     const ca = await (await fetch(`${server.url}/v1/ca`)).text();
     const results: Footprint[] = [];
@@ -203,7 +286,14 @@ export async function main(options: Partial<FootprintOptions> = {}): Promise<Rec
     let n = 0;
     for (const artifact of artifacts) {
       const bytes = statSync(artifact.file).size;
-      const result: Footprint = { name: artifact.name, bytes, gzipBytes: gzipSync(readFileSync(artifact.file)).length, readyMs: [], announcedMs: [], idle: undefined as never };
+      const result: Footprint = {
+        name: artifact.name,
+        bytes,
+        gzipBytes: gzipSync(readFileSync(artifact.file)).length,
+        readyMs: [],
+        announcedMs: [],
+        idle: undefined as never,
+      };
       for (let i = 0; i < o.starts; i++) {
         const started = await startAgent(dir, artifact, server, provisioningSecret, ca, n++);
         agents.push(started.child);
@@ -216,7 +306,10 @@ export async function main(options: Partial<FootprintOptions> = {}): Promise<Rec
     }
     // Hint: both agents idle through the same window; nothing polls them meanwhile.
     await Bun.sleep(1000);
-    const before = kept.map(({ child }) => ({ cpu: processCpuSeconds(child.pid ?? 0), wake: wakeups(child.pid ?? 0) }));
+    const before = kept.map(({ child }) => ({
+      cpu: processCpuSeconds(child.pid ?? 0),
+      wake: wakeups(child.pid ?? 0),
+    }));
     await Bun.sleep(o.idleSeconds * 1000);
     kept.forEach(({ child, result }, i) => {
       const pid = child.pid ?? 0;
@@ -233,7 +326,21 @@ export async function main(options: Partial<FootprintOptions> = {}): Promise<Rec
       };
     });
     const perMinute = (count: number) => (count * 60) / o.idleSeconds;
-    const rows = [["agent", "size", "gzip", "start→ready ms", "start→announced ms", "RssAnon", "RssFile", "idle CPU/min", "wake-ups/min main", "all threads", "threads"]];
+    const rows = [
+      [
+        "agent",
+        "size",
+        "gzip",
+        "start→ready ms",
+        "start→announced ms",
+        "RssAnon",
+        "RssFile",
+        "idle CPU/min",
+        "wake-ups/min main",
+        "all threads",
+        "threads",
+      ],
+    ];
     for (const r of results) {
       rows.push([
         r.name,
@@ -250,9 +357,19 @@ export async function main(options: Partial<FootprintOptions> = {}): Promise<Rec
       ]);
     }
     printTable(rows);
-    console.log(`\nstart times: median (min-max) of ${o.starts} fresh starts, each provisioning a new device; idle figures over ${o.idleSeconds} s after ready`);
+    console.log(
+      `\nstart times: median (min-max) of ${o.starts} fresh starts, each provisioning a new device; idle figures over ${o.idleSeconds} s after ready`,
+    );
     return Object.fromEntries(
-      results.map((r) => [r.name, { readyMs: median(r.readyMs), announcedMs: median(r.announcedMs), idleWakeupsPerMinute: perMinute(r.idle.wakeupsAll), rssAnonKb: r.idle.rssAnonKb }]),
+      results.map((r) => [
+        r.name,
+        {
+          readyMs: median(r.readyMs),
+          announcedMs: median(r.announcedMs),
+          idleWakeupsPerMinute: perMinute(r.idle.wakeupsAll),
+          rssAnonKb: r.idle.rssAnonKb,
+        },
+      ]),
     );
   } finally {
     for (const child of agents) await stop(child);

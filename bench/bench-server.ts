@@ -9,10 +9,16 @@ import { streamLogger } from "../src/iota-server/http/logger.ts";
 
 const options = parseServerOptions(process.argv.slice(2), process.env);
 if (typeof options === "string") throw new Error("bench-server takes the iota-server flags only");
-const server = await startServer(options, streamLogger((line) => process.stderr.write(line)), {
-  issueRate: { rate: 1e9, burst: 1e9 },
-});
-process.stdout.write(`${JSON.stringify({ url: server.url, adminTokenPath: server.adminTokenPath })}\n`);
+const server = await startServer(
+  options,
+  streamLogger((line) => process.stderr.write(line)),
+  {
+    issueRate: { rate: 1e9, burst: 1e9 },
+  },
+);
+process.stdout.write(
+  `${JSON.stringify({ url: server.url, adminTokenPath: server.adminTokenPath })}\n`,
+);
 process.on("SIGTERM", async () => {
   await server.stop();
   process.exit(0);

@@ -5,7 +5,12 @@
  */
 
 import { randomInt } from "node:crypto";
-import { DEFAULT_RENEWAL_POLICY, renewalTime, serialRandom, type RenewalPolicy } from "../src/core/renewal.ts";
+import {
+  DEFAULT_RENEWAL_POLICY,
+  renewalTime,
+  serialRandom,
+  type RenewalPolicy,
+} from "../src/core/renewal.ts";
 import { DEFAULT_VALIDITY_SECONDS, backdateSeconds, newSerial } from "../src/core/profile.ts";
 import { printTable } from "./load.ts";
 
@@ -85,12 +90,25 @@ function simulate(policy: RenewalPolicy, o: FleetOptions): Uint32Array {
   const heap = new EventHeap(o.devices);
   for (let d = 0; d < o.devices; d++) {
     const issued = provisioned[d]!;
-    heap.push(renewalTime({ notBefore: issued - BACKDATE, notAfter: issued + LIFETIME }, policy, serialRandom(serial()), true), d);
+    heap.push(
+      renewalTime(
+        { notBefore: issued - BACKDATE, notAfter: issued + LIFETIME },
+        policy,
+        serialRandom(serial()),
+        true,
+      ),
+      d,
+    );
   }
   while (heap.size > 0 && heap.topTime() < span) {
     const at = heap.topTime();
     perMinute[Math.floor(at / MINUTE)]! += 1;
-    const next = renewalTime({ notBefore: at - BACKDATE, notAfter: at + LIFETIME }, policy, serialRandom(serial()), false);
+    const next = renewalTime(
+      { notBefore: at - BACKDATE, notAfter: at + LIFETIME },
+      policy,
+      serialRandom(serial()),
+      false,
+    );
     heap.replaceTop(next, heap.topId());
   }
   return perMinute;
@@ -107,21 +125,30 @@ function peak(perMinute: Uint32Array, width: number, from: number): number {
   return best;
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** Runs the fleet simulation and prints its table; returns the peak/even ratios of the default policy. */
-export async function main(options: Partial<FleetOptions> = {}): Promise<{ perMinute: number; perHour: number }> {
+export async function main(
+  options: Partial<FleetOptions> = {},
+): Promise<{ perMinute: number; perHour: number }> {
   const o = { ...DEFAULTS, ...options };
   // Hint: the even rate spreads every device's renewal over one mean renewal period (fraction - jitter/2 of the lifetime).
   const period = (DEFAULT_RENEWAL_POLICY.fraction - DEFAULT_RENEWAL_POLICY.jitter / 2) * LIFETIME;
   const evenPerMinute = (o.devices * MINUTE) / period;
-  console.log(`\n## Fleet renewal: ${fmt(o.devices)} devices provisioned within one hour, ${o.days} days, 30-day certificates\n`);
-  console.log(`even rate: ${fmt(evenPerMinute, 1)} renewals/minute, ${fmt(evenPerMinute * 60)} renewals/hour (one renewal per device per ${fmt(period / 86_400_000, 2)} days)`);
+  console.log(
+    `\n## Fleet renewal: ${fmt(o.devices)} devices provisioned within one hour, ${o.days} days, 30-day certificates\n`,
+  );
+  console.log(
+    `even rate: ${fmt(evenPerMinute, 1)} renewals/minute, ${fmt(evenPerMinute * 60)} renewals/hour (one renewal per device per ${fmt(period / 86_400_000, 2)} days)`,
+  );
   const policies: [string, RenewalPolicy][] = [
     ["IoTA default (first renewal spread)", DEFAULT_RENEWAL_POLICY],
     ["step-style 5% jitter only", { ...DEFAULT_RENEWAL_POLICY, spreadFirst: false }],
   ];
-  const rows = [["policy", "renewals", "peak/min", "x even", "peak/hour", "x even", "poisson p/min"]];
+  const rows = [
+    ["policy", "renewals", "peak/min", "x even", "peak/hour", "x even", "poisson p/min"],
+  ];
   let result = { perMinute: 0, perHour: 0 };
   for (const [name, policy] of policies) {
     const perMinute = simulate(policy, o);
@@ -129,12 +156,25 @@ export async function main(options: Partial<FleetOptions> = {}): Promise<{ perMi
     const firstMinute = perMinute.findIndex((n) => n > 0);
     const pm = peak(perMinute, 1, firstMinute);
     const ph = peak(perMinute, 60, firstMinute);
-    rows.push([name, fmt(total), fmt(pm), fmt(pm / evenPerMinute, 2), fmt(ph), fmt(ph / (evenPerMinute * 60), 2), fmt(poissonPeak(evenPerMinute, perMinute.length - firstMinute))]);
-    if (policy === DEFAULT_RENEWAL_POLICY) result = { perMinute: pm / evenPerMinute, perHour: ph / (evenPerMinute * 60) };
+    rows.push([
+      name,
+      fmt(total),
+      fmt(pm),
+      fmt(pm / evenPerMinute, 2),
+      fmt(ph),
+      fmt(ph / (evenPerMinute * 60), 2),
+      fmt(poissonPeak(evenPerMinute, perMinute.length - firstMinute)),
+    ]);
+    if (policy === DEFAULT_RENEWAL_POLICY)
+      result = { perMinute: pm / evenPerMinute, perHour: ph / (evenPerMinute * 60) };
   }
   printTable(rows);
-  console.log("\n'poisson p/min' is the largest minute expected from independent random draws alone at the even rate");
-  console.log("over the same number of minutes: per-minute peaks of random schedules cannot go below it.");
+  console.log(
+    "\n'poisson p/min' is the largest minute expected from independent random draws alone at the even rate",
+  );
+  console.log(
+    "over the same number of minutes: per-minute peaks of random schedules cannot go below it.",
+  );
   return result;
 }
 
@@ -155,4 +195,5 @@ function poissonPeak(mean: number, bins: number): number {
   return k;
 }
 
-if (import.meta.main) await main({ devices: Number(process.env.BENCH_FLEET_DEVICES ?? DEFAULTS.devices) });
+if (import.meta.main)
+  await main({ devices: Number(process.env.BENCH_FLEET_DEVICES ?? DEFAULTS.devices) });

@@ -18,12 +18,36 @@ const OID_COMMON_NAME = Uint8Array.of(0x06, 0x03, 0x55, 0x04, 0x03);
  * in DER so preparing twenty thousand of them takes seconds, not minutes.
  */
 export async function deviceCsrPem(device: string): Promise<string> {
-  const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey(EC_P256, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
-  const name = tlv(TAG.SEQUENCE, tlv(TAG.SET, tlv(TAG.SEQUENCE, OID_COMMON_NAME, tlv(TAG.PRINTABLE_STRING, new TextEncoder().encode(device)))));
-  const info = tlv(TAG.SEQUENCE, Uint8Array.of(0x02, 0x01, 0x00), name, spki, Uint8Array.of(0xa0, 0x00));
+  const name = tlv(
+    TAG.SEQUENCE,
+    tlv(
+      TAG.SET,
+      tlv(
+        TAG.SEQUENCE,
+        OID_COMMON_NAME,
+        tlv(TAG.PRINTABLE_STRING, new TextEncoder().encode(device)),
+      ),
+    ),
+  );
+  const info = tlv(
+    TAG.SEQUENCE,
+    Uint8Array.of(0x02, 0x01, 0x00),
+    name,
+    spki,
+    Uint8Array.of(0xa0, 0x00),
+  );
   const signature = new Uint8Array(await crypto.subtle.sign(ECDSA_SHA256, keys.privateKey, info));
-  const der = tlv(TAG.SEQUENCE, info, ECDSA_SHA256_ALGORITHM, tlv(TAG.BIT_STRING, Uint8Array.of(0), p1363ToDer(signature)));
+  const der = tlv(
+    TAG.SEQUENCE,
+    info,
+    ECDSA_SHA256_ALGORITHM,
+    tlv(TAG.BIT_STRING, Uint8Array.of(0), p1363ToDer(signature)),
+  );
   return encodePem(der, "CERTIFICATE REQUEST");
 }
 
@@ -35,7 +59,8 @@ export function processCpuSeconds(pid: number): number {
   return ticks / CLOCK_TICKS;
 }
 
-const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+const CLOCK_TICKS =
+  Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 /** What one load run measured. */
 export interface LoadResult {
@@ -53,7 +78,11 @@ export interface LoadResult {
  * Posts every body to `url` with `inFlight` requests outstanding at all times (closed loop) and
  * records each latency. Bodies are prepared strings, so the generator's per-request work is one fetch.
  */
-export async function runLoad(url: string, bodies: string[], inFlight: number): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  bodies: string[],
+  inFlight: number,
+): Promise<LoadResult> {
   const latencies = new Array<number>(bodies.length);
   const statuses = new Map<number, number>();
   let next = 0;
@@ -62,7 +91,11 @@ export async function runLoad(url: string, bodies: string[], inFlight: number): 
   const worker = async () => {
     for (let i = next++; i < bodies.length; i = next++) {
       const started = performance.now();
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[i] ?? "" });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: bodies[i] ?? "",
+      });
       await res.arrayBuffer();
       latencies[i] = performance.now() - started;
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -72,7 +105,13 @@ export async function runLoad(url: string, bodies: string[], inFlight: number): 
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
-  return { requests: bodies.length, seconds, latencies, statuses, clientCpu: (cpu.user + cpu.system) / 1e6 };
+  return {
+    requests: bodies.length,
+    seconds,
+    latencies,
+    statuses,
+    clientCpu: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 /** The `q` quantile (0..1) of sorted values. */
@@ -82,18 +121,27 @@ export function quantile(sorted: number[], q: number): number {
 
 /** OpenSSL's ECDSA P-256 signs and verifies per second on one core (`openssl speed -seconds S ecdsap256`). */
 export function opensslSpeed(seconds = 3): { signPerSecond: number; verifyPerSecond: number } {
-  const run = spawnSync("openssl", ["speed", "-seconds", String(seconds), "ecdsap256"], { encoding: "utf8" });
-  if (run.error || run.status !== 0) throw new Error(`openssl speed failed (is openssl installed?): ${run.error?.message ?? run.stderr}`);
+  const run = spawnSync("openssl", ["speed", "-seconds", String(seconds), "ecdsap256"], {
+    encoding: "utf8",
+  });
+  if (run.error || run.status !== 0)
+    throw new Error(
+      `openssl speed failed (is openssl installed?): ${run.error?.message ?? run.stderr}`,
+    );
   const line = run.stdout.split("\n").find((l) => /256 bits ecdsa \(nistp256\)/.test(l));
   const numbers = line?.trim().split(/\s+/).slice(-2).map(Number);
-  if (!numbers || numbers.length !== 2 || numbers.some((n) => !(n > 0))) throw new Error(`cannot read openssl speed output:\n${run.stdout}`);
+  if (!numbers || numbers.length !== 2 || numbers.some((n) => !(n > 0)))
+    throw new Error(`cannot read openssl speed output:\n${run.stdout}`);
   return { signPerSecond: numbers[0] ?? 0, verifyPerSecond: numbers[1] ?? 0 };
 }
 
 /** Prints rows as an aligned text table (first row is the header). */
 export function printTable(rows: string[][]): void {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
-  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join("  ");
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+      .join("  ");
   console.log(line(rows[0] ?? []));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows.slice(1)) console.log(line(r));

@@ -8,7 +8,9 @@ import { main as agentFootprint } from "./agent-footprint.ts";
 
 const started = new Date();
 console.log(`# IoTA benchmarks, ${started.toISOString()}`);
-console.log(`machine: ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${process.platform}/${process.arch}`);
+console.log(
+  `machine: ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${process.platform}/${process.arch}`,
+);
 
 const results: [string, unknown][] = [];
 results.push(["provisioning", await provision()]);

@@ -41,14 +41,25 @@ function fail(message: string): never {
 }
 
 /** Starts a program and resolves with its first stdout line matching `ready`; its stderr goes to `logFile`. */
-async function startProgram(name: string, args: string[], ready: RegExp, logFile: string): Promise<string> {
-  const child = Bun.spawn([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: Bun.file(logFile), stdin: "ignore" });
+async function startProgram(
+  name: string,
+  args: string[],
+  ready: RegExp,
+  logFile: string,
+): Promise<string> {
+  const child = Bun.spawn([process.execPath, ...args], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: Bun.file(logFile),
+    stdin: "ignore",
+  });
   children.push(child);
   const reader = child.stdout.getReader();
   let text = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) fail(`${name} exited before it was ready (exit ${await child.exited}); see ${logFile}`);
+    if (done)
+      fail(`${name} exited before it was ready (exit ${await child.exited}); see ${logFile}`);
     text += new TextDecoder().decode(value);
     const match = ready.exec(text);
     if (match) {
@@ -60,8 +71,17 @@ async function startProgram(name: string, args: string[], ready: RegExp, logFile
   }
 }
 
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<Response> {
-  const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } };
+async function api(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  const init: RequestInit = {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   return await fetch(`${base}${path}`, init);
 }
@@ -73,22 +93,34 @@ const serverOut = await startProgram(
   /mqtt broker: (\S+)/,
   join(data, "iota-server.log"),
 );
-const apiUrl = /listening on (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its address");
-const brokerUrl = /mqtt broker: (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its broker address");
+const apiUrl =
+  /listening on (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its address");
+const brokerUrl =
+  /mqtt broker: (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its broker address");
 const adminToken = readFileSync(join(data, "admin-token"), "utf8").trim();
 
 // The demo group's secret is shown once, at creation; keep it (0600) so later starts can write the same config.
 const secretFile = join(demoDir, "group-secret");
 if (!existsSync(secretFile)) {
-  const created = await api(apiUrl, adminToken, "POST", "/v1/groups", { name: demoGroup, validity: "10m" });
-  const rotated = created.status === 409 ? await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/secret`) : created;
-  if (!rotated.ok) fail(`could not create the demo group: ${rotated.status} ${await rotated.text()}`);
+  const created = await api(apiUrl, adminToken, "POST", "/v1/groups", {
+    name: demoGroup,
+    validity: "10m",
+  });
+  const rotated =
+    created.status === 409
+      ? await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/secret`)
+      : created;
+  if (!rotated.ok)
+    fail(`could not create the demo group: ${rotated.status} ${await rotated.text()}`);
   const { provisioningSecret } = (await rotated.json()) as { provisioningSecret: string };
   writeFileSync(secretFile, `${provisioningSecret}\n`, { mode: 0o600 });
 }
 const secret = readFileSync(secretFile, "utf8").trim();
-const device = await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/devices`, { name: demoDevice });
-if (!device.ok && device.status !== 409) fail(`could not create the demo device: ${device.status} ${await device.text()}`);
+const device = await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/devices`, {
+  name: demoDevice,
+});
+if (!device.ok && device.status !== 409)
+  fail(`could not create the demo device: ${device.status} ${await device.text()}`);
 
 const caPem = await (await fetch(`${apiUrl}/v1/ca`)).text();
 const config: AgentConfigInput = {
@@ -104,12 +136,20 @@ const configFile = join(demoDir, "iotad.json");
 writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 
 const agentLog = join(data, "iotad.log");
-const agent = Bun.spawn([process.execPath, "src/iotad/main.ts", "run", "--config", configFile], { cwd: root, stdout: Bun.file(agentLog), stderr: Bun.file(agentLog), stdin: "ignore" });
+const agent = Bun.spawn([process.execPath, "src/iotad/main.ts", "run", "--config", configFile], {
+  cwd: root,
+  stdout: Bun.file(agentLog),
+  stderr: Bun.file(agentLog),
+  stdin: "ignore",
+});
 children.push(agent);
 const statusUrl = `http://${statusListen}`;
 for (let i = 0; ; i++) {
   // Ready means provisioned and announced: a valid certificate and a connected broker session.
-  const status = await fetch(`${statusUrl}/status`).then((r) => r.json() as Promise<{ state?: string; mqtt?: { state?: string } }>, () => undefined);
+  const status = await fetch(`${statusUrl}/status`).then(
+    (r) => r.json() as Promise<{ state?: string; mqtt?: { state?: string } }>,
+    () => undefined,
+  );
   if (status?.state === "ready" && status.mqtt?.state === "connected") break;
   if (agent.exitCode !== null) fail(`iotad exited (${agent.exitCode}); see ${agentLog}`);
   if (i > 300) fail(`iotad did not become ready within a minute; see ${agentLog}`);

@@ -7,5 +7,6 @@ export default {
   runtime: { kind: "bun", bunTarget: "bun-darwin-arm64" },
   programs: ["iotad", "iotactl"],
   runner: { kind: "none" },
-  needs: "macOS 13 or later on Apple silicon; Bun signs the executable ad hoc, re-sign it with your identity for distribution",
+  needs:
+    "macOS 13 or later on Apple silicon; Bun signs the executable ad hoc, re-sign it with your identity for distribution",
 } satisfies Target;

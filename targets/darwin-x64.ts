@@ -7,5 +7,6 @@ export default {
   runtime: { kind: "bun", bunTarget: "bun-darwin-x64" },
   programs: ["iotad", "iotactl"],
   runner: { kind: "none" },
-  needs: "macOS 13 or later; unsigned: run `xattr -d com.apple.quarantine iotad` after download, or sign it",
+  needs:
+    "macOS 13 or later; unsigned: run `xattr -d com.apple.quarantine iotad` after download, or sign it",
 } satisfies Target;

@@ -13,6 +13,18 @@ import windowsX64 from "./windows-x64.ts";
 import windowsArm64 from "./windows-arm64.ts";
 
 /** All targets; add a platform by adding a file beside this one and listing it here. */
-export const TARGETS: readonly Target[] = [linuxX64, linuxX64Musl, linuxArm64, linuxArm64Musl, linuxI386, linuxArmhf, linuxArmel, darwinX64, darwinArm64, windowsX64, windowsArm64];
+export const TARGETS: readonly Target[] = [
+  linuxX64,
+  linuxX64Musl,
+  linuxArm64,
+  linuxArm64Musl,
+  linuxI386,
+  linuxArmhf,
+  linuxArmel,
+  darwinX64,
+  darwinArm64,
+  windowsX64,
+  windowsArm64,
+];
 
 export type { Target, Program, TargetRuntime, TargetRunner } from "./target.ts";

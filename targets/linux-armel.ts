@@ -8,5 +8,6 @@ export default {
   programs: ["iotad"],
   packaging: { tarball: true, debArch: "armel" },
   runner: { kind: "foreign-node", debArch: "armel", qemu: "qemu-arm", qemuCpu: "arm1176" },
-  needs: "Node.js >= 18 on ARMv6 or later (Debian 12 armel: apt install nodejs, built for ARMv6); ARMv5 has no Node.js (SIGILL): see the README",
+  needs:
+    "Node.js >= 18 on ARMv6 or later (Debian 12 armel: apt install nodejs, built for ARMv6); ARMv5 has no Node.js (SIGILL): see the README",
 } satisfies Target;

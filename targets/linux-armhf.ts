@@ -8,5 +8,6 @@ export default {
   programs: ["iotad"],
   packaging: { tarball: true, debArch: "armhf" },
   runner: { kind: "foreign-node", debArch: "armhf", qemu: "qemu-arm" },
-  needs: "Node.js >= 18 on ARMv7-A with VFPv3/NEON (Debian 12 armhf: apt install nodejs); ARMv6 takes linux-armel, ARMv5 has no Node.js: see the README",
+  needs:
+    "Node.js >= 18 on ARMv7-A with VFPv3/NEON (Debian 12 armhf: apt install nodejs); ARMv6 takes linux-armel, ARMv5 has no Node.js: see the README",
 } satisfies Target;

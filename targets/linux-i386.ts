@@ -8,5 +8,6 @@ export default {
   programs: ["iotad"],
   packaging: { tarball: true, debArch: "i386" },
   runner: { kind: "foreign-node", debArch: "i386" },
-  needs: "Node.js >= 18 (Debian 12: apt install nodejs, 18.x) on an i686 CPU with SSE2 (Debian's i386 Node requires it)",
+  needs:
+    "Node.js >= 18 (Debian 12: apt install nodejs, 18.x) on an i686 CPU with SSE2 (Debian's i386 Node requires it)",
 } satisfies Target;

@@ -8,5 +8,6 @@ export default {
   programs: ["iotad", "iotactl", "iota-server"],
   packaging: { tarball: true, debArch: "amd64" },
   runner: { kind: "native" },
-  needs: "glibc >= 2.17, any x86-64 CPU (baseline build: no AVX2 needed, so Atom and Celeron gateways work)",
+  needs:
+    "glibc >= 2.17, any x86-64 CPU (baseline build: no AVX2 needed, so Atom and Celeron gateways work)",
 } satisfies Target;

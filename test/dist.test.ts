@@ -9,7 +9,16 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS, type Target } from "../targets/index.ts";
@@ -22,12 +31,18 @@ const dist = join(repo, "dist");
 const GROUP = "dist-check";
 let server: ServerProcess;
 let secret: string;
-let manifest: { version: string; artifacts: { file: string; target: string; kind: string; program: string }[] };
+let manifest: {
+  version: string;
+  artifacts: { file: string; target: string; kind: string; program: string }[];
+};
 const tmp = mkdtempSync(join(tmpdir(), "iota-dist-test-"));
 
 beforeAll(async () => {
   if (!existsSync(join(dist, "artifacts.json"))) {
-    const built = spawnSync(join(repo, "node_modules/.bin/bun"), ["build.ts"], { cwd: repo, encoding: "utf8" });
+    const built = spawnSync(join(repo, "node_modules/.bin/bun"), ["build.ts"], {
+      cwd: repo,
+      encoding: "utf8",
+    });
     if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stderr}`);
   }
   manifest = JSON.parse(readFileSync(join(dist, "artifacts.json"), "utf8"));
@@ -50,8 +65,11 @@ function runTool(file: string, args: string[], env: NodeJS.ProcessEnv = process.
 
 /** The artifact of `kind` for `target`, checked to be in the manifest. */
 function artifact(target: string, kind: string): string {
-  const found = manifest.artifacts.find((a) => a.target === target && a.kind === kind && a.program === "iotad");
-  if (!found) throw new Error(`dist/ has no ${kind} of iotad for ${target}: rebuild with npm run build`);
+  const found = manifest.artifacts.find(
+    (a) => a.target === target && a.kind === kind && a.program === "iotad",
+  );
+  if (!found)
+    throw new Error(`dist/ has no ${kind} of iotad for ${target}: rebuild with npm run build`);
   return join(dist, found.file);
 }
 
@@ -59,13 +77,30 @@ describe("artifacts", () => {
   test("every target's programs are built, and every artifact matches SHA256SUMS", () => {
     for (const target of TARGETS) {
       for (const program of target.programs) {
-        expect(manifest.artifacts.some((a) => a.target === target.name && a.program === program && (a.kind === "executable" || a.kind === "node-bundle"))).toBe(true);
+        expect(
+          manifest.artifacts.some(
+            (a) =>
+              a.target === target.name &&
+              a.program === program &&
+              (a.kind === "executable" || a.kind === "node-bundle"),
+          ),
+        ).toBe(true);
       }
     }
     const sums = readFileSync(join(dist, "SHA256SUMS"), "utf8").trim().split("\n");
-    expect(sums.map((line) => line.split(/\s+/)[1]).sort()).toEqual(manifest.artifacts.map((a) => a.file).sort());
-    const check = spawnSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dist, encoding: "utf8" });
-    expect(check.stdout.trim().split("\n").filter((l) => !l.endsWith(": OK"))).toEqual([]);
+    expect(sums.map((line) => line.split(/\s+/)[1]).sort()).toEqual(
+      manifest.artifacts.map((a) => a.file).sort(),
+    );
+    const check = spawnSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], {
+      cwd: dist,
+      encoding: "utf8",
+    });
+    expect(
+      check.stdout
+        .trim()
+        .split("\n")
+        .filter((l) => !l.endsWith(": OK")),
+    ).toEqual([]);
     expect(check.status).toBe(0);
   }, 300_000);
 });
@@ -73,7 +108,13 @@ describe("artifacts", () => {
 /** Unpacks the target's tarball into the sandbox, writes its config; returns the config path as iotad sees it. */
 async function prepareDevice(target: Target, box: Sandbox, device: string): Promise<string> {
   mkdirSync(join(box.host, "release"));
-  const untar = runTool("tar", ["-xzf", artifact(target.name, "tarball"), "-C", join(box.host, "release"), "--strip-components=1"]);
+  const untar = runTool("tar", [
+    "-xzf",
+    artifact(target.name, "tarball"),
+    "-C",
+    join(box.host, "release"),
+    "--strip-components=1",
+  ]);
   expect(untar.status).toBe(0);
   await server.call("POST", `/v1/groups/${GROUP}/devices`, { name: device }, 201);
   const config = {
@@ -91,7 +132,10 @@ async function prepareDevice(target: Target, box: Sandbox, device: string): Prom
 }
 
 /** Starts `iotad run`, waits for its status endpoint, checks /healthz, then stops it with SIGTERM. */
-async function runDaemon(box: Sandbox, config: string): Promise<{ healthz: number; exit: number | null; log: string }> {
+async function runDaemon(
+  box: Sandbox,
+  config: string,
+): Promise<{ healthz: number; exit: number | null; log: string }> {
   const cmd = box.command(["run", "--config", config]);
   const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
@@ -116,50 +160,69 @@ async function runDaemon(box: Sandbox, config: string): Promise<{ healthz: numbe
   return { healthz, exit: await exited, log };
 }
 
-const runnable = TARGETS.filter((t) => t.runner.kind !== "none" && t.packaging && t.programs.includes("iotad"));
+const runnable = TARGETS.filter(
+  (t) => t.runner.kind !== "none" && t.packaging && t.programs.includes("iotad"),
+);
 
-describe.each(runnable.map((t) => [t.name, t] as const))("iotad %s from its tarball", (name, target) => {
-  test("provisions, serves /healthz 200, renews, and logs no deprecation warning or secret", async () => {
-    const device = `dist-${name}`;
-    const box = makeSandbox(repo, target, tmp);
-    try {
-      const config = await prepareDevice(target, box, device);
-      const iotad = (...args: string[]) => {
-        const c = box.command(args);
-        return runTool(c.file, c.args, c.env);
-      };
-      const version = iotad("version");
-      expect(version.stdout).toContain(`iotad ${manifest.version}`);
+describe.each(runnable.map((t) => [t.name, t] as const))(
+  "iotad %s from its tarball",
+  (name, target) => {
+    test("provisions, serves /healthz 200, renews, and logs no deprecation warning or secret", async () => {
+      const device = `dist-${name}`;
+      const box = makeSandbox(repo, target, tmp);
+      try {
+        const config = await prepareDevice(target, box, device);
+        const iotad = (...args: string[]) => {
+          const c = box.command(args);
+          return runTool(c.file, c.args, c.env);
+        };
+        const version = iotad("version");
+        expect(version.stdout).toContain(`iotad ${manifest.version}`);
 
-      const provision = iotad("provision", "--config", config);
-      expect(`${provision.status} ${provision.stderr}`).toBe(`0 ${provision.stderr}`);
-      const provisioned = await server.call("GET", `/v1/groups/${GROUP}/devices/${device}`, undefined, 200);
-      expect(provisioned.state).toBe("provisioned");
-      expect(statSync(join(box.host, "data")).mode & 0o777).toBe(0o700);
+        const provision = iotad("provision", "--config", config);
+        expect(`${provision.status} ${provision.stderr}`).toBe(`0 ${provision.stderr}`);
+        const provisioned = await server.call(
+          "GET",
+          `/v1/groups/${GROUP}/devices/${device}`,
+          undefined,
+          200,
+        );
+        expect(provisioned.state).toBe("provisioned");
+        expect(statSync(join(box.host, "data")).mode & 0o777).toBe(0o700);
 
-      const daemon = await runDaemon(box, config);
-      expect(daemon.healthz).toBe(200);
-      expect(daemon.exit).toBe(0);
+        const daemon = await runDaemon(box, config);
+        expect(daemon.healthz).toBe(200);
+        expect(daemon.exit).toBe(0);
 
-      const renew = iotad("renew", "--config", config);
-      expect(`${renew.status} ${renew.stderr}`).toBe(`0 ${renew.stderr}`);
-      const renewed = await server.call("GET", `/v1/groups/${GROUP}/devices/${device}`, undefined, 200);
-      expect(renewed.serial).not.toBe(provisioned.serial);
+        const renew = iotad("renew", "--config", config);
+        expect(`${renew.status} ${renew.stderr}`).toBe(`0 ${renew.stderr}`);
+        const renewed = await server.call(
+          "GET",
+          `/v1/groups/${GROUP}/devices/${device}`,
+          undefined,
+          200,
+        );
+        expect(renewed.serial).not.toBe(provisioned.serial);
 
-      const everything = [version, provision, renew].map((r) => r.stdout + r.stderr).join("") + daemon.log;
-      expect(everything).not.toMatch(/DeprecationWarning|DEP0169|url\.parse/);
-      expect(everything).not.toContain(deviceToken(secret, GROUP, device));
-      expect(everything).not.toContain(secret);
-    } finally {
-      box.remove();
-    }
-  }, 300_000);
-});
+        const everything =
+          [version, provision, renew].map((r) => r.stdout + r.stderr).join("") + daemon.log;
+        expect(everything).not.toMatch(/DeprecationWarning|DEP0169|url\.parse/);
+        expect(everything).not.toContain(deviceToken(secret, GROUP, device));
+        expect(everything).not.toContain(secret);
+      } finally {
+        box.remove();
+      }
+    }, 300_000);
+  },
+);
 
 describe("Debian's armel Node.js (linux-armel)", () => {
   test("runs on its ARMv6 CPU model and dies with SIGILL on ARMv5 (arm926): ARMv5 has no Node.js", () => {
     const armel = TARGETS.find((t) => t.name === "linux-armel");
-    if (armel?.runner.kind !== "foreign-node" || armel.runner.qemuCpu !== "arm1176") throw new Error("targets/linux-armel must run Debian's armel Node.js under qemu-arm -cpu arm1176");
+    if (armel?.runner.kind !== "foreign-node" || armel.runner.qemuCpu !== "arm1176")
+      throw new Error(
+        "targets/linux-armel must run Debian's armel Node.js under qemu-arm -cpu arm1176",
+      );
     // `--version` is enough (0.1 s each): Debian built the whole binary for ARMv6, its startup code too.
     const node = (cpu: string) => {
       const [file = "", ...args] = qemuNodeArgv(repo, armel, cpu);
@@ -179,7 +242,11 @@ describe("device image packaging", () => {
     expect(runTool("dpkg-deb", ["-x", deb, root]).status).toBe(0);
     expect(statSync(root).mode & 0o777).toBe(0o755);
     const field = (name: string) => runTool("dpkg-deb", ["-f", deb, name]).stdout.trim();
-    expect([field("Package"), field("Architecture"), field("Version")]).toEqual(["iotad", "amd64", manifest.version]);
+    expect([field("Package"), field("Architecture"), field("Version")]).toEqual([
+      "iotad",
+      "amd64",
+      manifest.version,
+    ]);
     const control = mkdtempSync(join(tmp, "deb-control-"));
     expect(runTool("dpkg-deb", ["-e", deb, control]).status).toBe(0);
     expect(readFileSync(join(control, "conffiles"), "utf8").trim()).toBe("/etc/iotad/config.json");
@@ -188,23 +255,42 @@ describe("device image packaging", () => {
     expect(statSync(join(root, "usr/bin/iotad")).mode & 0o777).toBe(0o755);
     expect(statSync(join(root, "etc/iotad/config.json")).mode & 0o777).toBe(0o600);
     const unit = readFileSync(join(root, "lib/systemd/system/iotad.service"), "utf8");
-    for (const line of ["ExecStart=/usr/bin/iotad run --config /etc/iotad/config.json", "Restart=always", "ProtectSystem=strict", "NoNewPrivileges=yes", "StateDirectory=iotad", "ConfigurationDirectory=iotad", "PrivateTmp=yes", "RestartPreventExitStatus=2"]) {
+    for (const line of [
+      "ExecStart=/usr/bin/iotad run --config /etc/iotad/config.json",
+      "Restart=always",
+      "ProtectSystem=strict",
+      "NoNewPrivileges=yes",
+      "StateDirectory=iotad",
+      "ConfigurationDirectory=iotad",
+      "PrivateTmp=yes",
+      "RestartPreventExitStatus=2",
+    ]) {
       expect(unit.split("\n")).toContain(line);
     }
     // The shipped binary runs, and refuses the placeholder config naming the fields to fill in.
-    const check = runTool(join(root, "usr/bin/iotad"), ["check-config", "--config", join(root, "etc/iotad/config.json")]);
+    const check = runTool(join(root, "usr/bin/iotad"), [
+      "check-config",
+      "--config",
+      join(root, "etc/iotad/config.json"),
+    ]);
     expect(check.status).toBe(2);
     expect(check.stderr).toContain('"device"');
     // postinst starts nothing while the config is the placeholder (it only checks it).
-    expect(readFileSync(join(control, "postinst"), "utf8")).toContain("check-config --config /etc/iotad/config.json");
+    expect(readFileSync(join(control, "postinst"), "utf8")).toContain(
+      "check-config --config /etc/iotad/config.json",
+    );
   });
 
   test("the 32-bit .debs depend on the distribution's Node.js >= 18 and carry the bundle behind the launcher", () => {
-    const nodeTargets = TARGETS.filter((t) => t.runtime.kind === "node" && t.packaging?.debArch !== undefined);
+    const nodeTargets = TARGETS.filter(
+      (t) => t.runtime.kind === "node" && t.packaging?.debArch !== undefined,
+    );
     expect(nodeTargets.map((t) => t.name)).toEqual(["linux-i386", "linux-armhf", "linux-armel"]);
     for (const target of nodeTargets) {
       const deb = artifact(target.name, "deb");
-      expect(runTool("dpkg-deb", ["-f", deb, "Architecture"]).stdout.trim()).toBe(target.packaging?.debArch ?? "");
+      expect(runTool("dpkg-deb", ["-f", deb, "Architecture"]).stdout.trim()).toBe(
+        target.packaging?.debArch ?? "",
+      );
       expect(runTool("dpkg-deb", ["-f", deb, "Depends"]).stdout.trim()).toBe("nodejs (>= 18)");
       const files = runTool("dpkg-deb", ["-c", deb]).stdout;
       expect(files).toContain("./usr/lib/iotad/iotad.mjs");
@@ -214,13 +300,28 @@ describe("device image packaging", () => {
 
   test("install.sh --root lays out an image root: program, config 0600, unit, OpenRC script when the image has OpenRC", () => {
     const release = mkdtempSync(join(tmp, "release-"));
-    expect(runTool("tar", ["-xzf", artifact("linux-x64", "tarball"), "-C", release, "--strip-components=1"]).status).toBe(0);
+    expect(
+      runTool("tar", [
+        "-xzf",
+        artifact("linux-x64", "tarball"),
+        "-C",
+        release,
+        "--strip-components=1",
+      ]).status,
+    ).toBe(0);
     const root = mkdtempSync(join(tmp, "image-root-"));
     mkdirSync(join(root, "sbin"));
     writeFileSync(join(root, "sbin/openrc-run"), "#!/bin/sh\n", { mode: 0o755 });
     const config = join(tmp, "device.json");
     writeFileSync(config, "{}\n");
-    const install = runTool("sh", [join(release, "install.sh"), "--root", root, "--config", config, "--enable"]);
+    const install = runTool("sh", [
+      join(release, "install.sh"),
+      "--root",
+      root,
+      "--config",
+      config,
+      "--enable",
+    ]);
     expect(`${install.status} ${install.stderr}`).toBe("0 ");
     expect(statSync(join(root, "usr/bin/iotad")).mode & 0o777).toBe(0o755);
     expect(statSync(join(root, "etc/iotad/config.json")).mode & 0o777).toBe(0o600);
@@ -238,7 +339,15 @@ describe("device image packaging", () => {
   });
 
   test("the init scripts and maintainer scripts are valid shell", () => {
-    for (const script of ["packaging/openrc/iotad", "packaging/sysv/iotad", "packaging/install.sh", "packaging/deb/postinst", "packaging/deb/prerm", "packaging/deb/postrm", "packaging/share/iotad-node-launcher.sh"]) {
+    for (const script of [
+      "packaging/openrc/iotad",
+      "packaging/sysv/iotad",
+      "packaging/install.sh",
+      "packaging/deb/postinst",
+      "packaging/deb/prerm",
+      "packaging/deb/postrm",
+      "packaging/share/iotad-node-launcher.sh",
+    ]) {
       const r = runTool("sh", ["-n", join(repo, script)]);
       expect(`${script}: ${r.status} ${r.stderr}`).toBe(`${script}: 0 `);
     }

@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GroupView } from "../src/core/wire.ts";
-import { apiGet, buildIotactl, run, startServerProcess, tempDir, type ServerProcess } from "./iotactl-support.ts";
+import {
+  apiGet,
+  buildIotactl,
+  run,
+  startServerProcess,
+  tempDir,
+  type ServerProcess,
+} from "./iotactl-support.ts";
 
 let server: ServerProcess;
 let dir: string;
@@ -20,16 +27,26 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const env = () => ({ IOTA_SERVER: server.url, IOTA_TOKEN: server.token, XDG_CONFIG_HOME: join(dir, "xdg") });
+const env = () => ({
+  IOTA_SERVER: server.url,
+  IOTA_TOKEN: server.token,
+  XDG_CONFIG_HOME: join(dir, "xdg"),
+});
 const ctl = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) =>
-  run([iotactl, ...args], { env: { ...env(), ...options.env }, cwd: dir, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+  run([iotactl, ...args], {
+    env: { ...env(), ...options.env },
+    cwd: dir,
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+  });
 
 /** Runs openssl; a missing openssl fails the test with a clear message instead of skipping it. */
 function openssl(args: string[]) {
   try {
     return Bun.spawnSync(["openssl", ...args]);
   } catch (error) {
-    throw new Error(`openssl is required for this test (apt-get install openssl): ${(error as Error).message}`);
+    throw new Error(
+      `openssl is required for this test (apt-get install openssl): ${(error as Error).message}`,
+    );
   }
 }
 
@@ -43,7 +60,9 @@ function closedPort(): number {
 
 describe("compiled iotactl", () => {
   test("an unreachable server is exit 6 with a one-line reason", async () => {
-    const r = await ctl(["list", "groups"], { env: { IOTA_SERVER: `http://127.0.0.1:${closedPort()}` } });
+    const r = await ctl(["list", "groups"], {
+      env: { IOTA_SERVER: `http://127.0.0.1:${closedPort()}` },
+    });
     expect(r.code).toBe(6);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("cannot reach the IoTA server");
@@ -67,16 +86,38 @@ describe("compiled iotactl", () => {
     expect(r.stdout).toBe("created: 100000\nalready existed: 0\ninvalid: 0\n");
     expect(r.code).toBe(0);
     expect((await apiGet<GroupView>(server, "/v1/groups/factory")).deviceCount).toBe(100_000);
-    const again = await ctl(["add", "device", "-g", "factory", "--from-file", "names.txt", "--json"]);
+    const again = await ctl([
+      "add",
+      "device",
+      "-g",
+      "factory",
+      "--from-file",
+      "names.txt",
+      "--json",
+    ]);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual({ group: "factory", created: 0, existing: 100_000, invalid: [] });
+    expect(JSON.parse(again.stdout)).toEqual({
+      group: "factory",
+      created: 0,
+      existing: 100_000,
+      invalid: [],
+    });
   }, 180_000);
 
   test("provision writes a key and a certificate that openssl verifies against the CA", async () => {
     const secret = (await ctl(["add", "group", "bench"])).stdout;
     writeFileSync(join(dir, "prov_secret.txt"), secret);
     expect((await ctl(["add", "device", "-g", "bench", "test-device-123"])).code).toBe(0);
-    const r = await ctl(["provision", "-g", "bench", "test-device-123", "--secret-file", "prov_secret.txt", "--out", "dev"]);
+    const r = await ctl([
+      "provision",
+      "-g",
+      "bench",
+      "test-device-123",
+      "--secret-file",
+      "prov_secret.txt",
+      "--out",
+      "dev",
+    ]);
     expect(r.code).toBe(0);
     const out = join(dir, "dev");
     const verify = openssl(["verify", "-CAfile", join(out, "ca.pem"), join(out, "cert.pem")]);
@@ -95,12 +136,17 @@ describe("compiled iotactl", () => {
     writeFileSync(join(dir, "device_names.txt"), "cfg-1\ncfg-2\n");
     const secret = (await ctl(["add", "group", "cfg"])).stdout;
     expect((await ctl(["add", "device", "-g", "cfg", "-f", "device_names.txt"])).code).toBe(0);
-    const r = await ctl(["gen", "config", "-g", "cfg", "-f", "device_names.txt", "--secret", "-", "--out", "configs"], { stdin: secret });
+    const r = await ctl(
+      ["gen", "config", "-g", "cfg", "-f", "device_names.txt", "--secret", "-", "--out", "configs"],
+      { stdin: secret },
+    );
     expect(r.code).toBe(0);
     const config = JSON.parse(readFileSync(join(dir, "configs", "cfg-2.json"), "utf8"));
     expect(config.server).toBe(server.url);
     expect(JSON.stringify(config)).not.toContain(secret.trim());
-    const p = await ctl(["provision", "-g", "cfg", "cfg-2", "--token", "-", "--out", "cfg-2"], { stdin: config.token });
+    const p = await ctl(["provision", "-g", "cfg", "cfg-2", "--token", "-", "--out", "cfg-2"], {
+      stdin: config.token,
+    });
     expect(p.code).toBe(0);
   });
 });

@@ -17,17 +17,26 @@ let svc: TestService;
 let dir: string;
 
 /** Runs iotactl in-process; fetch goes to the in-process app. */
-async function cli(argv: string[], options: { env?: Record<string, string>; stdin?: string; tty?: boolean } = {}) {
+async function cli(
+  argv: string[],
+  options: { env?: Record<string, string>; stdin?: string; tty?: boolean } = {},
+) {
   let stdout = "";
   let stderr = "";
   const io: Io = {
     stdout: { write: (t) => void (stdout += t), isTTY: false },
     stderr: { write: (t) => void (stderr += t), isTTY: options.tty ?? false },
     readStdin: async () => options.stdin ?? "",
-    env: { IOTA_SERVER: SERVER, IOTA_TOKEN: svc.adminToken, XDG_CONFIG_HOME: join(dir, "xdg"), ...options.env },
+    env: {
+      IOTA_SERVER: SERVER,
+      IOTA_TOKEN: svc.adminToken,
+      XDG_CONFIG_HOME: join(dir, "xdg"),
+      ...options.env,
+    },
     cwd: dir,
     home: dir,
-    fetch: (async (input: string | URL | Request, init?: RequestInit) => await svc.app.request(String(input), init)) as typeof fetch,
+    fetch: (async (input: string | URL | Request, init?: RequestInit) =>
+      await svc.app.request(String(input), init)) as typeof fetch,
     files: systemFiles,
   };
   const code = await runCli(argv, io);
@@ -58,7 +67,9 @@ describe("add group", () => {
   });
 
   test("--validity and --renew-grace reach the group; bad values are usage errors before any request", async () => {
-    expect((await cli(["add", "group", "short", "--validity", "1h", "--renew-grace", "0"])).code).toBe(0);
+    expect(
+      (await cli(["add", "group", "short", "--validity", "1h", "--renew-grace", "0"])).code,
+    ).toBe(0);
     const g = await cli(["get", "group", "short", "--json"]);
     expect(JSON.parse(g.stdout)).toMatchObject({ name: "short", validity: 3600, renewGrace: 0 });
     const bad = await cli(["add", "group", "x", "--validity", "soon"]);
@@ -67,16 +78,22 @@ describe("add group", () => {
     expect((await cli(["get", "group", "x"])).code).toBe(3);
   });
 
-  test.each([["Room2"], ["room_2"], ["x-"], ["a".repeat(64)]])("bad name %p is a usage error naming the rule", async (name) => {
-    const r = await cli(["add", "group", name]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("group name");
-    expect(r.stderr.trim().split("\n").length).toBe(1);
-  });
+  test.each([["Room2"], ["room_2"], ["x-"], ["a".repeat(64)]])(
+    "bad name %p is a usage error naming the rule",
+    async (name) => {
+      const r = await cli(["add", "group", name]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("group name");
+      expect(r.stderr.trim().split("\n").length).toBe(1);
+    },
+  );
 
   test("--json gives the group with its secret", async () => {
     const r = await cli(["--json", "add", "group", "g1"]);
-    expect(JSON.parse(r.stdout)).toMatchObject({ name: "g1", provisioningSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      name: "g1",
+      provisioningSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
   });
 });
 
@@ -100,7 +117,10 @@ describe("add device", () => {
       [["add", "device", "-g", "g", "d", "--count", "3", "--prefix", "p-"], "not several"],
       [["add", "device", "-g", "g", "--prefix", "p-"], "go with --count"],
       [["add", "device", "-g", "g", "--count", "3"], "--count needs --prefix"],
-      [["add", "device", "-g", "g", "--count", "three", "--prefix", "p-"], "--count must be a whole number"],
+      [
+        ["add", "device", "-g", "g", "--count", "three", "--prefix", "p-"],
+        "--count must be a whole number",
+      ],
       [["add", "device", "-g", "g", "--count", "3", "--prefix", "P-"], "uppercase"],
       [["add", "device", "-g", "g", "--frobnicate"], "Unknown option"],
       [["add", "device", "-g", "g", "--from-file", "missing.txt"], "missing.txt: no such file"],
@@ -121,7 +141,11 @@ describe("add device", () => {
     expect(r.stderr).toContain('invalid name "this--one": contains two dashes');
     expect(r.stderr).toContain("2 of 5 names were invalid");
     const list = await cli(["list", "devices", "-g", "g", "--json"]);
-    expect(JSON.parse(list.stdout).map((d: { name: string }) => d.name)).toEqual(["a1", "b2", "c3"]);
+    expect(JSON.parse(list.stdout).map((d: { name: string }) => d.name)).toEqual([
+      "a1",
+      "b2",
+      "c3",
+    ]);
   });
 
   test("re-running the same list is safe: existing devices reported, exit 0", async () => {
@@ -133,11 +157,29 @@ describe("add device", () => {
   });
 
   test("from stdin, numbered, several names; batches are split by --batch-size", async () => {
-    expect((await cli(["add", "device", "-g", "g", "--from-file", "-"], { stdin: "s1\ns2\ns1\n" })).stdout).toContain("created: 2");
-    const numbered = await cli(["add", "device", "-g", "g", "--count", "25", "--prefix", "test-device-", "--start", "5", "--batch-size", "10"]);
+    expect(
+      (await cli(["add", "device", "-g", "g", "--from-file", "-"], { stdin: "s1\ns2\ns1\n" }))
+        .stdout,
+    ).toContain("created: 2");
+    const numbered = await cli([
+      "add",
+      "device",
+      "-g",
+      "g",
+      "--count",
+      "25",
+      "--prefix",
+      "test-device-",
+      "--start",
+      "5",
+      "--batch-size",
+      "10",
+    ]);
     expect(numbered.stdout).toContain("created: 25");
     expect(svc.log.lines.filter((l) => l.includes("POST /v1/groups/g/devices 200")).length).toBe(4);
-    const names = JSON.parse((await cli(["list", "devices", "-g", "g", "--json"])).stdout).map((d: { name: string }) => d.name);
+    const names = JSON.parse((await cli(["list", "devices", "-g", "g", "--json"])).stdout).map(
+      (d: { name: string }) => d.name,
+    );
     expect(names).toContain("test-device-5");
     expect(names).toContain("test-device-29");
     expect(names).not.toContain("test-device-30");
@@ -147,7 +189,9 @@ describe("add device", () => {
   test("the progress bar appears only when stderr is a terminal", async () => {
     const plain = await cli(["add", "device", "-g", "g", "--count", "3", "--prefix", "p-"]);
     expect(plain.stderr).not.toContain("[");
-    const tty = await cli(["add", "device", "-g", "g", "--count", "3", "--prefix", "q-"], { tty: true });
+    const tty = await cli(["add", "device", "-g", "g", "--count", "3", "--prefix", "q-"], {
+      tty: true,
+    });
     expect(tty.stderr).toContain("100%");
     expect(tty.stdout).not.toContain("100%");
   });
@@ -166,14 +210,21 @@ describe("list, get, delete, revoke, reset, rotate", () => {
     expect(svc.log.lines.filter((l) => l.includes("GET /v1/groups/g/devices")).length).toBe(3);
     const groups = await cli(["list", "groups"]);
     expect(groups.stdout).toMatch(/^g\s+2500\s+30d/m);
-    expect(JSON.parse((await cli(["list", "groups", "--json"])).stdout)[0]).toMatchObject({ name: "g", deviceCount: 2500 });
+    expect(JSON.parse((await cli(["list", "groups", "--json"])).stdout)[0]).toMatchObject({
+      name: "g",
+      deviceCount: 2500,
+    });
   });
 
   test("get device; revoke; reset; delete; each on a missing device is exit 3", async () => {
     expect((await cli(["get", "device", "-g", "g", "d-1"])).stdout).toMatch(/^state:\s+created$/m);
     expect((await cli(["revoke", "device", "-g", "g", "d-1"])).code).toBe(0);
-    expect(JSON.parse((await cli(["get", "device", "-g", "g", "d-1", "--json"])).stdout).state).toBe("revoked");
-    expect((await cli(["reset", "device", "-g", "g", "d-1", "--json"])).stdout).toContain('"state": "created"');
+    expect(
+      JSON.parse((await cli(["get", "device", "-g", "g", "d-1", "--json"])).stdout).state,
+    ).toBe("revoked");
+    expect((await cli(["reset", "device", "-g", "g", "d-1", "--json"])).stdout).toContain(
+      '"state": "created"',
+    );
     expect((await cli(["delete", "device", "-g", "g", "d-1"])).code).toBe(0);
     for (const verb of ["get", "revoke", "reset", "delete"]) {
       const r = await cli([verb, "device", "-g", "g", "d-1"]);
@@ -194,7 +245,9 @@ describe("list, get, delete, revoke, reset, rotate", () => {
     const r = await cli(["rotate", "secret", "-g", "g"]);
     expect(r.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
     writeFileSync(join(dir, "new.txt"), r.stdout);
-    expect((await cli(["provision", "-g", "g", "d-2", "--secret-file", "new.txt", "--out", "d2"])).code).toBe(0);
+    expect(
+      (await cli(["provision", "-g", "g", "d-2", "--secret-file", "new.txt", "--out", "d2"])).code,
+    ).toBe(0);
     expect((await cli(["rotate", "secret", "-g", "nope"])).code).toBe(3);
   });
 });
@@ -203,7 +256,9 @@ describe("provision, get ca, get crl", () => {
   test("writes key.pem 0600, cert.pem, ca.pem into a 0700 folder; the certificate chains to the CA", async () => {
     const secret = (await cli(["add", "group", "g"])).stdout.trim();
     await cli(["add", "device", "-g", "g", "dev-1"]);
-    const r = await cli(["provision", "-g", "g", "dev-1", "--secret", "-", "--out", "out/dev-1"], { stdin: `${secret}\n` });
+    const r = await cli(["provision", "-g", "g", "dev-1", "--secret", "-", "--out", "out/dev-1"], {
+      stdin: `${secret}\n`,
+    });
     expect(r.code).toBe(0);
     const out = join(dir, "out/dev-1");
     expect(r.stdout).toBe(`${out}\n`);
@@ -215,16 +270,38 @@ describe("provision, get ca, get crl", () => {
     expect(await cert.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
     expect((await cli(["get", "ca"])).stdout).toBe(readFileSync(join(out, "ca.pem"), "utf8"));
     // A folder that already holds a key is never overwritten.
-    expect((await cli(["provision", "-g", "g", "dev-1", "--secret", "-", "--out", "out/dev-1"], { stdin: secret })).code).toBe(4);
+    expect(
+      (
+        await cli(["provision", "-g", "g", "dev-1", "--secret", "-", "--out", "out/dev-1"], {
+          stdin: secret,
+        })
+      ).code,
+    ).toBe(4);
   });
 
   test("credential flags: exactly one; a wrong secret is an auth failure (exit 5) and writes nothing", async () => {
     await cli(["add", "group", "g"]);
     await cli(["add", "device", "-g", "g", "dev-1"]);
-    expect((await cli(["provision", "-g", "g", "dev-1", "--out", "o"])).stderr).toContain("exactly one of");
-    expect((await cli(["provision", "-g", "g", "dev-1", "--token", "t", "--secret", "s", "--out", "o"])).code).toBe(2);
-    expect((await cli(["provision", "-g", "g", "dev-1", "--token", "t"])).stderr).toContain("--out is required");
-    const wrong = await cli(["provision", "-g", "g", "dev-1", "--token", "not-the-token", "--out", "o"]);
+    expect((await cli(["provision", "-g", "g", "dev-1", "--out", "o"])).stderr).toContain(
+      "exactly one of",
+    );
+    expect(
+      (await cli(["provision", "-g", "g", "dev-1", "--token", "t", "--secret", "s", "--out", "o"]))
+        .code,
+    ).toBe(2);
+    expect((await cli(["provision", "-g", "g", "dev-1", "--token", "t"])).stderr).toContain(
+      "--out is required",
+    );
+    const wrong = await cli([
+      "provision",
+      "-g",
+      "g",
+      "dev-1",
+      "--token",
+      "not-the-token",
+      "--out",
+      "o",
+    ]);
     expect(wrong.code).toBe(5);
     expect(wrong.stderr).not.toContain("not-the-token");
     expect(existsSync(join(dir, "o", "key.pem"))).toBe(false);
@@ -248,9 +325,26 @@ describe("gen config", () => {
     const ca = (await cli(["get", "ca"])).stdout;
     writeFileSync(join(dir, "broker-ca.pem"), ca);
     const r = await cli([
-      "gen", "config", "-g", "room2-lights", "--from-file", "device_names.txt", "--secret-file", "prov_secret.txt", "--out", "configs",
-      "--server-url", "https://iota.example.com", "--mqtt-url", "mqtts://broker.example.com:8883", "--mqtt-ca", "broker-ca.pem",
-      "--status-listen", "0.0.0.0:7780", "--data-dir", "/data/iotad",
+      "gen",
+      "config",
+      "-g",
+      "room2-lights",
+      "--from-file",
+      "device_names.txt",
+      "--secret-file",
+      "prov_secret.txt",
+      "--out",
+      "configs",
+      "--server-url",
+      "https://iota.example.com",
+      "--mqtt-url",
+      "mqtts://broker.example.com:8883",
+      "--mqtt-ca",
+      "broker-ca.pem",
+      "--status-listen",
+      "0.0.0.0:7780",
+      "--data-dir",
+      "/data/iotad",
     ]);
     expect(r.code).toBe(0);
     for (const device of ["test-device-1", "test-device-2"]) {
@@ -260,18 +354,35 @@ describe("gen config", () => {
       expect(text).not.toContain(secret);
       const config = v.parse(AgentConfigSchema, JSON.parse(text));
       expect(config).toMatchObject({
-        server: "https://iota.example.com", group: "room2-lights", device, token: deviceToken(secret, "room2-lights", device),
-        statusListen: "0.0.0.0:7780", dataDir: "/data/iotad", mqtt: { url: "mqtts://broker.example.com:8883", ca },
+        server: "https://iota.example.com",
+        group: "room2-lights",
+        device,
+        token: deviceToken(secret, "room2-lights", device),
+        statusListen: "0.0.0.0:7780",
+        dataDir: "/data/iotad",
+        mqtt: { url: "mqtts://broker.example.com:8883", ca },
       });
     }
   });
 
   test("the generated token provisions the device", async () => {
     await cli(["add", "device", "-g", "room2-lights", "test-device-1"]);
-    await cli(["gen", "config", "-g", "room2-lights", "test-device-1", "--secret", "-", "--out", "c"], { stdin: secret });
+    await cli(
+      ["gen", "config", "-g", "room2-lights", "test-device-1", "--secret", "-", "--out", "c"],
+      { stdin: secret },
+    );
     const config = JSON.parse(readFileSync(join(dir, "c", "test-device-1.json"), "utf8"));
     expect(config.server).toBe(SERVER);
-    const r = await cli(["provision", "-g", "room2-lights", "test-device-1", "--token", config.token, "--out", "p"]);
+    const r = await cli([
+      "provision",
+      "-g",
+      "room2-lights",
+      "test-device-1",
+      "--token",
+      config.token,
+      "--out",
+      "p",
+    ]);
     expect(r.code).toBe(0);
   });
 
@@ -279,18 +390,51 @@ describe("gen config", () => {
     for (const [argv, text] of [
       [["--secret", "abc"], 'only accepts "-"'],
       [[], "exactly one of --secret-file"],
-      [["--secret-file", "prov_secret.txt", "--mqtt-ca", "x.pem"], "--mqtt-ca goes with --mqtt-url"],
-      [["--secret-file", "prov_secret.txt", "--mqtt-url", "http://x"], "--mqtt-url must start with mqtts://"],
-      [["--secret-file", "prov_secret.txt", "--status-listen", "nowhere"], "--status-listen must be HOST:PORT"],
-      [["--secret-file", "prov_secret.txt", "--server-url", "ftp://x"], "--server-url must start with http"],
+      [
+        ["--secret-file", "prov_secret.txt", "--mqtt-ca", "x.pem"],
+        "--mqtt-ca goes with --mqtt-url",
+      ],
+      [
+        ["--secret-file", "prov_secret.txt", "--mqtt-url", "http://x"],
+        "--mqtt-url must start with mqtts://",
+      ],
+      [
+        ["--secret-file", "prov_secret.txt", "--status-listen", "nowhere"],
+        "--status-listen must be HOST:PORT",
+      ],
+      [
+        ["--secret-file", "prov_secret.txt", "--server-url", "ftp://x"],
+        "--server-url must start with http",
+      ],
       [["--secret-file", "nothing.txt"], "nothing.txt: no such file"],
     ] as const) {
-      const r = await cli(["gen", "config", "-g", "room2-lights", "--from-file", "device_names.txt", "--out", "bad", ...argv]);
+      const r = await cli([
+        "gen",
+        "config",
+        "-g",
+        "room2-lights",
+        "--from-file",
+        "device_names.txt",
+        "--out",
+        "bad",
+        ...argv,
+      ]);
       expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
       expect(r.stderr).toContain(text);
     }
     writeFileSync(join(dir, "bad-names.txt"), "ok-1\nNot_OK\n");
-    const names = await cli(["gen", "config", "-g", "room2-lights", "-f", "bad-names.txt", "--secret-file", "prov_secret.txt", "--out", "bad"]);
+    const names = await cli([
+      "gen",
+      "config",
+      "-g",
+      "room2-lights",
+      "-f",
+      "bad-names.txt",
+      "--secret-file",
+      "prov_secret.txt",
+      "--out",
+      "bad",
+    ]);
     expect(names.stderr).toContain('"Not_OK"');
     expect(existsSync(join(dir, "bad"))).toBe(false);
   });
@@ -299,13 +443,22 @@ describe("gen config", () => {
 describe("configure and settings", () => {
   test("writes the config 0600; the file is used when the environment is silent; the environment wins", async () => {
     writeFileSync(join(dir, "token.txt"), `${svc.adminToken}\n`);
-    const r = await cli(["configure", "--server", SERVER, "--token-file", "token.txt"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } });
+    const r = await cli(["configure", "--server", SERVER, "--token-file", "token.txt"], {
+      env: { IOTA_SERVER: "", IOTA_TOKEN: "" },
+    });
     expect(r.code).toBe(0);
     const path = join(dir, "xdg", "iotactl", "config.json");
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ server: SERVER, token: svc.adminToken });
-    expect((await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } })).code).toBe(0);
-    expect((await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "wrong" } })).code).toBe(5);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
+      server: SERVER,
+      token: svc.adminToken,
+    });
+    expect((await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } })).code).toBe(
+      0,
+    );
+    expect(
+      (await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "wrong" } })).code,
+    ).toBe(5);
     const shown = await cli(["configure"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } });
     expect(shown.stdout).toContain(`server:      ${SERVER}`);
     expect(shown.stdout).not.toContain(svc.adminToken);
@@ -313,8 +466,12 @@ describe("configure and settings", () => {
 
   test("--token takes only stdin; a bad server URL is a usage error", async () => {
     expect((await cli(["configure", "--token", svc.adminToken])).code).toBe(2);
-    expect((await cli(["configure", "--token", "-"], { stdin: `${svc.adminToken}\n` })).code).toBe(0);
-    expect((await cli(["configure", "--server", "iota.example.com"])).stderr).toContain("--server must be a URL");
+    expect((await cli(["configure", "--token", "-"], { stdin: `${svc.adminToken}\n` })).code).toBe(
+      0,
+    );
+    expect((await cli(["configure", "--server", "iota.example.com"])).stderr).toContain(
+      "--server must be a URL",
+    );
   });
 
   test("without config or environment: http://127.0.0.1:8440 and ./.iota/admin-token", async () => {
@@ -334,9 +491,24 @@ describe("help and version", () => {
   test("--help on every command shows usage, examples and exit codes on stdout", async () => {
     const overview = await cli(["--help"]);
     expect(overview.stdout).toContain("./.iota/admin-token");
-    for (const words of [["configure"], ["add", "group"], ["add", "device"], ["list", "groups"], ["list", "devices"], ["get", "group"], ["get", "device"],
-      ["get", "ca"], ["get", "crl"], ["delete", "group"], ["delete", "device"], ["revoke", "device"], ["reset", "device"], ["rotate", "secret"],
-      ["provision"], ["gen", "config"]]) {
+    for (const words of [
+      ["configure"],
+      ["add", "group"],
+      ["add", "device"],
+      ["list", "groups"],
+      ["list", "devices"],
+      ["get", "group"],
+      ["get", "device"],
+      ["get", "ca"],
+      ["get", "crl"],
+      ["delete", "group"],
+      ["delete", "device"],
+      ["revoke", "device"],
+      ["reset", "device"],
+      ["rotate", "secret"],
+      ["provision"],
+      ["gen", "config"],
+    ]) {
       const r = await cli([...words, "--help"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: iotactl ${words.join(" ")}`);
@@ -351,7 +523,9 @@ describe("help and version", () => {
 
   test("color only on a terminal without NO_COLOR", async () => {
     expect((await cli(["get", "group", "nope"], { tty: true })).stderr).toContain("\u001b[31m");
-    expect((await cli(["get", "group", "nope"], { tty: true, env: { NO_COLOR: "1" } })).stderr).not.toContain("\u001b[");
+    expect(
+      (await cli(["get", "group", "nope"], { tty: true, env: { NO_COLOR: "1" } })).stderr,
+    ).not.toContain("\u001b[");
     expect((await cli(["get", "group", "nope"])).stderr).not.toContain("\u001b[");
   });
 });

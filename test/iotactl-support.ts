@@ -19,16 +19,20 @@ export interface ServerProcess {
 /** Starts `iota-server --data <tmp> --listen 127.0.0.1:0` and waits for its "listening on" line. */
 export async function startServerProcess(): Promise<ServerProcess> {
   const data = mkdtempSync(join(tmpdir(), "iota-data-"));
-  const proc = Bun.spawn([BUN, join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"], {
-    stdout: "pipe",
-    stderr: "ignore",
-    cwd: ROOT,
-  });
+  const proc = Bun.spawn(
+    [BUN, join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
+    {
+      stdout: "pipe",
+      stderr: "ignore",
+      cwd: ROOT,
+    },
+  );
   const reader = proc.stdout.getReader();
   let text = "";
   while (!/listening on (http:\/\/\S+)/.test(text)) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`iota-server exited before listening (status ${await proc.exited}): ${text}`);
+    if (done)
+      throw new Error(`iota-server exited before listening (status ${await proc.exited}): ${text}`);
     text += new TextDecoder().decode(value);
   }
   reader.releaseLock();
@@ -49,12 +53,23 @@ export async function startServerProcess(): Promise<ServerProcess> {
 /** Compiles src/iotactl/main.ts into `<dir>/bin/iotactl`, as users get it; returns the bin folder. */
 export async function buildIotactl(dir: string): Promise<string> {
   const bin = join(dir, "bin");
-  const build = Bun.spawnSync([BUN, "build", "--compile", join(ROOT, "src/iotactl/main.ts"), "--outfile", join(bin, "iotactl")], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (build.exitCode !== 0) throw new Error(`bun build --compile iotactl failed: ${build.stderr.toString()}`);
+  const build = Bun.spawnSync(
+    [
+      BUN,
+      "build",
+      "--compile",
+      join(ROOT, "src/iotactl/main.ts"),
+      "--outfile",
+      join(bin, "iotactl"),
+    ],
+    {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  if (build.exitCode !== 0)
+    throw new Error(`bun build --compile iotactl failed: ${build.stderr.toString()}`);
   return bin;
 }
 
@@ -66,7 +81,10 @@ export interface RunResult {
 }
 
 /** Runs a command with `env` (merged over a minimal environment) in `cwd`, feeding `stdin`. */
-export async function run(cmd: string[], options: { env: Record<string, string>; cwd: string; stdin?: string }): Promise<RunResult> {
+export async function run(
+  cmd: string[],
+  options: { env: Record<string, string>; cwd: string; stdin?: string },
+): Promise<RunResult> {
   const proc = Bun.spawn(cmd, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: options.cwd, ...options.env },
@@ -74,7 +92,11 @@ export async function run(cmd: string[], options: { env: Record<string, string>;
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -85,7 +107,10 @@ export function tempDir(prefix: string): string {
 
 /** GET an admin API path with the token; the parsed JSON. */
 export async function apiGet<T>(server: ServerProcess, path: string): Promise<T> {
-  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
-  if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);
+  const response = await fetch(`${server.url}${path}`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
+  if (!response.ok)
+    throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }

@@ -27,7 +27,17 @@ const messages: { topic: string; payload: Record<string, unknown>; retain: boole
 let subscriber: mqtt.MqttClient | undefined;
 
 async function startServer(port = 0): Promise<{ proc: ChildProcess; url: string; port: number }> {
-  const proc = spawn(BUN, [join(ROOT, "src/iota-server/main.ts"), "--data", join(tmp, "server"), "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(
+    BUN,
+    [
+      join(ROOT, "src/iota-server/main.ts"),
+      "--data",
+      join(tmp, "server"),
+      "--listen",
+      `127.0.0.1:${port}`,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   proc.stdout?.on("data", (d) => (out += d));
   proc.stderr?.on("data", () => {});
@@ -45,23 +55,33 @@ async function stopServer(): Promise<void> {
   await exited;
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 60_000,
+): Promise<void> {
   const started = Date.now();
   while (!(await condition())) {
-    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}\n--- agent log ---\n${agentLog}`);
+    if (Date.now() - started > limitMs)
+      throw new Error(`timed out waiting for ${what}\n--- agent log ---\n${agentLog}`);
     await Bun.sleep(100);
   }
 }
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {
   const tokenText = readFileSync(join(tmp, "server", "admin-token"), "utf8").trim();
-  const init: RequestInit = { method, headers: { authorization: `Bearer ${tokenText}`, "content-type": "application/json" } };
+  const init: RequestInit = {
+    method,
+    headers: { authorization: `Bearer ${tokenText}`, "content-type": "application/json" },
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   return await fetch(`${server?.url}${path}`, init);
 }
 
 async function getStatus(): Promise<Record<string, unknown> & { mqtt: Record<string, unknown> }> {
-  return (await (await fetch(`${status}/status`)).json()) as Record<string, unknown> & { mqtt: Record<string, unknown> };
+  return (await (await fetch(`${status}/status`)).json()) as Record<string, unknown> & {
+    mqtt: Record<string, unknown>;
+  };
 }
 
 async function healthz(): Promise<number> {
@@ -74,19 +94,39 @@ async function healthz(): Promise<number> {
 
 function subscribe(): void {
   subscriber?.end(true);
-  const client = mqtt.connect(broker.url, { ca: broker.serverCa, cert: broker.subscriber.cert, key: broker.subscriber.key, reconnectPeriod: 500, clientId: `sub-${Math.random()}` });
+  const client = mqtt.connect(broker.url, {
+    ca: broker.serverCa,
+    cert: broker.subscriber.cert,
+    key: broker.subscriber.key,
+    reconnectPeriod: 500,
+    clientId: `sub-${Math.random()}`,
+  });
   client.on("connect", () => client.subscribe("iota/#", { qos: 1 }));
-  client.on("message", (topic, payload, packet) => messages.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown>, retain: packet.retain }));
+  client.on("message", (topic, payload, packet) =>
+    messages.push({
+      topic,
+      payload: JSON.parse(payload.toString()) as Record<string, unknown>,
+      retain: packet.retain,
+    }),
+  );
   subscriber = client;
 }
 
 beforeAll(async () => {
-  const build = spawnSync(BUN, ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin], { cwd: ROOT, encoding: "utf8" });
+  const build = spawnSync(
+    BUN,
+    ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   if (build.status !== 0) throw new Error(`bun build --compile failed:\n${build.stderr}`);
   server = await startServer();
-  const group = (await (await admin("POST", "/v1/groups", { name: "e2e-lights", validity: "1m" })).json()) as { provisioningSecret: string };
+  const group = (await (
+    await admin("POST", "/v1/groups", { name: "e2e-lights", validity: "1m" })
+  ).json()) as { provisioningSecret: string };
   secret = group.provisioningSecret;
-  expect((await admin("POST", "/v1/groups/e2e-lights/devices", { name: "lamp-1" })).status).toBe(201);
+  expect((await admin("POST", "/v1/groups/e2e-lights/devices", { name: "lamp-1" })).status).toBe(
+    201,
+  );
   token = deviceToken(secret, "e2e-lights", "lamp-1");
   const tenantCa = await (await fetch(`${server.url}/v1/ca`)).text();
   broker = await startTestBroker(tenantCa);
@@ -121,7 +161,10 @@ test("check-config and version work on the compiled binary; a bad config exits 2
   expect(ok.stdout).toContain("OK");
   expect(spawnSync(bin, ["version"], { encoding: "utf8" }).stdout).toBe("iotad 0.1.0\n");
   const bad = join(tmp, "bad.json");
-  writeFileSync(bad, JSON.stringify({ server: "iota.example.com", group: "g", device: "d", token: "t" }));
+  writeFileSync(
+    bad,
+    JSON.stringify({ server: "iota.example.com", group: "g", device: "d", token: "t" }),
+  );
   const result = spawnSync(bin, ["check-config", "-c", bad], { encoding: "utf8" });
   expect(result.status).toBe(2);
   expect(result.stderr).toContain(`${bad}: field "server"`);
@@ -138,13 +181,33 @@ test("the daemon provisions, serves status and announces readiness over MQTT", a
   expect(s.device).toBe("lamp-1");
   expect(s.group).toBe("e2e-lights");
   expect(s.serial).toMatch(/^[0-9a-f]{32}$/);
-  for (const field of ["notBefore", "notAfter", "nextRenewal", "lastError", "clockSkewMs", "version"]) expect(s).toHaveProperty(field);
+  for (const field of [
+    "notBefore",
+    "notAfter",
+    "nextRenewal",
+    "lastError",
+    "clockSkewMs",
+    "version",
+  ])
+    expect(s).toHaveProperty(field);
   await waitFor(async () => (await getStatus()).mqtt.state === "connected", "MQTT connected");
   subscribe();
-  await waitFor(() => messages.some((m) => m.retain && m.payload.state === "ready" && m.payload.serial === s.serial), "the retained ready message");
+  await waitFor(
+    () =>
+      messages.some(
+        (m) => m.retain && m.payload.state === "ready" && m.payload.serial === s.serial,
+      ),
+    "the retained ready message",
+  );
   const ready = messages.find((m) => m.payload.serial === s.serial);
   expect(ready?.topic).toBe("iota/e2e-lights/lamp-1/status");
-  expect(ready?.payload).toMatchObject({ state: "ready", device: "lamp-1", group: "e2e-lights", notAfter: s.notAfter, version: "0.1.0" });
+  expect(ready?.payload).toMatchObject({
+    state: "ready",
+    device: "lamp-1",
+    group: "e2e-lights",
+    notAfter: s.notAfter,
+    version: "0.1.0",
+  });
   const metrics = await (await fetch(`${status}/metrics`)).text();
   expect(metrics).toContain("iotad_mqtt_connected 1");
   expect(metrics).toMatch(/iotad_certificate_expiry_seconds \d+/);
@@ -159,11 +222,21 @@ test("SIGHUP renews at once, re-announces and runs afterRenew; renewal then also
   await waitFor(async () => (await getStatus()).renewals === 1, "the SIGHUP renewal");
   const after = (await getStatus()).serial;
   expect(after).not.toBe(before);
-  await waitFor(() => messages.some((m) => m.payload.state === "ready" && m.payload.serial === after), "the re-announcement");
-  await waitFor(() => existsSync(hookLog) && readFileSync(hookLog, "utf8").includes(String(after)), "the afterRenew hook");
+  await waitFor(
+    () => messages.some((m) => m.payload.state === "ready" && m.payload.serial === after),
+    "the re-announcement",
+  );
+  await waitFor(
+    () => existsSync(hookLog) && readFileSync(hookLog, "utf8").includes(String(after)),
+    "the afterRenew hook",
+  );
   expect(readFileSync(hookLog, "utf8")).toContain(join(tmp, "data", "cert.pem"));
   // A 1-minute certificate is renewed by the schedule within about 40 s.
-  await waitFor(async () => Number((await getStatus()).renewals) >= 2, "a scheduled renewal", 90_000);
+  await waitFor(
+    async () => Number((await getStatus()).renewals) >= 2,
+    "a scheduled renewal",
+    90_000,
+  );
   const metrics = await (await fetch(`${status}/metrics`)).text();
   expect(metrics).toMatch(/iotad_renewals_total [2-9]/);
 }, 150_000);
@@ -177,10 +250,16 @@ test("service down during renewal: the certificate stays in use, failures show, 
   const s = await getStatus();
   expect(s.serial).toBe(held);
   expect(String(s.lastError)).toContain("unreachable");
-  expect(await (await fetch(`${status}/metrics`)).text()).toMatch(/iotad_renewal_failures_total [1-9]/);
+  expect(await (await fetch(`${status}/metrics`)).text()).toMatch(
+    /iotad_renewal_failures_total [1-9]/,
+  );
   const renewals = Number(s.renewals);
   server = await startServer(port);
-  await waitFor(async () => Number((await getStatus()).renewals) > renewals, "renewal after the service came back", 90_000);
+  await waitFor(
+    async () => Number((await getStatus()).renewals) > renewals,
+    "renewal after the service came back",
+    90_000,
+  );
   expect((await getStatus()).state).toBe("ready");
 }, 150_000);
 
@@ -190,12 +269,19 @@ test("a broker restart: the agent reconnects and announces again", async () => {
   subscribe();
   const serial = (await getStatus()).serial;
   // The agent may announce before or after the subscriber is back: live or retained, a ready message must come.
-  await waitFor(() => messages.some((m) => m.payload.state === "ready"), "the re-announcement after the broker restart", 90_000);
+  await waitFor(
+    () => messages.some((m) => m.payload.state === "ready"),
+    "the re-announcement after the broker restart",
+    90_000,
+  );
   await waitFor(async () => (await getStatus()).mqtt.state === "connected", "MQTT connected again");
   // And the fresh broker holds it as the retained state.
   messages.length = 0;
   subscribe();
-  await waitFor(() => messages.some((m) => m.retain && m.payload.state === "ready"), "the retained ready message on the fresh broker");
+  await waitFor(
+    () => messages.some((m) => m.retain && m.payload.state === "ready"),
+    "the retained ready message on the fresh broker",
+  );
   expect(serial).toMatch(/^[0-9a-f]{32}$/);
 }, 120_000);
 
@@ -206,7 +292,10 @@ test("SIGTERM publishes a retained offline message and exits 0; the log holds no
   await waitFor(() => messages.some((m) => m.payload.state === "offline"), "the offline message");
   messages.length = 0;
   subscribe();
-  await waitFor(() => messages.some((m) => m.retain && m.payload.state === "offline"), "the retained offline message");
+  await waitFor(
+    () => messages.some((m) => m.retain && m.payload.state === "offline"),
+    "the retained offline message",
+  );
   expect(agentLog).not.toContain(token);
   expect(agentLog).not.toContain(secret);
   expect(agentLog).not.toContain("PRIVATE KEY");

@@ -5,7 +5,15 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,14 +26,18 @@ import { mosquittoAcl, mosquittoConfig } from "../src/iota-server/mqtt/mosquitto
 /** A tool the test needs; CI installs it (apt: mosquitto, mosquitto-clients, openssl). */
 function tool(name: string, ...extra: string[]): string {
   const found = Bun.which(name, { PATH: [process.env.PATH ?? "", ...extra].join(":") });
-  if (!found) throw new Error(`${name} is not installed; install Debian's mosquitto, mosquitto-clients and openssl packages to run this test`);
+  if (!found)
+    throw new Error(
+      `${name} is not installed; install Debian's mosquitto, mosquitto-clients and openssl packages to run this test`,
+    );
   return found;
 }
 
 /** Runs a command to completion; throws with its stderr when it fails. */
 function runOk(cmd: string[]): string {
   const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
+  if (result.exitCode !== 0)
+    throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
   return result.stdout.toString();
 }
 
@@ -47,7 +59,10 @@ class Mosquitto {
   private waiters: (() => void)[] = [];
 
   constructor(config: string) {
-    this.proc = Bun.spawn([tool("mosquitto", "/usr/sbin"), "-c", config], { stdout: "ignore", stderr: "pipe" });
+    this.proc = Bun.spawn([tool("mosquitto", "/usr/sbin"), "-c", config], {
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     void this.pump(this.proc.stderr.getReader());
   }
 
@@ -101,7 +116,10 @@ const devices: Record<string, DeviceFiles> = {};
 const clients: MqttClient[] = [];
 
 async function api(method: string, path: string, body?: unknown): Promise<Response> {
-  const init: RequestInit = { method, headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" } };
+  const init: RequestInit = {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   return await fetch(`${server.url}${path}`, init);
 }
@@ -117,11 +135,23 @@ async function refreshCrl(): Promise<void> {
 /** Provisions `name` with a WebCrypto key and its device token, as iotad does; writes its key and certificate. */
 async function provision(name: string, secret: string): Promise<DeviceFiles> {
   const keys = await generateDeviceKey();
-  const body = { group: GROUP, device: name, csr: await createCsrPem(keys, name), token: deviceToken(secret, GROUP, name) };
-  const res = await fetch(`${server.url}/v1/provision`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (res.status !== 201) throw new Error(`provisioning ${name}: ${res.status} ${await res.text()}`);
+  const body = {
+    group: GROUP,
+    device: name,
+    csr: await createCsrPem(keys, name),
+    token: deviceToken(secret, GROUP, name),
+  };
+  const res = await fetch(`${server.url}/v1/provision`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201)
+    throw new Error(`provisioning ${name}: ${res.status} ${await res.text()}`);
   const files = { name, cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
-  writeFileSync(files.cert, ((await res.json()) as { certificate: string }).certificate, { mode: 0o644 });
+  writeFileSync(files.cert, ((await res.json()) as { certificate: string }).certificate, {
+    mode: 0o644,
+  });
   writeFileSync(files.key, await exportPrivateKeyPem(keys.privateKey), { mode: 0o600 });
   return files;
 }
@@ -145,11 +175,30 @@ function connect(device: DeviceFiles): Promise<MqttClient> {
 }
 
 /** `mosquitto_sub -C 1` with a device's certificate: the first message on `topic` (the retained one). */
-function subscribeOnce(device: DeviceFiles, topic: string): { code: number; stdout: string; stderr: string } {
-  const cmd = [tool("mosquitto_sub"), "-h", "localhost", "-p", String(port), "-C", "1", "-W", "30", "-t", topic];
+function subscribeOnce(
+  device: DeviceFiles,
+  topic: string,
+): { code: number; stdout: string; stderr: string } {
+  const cmd = [
+    tool("mosquitto_sub"),
+    "-h",
+    "localhost",
+    "-p",
+    String(port),
+    "-C",
+    "1",
+    "-W",
+    "30",
+    "-t",
+    topic,
+  ];
   cmd.push("--cafile", join(dir, "broker.pem"), "--cert", device.cert, "--key", device.key);
   const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  return {
+    code: result.exitCode ?? -1,
+    stdout: result.stdout.toString(),
+    stderr: result.stderr.toString(),
+  };
 }
 
 beforeAll(async () => {
@@ -159,19 +208,40 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   server = await startServerProcess();
   const group = await api("POST", "/v1/groups", { name: GROUP });
-  if (group.status !== 201) throw new Error(`creating the group: ${group.status} ${await group.text()}`);
+  if (group.status !== 201)
+    throw new Error(`creating the group: ${group.status} ${await group.text()}`);
   const secret = ((await group.json()) as { provisioningSecret: string }).provisioningSecret;
   const created = await api("POST", `/v1/groups/${GROUP}/devices`, { names: ["lamp-1", "lamp-2"] });
-  if (created.status !== 200) throw new Error(`creating devices: ${created.status} ${await created.text()}`);
+  if (created.status !== 200)
+    throw new Error(`creating devices: ${created.status} ${await created.text()}`);
   devices.lamp1 = await provision("lamp-1", secret);
   devices.lamp2 = await provision("lamp-2", secret);
 
-  writeFileSync(join(dir, "ca.pem"), await (await fetch(`${server.url}/v1/ca`)).text(), { mode: 0o644 });
+  writeFileSync(join(dir, "ca.pem"), await (await fetch(`${server.url}/v1/ca`)).text(), {
+    mode: 0o644,
+  });
   await refreshCrl();
   // The broker's own certificate comes from the operator's PKI, not from IoTA; devices pin it with --mqtt-ca.
-  runOk([tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout", join(dir, "broker.key"), "-out", join(dir, "broker.pem")]);
+  runOk([
+    tool("openssl"),
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout",
+    join(dir, "broker.key"),
+    "-out",
+    join(dir, "broker.pem"),
+  ]);
   chmodSync(join(dir, "broker.pem"), 0o644);
   if (process.getuid?.() === 0) {
     const uid = Number(runOk(["id", "-u", "mosquitto"]).trim());
@@ -205,7 +275,11 @@ afterAll(async () => {
 describe("Mosquitto with the tenant CA and CRL", () => {
   test("a device publishes its retained readiness; another device of the tenant reads it with mosquitto_sub", async () => {
     const lamp1 = await connect(devices.lamp1!);
-    await lamp1.publishAsync("iota/room2-lights/lamp-1/status", JSON.stringify({ state: "ready" }), { qos: 1, retain: true });
+    await lamp1.publishAsync(
+      "iota/room2-lights/lamp-1/status",
+      JSON.stringify({ state: "ready" }),
+      { qos: 1, retain: true },
+    );
     const seen = subscribeOnce(devices.lamp2!, "iota/room2-lights/lamp-1/status");
     expect(seen.stderr).toBe("");
     expect(seen.stdout.trim()).toBe('{"state":"ready"}');
@@ -214,11 +288,19 @@ describe("Mosquitto with the tenant CA and CRL", () => {
 
   test("the ACL keeps a device out of another device's topics", async () => {
     const lamp2 = await connect(devices.lamp2!);
-    await lamp2.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"ready"}', { qos: 1, retain: true });
+    await lamp2.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"ready"}', {
+      qos: 1,
+      retain: true,
+    });
     const lamp1 = await connect(devices.lamp1!);
     // Hint: Mosquitto acknowledges a denied publish and drops it, so the retained message shows whether it got through.
-    await lamp1.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"forged"}', { qos: 1, retain: true });
-    expect(subscribeOnce(devices.lamp2!, "iota/room2-lights/lamp-2/status").stdout.trim()).toBe('{"state":"ready"}');
+    await lamp1.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"forged"}', {
+      qos: 1,
+      retain: true,
+    });
+    expect(subscribeOnce(devices.lamp2!, "iota/room2-lights/lamp-2/status").stdout.trim()).toBe(
+      '{"state":"ready"}',
+    );
   });
 
   test("a revoked device is refused at TLS once the fresh CRL is loaded; other devices still connect", async () => {
@@ -226,7 +308,9 @@ describe("Mosquitto with the tenant CA and CRL", () => {
     expect(res.status).toBe(200);
     const serial = ((await res.json()) as { serial: string }).serial;
     await refreshCrl();
-    expect(runOk([tool("openssl"), "crl", "-in", join(dir, "crl.pem"), "-noout", "-text"])).toContain(serial.toUpperCase());
+    expect(
+      runOk([tool("openssl"), "crl", "-in", join(dir, "crl.pem"), "-noout", "-text"]),
+    ).toContain(serial.toUpperCase());
     await broker.reload();
 
     const from = broker.log.length;

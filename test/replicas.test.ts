@@ -52,13 +52,19 @@ function drain(stream: ReadableStream<Uint8Array>, onText: (text: string) => voi
 /** Starts `bun src/iota-server/main.ts` and waits for its "listening on URL" line. */
 async function startReplica(name: string, dbUrl: string, masterKey: string): Promise<Replica> {
   const data = join(work, name);
-  const proc = Bun.spawn([BUN, "src/iota-server/main.ts", "--data", data, "--listen", "127.0.0.1:0", "--db", dbUrl], {
-    cwd: ROOT,
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("IOTA_"))), IOTA_MASTER_KEY: masterKey },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(
+    [BUN, "src/iota-server/main.ts", "--data", data, "--listen", "127.0.0.1:0", "--db", dbUrl],
+    {
+      cwd: ROOT,
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("IOTA_"))),
+        IOTA_MASTER_KEY: masterKey,
+      },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   let out = "";
   const listening = Promise.withResolvers<string>();
   const stderr = drain(proc.stderr, () => {});
@@ -67,22 +73,36 @@ async function startReplica(name: string, dbUrl: string, masterKey: string): Pro
     const match = /listening on (http:\/\/\S+)/.exec(out);
     if (match?.[1]) listening.resolve(match[1]);
   });
-  void proc.exited.then((code) => listening.reject(new Error(`replica ${name} exited (${code}) before listening:\n${stdout()}\n${stderr()}`)));
+  void proc.exited.then((code) =>
+    listening.reject(
+      new Error(`replica ${name} exited (${code}) before listening:\n${stdout()}\n${stderr()}`),
+    ),
+  );
   const replica: Replica = { name, url: "", data, proc, log: () => `${stdout()}\n${stderr()}` };
   running.push(replica);
   replica.url = await listening.promise;
   return replica;
 }
 
-async function call(replica: Replica, method: string, path: string, body?: unknown): Promise<Response> {
+async function call(
+  replica: Replica,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers["content-type"] = "application/json";
-  return await fetch(`${replica.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return await fetch(`${replica.url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 }
 
 async function json<T>(res: Response, expected: number, what: string): Promise<T> {
   const text = await res.text();
-  if (res.status !== expected) throw new Error(`${what}: expected ${expected}, got ${res.status}: ${text}`);
+  if (res.status !== expected)
+    throw new Error(`${what}: expected ${expected}, got ${res.status}: ${text}`);
   return JSON.parse(text) as T;
 }
 
@@ -100,7 +120,10 @@ beforeAll(async () => {
   pg = await startTestPostgres();
   const masterKey = randomBytes(32).toString("base64url");
   // Hint: started together on purpose, so migrations and the default tenant are raced for.
-  [a, b] = await Promise.all([startReplica("a", pg.url, masterKey), startReplica("b", pg.url, masterKey)]);
+  [a, b] = await Promise.all([
+    startReplica("a", pg.url, masterKey),
+    startReplica("b", pg.url, masterKey),
+  ]);
   const tokenFiles = [a, b].map((r) => join(r.data, "admin-token")).filter((f) => existsSync(f));
   expect(tokenFiles.length).toBe(1);
   token = readFileSync(tokenFiles[0] ?? "", "utf8").trim();
@@ -114,20 +137,36 @@ afterAll(async () => {
 }, 60_000);
 
 test("both replicas serve the same tenant CA and accept the same admin token", async () => {
-  const [caA, caB] = await Promise.all([fetch(`${a.url}/v1/ca`).then((r) => r.text()), fetch(`${b.url}/v1/ca`).then((r) => r.text())]);
+  const [caA, caB] = await Promise.all([
+    fetch(`${a.url}/v1/ca`).then((r) => r.text()),
+    fetch(`${b.url}/v1/ca`).then((r) => r.text()),
+  ]);
   expect(caA).toContain("BEGIN CERTIFICATE");
   expect(caB).toBe(caA);
   await json(await call(a, "POST", "/v1/groups", { name: GROUP }), 201, "create group on A");
-  const group = await json<{ name: string }>(await call(b, "GET", `/v1/groups/${GROUP}`), 200, "show group on B");
+  const group = await json<{ name: string }>(
+    await call(b, "GET", `/v1/groups/${GROUP}`),
+    200,
+    "show group on B",
+  );
   expect(group.name).toBe(GROUP);
 });
 
 test("overlapping bulk creations on both replicas at once create each device exactly once", async () => {
   const onA = Array.from({ length: 600 }, (_, i) => `dev-${String(i).padStart(4, "0")}`);
-  const onB = Array.from({ length: 600 }, (_, i) => `dev-${String(i + 300).padStart(4, "0")}`).reverse();
+  const onB = Array.from(
+    { length: 600 },
+    (_, i) => `dev-${String(i + 300).padStart(4, "0")}`,
+  ).reverse();
   type Bulk = { created: string[]; existing: string[]; invalid: unknown[] };
-  const [ra, rb] = await Promise.all([call(a, "POST", `/v1/groups/${GROUP}/devices`, { names: onA }), call(b, "POST", `/v1/groups/${GROUP}/devices`, { names: onB })]);
-  const [bulkA, bulkB] = [await json<Bulk>(ra, 200, "bulk on A"), await json<Bulk>(rb, 200, "bulk on B")];
+  const [ra, rb] = await Promise.all([
+    call(a, "POST", `/v1/groups/${GROUP}/devices`, { names: onA }),
+    call(b, "POST", `/v1/groups/${GROUP}/devices`, { names: onB }),
+  ]);
+  const [bulkA, bulkB] = [
+    await json<Bulk>(ra, 200, "bulk on A"),
+    await json<Bulk>(rb, 200, "bulk on B"),
+  ];
   const createdB = new Set(bulkB.created);
   expect(bulkA.created.filter((n) => createdB.has(n))).toEqual([]);
   expect(new Set([...bulkA.created, ...bulkB.created]).size).toBe(900);
@@ -137,7 +176,11 @@ test("overlapping bulk creations on both replicas at once create each device exa
   let cursor: string | undefined;
   do {
     const page = await json<{ items: { name: string }[]; nextCursor?: string }>(
-      await call(b, "GET", `/v1/groups/${GROUP}/devices?limit=250${cursor ? `&cursor=${cursor}` : ""}`),
+      await call(
+        b,
+        "GET",
+        `/v1/groups/${GROUP}/devices?limit=250${cursor ? `&cursor=${cursor}` : ""}`,
+      ),
       200,
       "list on B",
     );
@@ -150,7 +193,11 @@ test("overlapping bulk creations on both replicas at once create each device exa
 let winner: { keys: CryptoKeyPair; serial: string; certificate: string } | undefined;
 
 test("concurrent provisioning of one device with different keys on both replicas issues exactly one certificate", async () => {
-  const secretRes = await json<{ provisioningSecret: string }>(await call(a, "POST", `/v1/groups/${GROUP}/secret`), 200, "rotate secret on A");
+  const secretRes = await json<{ provisioningSecret: string }>(
+    await call(a, "POST", `/v1/groups/${GROUP}/secret`),
+    200,
+    "rotate secret on A",
+  );
   const device = "dev-0007";
   const attempts = await Promise.all(
     Array.from({ length: 12 }, async () => {
@@ -172,10 +219,15 @@ test("concurrent provisioning of one device with different keys on both replicas
   expect(statuses).toEqual([201, ...Array<number>(11).fill(409)]);
   const won = answers.findIndex((x) => x.status === 201);
   const issued = JSON.parse(answers[won]?.body ?? "{}") as { serial: string; certificate: string };
-  winner = { keys: attempts[won]?.keys as CryptoKeyPair, serial: issued.serial, certificate: issued.certificate };
+  winner = {
+    keys: attempts[won]?.keys as CryptoKeyPair,
+    serial: issued.serial,
+    certificate: issued.certificate,
+  };
   const db = new SQL(pg?.url ?? "", { max: 1 });
   try {
-    const rows = await db`select serial from certificates where group_name = ${GROUP} and device = ${device}`;
+    const rows =
+      await db`select serial from certificates where group_name = ${GROUP} and device = ${device}`;
     expect(rows.map((r: { serial: string }) => r.serial)).toEqual([issued.serial]);
   } finally {
     await db.close();
@@ -194,15 +246,32 @@ test("a certificate issued by A renews on B, and a revocation on A is on B's CRL
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ certificate: winner.certificate, ...proof }),
   });
-  const renewed = await json<{ serial: string; certificate: string; ca: string }>(renewRes, 201, "renew on B");
+  const renewed = await json<{ serial: string; certificate: string; ca: string }>(
+    renewRes,
+    201,
+    "renew on B",
+  );
   expect(renewed.serial).not.toBe(winner.serial);
   const cert = new x509.X509Certificate(renewed.certificate);
-  expect(await cert.verify({ publicKey: new x509.X509Certificate(renewed.ca).publicKey, signatureOnly: true })).toBe(true);
+  expect(
+    await cert.verify({
+      publicKey: new x509.X509Certificate(renewed.ca).publicKey,
+      signatureOnly: true,
+    }),
+  ).toBe(true);
 
-  await json(await call(a, "POST", `/v1/groups/${GROUP}/devices/dev-0007/revoke`), 200, "revoke on A");
+  await json(
+    await call(a, "POST", `/v1/groups/${GROUP}/devices/dev-0007/revoke`),
+    200,
+    "revoke on A",
+  );
   const listed = crlSerials(await fetch(`${b.url}/v1/crl`).then((r) => r.text()));
   expect(listed).toContain(normalSerial(renewed.serial));
   expect(listed).toContain(normalSerial(winner.serial));
-  const device = await json<{ state: string }>(await call(b, "GET", `/v1/groups/${GROUP}/devices/dev-0007`), 200, "show on B");
+  const device = await json<{ state: string }>(
+    await call(b, "GET", `/v1/groups/${GROUP}/devices/dev-0007`),
+    200,
+    "show on B",
+  );
   expect(device.state).toBe("revoked");
 }, 60_000);

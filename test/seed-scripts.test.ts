@@ -5,7 +5,15 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DeviceView, Page } from "../src/core/wire.ts";
 import { createCsrPem, generateDeviceKey } from "../src/core/csr.ts";
-import { ROOT, apiGet, buildIotactl, run, startServerProcess, tempDir, type ServerProcess } from "./iotactl-support.ts";
+import {
+  ROOT,
+  apiGet,
+  buildIotactl,
+  run,
+  startServerProcess,
+  tempDir,
+  type ServerProcess,
+} from "./iotactl-support.ts";
 
 let server: ServerProcess;
 let dir: string;
@@ -15,7 +23,11 @@ beforeAll(async () => {
   dir = tempDir("iota-seed-");
   const bin = await buildIotactl(dir);
   server = await startServerProcess();
-  env = { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, IOTA_SERVER: server.url, IOTA_TOKEN: server.token };
+  env = {
+    PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    IOTA_SERVER: server.url,
+    IOTA_TOKEN: server.token,
+  };
 });
 
 afterAll(async () => {
@@ -38,10 +50,16 @@ async function allDevices(group: string): Promise<string[]> {
 describe("seed scripts", () => {
   test("the scripts are the seed document's, byte for byte, with a real group name", () => {
     const seed = readFileSync("/work/shared/seeds/000_6386bde771278b12.txt", "utf8");
-    const blocks = [...seed.matchAll(/```sh\n(#!\/bin\/sh\n[\s\S]*?)```/g)].map((m) => (m[1] ?? "").replace("device_group='<Group Name>'", "device_group='room2-lights'"));
+    const blocks = [...seed.matchAll(/```sh\n(#!\/bin\/sh\n[\s\S]*?)```/g)].map((m) =>
+      (m[1] ?? "").replace("device_group='<Group Name>'", "device_group='room2-lights'"),
+    );
     expect(blocks.length).toBe(2);
-    expect(readFileSync(join(ROOT, "scripts/create-numbered-devices.sh"), "utf8")).toBe(blocks[0] ?? "");
-    expect(readFileSync(join(ROOT, "scripts/create-devices-from-file.sh"), "utf8")).toBe(blocks[1] ?? "");
+    expect(readFileSync(join(ROOT, "scripts/create-numbered-devices.sh"), "utf8")).toBe(
+      blocks[0] ?? "",
+    );
+    expect(readFileSync(join(ROOT, "scripts/create-devices-from-file.sh"), "utf8")).toBe(
+      blocks[1] ?? "",
+    );
   });
 
   test("create-numbered-devices.sh: secret file, 100 devices, names file; a re-run stops at 'group exists'", async () => {
@@ -62,7 +80,12 @@ describe("seed scripts", () => {
     const response = await fetch(`${server.url}/v1/provision`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ group: "room2-lights", device: "test-device-7", csr: await createCsrPem(keys, "test-device-7"), secret: secretText.trim() }),
+      body: JSON.stringify({
+        group: "room2-lights",
+        device: "test-device-7",
+        csr: await createCsrPem(keys, "test-device-7"),
+        secret: secretText.trim(),
+      }),
     });
     expect(response.status).toBe(201);
 
@@ -78,7 +101,10 @@ describe("seed scripts", () => {
   test("create-devices-from-file.sh: creates the devices named in the file; a re-run stops at 'group exists'", async () => {
     const cwd = workdir("create-devices-from-file.sh");
     // A group of its own: the script's group name is the seed's example; delete the previous test's group first.
-    const del = await fetch(`${server.url}/v1/groups/room2-lights?force=true`, { method: "DELETE", headers: { authorization: `Bearer ${server.token}` } });
+    const del = await fetch(`${server.url}/v1/groups/room2-lights?force=true`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     expect([204, 404]).toContain(del.status);
     const known = ["lamp-a1", "lamp-b2", "sensor-17"];
     // Blank lines are skipped by the script's grep; the last name has no final newline on purpose.

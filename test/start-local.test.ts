@@ -25,7 +25,13 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   // Hint: its own session, so the test can press Ctrl-C the way a terminal does: SIGINT to the whole group.
   const launcher = Bun.spawn(["setsid", "npm", "start", "--silent"], {
     cwd: ROOT,
-    env: { ...process.env, IOTA_DATA: data, IOTA_LISTEN: `127.0.0.1:${api}`, IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`, IOTAD_STATUS_LISTEN: `127.0.0.1:${status}` },
+    env: {
+      ...process.env,
+      IOTA_DATA: data,
+      IOTA_LISTEN: `127.0.0.1:${api}`,
+      IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`,
+      IOTAD_STATUS_LISTEN: `127.0.0.1:${status}`,
+    },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -33,7 +39,10 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   let out = "";
   while (!out.includes("Ctrl-C stops everything")) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`npm start exited early (${await launcher.exited}): ${out}${await new Response(launcher.stderr).text()}`);
+    if (done)
+      throw new Error(
+        `npm start exited early (${await launcher.exited}): ${out}${await new Response(launcher.stderr).text()}`,
+      );
     out += new TextDecoder().decode(value);
   }
   expect(out).toContain(`http://127.0.0.1:${status}/status`);
@@ -41,13 +50,21 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
 
   const health = await fetch(`http://127.0.0.1:${status}/healthz`);
   expect(health.status).toBe(200);
-  const state = (await (await fetch(`http://127.0.0.1:${status}/status`)).json()) as { state: string; device: string; mqtt: { state: string } };
+  const state = (await (await fetch(`http://127.0.0.1:${status}/status`)).json()) as {
+    state: string;
+    device: string;
+    mqtt: { state: string };
+  };
   expect(state).toMatchObject({ state: "ready", device: "demo-device-1" });
   expect(state.mqtt.state).toBe("connected");
 
   // The service recorded the same certificate the agent holds.
   const token = readFileSync(join(data, "admin-token"), "utf8").trim();
-  const device = (await (await fetch(`http://127.0.0.1:${api}/v1/groups/demo/devices/demo-device-1`, { headers: { authorization: `Bearer ${token}` } })).json()) as { state: string; serial: string };
+  const device = (await (
+    await fetch(`http://127.0.0.1:${api}/v1/groups/demo/devices/demo-device-1`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+  ).json()) as { state: string; serial: string };
   expect(device.state).toBe("provisioned");
   expect((state as unknown as { serial: string }).serial).toBe(device.serial);
   expect(statSync(join(data, "demo", "iotad.json")).mode & 0o777).toBe(0o600);
@@ -55,7 +72,12 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   process.kill(-launcher.pid, "SIGINT");
   await launcher.exited;
   const answers = async () => {
-    const probes = [api, status].map((port) => fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false));
+    const probes = [api, status].map((port) =>
+      fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      ),
+    );
     return (await Promise.all(probes)).some(Boolean);
   };
   for (let i = 0; i < 150 && (await answers()); i++) await Bun.sleep(200);

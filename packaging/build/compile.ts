@@ -22,30 +22,42 @@ export function executableName(program: Program, target: Target): string {
  * Compiles `program` for `target` into `dist`; returns the file's path.
  * `bun` is the Bun binary that builds (cross targets are fetched by Bun from the npm registry).
  */
-export function compileProgram(bun: string, repo: string, dist: string, program: Program, target: Target): string {
+export function compileProgram(
+  bun: string,
+  repo: string,
+  dist: string,
+  program: Program,
+  target: Target,
+): string {
   const out = join(dist, executableName(program, target));
   const entry = join(repo, ENTRIES[program]);
   if (target.runtime.kind === "bun") {
-    run(bun, [
-      "build",
-      entry,
-      "--compile",
-      "--minify",
-      "--bytecode",
-      "--format=esm",
-      `--target=${target.runtime.bunTarget}`,
-      // Hint: mqtt.js calls url.parse(); the compiled runtime would print DEP0169 into every device log.
-      "--compile-exec-argv=--no-deprecation",
-      // A device agent must not pick up a stray .env or bunfig.toml from its working folder.
-      "--no-compile-autoload-dotenv",
-      "--no-compile-autoload-bunfig",
-      "--outfile",
-      out,
-    ], { cwd: repo });
+    run(
+      bun,
+      [
+        "build",
+        entry,
+        "--compile",
+        "--minify",
+        "--bytecode",
+        "--format=esm",
+        `--target=${target.runtime.bunTarget}`,
+        // Hint: mqtt.js calls url.parse(); the compiled runtime would print DEP0169 into every device log.
+        "--compile-exec-argv=--no-deprecation",
+        // A device agent must not pick up a stray .env or bunfig.toml from its working folder.
+        "--no-compile-autoload-dotenv",
+        "--no-compile-autoload-bunfig",
+        "--outfile",
+        out,
+      ],
+      { cwd: repo },
+    );
     // Never strip: the executable carries its JavaScript after the ELF sections.
     return out;
   }
-  run(bun, ["build", entry, "--target=node", "--format=esm", "--minify", "--outfile", out], { cwd: repo });
+  run(bun, ["build", entry, "--target=node", "--format=esm", "--minify", "--outfile", out], {
+    cwd: repo,
+  });
   writeFileSync(out, nodeBundleText(readFileSync(out, "utf8"), target.runtime.minNode));
   return out;
 }
@@ -56,6 +68,11 @@ export function compileProgram(bun: string, repo: string, dist: string, program:
  */
 export function nodeBundleText(text: string, minNode: number): string {
   const lines = text.split("\n");
-  while (lines.length > 0 && (lines[0]?.startsWith("#!") || lines[0]?.trim() === "// @bun")) lines.shift();
-  return [`#!/usr/bin/env node`, `// iotad bundle for Node.js >= ${minNode}; started by the iotad launcher with --no-deprecation.`, ...lines].join("\n");
+  while (lines.length > 0 && (lines[0]?.startsWith("#!") || lines[0]?.trim() === "// @bun"))
+    lines.shift();
+  return [
+    `#!/usr/bin/env node`,
+    `// iotad bundle for Node.js >= ${minNode}; started by the iotad launcher with --no-deprecation.`,
+    ...lines,
+  ].join("\n");
 }

@@ -14,11 +14,19 @@ export function debName(version: string, debArch: string): string {
 
 /** What the package depends on: the distribution's Node.js for bundles, glibc for Bun executables. */
 export function debDepends(target: Target): string {
-  return target.runtime.kind === "node" ? `nodejs (>= ${target.runtime.minNode})` : "libc6 (>= 2.17)";
+  return target.runtime.kind === "node"
+    ? `nodejs (>= ${target.runtime.minNode})`
+    : "libc6 (>= 2.17)";
 }
 
 /** Builds `dist/iotad_<version>_<arch>.deb`; returns its path. */
-export function buildDeb(dist: string, version: string, target: Target, debArch: string, executable: string): string {
+export function buildDeb(
+  dist: string,
+  version: string,
+  target: Target,
+  debArch: string,
+  executable: string,
+): string {
   const root = mkdtempSync(join(tmpdir(), "iotad-deb-"));
   // Hint: mkdtemp makes 0700; the archive's "./" entry would carry that mode onto the target root.
   chmodSync(root, 0o755);
@@ -29,7 +37,8 @@ export function buildDeb(dist: string, version: string, target: Target, debArch:
     place("share/config.example.json", join(root, "etc/iotad/config.json"), 0o600);
     place("share/config.md", join(root, "usr/share/doc/iotad/config.md"), 0o644);
     place("deb/copyright", join(root, "usr/share/doc/iotad/copyright"), 0o644);
-    for (const script of ["postinst", "prerm", "postrm"]) place(`deb/${script}`, join(root, "DEBIAN", script), 0o755);
+    for (const script of ["postinst", "prerm", "postrm"])
+      place(`deb/${script}`, join(root, "DEBIAN", script), 0o755);
     place("deb/conffiles", join(root, "DEBIAN/conffiles"), 0o644);
     const sizeKb = run("du", ["-sk", "--exclude=DEBIAN", root]).split(/\s/)[0] ?? "0";
     const control = readFileSync(join(PACKAGING_DIR, "deb/control"), "utf8")

@@ -18,7 +18,13 @@ export function place(from: string, to: string, mode: number): void {
  * Places the agent under `root` as `<bin>/iotad`: the executable itself, or (Node targets) the
  * launcher script with the bundle at `<lib>/iotad/iotad.mjs`, where the launcher looks for it.
  */
-export function placeAgent(executable: string, target: Target, root: string, bin: string, lib: string): void {
+export function placeAgent(
+  executable: string,
+  target: Target,
+  root: string,
+  bin: string,
+  lib: string,
+): void {
   if (target.runtime.kind === "node") {
     place("share/iotad-node-launcher.sh", join(root, bin, "iotad"), 0o755);
     place(executable, join(root, lib, "iotad", "iotad.mjs"), 0o644);

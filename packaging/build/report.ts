@@ -17,7 +17,12 @@ export interface Artifact {
 }
 
 /** Describes the file at `path` as an artifact. */
-export function artifactOf(path: string, target: string, kind: Artifact["kind"], program: string): Artifact {
+export function artifactOf(
+  path: string,
+  target: string,
+  kind: Artifact["kind"],
+  program: string,
+): Artifact {
   return { file: basename(path), target, kind, program, bytes: statSync(path).size };
 }
 
@@ -29,14 +34,28 @@ export function formatSize(bytes: number): string {
 
 /** The table printed at the end of `npm run build`. */
 export function formatTable(artifacts: Artifact[]): string {
-  const rows = [["artifact", "target", "kind", "size"], ...artifacts.map((a) => [a.file, a.target, a.kind, formatSize(a.bytes)])];
+  const rows = [
+    ["artifact", "target", "kind", "size"],
+    ...artifacts.map((a) => [a.file, a.target, a.kind, formatSize(a.bytes)]),
+  ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((cell, i) => (i === 3 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join("  ");
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i === 3 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join("  ");
   const total = artifacts.reduce((sum, a) => sum + a.bytes, 0);
-  return [line(rows[0] ?? []), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line), `${artifacts.length} artifacts, ${formatSize(total)} in all`].join("\n");
+  return [
+    line(rows[0] ?? []),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.slice(1).map(line),
+    `${artifacts.length} artifacts, ${formatSize(total)} in all`,
+  ].join("\n");
 }
 
 /** Saves the artifact list beside them, for scripts and the dist test. */
 export function writeManifest(dist: string, version: string, artifacts: Artifact[]): void {
-  writeFileSync(join(dist, "artifacts.json"), `${JSON.stringify({ version, artifacts }, null, 2)}\n`);
+  writeFileSync(
+    join(dist, "artifacts.json"),
+    `${JSON.stringify({ version, artifacts }, null, 2)}\n`,
+  );
 }

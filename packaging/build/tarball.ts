@@ -13,7 +13,12 @@ export function tarballName(version: string, target: Target): string {
 }
 
 /** Builds `dist/iotad-<version>-<target>.tar.gz` from the agent's `executable`; returns its path. */
-export function buildTarball(dist: string, version: string, target: Target, executable: string): string {
+export function buildTarball(
+  dist: string,
+  version: string,
+  target: Target,
+  executable: string,
+): string {
   const name = tarballName(version, target);
   const folderName = name.replace(/\.tar\.gz$/, "");
   const stage = mkdtempSync(join(tmpdir(), "iotad-tar-"));
@@ -21,7 +26,17 @@ export function buildTarball(dist: string, version: string, target: Target, exec
     stageRelease(executable, target, join(stage, folderName));
     const out = join(dist, name);
     // Owned by root in the archive, whoever builds it: image builders unpack as root.
-    run("tar", ["--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-C", stage, "-czf", out, folderName]);
+    run("tar", [
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--sort=name",
+      "-C",
+      stage,
+      "-czf",
+      out,
+      folderName,
+    ]);
     return out;
   } finally {
     rmSync(stage, { recursive: true, force: true });

@@ -17,16 +17,30 @@ export const DEFAULT_TOPIC_PREFIX = "iota";
 
 const HostPort = v.pipe(
   v.string("must be a string HOST:PORT"),
-  v.regex(/^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, "must be HOST:PORT, e.g. 127.0.0.1:7780"),
+  v.regex(
+    /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/,
+    "must be HOST:PORT, e.g. 127.0.0.1:7780",
+  ),
 );
 const Url = (schemes: string[]) =>
   v.pipe(
     v.string("must be a URL string"),
     v.url("must be a URL"),
-    v.check((u) => schemes.some((s) => u.startsWith(`${s}://`)), `must start with ${schemes.map((s) => `${s}://`).join(" or ")}`),
+    v.check(
+      (u) => schemes.some((s) => u.startsWith(`${s}://`)),
+      `must start with ${schemes.map((s) => `${s}://`).join(" or ")}`,
+    ),
   );
-const Pem = v.pipe(v.string("must be a PEM string"), v.includes("-----BEGIN CERTIFICATE-----", "must be a PEM certificate"));
-const Fraction = (max: number) => v.pipe(v.number("must be a number"), v.minValue(0, "must be at least 0"), v.maxValue(max, `must be at most ${max}`));
+const Pem = v.pipe(
+  v.string("must be a PEM string"),
+  v.includes("-----BEGIN CERTIFICATE-----", "must be a PEM certificate"),
+);
+const Fraction = (max: number) =>
+  v.pipe(
+    v.number("must be a number"),
+    v.minValue(0, "must be at least 0"),
+    v.maxValue(max, `must be at most ${max}`),
+  );
 const NonEmpty = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"));
 
 /** The iotad configuration schema. Exactly one credential (token, secret, tokenFile, secretFile) is required. */
@@ -55,7 +69,10 @@ export const AgentConfigSchema = v.pipe(
       /** The refresh window (fractions of the certificate lifetime). */
       renewal: v.optional(
         v.strictObject({
-          fraction: v.optional(v.pipe(Fraction(0.95), v.minValue(0.1, "must be at least 0.1")), 2 / 3),
+          fraction: v.optional(
+            v.pipe(Fraction(0.95), v.minValue(0.1, "must be at least 0.1")),
+            2 / 3,
+          ),
           jitter: v.optional(Fraction(0.5), 1 / 20),
           spreadFirst: v.optional(v.boolean("must be true or false"), true),
         }),
@@ -69,7 +86,10 @@ export const AgentConfigSchema = v.pipe(
           ca: v.optional(Pem),
           /** Or a file holding it. */
           caFile: v.optional(NonEmpty),
-          topicPrefix: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_/-]+$/, "must be letters, digits, _, - and /")), DEFAULT_TOPIC_PREFIX),
+          topicPrefix: v.optional(
+            v.pipe(v.string(), v.regex(/^[A-Za-z0-9_/-]+$/, "must be letters, digits, _, - and /")),
+            DEFAULT_TOPIC_PREFIX,
+          ),
         }),
       ),
       /** A shell command run after each renewal (like `step ca renew --exec`). */
@@ -78,7 +98,8 @@ export const AgentConfigSchema = v.pipe(
     "is not a known field (check the spelling)",
   ),
   v.check(
-    (c) => [c.token, c.secret, c.tokenFile, c.secretFile].filter((x) => x !== undefined).length === 1,
+    (c) =>
+      [c.token, c.secret, c.tokenFile, c.secretFile].filter((x) => x !== undefined).length === 1,
     "give exactly one of token, secret, tokenFile, secretFile",
   ),
 );

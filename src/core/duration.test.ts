@@ -17,13 +17,19 @@ test.each([
   expect(parseDuration(text)).toBe(seconds);
 });
 
-test.each(["", "forever", "1y", "1.5h", "-1d", "1h 30m", "h", "30d!", "d30"])("refuses %p", (text) => {
-  expect(parseDuration(text)).toBeUndefined();
-});
+test.each(["", "forever", "1y", "1.5h", "-1d", "1h 30m", "h", "30d!", "d30"])(
+  "refuses %p",
+  (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  },
+);
 
-test.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60])("refuses the number %p", (n) => {
-  expect(parseDuration(n)).toBeUndefined();
-});
+test.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60])(
+  "refuses the number %p",
+  (n) => {
+    expect(parseDuration(n)).toBeUndefined();
+  },
+);
 
 test.each([
   [0, "0s"],

@@ -4,7 +4,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 
 /** Encodes bytes as base64url without padding (RFC 4648 §5). */
 export function toBase64Url(bytes: Uint8Array | ArrayBuffer): string {
-  return Buffer.from(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes).toString("base64url");
+  return Buffer.from(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes).toString(
+    "base64url",
+  );
 }
 
 /** Decodes base64url (padding optional); `undefined` when the text is not base64url. */

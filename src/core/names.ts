@@ -15,7 +15,8 @@ const NAME_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
  */
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return "is empty";
-  if (name.length > NAME_MAX_LENGTH) return `is ${name.length} characters long; at most ${NAME_MAX_LENGTH} are allowed`;
+  if (name.length > NAME_MAX_LENGTH)
+    return `is ${name.length} characters long; at most ${NAME_MAX_LENGTH} are allowed`;
   if (NAME_PATTERN.test(name)) return undefined;
   if (/[A-Z]/.test(name)) return "contains uppercase letters; only lowercase are allowed";
   if (name.startsWith("-") || name.endsWith("-")) return "starts or ends with a dash";

@@ -46,7 +46,11 @@ export class IotaError extends Error {
   /** Seconds the client should wait (429, 503). */
   readonly retryAfter: number | undefined;
 
-  constructor(status: number, detail: string, options: { errors?: FieldError[]; retryAfter?: number } = {}) {
+  constructor(
+    status: number,
+    detail: string,
+    options: { errors?: FieldError[]; retryAfter?: number } = {},
+  ) {
     super(detail);
     this.name = "IotaError";
     this.status = status;

@@ -23,7 +23,9 @@ beforeAll(async () => {
 });
 
 test("the signed message binds version, lowercase serial, timestamp and the CSR hash", () => {
-  const text = new TextDecoder().decode(proofMessage("4A0B", "2030-01-01T00:00:00.000Z", `${csr}\n\n`));
+  const text = new TextDecoder().decode(
+    proofMessage("4A0B", "2030-01-01T00:00:00.000Z", `${csr}\n\n`),
+  );
   const hash = createHash("sha256").update(csr.trim()).digest("base64url");
   expect(text).toBe(`iota-renew-v1\n4a0b\n2030-01-01T00:00:00.000Z\n${hash}`);
 });
@@ -42,7 +44,9 @@ test("a timestamp more than 5 minutes away is refused", async () => {
   const proof = await signRenewProof(keys.privateKey, cert.serialNumber, csr, new Date(NOW));
   expect(await checkRenewProof(cert, proof, NOW + PROOF_WINDOW_MS + 1)).toContain("5 minutes");
   expect(await checkRenewProof(cert, proof, NOW - PROOF_WINDOW_MS - 1)).toContain("5 minutes");
-  expect(await checkRenewProof(cert, { ...proof, timestamp: "yesterday" }, NOW)).toContain("ISO 8601");
+  expect(await checkRenewProof(cert, { ...proof, timestamp: "yesterday" }, NOW)).toContain(
+    "ISO 8601",
+  );
 });
 
 test("another key, another CSR, another serial, or a changed timestamp does not verify", async () => {
@@ -51,22 +55,42 @@ test("another key, another CSR, another serial, or a changed timestamp does not 
   expect(await checkRenewProof(cert, byOther, NOW)).toContain("does not verify");
   const proof = await signRenewProof(keys.privateKey, cert.serialNumber, csr, new Date(NOW));
   const otherCsr = await createCsrPem(other, "d");
-  expect(await checkRenewProof(cert, { ...proof, csr: otherCsr }, NOW)).toContain("does not verify");
-  const forOtherSerial = await signRenewProof(keys.privateKey, "4a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4e", csr, new Date(NOW));
+  expect(await checkRenewProof(cert, { ...proof, csr: otherCsr }, NOW)).toContain(
+    "does not verify",
+  );
+  const forOtherSerial = await signRenewProof(
+    keys.privateKey,
+    "4a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4e",
+    csr,
+    new Date(NOW),
+  );
   expect(await checkRenewProof(cert, forOtherSerial, NOW)).toContain("does not verify");
-  expect(await checkRenewProof(cert, { ...proof, timestamp: new Date(NOW + 1000).toISOString() }, NOW)).toContain("does not verify");
+  expect(
+    await checkRenewProof(cert, { ...proof, timestamp: new Date(NOW + 1000).toISOString() }, NOW),
+  ).toContain("does not verify");
 });
 
 test("a signature that is not 64 bytes of base64url is refused before verifying", async () => {
   const proof = await signRenewProof(keys.privateKey, cert.serialNumber, csr, new Date(NOW));
-  expect(await checkRenewProof(cert, { ...proof, signature: "not base64!" }, NOW)).toContain("64 bytes");
-  expect(await checkRenewProof(cert, { ...proof, signature: proof.signature.slice(0, 40) }, NOW)).toContain("64 bytes");
+  expect(await checkRenewProof(cert, { ...proof, signature: "not base64!" }, NOW)).toContain(
+    "64 bytes",
+  );
+  expect(
+    await checkRenewProof(cert, { ...proof, signature: proof.signature.slice(0, 40) }, NOW),
+  ).toContain("64 bytes");
 });
 
 test("the signature is plain WebCrypto ECDSA P-256 SHA-256 (r||s), so any device can make it", async () => {
   const proof = await signRenewProof(keys.privateKey, cert.serialNumber, csr, new Date(NOW));
-  const publicKey = await crypto.subtle.importKey("spki", cert.publicKey.rawData, EC_P256, false, ["verify"]);
+  const publicKey = await crypto.subtle.importKey("spki", cert.publicKey.rawData, EC_P256, false, [
+    "verify",
+  ]);
   const message = proofMessage(cert.serialNumber, proof.timestamp, csr);
-  const ok = await crypto.subtle.verify(ECDSA_SHA256, publicKey, Buffer.from(proof.signature, "base64url"), message.slice().buffer);
+  const ok = await crypto.subtle.verify(
+    ECDSA_SHA256,
+    publicKey,
+    Buffer.from(proof.signature, "base64url"),
+    message.slice().buffer,
+  );
   expect(ok).toBe(true);
 });

@@ -32,7 +32,12 @@ export function proofMessage(serialHex: string, timestamp: string, csrPem: strin
 }
 
 /** Signs a renewal of the certificate with serial `serialHex` to the key of `csrPem`. */
-export async function signRenewProof(privateKey: CryptoKey, serialHex: string, csrPem: string, now: Date): Promise<RenewProof> {
+export async function signRenewProof(
+  privateKey: CryptoKey,
+  serialHex: string,
+  csrPem: string,
+  now: Date,
+): Promise<RenewProof> {
   const timestamp = now.toISOString();
   const message = proofMessage(serialHex, timestamp, csrPem);
   const signature = await crypto.subtle.sign(ECDSA_SHA256, privateKey, toArrayBuffer(message));
@@ -40,15 +45,26 @@ export async function signRenewProof(privateKey: CryptoKey, serialHex: string, c
 }
 
 /** Why a proof is not acceptable for `cert` at `now`, or `undefined` when it is. */
-export async function checkRenewProof(cert: x509.X509Certificate, proof: RenewProof, now: number): Promise<string | undefined> {
+export async function checkRenewProof(
+  cert: x509.X509Certificate,
+  proof: RenewProof,
+  now: number,
+): Promise<string | undefined> {
   const at = Date.parse(proof.timestamp);
   if (Number.isNaN(at)) return "timestamp is not an ISO 8601 time";
-  if (Math.abs(at - now) > PROOF_WINDOW_MS) return "timestamp is more than 5 minutes from the service's clock";
+  if (Math.abs(at - now) > PROOF_WINDOW_MS)
+    return "timestamp is more than 5 minutes from the service's clock";
   const signature = fromBase64Url(proof.signature);
-  if (!signature || signature.length !== 64) return "signature is not a base64url P-256 signature (64 bytes r||s)";
+  if (!signature || signature.length !== 64)
+    return "signature is not a base64url P-256 signature (64 bytes r||s)";
   // Hint: importing an EC key needs its curve; the hash belongs to the signature, not the key.
   const publicKey = await cert.publicKey.export(EC_P256, ["verify"], crypto);
   const message = proofMessage(cert.serialNumber, proof.timestamp, proof.csr);
-  const ok = await crypto.subtle.verify(ECDSA_SHA256, publicKey, toArrayBuffer(signature), toArrayBuffer(message));
+  const ok = await crypto.subtle.verify(
+    ECDSA_SHA256,
+    publicKey,
+    toArrayBuffer(signature),
+    toArrayBuffer(message),
+  );
   return ok ? undefined : "signature does not verify with the current certificate's key";
 }

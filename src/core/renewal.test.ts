@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_BACKOFF, DEFAULT_RENEWAL_POLICY, renewalDelay, renewalTime, retryDelay, serialRandom } from "./renewal.ts";
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_RENEWAL_POLICY,
+  renewalDelay,
+  renewalTime,
+  retryDelay,
+  serialRandom,
+} from "./renewal.ts";
 
 const DAY = 86400_000;
 /** A 30-day certificate starting at t = 0. */
@@ -9,31 +16,45 @@ const fixed = (x: number) => () => x;
 
 describe("renewalTime", () => {
   test("a renewed certificate renews at 2/3 of its lifetime with random 0, and 1/20 earlier with random ~1", () => {
-    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), false)).toBe(Math.round((2 / 3) * LIFETIME));
+    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), false)).toBe(
+      Math.round((2 / 3) * LIFETIME),
+    );
     const late = renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), false);
     expect(Math.abs(late - Math.round((2 / 3 - 1 / 20) * LIFETIME))).toBeLessThanOrEqual(1);
   });
 
   test("random values outside [0, 1) are clamped, NaN counts as 0", () => {
-    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(Number.NaN), false)).toBe(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), false));
-    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(-3), false)).toBe(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), false));
-    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(7), false)).toBe(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), false));
+    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(Number.NaN), false)).toBe(
+      renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), false),
+    );
+    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(-3), false)).toBe(
+      renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), false),
+    );
+    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(7), false)).toBe(
+      renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), false),
+    );
   });
 
   test("spreadFirst draws the first renewal from jitter/2 up to jitter/2 + 2/3 of the lifetime", () => {
     const shift = 1 / 40;
-    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), true)).toBe(Math.round(shift * LIFETIME));
+    expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), true)).toBe(
+      Math.round(shift * LIFETIME),
+    );
     const latest = renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), true);
     expect(Math.abs(latest - Math.round((shift + 2 / 3) * LIFETIME))).toBeLessThanOrEqual(1000);
     expect(latest).toBeLessThan(CERT.notAfter);
     // Without spreadFirst the first renewal uses the narrow window.
     const narrow = { ...DEFAULT_RENEWAL_POLICY, spreadFirst: false };
-    expect(renewalTime(CERT, narrow, fixed(0.5), true)).toBe(renewalTime(CERT, narrow, fixed(0.5), false));
+    expect(renewalTime(CERT, narrow, fixed(0.5), true)).toBe(
+      renewalTime(CERT, narrow, fixed(0.5), false),
+    );
   });
 
   test("is relative to notBefore and scales with the lifetime", () => {
     const shifted = { notBefore: 1_000_000, notAfter: 1_000_000 + 3600_000 };
-    expect(renewalTime(shifted, DEFAULT_RENEWAL_POLICY, fixed(0), false)).toBe(1_000_000 + 2400_000);
+    expect(renewalTime(shifted, DEFAULT_RENEWAL_POLICY, fixed(0), false)).toBe(
+      1_000_000 + 2400_000,
+    );
   });
 
   test("a batch provisioned at one instant renews at the even rate through the first two cycles (no wave, no overlap)", () => {
@@ -43,7 +64,7 @@ describe("renewalTime", () => {
     const horizon = 1.3 * LIFETIME;
     const counts = new Array(bins).fill(0) as number[];
     let seed = 7;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let i = 0; i < devices; i++) {
       let cert = CERT;
       let at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, fixed((i + 0.5) / devices), true);
@@ -82,7 +103,8 @@ describe("serialRandom", () => {
 
   test("spreads serials roughly uniformly", () => {
     let below = 0;
-    for (let i = 0; i < 2000; i++) if (serialRandom(i.toString(16).padStart(32, "0"))() < 0.5) below++;
+    for (let i = 0; i < 2000; i++)
+      if (serialRandom(i.toString(16).padStart(32, "0"))() < 0.5) below++;
     expect(below).toBeGreaterThan(850);
     expect(below).toBeLessThan(1150);
   });
@@ -98,7 +120,9 @@ describe("retryDelay", () => {
 
   test("is capped at maxDelay however many attempts failed", () => {
     for (const attempt of [20, 100, 10_000]) {
-      expect(retryDelay(attempt, DEFAULT_BACKOFF, fixed(1 - 1e-12))).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxDelay);
+      expect(retryDelay(attempt, DEFAULT_BACKOFF, fixed(1 - 1e-12))).toBeLessThanOrEqual(
+        DEFAULT_BACKOFF.maxDelay,
+      );
       expect(retryDelay(attempt, DEFAULT_BACKOFF, fixed(0))).toBe(DEFAULT_BACKOFF.maxDelay / 2);
     }
   });

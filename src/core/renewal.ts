@@ -16,7 +16,11 @@ export interface RenewalPolicy {
 }
 
 /** The defaults of IoTA: step-ca's window, with the first renewal spread over a whole period. */
-export const DEFAULT_RENEWAL_POLICY: RenewalPolicy = { fraction: 2 / 3, jitter: 1 / 20, spreadFirst: true };
+export const DEFAULT_RENEWAL_POLICY: RenewalPolicy = {
+  fraction: 2 / 3,
+  jitter: 1 / 20,
+  spreadFirst: true,
+};
 
 /** The validity period of a certificate, in epoch milliseconds. */
 export interface Validity {
@@ -34,10 +38,18 @@ export interface Validity {
  * fleet's even rate from the first cycle on, with no wave and no overlap between cycles. It is
  * shifted by jitter/2 so no device renews the moment it was provisioned.
  */
-export function renewalTime(cert: Validity, policy: RenewalPolicy, random: () => number, first: boolean): number {
+export function renewalTime(
+  cert: Validity,
+  policy: RenewalPolicy,
+  random: () => number,
+  first: boolean,
+): number {
   const lifetime = cert.notAfter - cert.notBefore;
   const u = clampUnit(random());
-  const at = first && policy.spreadFirst ? policy.jitter / 2 + stationaryDelay(policy, u) : policy.fraction - u * policy.jitter;
+  const at =
+    first && policy.spreadFirst
+      ? policy.jitter / 2 + stationaryDelay(policy, u)
+      : policy.fraction - u * policy.jitter;
   return cert.notBefore + Math.round(at * lifetime);
 }
 
@@ -81,7 +93,12 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { minDelay: 5_000, maxDelay: 15 * 
  * Delay before retry number `attempt` (1 = the first retry): "equal jitter", half fixed, half random,
  * over a doubling base capped at `maxDelay`. A server's `Retry-After` (ms) is a floor.
  */
-export function retryDelay(attempt: number, policy: BackoffPolicy, random: () => number, retryAfterMs?: number): number {
+export function retryDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number,
+  retryAfterMs?: number,
+): number {
   const base = Math.min(policy.maxDelay, policy.minDelay * 2 ** Math.max(0, attempt - 1));
   const delay = base / 2 + clampUnit(random()) * (base / 2);
   return Math.round(Math.max(delay, retryAfterMs ?? 0));

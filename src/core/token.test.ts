@@ -2,9 +2,9 @@ import { expect, test } from "bun:test";
 import { deviceToken, newProvisioningSecret } from "./token.ts";
 
 test("device token matches the design's test vector", () => {
-  expect(deviceToken("Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5", "room2-lights", "test-device-123")).toBe(
-    "KFyRFYOfNkEYgOdfHhKYTM7QtyBBB7I2DEMsmecRxdE",
-  );
+  expect(
+    deviceToken("Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5", "room2-lights", "test-device-123"),
+  ).toBe("KFyRFYOfNkEYgOdfHhKYTM7QtyBBB7I2DEMsmecRxdE");
 });
 
 test("device tokens differ per device and per secret", () => {

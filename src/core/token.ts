@@ -8,7 +8,9 @@ import { createHmac, randomBytes } from "node:crypto";
  * A device holding only its token reveals nothing about its siblings or the group secret.
  */
 export function deviceToken(secret: string, group: string, device: string): string {
-  return createHmac("sha256", Buffer.from(secret, "utf8")).update(`${group}/${device}`, "utf8").digest("base64url");
+  return createHmac("sha256", Buffer.from(secret, "utf8"))
+    .update(`${group}/${device}`, "utf8")
+    .digest("base64url");
 }
 
 /** A new provisioning secret: 256 random bits, base64url (43 characters). */

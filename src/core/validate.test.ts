@@ -4,10 +4,16 @@ import { fieldErrors, parseOrThrow } from "./validate.ts";
 import { IotaError } from "./problem.ts";
 import { CreateGroupBody, ProvisionBody } from "./wire.ts";
 
-const Schema = v.object({ name: v.pipe(v.string("must be a string"), v.minLength(2, "is too short")), tags: v.array(v.string("must be a string")) });
+const Schema = v.object({
+  name: v.pipe(v.string("must be a string"), v.minLength(2, "is too short")),
+  tags: v.array(v.string("must be a string")),
+});
 
 test("returns the parsed output when the input is valid", () => {
-  expect(parseOrThrow(CreateGroupBody, { name: "room2-lights", validity: "1h" })).toEqual({ name: "room2-lights", validity: 3600 });
+  expect(parseOrThrow(CreateGroupBody, { name: "room2-lights", validity: "1h" })).toEqual({
+    name: "room2-lights",
+    validity: 3600,
+  });
 });
 
 test("throws a 400 IotaError naming every bad field by its dotted path", () => {
@@ -32,7 +38,9 @@ test("a missing field says it is required, a non-object body says what it got", 
   expect(missing.success).toBe(false);
   expect(fieldErrors(missing.issues ?? [])).toEqual([{ field: "name", message: "is required" }]);
   const notObject = v.safeParse(Schema, null);
-  expect(fieldErrors(notObject.issues ?? [])).toEqual([{ field: "(body)", message: "must be a JSON object, got null" }]);
+  expect(fieldErrors(notObject.issues ?? [])).toEqual([
+    { field: "(body)", message: "must be a JSON object, got null" },
+  ]);
 });
 
 test("a name breaking the rule names the rule in the message", () => {
@@ -41,6 +49,12 @@ test("a name breaking the rule names the rule in the message", () => {
 });
 
 test("cross-field checks land on the body", () => {
-  const result = v.safeParse(ProvisionBody, { group: "g", device: "d", csr: "-----BEGIN CERTIFICATE REQUEST-----" });
-  expect(fieldErrors(result.issues ?? [])).toEqual([{ field: "(body)", message: "give exactly one of token and secret" }]);
+  const result = v.safeParse(ProvisionBody, {
+    group: "g",
+    device: "d",
+    csr: "-----BEGIN CERTIFICATE REQUEST-----",
+  });
+  expect(fieldErrors(result.issues ?? [])).toEqual([
+    { field: "(body)", message: "give exactly one of token and secret" },
+  ]);
 });

@@ -18,12 +18,17 @@ export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError
 function plainMessage(issue: v.BaseIssue<unknown>): string {
   if (!issue.message.startsWith("Invalid ")) return issue.message;
   if (issue.message.startsWith("Invalid key:") && issue.input === undefined) return "is required";
-  if (issue.kind === "schema" && issue.expected === "Object") return `must be a JSON object, got ${issue.received}`;
+  if (issue.kind === "schema" && issue.expected === "Object")
+    return `must be a JSON object, got ${issue.received}`;
   return issue.message;
 }
 
 /** Parses `input` with `schema`; on failure throws a 400 {@link IotaError} naming every bad field. */
-export function parseOrThrow<S extends v.GenericSchema>(schema: S, input: unknown, what = "request body"): v.InferOutput<S> {
+export function parseOrThrow<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  what = "request body",
+): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
   const errors = fieldErrors(result.issues);

@@ -11,13 +11,19 @@ export const BULK_MAX_NAMES = 100_000;
 /** A group or device name; the message says which rule was broken. */
 export const NameSchema = v.pipe(
   v.string("must be a string"),
-  v.check((name) => nameProblem(name) === undefined, (issue) => `${nameProblem(String(issue.input))}; names are ${NAME_RULE}`),
+  v.check(
+    (name) => nameProblem(name) === undefined,
+    (issue) => `${nameProblem(String(issue.input))}; names are ${NAME_RULE}`,
+  ),
 );
 
 /** A duration (`30d`, `12h`, `90s` or whole seconds) within [min, max] seconds, output as seconds. */
 export function durationSchema(min: number, max: number) {
   return v.pipe(
-    v.union([v.number(), v.string()], "must be a duration such as 30d, 12h, 90s or a number of seconds"),
+    v.union(
+      [v.number(), v.string()],
+      "must be a duration such as 30d, 12h, 90s or a number of seconds",
+    ),
     v.transform((input) => parseDuration(input) ?? -1),
     v.check((s) => s >= 0, "must be a duration such as 30d, 12h, 90s or a number of seconds"),
     v.check((s) => s >= min && s <= max, `must be between ${min} and ${max} seconds`),
@@ -25,7 +31,11 @@ export function durationSchema(min: number, max: number) {
 }
 
 /** A PEM text of bounded size. */
-const PemText = v.pipe(v.string("must be a PEM string"), v.maxLength(16_384, "is longer than 16384 characters"), v.includes("-----BEGIN ", "is not PEM (no BEGIN line)"));
+const PemText = v.pipe(
+  v.string("must be a PEM string"),
+  v.maxLength(16_384, "is longer than 16384 characters"),
+  v.includes("-----BEGIN ", "is not PEM (no BEGIN line)"),
+);
 
 /** `POST /v1/groups` */
 export const CreateGroupBody = v.object({
@@ -47,14 +57,21 @@ export const BulkCreateBody = v.object({
 });
 
 /** `POST /v1/groups/{group}/devices`: one name, or many. */
-export const CreateDevicesBody = v.union([CreateDeviceBody, BulkCreateBody], "must have either name (one device) or names (a list)");
+export const CreateDevicesBody = v.union(
+  [CreateDeviceBody, BulkCreateBody],
+  "must have either name (one device) or names (a list)",
+);
 
 /**
  * The schema a device-creation body is checked against: the bulk form when it has `names`, else the
  * single form, so an error names the field that is wrong (`names.3`) instead of only the union.
  */
-export function createDevicesSchema(input: unknown): typeof CreateDeviceBody | typeof BulkCreateBody {
-  return typeof input === "object" && input !== null && "names" in input ? BulkCreateBody : CreateDeviceBody;
+export function createDevicesSchema(
+  input: unknown,
+): typeof CreateDeviceBody | typeof BulkCreateBody {
+  return typeof input === "object" && input !== null && "names" in input
+    ? BulkCreateBody
+    : CreateDeviceBody;
 }
 export type CreateDevicesBody = v.InferOutput<typeof CreateDevicesBody>;
 
@@ -68,7 +85,10 @@ export const ProvisionBody = v.pipe(
     token: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "is too long"))),
     secret: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "is too long"))),
   }),
-  v.check((body) => (body.token === undefined) !== (body.secret === undefined), "give exactly one of token and secret"),
+  v.check(
+    (body) => (body.token === undefined) !== (body.secret === undefined),
+    "give exactly one of token and secret",
+  ),
 );
 export type ProvisionBody = v.InferOutput<typeof ProvisionBody>;
 

@@ -1,6 +1,16 @@
 /** The server's data folder: created 0700; the master key and admin token files 0600, written atomically. */
 
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { newMasterKey } from "./ca/sealer.ts";
 import { IotaError } from "../core/problem.ts";
@@ -27,8 +37,11 @@ export function ensureDataDir(dir: string): void {
 /** Decodes a 32-byte key from base64url or hex; throws naming `source` otherwise. */
 export function decodeMasterKey(text: string, source: string): Uint8Array {
   const trimmed = text.trim();
-  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, "hex") : Buffer.from(trimmed, "base64url");
-  if (bytes.length !== 32) throw new IotaError(400, `${source} must hold a 32-byte key as base64url or hex`);
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, "hex")
+    : Buffer.from(trimmed, "base64url");
+  if (bytes.length !== 32)
+    throw new IotaError(400, `${source} must hold a 32-byte key as base64url or hex`);
   return new Uint8Array(bytes);
 }
 
@@ -36,6 +49,7 @@ export function decodeMasterKey(text: string, source: string): Uint8Array {
 export function loadMasterKey(dir: string, fromEnv?: string): Uint8Array {
   if (fromEnv) return decodeMasterKey(fromEnv, "IOTA_MASTER_KEY");
   const path = join(dir, "master.key");
-  if (!existsSync(path)) writeSecretFile(path, `${Buffer.from(newMasterKey()).toString("base64url")}\n`);
+  if (!existsSync(path))
+    writeSecretFile(path, `${Buffer.from(newMasterKey()).toString("base64url")}\n`);
   return decodeMasterKey(readFileSync(path, "utf8"), path);
 }

@@ -24,16 +24,25 @@ async function main(): Promise<number> {
   }
   const server = await startServer(options, log);
   process.stdout.write(`iota-server ${VERSION} listening on ${server.url}\n`);
-  if (server.broker) process.stdout.write(`  mqtt broker: ${server.broker.url} (mutual TLS; clients trust GET /v1/ca)\n`);
-  process.stdout.write(`  data folder: ${options.data}\n  database:    ${options.db.replace(/\/\/[^@/]*@/, "//***@")}\n`);
+  if (server.broker)
+    process.stdout.write(
+      `  mqtt broker: ${server.broker.url} (mutual TLS; clients trust GET /v1/ca)\n`,
+    );
+  process.stdout.write(
+    `  data folder: ${options.data}\n  database:    ${options.db.replace(/\/\/[^@/]*@/, "//***@")}\n`,
+  );
   if (server.newAdminToken) {
-    process.stdout.write(`  admin token: written to ${server.adminTokenPath} (0600); it is not shown again\n`);
+    process.stdout.write(
+      `  admin token: written to ${server.adminTokenPath} (0600); it is not shown again\n`,
+    );
     // Hint: the token itself goes to a terminal only, never to a log that a service manager keeps.
     if (process.stdout.isTTY) process.stdout.write(`               ${server.newAdminToken}\n`);
   } else if (existsSync(server.adminTokenPath)) {
     process.stdout.write(`  admin token: ${server.adminTokenPath}\n`);
   } else {
-    process.stdout.write(`  admin token: not in this data folder; the replica that created the tenant wrote it to its own admin-token file\n`);
+    process.stdout.write(
+      `  admin token: not in this data folder; the replica that created the tenant wrote it to its own admin-token file\n`,
+    );
   }
   const stop = async () => {
     await server.stop();
@@ -49,7 +58,9 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error) => {
-    process.stderr.write(`iota-server: ${isIotaError(error) ? error.message : (error as Error).message}\n`);
+    process.stderr.write(
+      `iota-server: ${isIotaError(error) ? error.message : (error as Error).message}\n`,
+    );
     process.exit(isIotaError(error) ? 2 : 1);
   },
 );

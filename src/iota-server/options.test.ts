@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseServerOptions, type ServerOptions } from "./options.ts";
 
-const parse = (argv: string[], env: Record<string, string> = {}) => parseServerOptions(argv, env) as ServerOptions;
+const parse = (argv: string[], env: Record<string, string> = {}) =>
+  parseServerOptions(argv, env) as ServerOptions;
 
 describe("iota-server options", () => {
   test("defaults: ./.iota, 127.0.0.1:8440, SQLite inside the data folder, no broker, no proxies", () => {
@@ -14,7 +15,11 @@ describe("iota-server options", () => {
   });
 
   test("flags win over IOTA_* variables, which win over defaults", () => {
-    const o = parse(["--listen", "0.0.0.0:9000"], { IOTA_LISTEN: "127.0.0.1:1", IOTA_DB: "postgres://db/iota", IOTA_TRUST_PROXY: "10.0.0.2, 10.0.0.3" });
+    const o = parse(["--listen", "0.0.0.0:9000"], {
+      IOTA_LISTEN: "127.0.0.1:1",
+      IOTA_DB: "postgres://db/iota",
+      IOTA_TRUST_PROXY: "10.0.0.2, 10.0.0.3",
+    });
     expect(o.listen).toEqual({ host: "0.0.0.0", port: 9000 });
     expect(o.db).toBe("postgres://db/iota");
     expect(o.trustProxy).toEqual(["10.0.0.2", "10.0.0.3"]);

@@ -48,12 +48,19 @@ Examples:
 export function parseHostPort(text: string, what: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new IotaError(400, `${what} must be HOST:PORT (e.g. 127.0.0.1:8440), got ${JSON.stringify(text)}`);
+  if (!match || port > 65535)
+    throw new IotaError(
+      400,
+      `${what} must be HOST:PORT (e.g. 127.0.0.1:8440), got ${JSON.stringify(text)}`,
+    );
   return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
 }
 
 /** Parses argv and the environment; throws IotaError(400) naming the bad flag. `undefined` for --help/--version. */
-export function parseServerOptions(argv: string[], env: Record<string, string | undefined>): ServerOptions | "help" | "version" {
+export function parseServerOptions(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): ServerOptions | "help" | "version" {
   let parsed;
   try {
     parsed = parseArgs({
@@ -82,7 +89,11 @@ export function parseServerOptions(argv: string[], env: Record<string, string | 
     listen: parseHostPort(values.listen ?? env.IOTA_LISTEN ?? "127.0.0.1:8440", "--listen"),
     db: values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`,
   };
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(options.db)) throw new IotaError(400, `--db must start with sqlite: or postgres://, got ${JSON.stringify(options.db)}`);
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(options.db))
+    throw new IotaError(
+      400,
+      `--db must start with sqlite: or postgres://, got ${JSON.stringify(options.db)}`,
+    );
   const mqtt = values["mqtt-listen"] ?? env.IOTA_MQTT_LISTEN;
   if (mqtt) options.mqttListen = parseHostPort(mqtt, "--mqtt-listen");
   if (env.IOTA_MASTER_KEY) options.masterKey = env.IOTA_MASTER_KEY;
@@ -93,9 +104,16 @@ export function parseServerOptions(argv: string[], env: Record<string, string | 
 
 /** The `--trust-proxy` list: IP addresses separated by commas; throws naming the bad entry. */
 export function parseProxyList(text: string): string[] {
-  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const entries = text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
   for (const entry of entries) {
-    if (!isIP(entry)) throw new IotaError(400, `--trust-proxy takes IP addresses separated by commas; ${JSON.stringify(entry)} is not one`);
+    if (!isIP(entry))
+      throw new IotaError(
+        400,
+        `--trust-proxy takes IP addresses separated by commas; ${JSON.stringify(entry)} is not one`,
+      );
   }
   if (entries.length === 0) throw new IotaError(400, "--trust-proxy needs at least one IP address");
   return entries;

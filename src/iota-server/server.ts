@@ -31,11 +31,20 @@ export interface RunningServer {
 }
 
 /** Opens everything `options` names and starts listening. */
-export async function startServer(options: ServerOptions, log: Logger, app: Partial<AppOptions> = {}): Promise<RunningServer> {
+export async function startServer(
+  options: ServerOptions,
+  log: Logger,
+  app: Partial<AppOptions> = {},
+): Promise<RunningServer> {
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
   const store: Store = durableStore(await openStore(options.db), options.db);
-  const context: ServiceContext = { store, sealer, tenants: new Tenants(store, sealer), now: Date.now };
+  const context: ServiceContext = {
+    store,
+    sealer,
+    tenants: new Tenants(store, sealer),
+    now: Date.now,
+  };
   const adminTokenPath = join(options.data, "admin-token");
   let newAdminToken: string | undefined;
   if (!(await store.getTenant(DEFAULT_TENANT))) {
@@ -46,16 +55,34 @@ export async function startServer(options: ServerOptions, log: Logger, app: Part
     }
   }
   if (!newAdminToken && !existsSync(adminTokenPath)) {
-    log.info(`the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`);
+    log.info(
+      `the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`,
+    );
   }
-  const http = createHttp(context, log, { ...DEFAULT_APP_OPTIONS, ...(options.trustProxy ? { trustedProxies: options.trustProxy } : {}), ...app });
+  const http = createHttp(context, log, {
+    ...DEFAULT_APP_OPTIONS,
+    ...(options.trustProxy ? { trustedProxies: options.trustProxy } : {}),
+    ...app,
+  });
   // Hint: the issuing routes skip hono's router; every other path and method goes to the app.
-  const server = Bun.serve({ hostname: options.listen.host, port: options.listen.port, routes: http.routes, fetch: http.app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
+  const server = Bun.serve({
+    hostname: options.listen.host,
+    port: options.listen.port,
+    routes: http.routes,
+    fetch: http.app.fetch,
+    maxRequestBodySize: 64 * 1024 * 1024,
+  });
   const host = options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host;
   let broker: EmbeddedBroker | undefined;
   if (options.mqttListen) {
     const extraNames = isWildcardHost(options.mqttListen.host) ? [hostname()] : [];
-    broker = await startEmbeddedBroker({ listen: options.mqttListen, ctx: context, tenant: DEFAULT_TENANT, log, extraNames });
+    broker = await startEmbeddedBroker({
+      listen: options.mqttListen,
+      ctx: context,
+      tenant: DEFAULT_TENANT,
+      log,
+      extraNames,
+    });
   }
   return {
     url: `http://${host}:${server.port}`,

@@ -21,11 +21,19 @@ export interface TestService {
   /** Moves the service's clock. */
   clock: { now: number; advance(ms: number): void };
   /** JSON request helper: `call("POST", "/v1/groups", body)` with the admin token. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
 }
 
 /** Starts a fresh service in memory (`dbUrl` selects another database, e.g. PostgreSQL). */
-export async function createTestService(options: Partial<AppOptions> = {}, dbUrl = "sqlite::memory:"): Promise<TestService> {
+export async function createTestService(
+  options: Partial<AppOptions> = {},
+  dbUrl = "sqlite::memory:",
+): Promise<TestService> {
   const clock = {
     now: Date.now(),
     advance(ms: number) {
@@ -34,14 +42,27 @@ export async function createTestService(options: Partial<AppOptions> = {}, dbUrl
   };
   const store = await openStore(dbUrl);
   const sealer = new Sealer(newMasterKey());
-  const ctx: ServiceContext = { store, sealer, tenants: new Tenants(store, sealer), now: () => clock.now };
+  const ctx: ServiceContext = {
+    store,
+    sealer,
+    tenants: new Tenants(store, sealer),
+    now: () => clock.now,
+  };
   const created = await ctx.tenants.create(DEFAULT_TENANT, clock.now);
   if (!created) throw new Error("the test database already has a default tenant");
   const log = memoryLogger();
   const { app, routes } = createHttp(ctx, log, { ...DEFAULT_APP_OPTIONS, ...options });
   const adminToken = created.adminToken;
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${adminToken}`, ...headers } };
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const init: RequestInit = {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...headers },
+    };
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       (init.headers as Record<string, string>)["content-type"] ??= "application/json";
@@ -58,37 +79,70 @@ export async function deviceCsr(device: string): Promise<{ keys: CryptoKeyPair; 
 }
 
 /** Creates a group through the API and returns its provisioning secret (fails the test on any other answer). */
-export async function createGroup(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<string> {
+export async function createGroup(
+  svc: TestService,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const res = await svc.call("POST", "/v1/groups", { name, ...extra });
-  if (res.status !== 201) throw new Error(`creating group ${name}: ${res.status} ${await res.text()}`);
+  if (res.status !== 201)
+    throw new Error(`creating group ${name}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { provisioningSecret: string }).provisioningSecret;
 }
 
 /** Creates devices through the API (bulk form). */
-export async function createDevices(svc: TestService, group: string, names: string[]): Promise<void> {
+export async function createDevices(
+  svc: TestService,
+  group: string,
+  names: string[],
+): Promise<void> {
   const res = await svc.call("POST", `/v1/groups/${group}/devices`, { names });
-  if (res.status !== 200) throw new Error(`creating devices in ${group}: ${res.status} ${await res.text()}`);
+  if (res.status !== 200)
+    throw new Error(`creating devices in ${group}: ${res.status} ${await res.text()}`);
 }
 
 /** A public (no admin token) JSON POST to the app. */
 export async function postJson(svc: TestService, path: string, body: unknown): Promise<Response> {
-  return await svc.app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return await svc.app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 /** What a successful provision or renew answers (the wire type, under the name the tests use). */
 export type IssuedAnswer = IssuedCertificate;
 
 /** Provisions `device` with a fresh key and the group secret; fails unless the answer is 201. */
-export async function provisionDevice(svc: TestService, group: string, device: string, secret: string): Promise<{ keys: CryptoKeyPair; csr: string; issued: IssuedAnswer }> {
+export async function provisionDevice(
+  svc: TestService,
+  group: string,
+  device: string,
+  secret: string,
+): Promise<{ keys: CryptoKeyPair; csr: string; issued: IssuedAnswer }> {
   const { keys, csr } = await deviceCsr(device);
   const res = await postJson(svc, "/v1/provision", { group, device, csr, secret });
-  if (res.status !== 201) throw new Error(`provisioning ${group}/${device}: ${res.status} ${await res.text()}`);
+  if (res.status !== 201)
+    throw new Error(`provisioning ${group}/${device}: ${res.status} ${await res.text()}`);
   return { keys, csr, issued: (await res.json()) as IssuedAnswer };
 }
 
 /** The problem+json body of an error answer; throws when the answer is not problem+json. */
-export async function readProblem(res: Response): Promise<{ status: number; title: string; detail: string; errors?: { field: string; message: string }[] }> {
+export async function readProblem(
+  res: Response,
+): Promise<{
+  status: number;
+  title: string;
+  detail: string;
+  errors?: { field: string; message: string }[];
+}> {
   const type = res.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/problem+json")) throw new Error(`expected application/problem+json, got ${type}: ${await res.text()}`);
-  return (await res.json()) as { status: number; title: string; detail: string; errors?: { field: string; message: string }[] };
+  if (!type.startsWith("application/problem+json"))
+    throw new Error(`expected application/problem+json, got ${type}: ${await res.text()}`);
+  return (await res.json()) as {
+    status: number;
+    title: string;
+    detail: string;
+    errors?: { field: string; message: string }[];
+  };
 }

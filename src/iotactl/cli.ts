@@ -14,15 +14,23 @@ import { ApiClient } from "./client.ts";
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";
 
 /** The command named by the leading words of `argv`, and the arguments after them. */
-function findCommand(words: string[], commands: Command[]): { command: Command; rest: string[] } | undefined {
+function findCommand(
+  words: string[],
+  commands: Command[],
+): { command: Command; rest: string[] } | undefined {
   for (const command of commands) {
-    if (command.words.every((w, i) => words[i] === w)) return { command, rest: words.slice(command.words.length) };
+    if (command.words.every((w, i) => words[i] === w))
+      return { command, rest: words.slice(command.words.length) };
   }
   return undefined;
 }
 
 /** Runs iotactl with `argv` (without the program name); resolves to the exit code. */
-export async function runCli(argv: string[], io: Io, commands: Command[] = COMMANDS): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: Io,
+  commands: Command[] = COMMANDS,
+): Promise<number> {
   const console = createConsole(io);
   // Hint: global flags may come before the command words (`iotactl --json list groups`).
   let skip = 0;
@@ -47,13 +55,18 @@ export async function runCli(argv: string[], io: Io, commands: Command[] = COMMA
     const found = findCommand(words, commands);
     if (!found) {
       const family = commands.filter((c) => c.words[0] === first);
-      if (family.length === 0) throw usageError(`unknown command ${JSON.stringify(first)}; run "iotactl --help" for the list`);
+      if (family.length === 0)
+        throw usageError(
+          `unknown command ${JSON.stringify(first)}; run "iotactl --help" for the list`,
+        );
       if (words.slice(1).some(isHelp)) {
         io.stdout.write(groupHelp(first, family));
         return EXIT.OK;
       }
       const what = words[1] === undefined || words[1].startsWith("-") ? "" : ` ${words[1]}`;
-      throw usageError(`unknown command "${first}${what}"; try: ${family.map((c) => c.words.join(" ")).join(", ")}`);
+      throw usageError(
+        `unknown command "${first}${what}"; try: ${family.map((c) => c.words.join(" ")).join(", ")}`,
+      );
     }
     if (found.rest.some(isHelp)) {
       io.stdout.write(commandHelp(found.command));
@@ -71,7 +84,11 @@ export async function runCli(argv: string[], io: Io, commands: Command[] = COMMA
   }
 }
 
-function commandContext(io: Io, args: CommandContext["args"], console: CommandContext["console"]): CommandContext {
+function commandContext(
+  io: Io,
+  args: CommandContext["args"],
+  console: CommandContext["console"],
+): CommandContext {
   let settings: Settings | undefined;
   const resolve = () => (settings ??= resolveSettings(io));
   return {

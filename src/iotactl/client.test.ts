@@ -4,7 +4,10 @@ import { batches, createInBatches } from "./bulk.ts";
 import { CliError } from "./exit-codes.ts";
 
 const problem = (status: number, detail: string, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify({ type: "about:blank", status, title: "x", detail }), { status, headers: { "content-type": "application/problem+json", ...headers } });
+  new Response(JSON.stringify({ type: "about:blank", status, title: "x", detail }), {
+    status,
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
 
 async function failure(client: ApiClient): Promise<CliError> {
   try {
@@ -25,7 +28,8 @@ describe("ApiClient", () => {
     [429, 1],
     [500, 1],
   ])("HTTP %p maps to exit %p with the server's detail", async (status, code) => {
-    const client = new ApiClient("http://s", "t", (async () => problem(status, `detail ${status}`)) as unknown as typeof fetch);
+    const client = new ApiClient("http://s", "t", (async () =>
+      problem(status, `detail ${status}`)) as unknown as typeof fetch);
     const error = await failure(client);
     expect(error.exitCode).toBe(code as never);
     expect(error.message).toContain(`detail ${status}`);
@@ -57,7 +61,9 @@ describe("bulk creation", () => {
   test("batches respect the count and the byte budget", () => {
     const names = Array.from({ length: 25 }, (_, i) => `n${i}`);
     expect(batches(names, 10).map((b) => b.length)).toEqual([10, 10, 5]);
-    expect(batches(["a".repeat(600), "b".repeat(600), "c"], 100, 1000).map((b) => b.length)).toEqual([1, 2]);
+    expect(
+      batches(["a".repeat(600), "b".repeat(600), "c"], 100, 1000).map((b) => b.length),
+    ).toEqual([1, 2]);
   });
 
   test("results are added up over batches; a failing later batch says how far it got", async () => {
@@ -74,7 +80,9 @@ describe("bulk creation", () => {
     const summary = await createInBatches(client, "g", names, 10, (done) => progress.push(done));
     expect(summary).toEqual({ total: 20, created: 18, existing: 2, invalid: [] });
     expect(progress).toEqual([0, 10, 20]);
-    const error = await createInBatches(client, "g", [...names, "n20"], 10, () => {}).catch((e: CliError) => e);
+    const error = await createInBatches(client, "g", [...names, "n20"], 10, () => {}).catch(
+      (e: CliError) => e,
+    );
     expect((error as CliError).message).toContain("stopped after 20 of 21 names");
   });
 });

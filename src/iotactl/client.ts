@@ -1,6 +1,14 @@
 /** The iota-server API v1 client: JSON over the injected fetch, problem+json answers mapped to exit codes. */
 
-import type { BulkCreateResult, DeviceView, GroupView, GroupWithSecret, IssuedCertificate, Page, ProvisionBody } from "../core/wire.ts";
+import type {
+  BulkCreateResult,
+  DeviceView,
+  GroupView,
+  GroupWithSecret,
+  IssuedCertificate,
+  Page,
+  ProvisionBody,
+} from "../core/wire.ts";
 import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
 
 /** How long one request may take; a bulk batch of 10,000 names needs a few seconds at most. */
@@ -27,7 +35,10 @@ export class ApiClient {
     try {
       response = await this.fetcher(`${this.server}${path}`, init);
     } catch (error) {
-      throw new CliError(EXIT.UNREACHABLE, `cannot reach the IoTA server at ${this.server}: ${reason(error)}`);
+      throw new CliError(
+        EXIT.UNREACHABLE,
+        `cannot reach the IoTA server at ${this.server}: ${reason(error)}`,
+      );
     }
     const text = await response.text();
     if (!response.ok) throw problemError(response, text, this.server, admin);
@@ -36,22 +47,35 @@ export class ApiClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new CliError(EXIT.FAILURE, `${this.server} answered ${method} ${path} with invalid JSON; is it an IoTA server?`);
+      throw new CliError(
+        EXIT.FAILURE,
+        `${this.server} answered ${method} ${path} with invalid JSON; is it an IoTA server?`,
+      );
     }
   }
 
-  createGroup = (body: { name: string; validity?: string; renewGrace?: string }) => this.request<GroupWithSecret>("POST", "/v1/groups", body);
+  createGroup = (body: { name: string; validity?: string; renewGrace?: string }) =>
+    this.request<GroupWithSecret>("POST", "/v1/groups", body);
   listGroups = () => this.request<{ items: GroupView[] }>("GET", "/v1/groups");
   getGroup = (group: string) => this.request<GroupView>("GET", `/v1/groups/${group}`);
-  deleteGroup = (group: string, force: boolean) => this.request<void>("DELETE", `/v1/groups/${group}${force ? "?force=true" : ""}`);
-  rotateSecret = (group: string) => this.request<GroupWithSecret>("POST", `/v1/groups/${group}/secret`);
-  createDevice = (group: string, name: string) => this.request<DeviceView>("POST", `/v1/groups/${group}/devices`, { name });
-  createDevices = (group: string, names: string[]) => this.request<BulkCreateResult>("POST", `/v1/groups/${group}/devices`, { names });
-  getDevice = (group: string, device: string) => this.request<DeviceView>("GET", `/v1/groups/${group}/devices/${device}`);
-  deleteDevice = (group: string, device: string) => this.request<void>("DELETE", `/v1/groups/${group}/devices/${device}`);
-  revokeDevice = (group: string, device: string) => this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/revoke`);
-  resetDevice = (group: string, device: string) => this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/reset`);
-  provision = (body: ProvisionBody) => this.request<IssuedCertificate>("POST", "/v1/provision", body, false);
+  deleteGroup = (group: string, force: boolean) =>
+    this.request<void>("DELETE", `/v1/groups/${group}${force ? "?force=true" : ""}`);
+  rotateSecret = (group: string) =>
+    this.request<GroupWithSecret>("POST", `/v1/groups/${group}/secret`);
+  createDevice = (group: string, name: string) =>
+    this.request<DeviceView>("POST", `/v1/groups/${group}/devices`, { name });
+  createDevices = (group: string, names: string[]) =>
+    this.request<BulkCreateResult>("POST", `/v1/groups/${group}/devices`, { names });
+  getDevice = (group: string, device: string) =>
+    this.request<DeviceView>("GET", `/v1/groups/${group}/devices/${device}`);
+  deleteDevice = (group: string, device: string) =>
+    this.request<void>("DELETE", `/v1/groups/${group}/devices/${device}`);
+  revokeDevice = (group: string, device: string) =>
+    this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/revoke`);
+  resetDevice = (group: string, device: string) =>
+    this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/reset`);
+  provision = (body: ProvisionBody) =>
+    this.request<IssuedCertificate>("POST", "/v1/provision", body, false);
   ca = () => this.request<string>("GET", "/v1/ca", undefined, false);
   crl = () => this.request<string>("GET", "/v1/crl", undefined, false);
 
@@ -60,7 +84,10 @@ export class ApiClient {
     let cursor: string | undefined;
     do {
       const query = `?limit=${pageSize}${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
-      const page = await this.request<Page<DeviceView>>("GET", `/v1/groups/${group}/devices${query}`);
+      const page = await this.request<Page<DeviceView>>(
+        "GET",
+        `/v1/groups/${group}/devices${query}`,
+      );
       yield* page.items;
       cursor = page.nextCursor;
     } while (cursor !== undefined);
@@ -71,7 +98,8 @@ export class ApiClient {
 function reason(error: unknown): string {
   const e = error as { code?: string; name?: string; message?: string };
   if (e.name === "TimeoutError") return "no answer within 5 minutes";
-  if (e.code === "ConnectionRefused" || e.code === "ECONNREFUSED") return "connection refused (is iota-server running?)";
+  if (e.code === "ConnectionRefused" || e.code === "ECONNREFUSED")
+    return "connection refused (is iota-server running?)";
   return e.message ?? String(error);
 }
 
@@ -80,13 +108,22 @@ function problemError(response: Response, text: string, server: string, admin: b
   let detail = "";
   try {
     const problem = JSON.parse(text) as { detail?: unknown; title?: unknown };
-    detail = typeof problem.detail === "string" ? problem.detail : typeof problem.title === "string" ? problem.title : "";
+    detail =
+      typeof problem.detail === "string"
+        ? problem.detail
+        : typeof problem.title === "string"
+          ? problem.title
+          : "";
   } catch {
     // Hint: not an IoTA answer (a proxy's HTML page); the status line is all we can say.
   }
   detail ||= `HTTP ${response.status} ${response.statusText}`.trim();
   const code = exitCodeForStatus(response.status);
-  if (code === EXIT.AUTH && admin) return new CliError(code, `${server} refused the admin token: ${detail} (check IOTA_TOKEN or run iotactl configure)`);
+  if (code === EXIT.AUTH && admin)
+    return new CliError(
+      code,
+      `${server} refused the admin token: ${detail} (check IOTA_TOKEN or run iotactl configure)`,
+    );
   if (code === EXIT.AUTH) return new CliError(code, `${server} refused the credentials: ${detail}`);
   if (response.status === 429) {
     const wait = response.headers.get("retry-after");

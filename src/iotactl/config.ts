@@ -48,7 +48,10 @@ export function readConfigFile(io: Io): ConfigFile {
     throw usageError(`${path} is not valid JSON; run iotactl configure again`);
   }
   const parsed = v.safeParse(ConfigFileSchema, json);
-  if (!parsed.success) throw usageError(`${path}: ${parsed.issues[0]?.path?.[0]?.key ?? "file"} ${parsed.issues[0]?.message}`);
+  if (!parsed.success)
+    throw usageError(
+      `${path}: ${parsed.issues[0]?.path?.[0]?.key ?? "file"} ${parsed.issues[0]?.message}`,
+    );
   return parsed.output;
 }
 
@@ -58,7 +61,9 @@ export function checkServerUrl(url: string, what: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw usageError(`${what} must be a URL such as http://127.0.0.1:8440, got ${JSON.stringify(url)}`);
+    throw usageError(
+      `${what} must be a URL such as http://127.0.0.1:8440, got ${JSON.stringify(url)}`,
+    );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw usageError(`${what} must start with http:// or https://, got ${JSON.stringify(url)}`);
@@ -86,7 +91,15 @@ export function resolveSettings(io: Io): Settings {
       throw usageError(`cannot read ${LOCAL_TOKEN_FILE}: ${fileProblem(error)}`);
     }
   }
-  return { server: checkServerUrl(server, serverSource === "default" ? "the server" : `the server (from ${serverSource})`), serverSource, token: token || undefined, tokenSource };
+  return {
+    server: checkServerUrl(
+      server,
+      serverSource === "default" ? "the server" : `the server (from ${serverSource})`,
+    ),
+    serverSource,
+    token: token || undefined,
+    tokenSource,
+  };
 }
 
 /** The admin token, or an auth error (exit 5) saying how to provide one. */

@@ -19,7 +19,13 @@ export interface Flag {
 }
 
 /** The group a device command works on. */
-export const GROUP_FLAG: Flag = { name: "group", short: "g", type: "string", value: "GROUP", help: "the device group" };
+export const GROUP_FLAG: Flag = {
+  name: "group",
+  short: "g",
+  type: "string",
+  value: "GROUP",
+  help: "the device group",
+};
 /** Names one per line from a file, or `-` for standard input. */
 export const FROM_FILE_FLAG: Flag = {
   name: "from-file",
@@ -31,7 +37,12 @@ export const FROM_FILE_FLAG: Flag = {
 /** Machine-readable output. */
 export const JSON_FLAG: Flag = { name: "json", type: "boolean", help: "print the result as JSON" };
 /** Help for the command. */
-export const HELP_FLAG: Flag = { name: "help", short: "h", type: "boolean", help: "show this help" };
+export const HELP_FLAG: Flag = {
+  name: "help",
+  short: "h",
+  type: "boolean",
+  help: "show this help",
+};
 
 /** Flags every command accepts. */
 export const GLOBAL_FLAGS: Flag[] = [JSON_FLAG, HELP_FLAG];
@@ -49,12 +60,21 @@ export function parseFlags(argv: string[], flags: Flag[]): ParsedArgs {
     options[flag.name] = flag.short ? { type: flag.type, short: flag.short } : { type: flag.type };
   }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as ParsedArgs["values"], positionals };
   } catch (error) {
     // Hint: parseArgs messages are already specific ("Unknown option '--cout'"); drop its advice about "--".
     // Hint: some (a value starting with a dash) span three lines; the reason must stay one line on stderr.
-    throw usageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " "));
+    throw usageError(
+      (error as Error).message
+        .replace(/\. To specify a positional argument.*$/s, "")
+        .replace(/\s*\n\s*/g, " "),
+    );
   }
 }
 
@@ -67,14 +87,18 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
 /** A string flag that must be present. */
 export function requiredFlag(args: ParsedArgs, name: string, why = ""): string {
   const value = stringFlag(args, name);
-  if (value === undefined || value === "") throw usageError(`--${name} is required${why ? ` ${why}` : ""}`);
+  if (value === undefined || value === "")
+    throw usageError(`--${name} is required${why ? ` ${why}` : ""}`);
   return value;
 }
 
 /** A name (group or device) that must follow the naming rule; `what` says whose name it is. */
 export function checkName(name: string, what: string): string {
   const problem = nameProblem(name);
-  if (problem) throw usageError(`${what} ${JSON.stringify(name)} ${problem}; use lowercase letters, digits and single dashes (e.g. room2-lights)`);
+  if (problem)
+    throw usageError(
+      `${what} ${JSON.stringify(name)} ${problem}; use lowercase letters, digits and single dashes (e.g. room2-lights)`,
+    );
   return name;
 }
 
@@ -84,19 +108,28 @@ export function groupFlag(args: ParsedArgs): string {
 }
 
 /** A whole number flag within [min, max], or `fallback` when absent. */
-export function integerFlag(args: ParsedArgs, name: string, min: number, max: number, fallback?: number): number | undefined {
+export function integerFlag(
+  args: ParsedArgs,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
   const text = stringFlag(args, name);
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw usageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    throw usageError(
+      `--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    );
   }
   return value;
 }
 
 /** Exactly `count` positional arguments named by `labels`. */
 export function positionals(args: ParsedArgs, labels: string[]): string[] {
-  if (args.positionals.length < labels.length) throw usageError(`missing ${labels.slice(args.positionals.length).join(" and ")}`);
+  if (args.positionals.length < labels.length)
+    throw usageError(`missing ${labels.slice(args.positionals.length).join(" and ")}`);
   if (args.positionals.length > labels.length) {
     throw usageError(`unexpected argument ${JSON.stringify(args.positionals[labels.length])}`);
   }

@@ -6,8 +6,14 @@ import { runCli } from "./cli.ts";
 import { systemFiles, type Io } from "./io.ts";
 
 const io: Io = {
-  stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-  stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+  stdout: {
+    write: (text) => void process.stdout.write(text),
+    isTTY: process.stdout.isTTY === true,
+  },
+  stderr: {
+    write: (text) => void process.stderr.write(text),
+    isTTY: process.stderr.isTTY === true,
+  },
   readStdin: async () => await new Response(Bun.stdin.stream()).text(),
   env: process.env,
   cwd: process.cwd(),

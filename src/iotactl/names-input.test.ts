@@ -14,7 +14,11 @@ describe("name lists", () => {
   });
 
   test("numbered names run from start to start + count - 1", () => {
-    expect(numberedNames("test-device-", 1, 3)).toEqual(["test-device-1", "test-device-2", "test-device-3"]);
+    expect(numberedNames("test-device-", 1, 3)).toEqual([
+      "test-device-1",
+      "test-device-2",
+      "test-device-3",
+    ]);
     expect(numberedNames("n", 98, 3)).toEqual(["n98", "n99", "n100"]);
   });
 

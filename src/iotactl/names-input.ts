@@ -33,14 +33,20 @@ export async function readNameList(io: Io, path: string, flag = "--from-file"): 
     }
   }
   const names = parseNameList(text);
-  if (names.length > MAX_NAMES) throw usageError(`${flag} ${path} holds ${names.length} names; at most ${MAX_NAMES} per command`);
+  if (names.length > MAX_NAMES)
+    throw usageError(
+      `${flag} ${path} holds ${names.length} names; at most ${MAX_NAMES} per command`,
+    );
   return names;
 }
 
 /** `prefix + start`, ..., `prefix + (start + count - 1)`; the prefix is checked so every name is valid. */
 export function numberedNames(prefix: string, start: number, count: number): string[] {
   const problem = nameProblem(`${prefix}${start + count - 1}`) ?? nameProblem(`${prefix}${start}`);
-  if (problem) throw usageError(`--prefix ${JSON.stringify(prefix)} makes names like "${prefix}${start}" that ${problem}`);
+  if (problem)
+    throw usageError(
+      `--prefix ${JSON.stringify(prefix)} makes names like "${prefix}${start}" that ${problem}`,
+    );
   return Array.from({ length: count }, (_, i) => `${prefix}${start + i}`);
 }
 

@@ -12,7 +12,9 @@ export function printJson(io: Io, value: unknown): void {
 /** Prints `label: value` lines, labels aligned; null values as `-`. */
 export function printFields(io: Io, fields: [string, string | number | null | undefined][]): void {
   const width = Math.max(...fields.map(([label]) => label.length)) + 2;
-  io.stdout.write(fields.map(([label, value]) => `${`${label}:`.padEnd(width)}${value ?? "-"}\n`).join(""));
+  io.stdout.write(
+    fields.map(([label, value]) => `${`${label}:`.padEnd(width)}${value ?? "-"}\n`).join(""),
+  );
 }
 
 /** The fields of a group for `get group`. */

@@ -9,7 +9,8 @@ export function singleLineSecret(text: string, what: string): string {
   const value = text.trim();
   if (value === "") throw usageError(`${what} is empty`);
   if (/\s/.test(value)) throw usageError(`${what} must be one line without spaces`);
-  if (value.length > 256) throw usageError(`${what} is longer than 256 characters; is it the right file?`);
+  if (value.length > 256)
+    throw usageError(`${what} is longer than 256 characters; is it the right file?`);
   return value;
 }
 

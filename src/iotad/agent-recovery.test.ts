@@ -26,7 +26,13 @@ async function setup(options: { skewMs?: number; validity?: string; renewGrace?:
   const service: TestService = await createTestService();
   const clock = new FakeClock(service.clock.now - skewMs);
   Object.defineProperty(service.clock, "now", { get: () => clock.now() + skewMs, set: () => {} });
-  const group = (await (await service.call("POST", "/v1/groups", { name: GROUP, validity: options.validity ?? "1h", renewGrace: options.renewGrace ?? "1h" })).json()) as { provisioningSecret: string };
+  const group = (await (
+    await service.call("POST", "/v1/groups", {
+      name: GROUP,
+      validity: options.validity ?? "1h",
+      renewGrace: options.renewGrace ?? "1h",
+    })
+  ).json()) as { provisioningSecret: string };
   await service.call("POST", `/v1/groups/${GROUP}/devices`, { name: DEVICE });
   const transport = appTransport(service.app, () => service.clock.now);
   const dir = mkdtempSync(join(tmpdir(), "iotad-recovery-"));
@@ -36,7 +42,12 @@ async function setup(options: { skewMs?: number; validity?: string; renewGrace?:
     const serverClock = new ServerClock(() => clock.now());
     const log = memoryLogger();
     const agent = new Agent({
-      settings: { group: GROUP, device: DEVICE, credential: { kind: "secret", value: group.provisioningSecret }, renewal: POLICY },
+      settings: {
+        group: GROUP,
+        device: DEVICE,
+        credential: { kind: "secret", value: group.provisioningSecret },
+        renewal: POLICY,
+      },
       store: new IdentityStore(nodeDisk(), dir),
       service: new ServiceClient("http://service", via, serverClock, () => clock.now()),
       serverClock,
@@ -46,7 +57,11 @@ async function setup(options: { skewMs?: number; validity?: string; renewGrace?:
     });
     return { agent, log, serverClock };
   };
-  const device = async () => (await (await service.call("GET", `/v1/groups/${GROUP}/devices/${DEVICE}`)).json()) as { state: string; serial: string };
+  const device = async () =>
+    (await (await service.call("GET", `/v1/groups/${GROUP}/devices/${DEVICE}`)).json()) as {
+      state: string;
+      serial: string;
+    };
   return { service, clock, transport, dir, makeAgent, device };
 }
 
@@ -54,7 +69,10 @@ async function setup(options: { skewMs?: number; validity?: string; renewGrace?:
 async function toNextAttempt(clock: FakeClock, agent: Agent, skewMs = 0): Promise<void> {
   await eventually(() => agent.snapshot().nextRenewal !== null, "a planned attempt");
   // Hint: nextRenewal is in the service's time as the agent measured it (to within a second: `Date` has whole seconds).
-  clock.advance(Math.max(0, Date.parse(agent.snapshot().nextRenewal ?? "") - (clock.now() + skewMs)) + (skewMs === 0 ? 0 : 1_000));
+  clock.advance(
+    Math.max(0, Date.parse(agent.snapshot().nextRenewal ?? "") - (clock.now() + skewMs)) +
+      (skewMs === 0 ? 0 : 1_000),
+  );
 }
 
 const renewCalls = (calls: string[]) => calls.filter((c) => c.endsWith("/renew")).length;
@@ -67,9 +85,14 @@ describe("agent recovery", () => {
     await agent.start();
     await eventually(() => agent.current().kind === "ready", "provisioning");
     const revoked = agent.heldIdentity()?.serial as string;
-    expect((await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/revoke`)).status).toBe(200);
+    expect(
+      (await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/revoke`)).status,
+    ).toBe(200);
     agent.renewNow();
-    await eventually(() => agent.current().kind === "error" && provisionCalls(transport.calls) === 2, "the refusal and one provisioning attempt");
+    await eventually(
+      () => agent.current().kind === "error" && provisionCalls(transport.calls) === 2,
+      "the refusal and one provisioning attempt",
+    );
     const s = agent.snapshot();
     expect(s.lastError).toContain("the service refused renewal");
     expect(s.lastError).toContain("revoked");
@@ -84,13 +107,22 @@ describe("agent recovery", () => {
     for (let i = 0; i < 8; i++) {
       const before = provisionCalls(transport.calls);
       await toNextAttempt(clock, agent);
-      await eventually(() => provisionCalls(transport.calls) === before + 1 && agent.current().kind === "error", `slow retry ${i + 1}`);
+      await eventually(
+        () => provisionCalls(transport.calls) === before + 1 && agent.current().kind === "error",
+        `slow retry ${i + 1}`,
+      );
     }
-    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeLessThanOrEqual(REFUSED_BACKOFF.maxDelay);
-    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(REFUSED_BACKOFF.maxDelay / 2);
+    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeLessThanOrEqual(
+      REFUSED_BACKOFF.maxDelay,
+    );
+    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(
+      REFUSED_BACKOFF.maxDelay / 2,
+    );
     expect(renewCalls(transport.calls)).toBe(renewsBefore);
     // The operator resets the device; nobody touches the agent.
-    expect((await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/reset`)).status).toBe(200);
+    expect((await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/reset`)).status).toBe(
+      200,
+    );
     await toNextAttempt(clock, agent);
     await eventually(() => agent.current().kind === "ready", "provisioning after the reset");
     const back = agent.heldIdentity();
@@ -102,7 +134,10 @@ describe("agent recovery", () => {
   });
 
   test("a certificate expired past the group's renew grace: refused, then provisioning is refused (409) until a reset", async () => {
-    const { service, clock, transport, makeAgent } = await setup({ validity: "1m", renewGrace: "2m" });
+    const { service, clock, transport, makeAgent } = await setup({
+      validity: "1m",
+      renewGrace: "2m",
+    });
     const { agent } = makeAgent();
     await agent.start();
     await eventually(() => agent.current().kind === "ready", "provisioning");
@@ -110,7 +145,10 @@ describe("agent recovery", () => {
     clock.jump(4 * 60_000);
     transport.down = false;
     agent.renewNow();
-    await eventually(() => agent.current().kind === "error" && provisionCalls(transport.calls) === 2, "the refusal");
+    await eventually(
+      () => agent.current().kind === "error" && provisionCalls(transport.calls) === 2,
+      "the refusal",
+    );
     expect(agent.snapshot().lastError).toContain("renew grace");
     expect(agent.snapshot().lastError).toContain("409");
     await service.call("POST", `/v1/groups/${GROUP}/devices/${DEVICE}/reset`);
@@ -139,7 +177,9 @@ describe("agent recovery", () => {
     await agent.start();
     await eventually(() => agent.current().kind === "error", "the refusal");
     expect(agent.snapshot().lastError).toContain("check the device's token or secret");
-    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(REFUSED_BACKOFF.minDelay / 2);
+    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(
+      REFUSED_BACKOFF.minDelay / 2,
+    );
     await agent.stop();
   });
 
@@ -153,7 +193,8 @@ describe("agent recovery", () => {
     // The service issues the renewal, but its answer never arrives (power cut, dropped connection).
     const losing: HttpTransport = async (request) => {
       const answer = await transport(request);
-      if (request.url.endsWith("/renew")) throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+      if (request.url.endsWith("/renew"))
+        throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
       return answer;
     };
     expect((await makeAgent(losing).agent.renewOnce()).ok).toBe(false);
@@ -163,7 +204,11 @@ describe("agent recovery", () => {
     const second = makeAgent();
     const before = renewCalls(transport.calls);
     await second.agent.start();
-    await eventually(() => second.agent.heldIdentity()?.serial === recorded && second.agent.current().kind === "ready", "the recorded certificate");
+    await eventually(
+      () =>
+        second.agent.heldIdentity()?.serial === recorded && second.agent.current().kind === "ready",
+      "the recorded certificate",
+    );
     expect(renewCalls(transport.calls)).toBe(before + 1);
     expect((await device()).serial).toBe(recorded);
     await second.agent.stop();
@@ -213,7 +258,10 @@ describe("agent recovery", () => {
     const second = makeAgent();
     await second.agent.start();
     // The proof signed by the wrong clock is rejected once; that answer teaches the service's time.
-    await eventually(() => second.agent.snapshot().renewalFailures === 1, "the first attempt at start");
+    await eventually(
+      () => second.agent.snapshot().renewalFailures === 1,
+      "the first attempt at start",
+    );
     expect(second.agent.current().kind).toBe("renewing");
     await toNextAttempt(clock, second.agent, 3 * 3600_000);
     await eventually(() => second.agent.snapshot().renewals === 1, "the renewal");

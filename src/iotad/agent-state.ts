@@ -28,7 +28,13 @@ export type AgentStateName = AgentState["kind"];
 /** The outcome of one provisioning or renewal attempt. */
 export type AttemptResult =
   | { ok: true; identity: Identity }
-  | { ok: false; failure: ServiceFailure | { kind: "local"; message: string } | { kind: "unprovisioned"; message: string } };
+  | {
+      ok: false;
+      failure:
+        | ServiceFailure
+        | { kind: "local"; message: string }
+        | { kind: "unprovisioned"; message: string };
+    };
 
 /** The agent part of `GET /status` (the daemon adds `mqtt`). Never holds a key, token or secret. */
 export interface AgentSnapshot {
@@ -55,8 +61,13 @@ export interface AgentSnapshot {
 }
 
 /** The state name to show, noticing a certificate that ran out while nothing was being attempted. */
-export function visibleState(state: AgentState, identity: Identity | undefined, now: number): AgentStateName {
-  if (state.kind === "ready" && identity !== undefined && now >= identity.notAfter) return "expired";
+export function visibleState(
+  state: AgentState,
+  identity: Identity | undefined,
+  now: number,
+): AgentStateName {
+  if (state.kind === "ready" && identity !== undefined && now >= identity.notAfter)
+    return "expired";
   return state.kind;
 }
 

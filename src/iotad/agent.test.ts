@@ -23,8 +23,16 @@ async function setup(options: { skewMs?: number; validity?: string } = {}) {
   const service: TestService = await createTestService();
   const clock = new FakeClock(service.clock.now - (options.skewMs ?? 0));
   // The service's clock is the agent's plus the skew, always.
-  Object.defineProperty(service.clock, "now", { get: () => clock.now() + (options.skewMs ?? 0), set: () => {} });
-  const group = (await (await service.call("POST", "/v1/groups", { name: "room2-lights", validity: options.validity ?? "1h" })).json()) as { provisioningSecret: string };
+  Object.defineProperty(service.clock, "now", {
+    get: () => clock.now() + (options.skewMs ?? 0),
+    set: () => {},
+  });
+  const group = (await (
+    await service.call("POST", "/v1/groups", {
+      name: "room2-lights",
+      validity: options.validity ?? "1h",
+    })
+  ).json()) as { provisioningSecret: string };
   await service.call("POST", "/v1/groups/room2-lights/devices", { name: "test-device-123" });
   const transport = appTransport(service.app, () => service.clock.now);
   const dir = mkdtempSync(join(tmpdir(), "iotad-agent-"));
@@ -32,7 +40,12 @@ async function setup(options: { skewMs?: number; validity?: string } = {}) {
   const serverClock = new ServerClock(() => clock.now());
   const log = memoryLogger();
   const agent = new Agent({
-    settings: { group: "room2-lights", device: "test-device-123", credential: { kind: "secret", value: group.provisioningSecret }, renewal: POLICY },
+    settings: {
+      group: "room2-lights",
+      device: "test-device-123",
+      credential: { kind: "secret", value: group.provisioningSecret },
+      renewal: POLICY,
+    },
     store: new IdentityStore(nodeDisk(), dir),
     service: new ServiceClient("http://service", transport, serverClock, () => clock.now()),
     serverClock,
@@ -60,10 +73,17 @@ describe("agent", () => {
     const second = agent.heldIdentity();
     expect(second?.serial).not.toBe(first.serial);
     expect(second?.first).toBe(false);
-    const next = renewalTime(second as NonNullable<typeof second>, POLICY, serialRandom(second?.serial ?? ""), false);
+    const next = renewalTime(
+      second as NonNullable<typeof second>,
+      POLICY,
+      serialRandom(second?.serial ?? ""),
+      false,
+    );
     expect(agent.snapshot().nextRenewal).toBe(new Date(next).toISOString());
     expect(agent.snapshot().state).toBe("ready");
-    expect(log.lines.join("\n")).not.toContain(agent.heldIdentity()?.keyPem.slice(40, 80) ?? "never");
+    expect(log.lines.join("\n")).not.toContain(
+      agent.heldIdentity()?.keyPem.slice(40, 80) ?? "never",
+    );
     await agent.stop();
   });
 
@@ -102,10 +122,17 @@ describe("agent", () => {
     await eventually(() => agent.current().kind === "ready", "provisioning");
     const original = service.app.request.bind(service.app);
     (service.app as { request: unknown }).request = async (path: string, init: RequestInit) =>
-      path === "/v1/renew" ? new Response(JSON.stringify({ status: 429, detail: "slow down" }), { status: 429, headers: { "retry-after": "120" } }) : await original(path, init);
+      path === "/v1/renew"
+        ? new Response(JSON.stringify({ status: 429, detail: "slow down" }), {
+            status: 429,
+            headers: { "retry-after": "120" },
+          })
+        : await original(path, init);
     agent.renewNow();
     await eventually(() => agent.snapshot().renewalFailures === 1, "a throttled renewal");
-    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(120_000);
+    expect(Date.parse(agent.snapshot().nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(
+      120_000,
+    );
     expect(agent.snapshot().lastError).toContain("slow down");
     await agent.stop();
   });
@@ -124,7 +151,10 @@ describe("agent", () => {
     clock.advance(due - serverClock.now() - 1_000);
     expect(agent.snapshot().renewals).toBe(0);
     clock.advance(1_000);
-    await eventually(() => agent.snapshot().renewals === 1, "a renewal signed with the service's time");
+    await eventually(
+      () => agent.snapshot().renewals === 1,
+      "a renewal signed with the service's time",
+    );
     expect(agent.snapshot().lastError).toBeNull();
     await agent.stop();
   });
@@ -157,9 +187,16 @@ describe("agent", () => {
     dirs.push(dir);
     const log = memoryLogger();
     const agent = new Agent({
-      settings: { group: "g", device: "d", credential: { kind: "token", value: "not-the-token-SECRETVALUE" }, renewal: POLICY },
+      settings: {
+        group: "g",
+        device: "d",
+        credential: { kind: "token", value: "not-the-token-SECRETVALUE" },
+        renewal: POLICY,
+      },
       store: new IdentityStore(nodeDisk(), dir),
-      service: new ServiceClient("http://service", appTransport(service.app), serverClock, () => clock.now()),
+      service: new ServiceClient("http://service", appTransport(service.app), serverClock, () =>
+        clock.now(),
+      ),
       serverClock,
       clock,
       random: () => 0,

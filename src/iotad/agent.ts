@@ -1,9 +1,22 @@
 /** The agent: provisions once, then keeps the certificate renewed inside its refresh window, retrying with backoff. */
 
-import { DEFAULT_BACKOFF, type BackoffPolicy, type RenewalPolicy, renewalTime, retryDelay, serialRandom } from "../core/renewal.ts";
+import {
+  DEFAULT_BACKOFF,
+  type BackoffPolicy,
+  type RenewalPolicy,
+  renewalTime,
+  retryDelay,
+  serialRandom,
+} from "../core/renewal.ts";
 import { signRenewProof } from "../core/renew-proof.ts";
 import { VERSION } from "../core/version.ts";
-import { type AgentSnapshot, type AgentState, type AttemptResult, describeFailure, visibleState } from "./agent-state.ts";
+import {
+  type AgentSnapshot,
+  type AgentState,
+  type AttemptResult,
+  describeFailure,
+  visibleState,
+} from "./agent-state.ts";
 import { type Clock, WakeTimer } from "./clock.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityStore } from "./identity-store.ts";
@@ -19,7 +32,8 @@ import type { ServiceClient } from "./service-client.ts";
 export const REFUSED_BACKOFF: BackoffPolicy = { minDelay: 60_000, maxDelay: 3600_000 };
 
 /** What a refused device needs, in the words of its status and log. */
-const RESET_ADVICE = "the device must be reset by an operator (iotactl reset device) and provisioned again, which it then does by itself";
+const RESET_ADVICE =
+  "the device must be reset by an operator (iotactl reset device) and provisioned again, which it then does by itself";
 
 /** Why a new identity is in use. */
 export type IdentityCause = "loaded" | "provisioned" | "renewed";
@@ -108,7 +122,9 @@ export class Agent {
     }
     if (this.deps.serverClock.now() < this.identity.notBefore) {
       // A clock before the certificate's own start is wrong (a dead RTC battery); a schedule on it would never come due. The answer teaches the service's time.
-      this.deps.log.warn(`the clock (${new Date(this.deps.serverClock.now()).toISOString()}) is before the certificate's notBefore; renewing now to learn the service's time`);
+      this.deps.log.warn(
+        `the clock (${new Date(this.deps.serverClock.now()).toISOString()}) is before the certificate's notBefore; renewing now to learn the service's time`,
+      );
       return this.runRenewal(1);
     }
     this.planRenewal();
@@ -116,7 +132,8 @@ export class Agent {
 
   /** SIGHUP: renew (or retry provisioning) now instead of at the planned time. */
   renewNow(): void {
-    if (this.stopped || this.busy) return this.deps.log.info("a request to the service is already running; renew-now ignored");
+    if (this.stopped || this.busy)
+      return this.deps.log.info("a request to the service is already running; renew-now ignored");
     this.timer.cancel();
     if (this.identity && this.refusedRenewal === undefined) this.runRenewal(1);
     else this.runProvisioning(1);
@@ -138,8 +155,15 @@ export class Agent {
   /** One renewal attempt now (for `iotad renew`). */
   async renewOnce(): Promise<AttemptResult> {
     if (!(await this.load())) {
-      if (this.state.kind === "error") return { ok: false, failure: { kind: "local", message: this.state.reason } };
-      return { ok: false, failure: { kind: "unprovisioned", message: "there is no certificate to renew yet; run `iotad provision` first" } };
+      if (this.state.kind === "error")
+        return { ok: false, failure: { kind: "local", message: this.state.reason } };
+      return {
+        ok: false,
+        failure: {
+          kind: "unprovisioned",
+          message: "there is no certificate to renew yet; run `iotad provision` first",
+        },
+      };
     }
     return await this.track(this.renew(1));
   }
@@ -163,7 +187,11 @@ export class Agent {
       clockSkewMs: this.deps.serverClock.skew(),
       renewals: this.renewals,
       renewalFailures: this.renewalFailures,
-      certificateValid: id !== undefined && now >= id.notBefore && now < id.notAfter && this.refusedRenewal === undefined,
+      certificateValid:
+        id !== undefined &&
+        now >= id.notBefore &&
+        now < id.notAfter &&
+        this.refusedRenewal === undefined,
       version: VERSION,
     };
     if ("attempt" in this.state) snapshot.attempt = this.state.attempt;
@@ -189,9 +217,16 @@ export class Agent {
     });
   }
 
-  private retry(result: Exclude<AttemptResult, { ok: true }>, attempt: number, again: () => void): void {
+  private retry(
+    result: Exclude<AttemptResult, { ok: true }>,
+    attempt: number,
+    again: () => void,
+  ): void {
     const retryAfter = "retryAfterMs" in result.failure ? result.failure.retryAfterMs : undefined;
-    const policy = result.failure.kind === "refused" ? (this.deps.refusedBackoff ?? REFUSED_BACKOFF) : (this.deps.backoff ?? DEFAULT_BACKOFF);
+    const policy =
+      result.failure.kind === "refused"
+        ? (this.deps.refusedBackoff ?? REFUSED_BACKOFF)
+        : (this.deps.backoff ?? DEFAULT_BACKOFF);
     const delay = retryDelay(attempt, policy, this.deps.random, retryAfter);
     this.deps.log.info(`retrying in ${Math.round(delay / 1000)} s (attempt ${attempt + 1})`);
     this.timer.at(this.deps.serverClock.now() + delay, again);
@@ -201,7 +236,9 @@ export class Agent {
     const id = this.identity;
     if (!id || this.stopped) return;
     const at = renewalTime(id, this.deps.settings.renewal, serialRandom(id.serial), id.first);
-    this.deps.log.info(`certificate ${id.serial} valid until ${new Date(id.notAfter).toISOString()}; renewal planned at ${new Date(at).toISOString()}`);
+    this.deps.log.info(
+      `certificate ${id.serial} valid until ${new Date(id.notAfter).toISOString()}; renewal planned at ${new Date(at).toISOString()}`,
+    );
     this.timer.at(at, () => this.runRenewal(1));
   }
 
@@ -211,10 +248,20 @@ export class Agent {
     log.info(`provisioning ${settings.group}/${settings.device} (attempt ${attempt})`);
     const result = await this.guardLocal(async () => {
       const request = await store.nextRequestKey(settings.device, this.identity);
-      const body = { group: settings.group, device: settings.device, csr: request.csr, credential: settings.credential };
-      const answer = await service.provision(settings.tenant !== undefined ? { ...body, tenant: settings.tenant } : body);
+      const body = {
+        group: settings.group,
+        device: settings.device,
+        csr: request.csr,
+        credential: settings.credential,
+      };
+      const answer = await service.provision(
+        settings.tenant !== undefined ? { ...body, tenant: settings.tenant } : body,
+      );
       if (!answer.ok) return answer;
-      return { ok: true, identity: await store.install(answer.issued, request.keyPem, true) } as const;
+      return {
+        ok: true,
+        identity: await store.install(answer.issued, request.keyPem, true),
+      } as const;
     });
     if (result.ok) {
       this.refusedRenewal = undefined;
@@ -229,7 +276,11 @@ export class Agent {
     } else {
       const message = describeFailure(result.failure);
       this.noteError(message);
-      this.enter(result.failure.kind === "local" ? { kind: "error", reason: message } : { kind: "provisioning", attempt });
+      this.enter(
+        result.failure.kind === "local"
+          ? { kind: "error", reason: message }
+          : { kind: "provisioning", attempt },
+      );
     }
     return result;
   }
@@ -243,14 +294,29 @@ export class Agent {
     const result = await this.guardLocal(async () => {
       const request = await store.nextRequestKey(settings.device, current);
       const offset = serverClock.offset();
-      const proof = await signRenewProof(current.keys.privateKey, current.serial, request.csr, new Date(serverClock.now()));
+      const proof = await signRenewProof(
+        current.keys.privateKey,
+        current.serial,
+        request.csr,
+        new Date(serverClock.now()),
+      );
       const answer = await service.renew(current.certPem, proof);
       if (!answer.ok && answer.failure.kind === "refused" && serverClock.offset() !== offset) {
         // Hint: the proof was signed by a clock this very answer corrected (a device that booted with its clock far off); not a refusal for good.
-        return { ok: false, failure: { kind: "busy", status: answer.failure.status, message: `${answer.failure.message} (signed before the service's clock was known; retrying)` } } as const;
+        return {
+          ok: false,
+          failure: {
+            kind: "busy",
+            status: answer.failure.status,
+            message: `${answer.failure.message} (signed before the service's clock was known; retrying)`,
+          },
+        } as const;
       }
       if (!answer.ok) return answer;
-      return { ok: true, identity: await store.install(answer.issued, request.keyPem, false) } as const;
+      return {
+        ok: true,
+        identity: await store.install(answer.issued, request.keyPem, false),
+      } as const;
     });
     if (result.ok) {
       this.renewals++;
@@ -274,8 +340,10 @@ export class Agent {
 
   /** The `error` reason for a refused provisioning: a wrong credential needs a new config, anything else an operator's reset. */
   private refusalReason(status: number, message: string): string {
-    if (this.refusedRenewal !== undefined) return `the service refused renewal: ${this.refusedRenewal}; provisioning again was refused too: ${message}; ${RESET_ADVICE}`;
-    if (status === 401) return `the service refused provisioning: ${message}; check the device's token or secret`;
+    if (this.refusedRenewal !== undefined)
+      return `the service refused renewal: ${this.refusedRenewal}; provisioning again was refused too: ${message}; ${RESET_ADVICE}`;
+    if (status === 401)
+      return `the service refused provisioning: ${message}; check the device's token or secret`;
     return `the service refused provisioning: ${message}; ${RESET_ADVICE}`;
   }
 

@@ -20,7 +20,20 @@ export function buildAgent(settings: AgentSettings, runtime: Runtime, log: Logge
   const localNow = () => runtime.clock.now();
   const serverClock = new ServerClock(localNow);
   const store = new IdentityStore(runtime.disk, settings.dataDir);
-  const service = new ServiceClient(settings.server, runtime.transport(settings.serverCa), serverClock, localNow);
-  const agent = new Agent({ settings, store, service, serverClock, clock: runtime.clock, random: runtime.random, log });
+  const service = new ServiceClient(
+    settings.server,
+    runtime.transport(settings.serverCa),
+    serverClock,
+    localNow,
+  );
+  const agent = new Agent({
+    settings,
+    store,
+    service,
+    serverClock,
+    clock: runtime.clock,
+    random: runtime.random,
+    log,
+  });
   return { agent, store, serverClock };
 }

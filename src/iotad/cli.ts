@@ -70,12 +70,24 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
-  if (positionals.length > 1) return { kind: "error", message: `expected one command, got ${positionals.map((p) => JSON.stringify(p)).join(" ")}; see iotad --help` };
+  if (positionals.length > 1)
+    return {
+      kind: "error",
+      message: `expected one command, got ${positionals.map((p) => JSON.stringify(p)).join(" ")}; see iotad --help`,
+    };
   const name = values.version ? "version" : (positionals[0] ?? "run");
   if (name === "help") return { kind: "help" };
   if (!(COMMANDS as readonly string[]).includes(name)) {
-    return { kind: "error", message: `unknown command ${JSON.stringify(name)}; commands are ${COMMANDS.join(", ")}` };
+    return {
+      kind: "error",
+      message: `unknown command ${JSON.stringify(name)}; commands are ${COMMANDS.join(", ")}`,
+    };
   }
   if (values.config === "") return { kind: "error", message: "--config needs a file name" };
-  return { kind: "command", command: name as CommandName, config: values.config ?? DEFAULT_AGENT_CONFIG_PATH, json: values.json === true };
+  return {
+    kind: "command",
+    command: name as CommandName,
+    config: values.config ?? DEFAULT_AGENT_CONFIG_PATH,
+    json: values.json === true,
+  };
 }

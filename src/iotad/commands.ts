@@ -35,14 +35,17 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   const log = streamLogger(runtime.stderr, () => runtime.clock.now());
   switch (invocation.command) {
     case "check-config":
-      runtime.stdout(`${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}, data in ${settings.dataDir})\n`);
+      runtime.stdout(
+        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}, data in ${settings.dataDir})\n`,
+      );
       return EXIT.ok;
     case "run":
       return await runDaemon(settings, runtime, log);
     case "provision":
     case "renew": {
       const { agent } = buildAgent(settings, runtime, log);
-      const result = invocation.command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
+      const result =
+        invocation.command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
       report(result, settings, invocation.json, runtime);
       return exitCodeFor(result);
     }
@@ -51,28 +54,54 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   }
 }
 
-function report(result: AttemptResult, settings: AgentSettings, json: boolean, runtime: Runtime): void {
+function report(
+  result: AttemptResult,
+  settings: AgentSettings,
+  json: boolean,
+  runtime: Runtime,
+): void {
   if (!result.ok) {
     runtime.stderr(`iotad: ${describeFailure(result.failure)}\n`);
     return;
   }
   const id = result.identity;
-  const body = { group: settings.group, device: settings.device, serial: id.serial, notBefore: new Date(id.notBefore).toISOString(), notAfter: new Date(id.notAfter).toISOString(), certificate: `${settings.dataDir}/cert.pem` };
-  runtime.stdout(json ? `${JSON.stringify(body)}\n` : `certificate ${body.serial} for ${body.group}/${body.device}, valid until ${body.notAfter} (${body.certificate})\n`);
+  const body = {
+    group: settings.group,
+    device: settings.device,
+    serial: id.serial,
+    notBefore: new Date(id.notBefore).toISOString(),
+    notAfter: new Date(id.notAfter).toISOString(),
+    certificate: `${settings.dataDir}/cert.pem`,
+  };
+  runtime.stdout(
+    json
+      ? `${JSON.stringify(body)}\n`
+      : `certificate ${body.serial} for ${body.group}/${body.device}, valid until ${body.notAfter} (${body.certificate})\n`,
+  );
 }
 
 /** `iotad status`: asks the running agent; 0 when it holds a valid certificate. */
-async function showStatus(settings: AgentSettings, json: boolean, runtime: Runtime): Promise<number> {
+async function showStatus(
+  settings: AgentSettings,
+  json: boolean,
+  runtime: Runtime,
+): Promise<number> {
   const { host, port } = settings.statusListen;
   const local = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
   const url = `http://${local.includes(":") ? `[${local}]` : local}:${port}/status`;
   let status: StatusBody;
   try {
-    const answer = await runtime.transport()({ method: "GET", url, headers: { accept: "application/json" } });
+    const answer = await runtime.transport()({
+      method: "GET",
+      url,
+      headers: { accept: "application/json" },
+    });
     if (answer.status !== 200) throw new Error(`answered ${answer.status}`);
     status = JSON.parse(answer.body) as StatusBody;
   } catch (error) {
-    runtime.stderr(`iotad: the agent's status endpoint ${url} is not reachable (${(error as Error).message}); is \`iotad run\` running?\n`);
+    runtime.stderr(
+      `iotad: the agent's status endpoint ${url} is not reachable (${(error as Error).message}); is \`iotad run\` running?\n`,
+    );
     return EXIT.unreachable;
   }
   runtime.stdout(json ? `${JSON.stringify(status, null, 2)}\n` : humanStatus(status));
@@ -89,10 +118,17 @@ function humanStatus(s: StatusBody): string {
     ["last renewal", s.lastRenewal],
     ["renewals", `${s.renewals} ok, ${s.renewalFailures} failed`],
     ["last error", s.lastError ? `${s.lastError} (${s.lastErrorAt})` : null],
-    ["clock skew", s.clockSkewMs === null ? null : `${(s.clockSkewMs / 1000).toFixed(1)} s (service minus local)`],
-    ["mqtt", `${s.mqtt.state}${s.mqtt.topic ? ` ${s.mqtt.topic}` : ""}${s.mqtt.lastError ? ` (last error: ${s.mqtt.lastError})` : ""}`],
+    [
+      "clock skew",
+      s.clockSkewMs === null
+        ? null
+        : `${(s.clockSkewMs / 1000).toFixed(1)} s (service minus local)`,
+    ],
+    [
+      "mqtt",
+      `${s.mqtt.state}${s.mqtt.topic ? ` ${s.mqtt.topic}` : ""}${s.mqtt.lastError ? ` (last error: ${s.mqtt.lastError})` : ""}`,
+    ],
     ["version", s.version],
   ];
   return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v ?? "-"}\n`).join("");
 }
-

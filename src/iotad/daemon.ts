@@ -11,7 +11,11 @@ import type { AgentSettings } from "./settings.ts";
 import { statusApp } from "./status-app.ts";
 
 /** Runs until SIGTERM or SIGINT; resolves with the exit status. */
-export async function runDaemon(settings: AgentSettings, runtime: Runtime, log: Logger): Promise<number> {
+export async function runDaemon(
+  settings: AgentSettings,
+  runtime: Runtime,
+  log: Logger,
+): Promise<number> {
   const { agent, store, serverClock } = buildAgent(settings, runtime, log);
   const announcer = settings.mqtt
     ? new MqttAnnouncer({
@@ -27,17 +31,29 @@ export async function runDaemon(settings: AgentSettings, runtime: Runtime, log: 
         log,
       })
     : undefined;
-  const mqttStatus = (): MqttStatus => announcer?.status() ?? { state: "disabled", lastError: null };
+  const mqttStatus = (): MqttStatus =>
+    announcer?.status() ?? { state: "disabled", lastError: null };
 
-  const app = statusApp(() => ({ ...agent.snapshot(), mqtt: mqttStatus() }), () => serverClock.now());
+  const app = statusApp(
+    () => ({ ...agent.snapshot(), mqtt: mqttStatus() }),
+    () => serverClock.now(),
+  );
   let listener;
   try {
-    listener = await runtime.listen(app.fetch, settings.statusListen.host, settings.statusListen.port);
+    listener = await runtime.listen(
+      app.fetch,
+      settings.statusListen.host,
+      settings.statusListen.port,
+    );
   } catch (error) {
-    log.error(`cannot serve the status endpoint on ${settings.statusListen.host}:${settings.statusListen.port}: ${(error as Error).message}`);
+    log.error(
+      `cannot serve the status endpoint on ${settings.statusListen.host}:${settings.statusListen.port}: ${(error as Error).message}`,
+    );
     return EXIT.local;
   }
-  log.info(`iotad ${VERSION} for ${settings.group}/${settings.device}; status endpoint on ${listener.url}`);
+  log.info(
+    `iotad ${VERSION} for ${settings.group}/${settings.device}; status endpoint on ${listener.url}`,
+  );
 
   agent.onIdentity((identity, cause) => {
     announcer?.use(identity);

@@ -69,7 +69,8 @@ export function nodeDisk(): Disk {
       } catch (error) {
         // Hint: some platforms (Windows) cannot open or fsync a folder; the rename is still atomic there.
         const code = (error as NodeJS.ErrnoException).code;
-        if (code !== "EISDIR" && code !== "EPERM" && code !== "EINVAL" && code !== "EACCES") throw error;
+        if (code !== "EISDIR" && code !== "EPERM" && code !== "EINVAL" && code !== "EACCES")
+          throw error;
       } finally {
         if (fd !== undefined) fs.closeSync(fd);
       }

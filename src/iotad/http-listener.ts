@@ -11,7 +11,11 @@ export interface Listener {
 }
 
 /** Starts listening on `host:port` and answers every request with `handler`. */
-export function listenHttp(handler: (request: Request) => Response | Promise<Response>, host: string, port: number): Promise<Listener> {
+export function listenHttp(
+  handler: (request: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+): Promise<Listener> {
   const server = http.createServer((req, res) => {
     void (async () => {
       try {
@@ -39,7 +43,10 @@ export function listenHttp(handler: (request: Request) => Response | Promise<Res
     server.listen(port, host, () => {
       server.off("error", reject);
       const address = server.address() as AddressInfo;
-      const shown = address.family === "IPv6" || address.address.includes(":") ? `[${address.address}]` : address.address;
+      const shown =
+        address.family === "IPv6" || address.address.includes(":")
+          ? `[${address.address}]`
+          : address.address;
       resolve({
         url: `http://${shown}:${address.port}`,
         close: () =>

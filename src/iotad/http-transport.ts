@@ -12,7 +12,12 @@ export interface HttpAnswer {
 }
 
 /** Sends one request; rejects only when no answer arrived (network, TLS, timeout). */
-export type HttpTransport = (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => Promise<HttpAnswer>;
+export type HttpTransport = (request: {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}) => Promise<HttpAnswer>;
 
 /** Options of the real transport. */
 export interface NodeTransportOptions {
@@ -33,25 +38,40 @@ export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTrans
       const url = new URL(request.url);
       const lib = url.protocol === "https:" ? https : http;
       // Hint: giving `ca` replaces the system roots; keep them so a server with a public certificate still verifies.
-      const tls = url.protocol === "https:" && options.ca !== undefined ? { ca: [...rootCertificates, options.ca] } : {};
-      const req = lib.request(url, { method: request.method, headers: request.headers, timeout: timeoutMs, ...tls }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBody) req.destroy(new Error(`the answer is larger than ${maxBody} bytes`));
-          else chunks.push(chunk);
-        });
-        res.on("end", () => {
-          const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-          }
-          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString("utf8") });
-        });
-        res.on("error", reject);
-      });
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)));
+      const tls =
+        url.protocol === "https:" && options.ca !== undefined
+          ? { ca: [...rootCertificates, options.ca] }
+          : {};
+      const req = lib.request(
+        url,
+        { method: request.method, headers: request.headers, timeout: timeoutMs, ...tls },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxBody)
+              req.destroy(new Error(`the answer is larger than ${maxBody} bytes`));
+            else chunks.push(chunk);
+          });
+          res.on("end", () => {
+            const headers: Record<string, string> = {};
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (value !== undefined)
+                headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+            }
+            resolve({
+              status: res.statusCode ?? 0,
+              headers,
+              body: Buffer.concat(chunks).toString("utf8"),
+            });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () =>
+        req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)),
+      );
       req.on("error", reject);
       if (request.body !== undefined) req.write(request.body);
       req.end();

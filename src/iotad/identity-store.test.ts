@@ -25,7 +25,8 @@ function crashingDisk(at: number): Disk & { crashed: boolean } {
   const disk = {
     ...real,
     crashed: false,
-    writeSynced: (path: string, text: string, mode: number) => step(() => real.writeSynced(path, text, mode)),
+    writeSynced: (path: string, text: string, mode: number) =>
+      step(() => real.writeSynced(path, text, mode)),
     rename: (from: string, to: string) => step(() => real.rename(from, to)),
     remove: (path: string) => step(() => real.remove(path)),
   };
@@ -55,7 +56,9 @@ function fullDisk(at: number): Disk & { failed: boolean; heal(): void } {
         disk.failed = true;
         // A full disk may still have created (and truncated) the temp file before failing.
         real.writeSynced(path, text.slice(0, 10), mode);
-        throw Object.assign(new Error(`ENOSPC: no space left on device, write '${path}'`), { code: "ENOSPC" });
+        throw Object.assign(new Error(`ENOSPC: no space left on device, write '${path}'`), {
+          code: "ENOSPC",
+        });
       }
       real.writeSynced(path, text, mode);
     },
@@ -63,11 +66,25 @@ function fullDisk(at: number): Disk & { failed: boolean; heal(): void } {
   return disk;
 }
 
-function agentOn(service: TestService, disk: Disk, dir: string, device: string, secret: string, clock = new FakeClock(Date.now())): Agent {
+function agentOn(
+  service: TestService,
+  disk: Disk,
+  dir: string,
+  device: string,
+  secret: string,
+  clock = new FakeClock(Date.now()),
+): Agent {
   const serverClock = new ServerClock(() => clock.now());
-  const client = new ServiceClient("http://service", appTransport(service.app), serverClock, () => clock.now());
+  const client = new ServiceClient("http://service", appTransport(service.app), serverClock, () =>
+    clock.now(),
+  );
   return new Agent({
-    settings: { group: "line1", device, credential: { kind: "secret", value: secret }, renewal: { fraction: 2 / 3, jitter: 1 / 20, spreadFirst: true } },
+    settings: {
+      group: "line1",
+      device,
+      credential: { kind: "secret", value: secret },
+      renewal: { fraction: 2 / 3, jitter: 1 / 20, spreadFirst: true },
+    },
     store: new IdentityStore(disk, dir),
     service: client,
     serverClock,
@@ -78,20 +95,32 @@ function agentOn(service: TestService, disk: Disk, dir: string, device: string, 
 }
 
 /** Asserts the data folder holds a key and a certificate that match, and that the service knows that certificate. */
-async function expectMatchingPair(service: TestService, dir: string, device: string): Promise<string> {
+async function expectMatchingPair(
+  service: TestService,
+  dir: string,
+  device: string,
+): Promise<string> {
   const disk = nodeDisk();
   const store = new IdentityStore(disk, dir);
   const cert = parseCertificate(disk.read(store.paths.cert) ?? "");
   expect(cert).toBeDefined();
-  expect(await keyMatches(disk.read(store.paths.key) ?? "", cert as NonNullable<typeof cert>)).toBe(true);
-  const view = (await (await service.call("GET", `/v1/groups/line1/devices/${device}`)).json()) as { serial: string };
+  expect(await keyMatches(disk.read(store.paths.key) ?? "", cert as NonNullable<typeof cert>)).toBe(
+    true,
+  );
+  const view = (await (await service.call("GET", `/v1/groups/line1/devices/${device}`)).json()) as {
+    serial: string;
+  };
   expect(view.serial).toBe(cert?.serialNumber.toLowerCase() as string);
   return view.serial;
 }
 
 describe("identity store crash safety", async () => {
   const service = await createTestService();
-  const secret = ((await (await service.call("POST", "/v1/groups", { name: "line1" })).json()) as { provisioningSecret: string }).provisioningSecret;
+  const secret = (
+    (await (await service.call("POST", "/v1/groups", { name: "line1" })).json()) as {
+      provisioningSecret: string;
+    }
+  ).provisioningSecret;
 
   test("a power cut before any step of provisioning leaves a state from which the device provisions with a matching pair", async () => {
     let crashes = 0;
@@ -101,7 +130,13 @@ describe("identity store crash safety", async () => {
       const dir = mkdtempSync(join(tmpdir(), "iotad-crash-"));
       dirs.push(dir);
       const disk = crashingDisk(at);
-      const first: AttemptResult = await agentOn(service, disk, dir, device, secret).provisionOnce();
+      const first: AttemptResult = await agentOn(
+        service,
+        disk,
+        dir,
+        device,
+        secret,
+      ).provisionOnce();
       if (!disk.crashed) {
         expect(first.ok).toBe(true);
         break;
@@ -124,7 +159,9 @@ describe("identity store crash safety", async () => {
       await service.call("POST", "/v1/groups/line1/devices", { name: device });
       const dir = mkdtempSync(join(tmpdir(), "iotad-crash-"));
       dirs.push(dir);
-      expect((await agentOn(service, nodeDisk(), dir, device, secret).provisionOnce()).ok).toBe(true);
+      expect((await agentOn(service, nodeDisk(), dir, device, secret).provisionOnce()).ok).toBe(
+        true,
+      );
       const oldSerial = await expectMatchingPair(service, dir, device);
       const disk = crashingDisk(at);
       const result = await agentOn(service, disk, dir, device, secret).renewOnce();
@@ -152,17 +189,24 @@ describe("identity store crash safety", async () => {
       await service.call("POST", "/v1/groups/line1/devices", { name: device });
       const dir = mkdtempSync(join(tmpdir(), "iotad-full-"));
       dirs.push(dir);
-      expect((await agentOn(service, nodeDisk(), dir, device, secret).provisionOnce()).ok).toBe(true);
+      expect((await agentOn(service, nodeDisk(), dir, device, secret).provisionOnce()).ok).toBe(
+        true,
+      );
       const oldSerial = await expectMatchingPair(service, dir, device);
       const disk = fullDisk(at);
       const clock = new FakeClock(Date.now());
       const agent = agentOn(service, disk, dir, device, secret, clock);
       await agent.start();
       agent.renewNow();
-      await eventually(() => agent.snapshot().renewals + agent.snapshot().renewalFailures === 1, "the renewal attempt");
+      await eventually(
+        () => agent.snapshot().renewals + agent.snapshot().renewalFailures === 1,
+        "the renewal attempt",
+      );
       if (agent.snapshot().renewals === 1) {
         // Nothing failed, or only the meta file (written after the swap): the new pair is on disk and in use.
-        expect(await expectMatchingPair(service, dir, device)).toBe(agent.heldIdentity()?.serial as string);
+        expect(await expectMatchingPair(service, dir, device)).toBe(
+          agent.heldIdentity()?.serial as string,
+        );
         await agent.stop();
         if (!disk.failed) break;
         continue;
@@ -181,7 +225,9 @@ describe("identity store crash safety", async () => {
       clock.advance(Date.parse(s.nextRenewal ?? "") - clock.now());
       await eventually(() => agent.snapshot().renewals === 1, "the renewal once space is back");
       expect(agent.heldIdentity()?.serial).not.toBe(oldSerial);
-      expect(await expectMatchingPair(service, dir, device)).toBe(agent.heldIdentity()?.serial as string);
+      expect(await expectMatchingPair(service, dir, device)).toBe(
+        agent.heldIdentity()?.serial as string,
+      );
       await agent.stop();
     }
     // The pending key, the CA, the certificate.
@@ -192,7 +238,9 @@ describe("identity store crash safety", async () => {
     await service.call("POST", "/v1/groups/line1/devices", { name: "modes" });
     const dir = join(mkdtempSync(join(tmpdir(), "iotad-modes-")), "data");
     dirs.push(dir);
-    expect((await agentOn(service, nodeDisk(), dir, "modes", secret).provisionOnce()).ok).toBe(true);
+    expect((await agentOn(service, nodeDisk(), dir, "modes", secret).provisionOnce()).ok).toBe(
+      true,
+    );
     const store = new IdentityStore(nodeDisk(), dir);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(store.paths.key).mode & 0o777).toBe(0o600);
@@ -203,7 +251,9 @@ describe("identity store crash safety", async () => {
     await service.call("POST", "/v1/groups/line1/devices", { name: "lost-key" });
     const dir = mkdtempSync(join(tmpdir(), "iotad-lost-"));
     dirs.push(dir);
-    expect((await agentOn(service, nodeDisk(), dir, "lost-key", secret).provisionOnce()).ok).toBe(true);
+    expect((await agentOn(service, nodeDisk(), dir, "lost-key", secret).provisionOnce()).ok).toBe(
+      true,
+    );
     const store = new IdentityStore(nodeDisk(), dir);
     rmSync(store.paths.key);
     const recovered = await store.recover();

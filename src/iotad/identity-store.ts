@@ -5,7 +5,12 @@
  */
 
 import { join } from "node:path";
-import { createCsrPem, exportPrivateKeyPem, generateDeviceKey, importPrivateKeyPem } from "../core/csr.ts";
+import {
+  createCsrPem,
+  exportPrivateKeyPem,
+  generateDeviceKey,
+  importPrivateKeyPem,
+} from "../core/csr.ts";
 import type { IssuedCertificate } from "../core/wire.ts";
 import { type Disk, renameDurably, writeAtomic } from "./disk.ts";
 import { type Identity, keyMatches, parseCertificate, toIdentity } from "./identity.ts";
@@ -68,7 +73,10 @@ export class IdentityStore {
     if (keyPem === undefined || !(await keyMatches(keyPem, cert))) {
       const pending = this.disk.read(this.paths.pendingKey);
       if (pending === undefined || !(await keyMatches(pending, cert))) {
-        return { kind: "broken", reason: `neither ${this.paths.key} nor ${this.paths.pendingKey} is the key of ${this.paths.cert}` };
+        return {
+          kind: "broken",
+          reason: `neither ${this.paths.key} nor ${this.paths.pendingKey} is the key of ${this.paths.cert}`,
+        };
       }
       // The power went out between writing the new certificate and moving its key in place: finish the swap.
       renameDurably(this.disk, this.paths.pendingKey, this.paths.key);
@@ -86,9 +94,13 @@ export class IdentityStore {
    * The key for the next provisioning or renewal request and its CSR: the pending key when one is
    * saved (a retry must use the same key), else a new one, saved before anything is sent.
    */
-  async nextRequestKey(device: string, current?: Identity): Promise<{ keys: CryptoKeyPair; keyPem: string; csr: string }> {
+  async nextRequestKey(
+    device: string,
+    current?: Identity,
+  ): Promise<{ keys: CryptoKeyPair; keyPem: string; csr: string }> {
     let keyPem = this.disk.read(this.paths.pendingKey);
-    if (keyPem !== undefined && current !== undefined && keyPem === current.keyPem) keyPem = undefined;
+    if (keyPem !== undefined && current !== undefined && keyPem === current.keyPem)
+      keyPem = undefined;
     let keys: CryptoKeyPair | undefined;
     if (keyPem !== undefined) {
       try {
@@ -143,7 +155,8 @@ export class IdentityStore {
   async install(issued: IssuedCertificate, keyPem: string, first: boolean): Promise<Identity> {
     const cert = parseCertificate(issued.certificate);
     if (!cert) throw new Error("the service answered with something that is not a PEM certificate");
-    if (!(await keyMatches(keyPem, cert))) throw new Error("the service answered with a certificate for another key");
+    if (!(await keyMatches(keyPem, cert)))
+      throw new Error("the service answered with a certificate for another key");
     writeAtomic(this.disk, this.paths.ca, issued.ca, 0o644);
     writeAtomic(this.disk, this.paths.cert, issued.certificate, 0o600);
     renameDurably(this.disk, this.paths.pendingKey, this.paths.key);

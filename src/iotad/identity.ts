@@ -41,7 +41,12 @@ export async function keyMatches(keyPem: string, cert: x509.X509Certificate): Pr
 }
 
 /** Builds an {@link Identity} from a certificate and the key that matches it. */
-export async function toIdentity(cert: x509.X509Certificate, certPem: string, keyPem: string, first: boolean): Promise<Identity> {
+export async function toIdentity(
+  cert: x509.X509Certificate,
+  certPem: string,
+  keyPem: string,
+  first: boolean,
+): Promise<Identity> {
   return {
     keys: await importPrivateKeyPem(keyPem),
     certPem,

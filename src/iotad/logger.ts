@@ -9,12 +9,24 @@ export interface Logger {
 
 /** Timestamped lines to a stream (stderr in production). */
 export function streamLogger(write: (line: string) => void, now: () => number = Date.now): Logger {
-  const line = (level: string, message: string) => write(`${new Date(now()).toISOString()} iotad ${level}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
-  return { info: (m) => line("info", m), warn: (m) => line("warn", m), error: (m) => line("error", m) };
+  const line = (level: string, message: string) =>
+    write(
+      `${new Date(now()).toISOString()} iotad ${level}: ${message.replace(/\s*\n\s*/g, " ")}\n`,
+    );
+  return {
+    info: (m) => line("info", m),
+    warn: (m) => line("warn", m),
+    error: (m) => line("error", m),
+  };
 }
 
 /** A logger that keeps its lines, for tests. */
 export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+  return {
+    lines,
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
 }

@@ -16,7 +16,8 @@ import type { Runtime } from "./runtime.ts";
 // Hint: mqtt.js calls url.parse(), whose deprecation warning (DEP0169) would land in every device log.
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const code = typeof rest[0] === "object" && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+  const code =
+    typeof rest[0] === "object" && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
   const text = typeof warning === "string" ? warning : warning.message;
   if (code === "DEP0169" || text.includes("url.parse()")) return;
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);

@@ -83,7 +83,9 @@ export class MqttAnnouncer {
     this.client = undefined;
     if (!client) return;
     if (wasConnected) {
-      await this.bounded(5_000, (done) => client.publish(this.topic, OFFLINE, { qos: 1, retain: true }, () => done()));
+      await this.bounded(5_000, (done) =>
+        client.publish(this.topic, OFFLINE, { qos: 1, retain: true }, () => done()),
+      );
       await this.bounded(5_000, (done) => client.end(false, {}, () => done()));
       this.deps.log.info(`mqtt: announced offline on ${this.topic}`);
     } else {
@@ -93,8 +95,14 @@ export class MqttAnnouncer {
 
   /** The status part (no key, no certificate). */
   status(): MqttStatus {
-    const status: MqttStatus = { state: this.state.kind, url: redactUrl(this.deps.url), topic: this.topic, lastError: this.lastError };
-    if (this.state.kind === "connected") status.connectedSince = new Date(this.state.since).toISOString();
+    const status: MqttStatus = {
+      state: this.state.kind,
+      url: redactUrl(this.deps.url),
+      topic: this.topic,
+      lastError: this.lastError,
+    };
+    if (this.state.kind === "connected")
+      status.connectedSince = new Date(this.state.since).toISOString();
     return status;
   }
 
@@ -120,12 +128,21 @@ export class MqttAnnouncer {
     this.client = client;
     client.on("connect", () => {
       if (client !== this.client) return;
-      const ready = { state: "ready", device: this.deps.device, group: this.deps.group, serial: identity.serial, notAfter: new Date(identity.notAfter).toISOString(), version: this.deps.version };
+      const ready = {
+        state: "ready",
+        device: this.deps.device,
+        group: this.deps.group,
+        serial: identity.serial,
+        notAfter: new Date(identity.notAfter).toISOString(),
+        version: this.deps.version,
+      };
       client.publish(this.topic, JSON.stringify(ready), { qos: 1, retain: true }, (error) => {
         if (client !== this.client) return;
         if (error) return this.noteError(`publishing readiness failed: ${error.message}`);
         this.state = { kind: "connected", since: this.deps.clock.now() };
-        this.deps.log.info(`mqtt: connected to ${redactUrl(this.deps.url)}, announced ready on ${this.topic} (certificate ${identity.serial})`);
+        this.deps.log.info(
+          `mqtt: connected to ${redactUrl(this.deps.url)}, announced ready on ${this.topic} (certificate ${identity.serial})`,
+        );
       });
     });
     client.on("error", (error) => {
@@ -136,7 +153,11 @@ export class MqttAnnouncer {
       const next = this.state.kind === "connected" ? 1 : attempt + 1;
       if (this.state.kind === "connected") this.deps.log.warn("mqtt: connection lost");
       this.dropClient();
-      const delay = retryDelay(next, this.deps.backoff ?? { minDelay: 1_000, maxDelay: 60_000 }, this.deps.random);
+      const delay = retryDelay(
+        next,
+        this.deps.backoff ?? { minDelay: 1_000, maxDelay: 60_000 },
+        this.deps.random,
+      );
       this.state = { kind: "reconnecting", attempt: next, retryAt: this.deps.clock.now() + delay };
       this.retryHandle = this.deps.clock.setTimeout(() => {
         this.retryHandle = undefined;

@@ -25,6 +25,10 @@ export interface Runtime {
   /** An HTTP client trusting `ca` (PEM) besides the system roots. */
   transport(ca?: string): HttpTransport;
   mqttConnect: MqttConnect;
-  listen(handler: (request: Request) => Response | Promise<Response>, host: string, port: number): Promise<Listener>;
+  listen(
+    handler: (request: Request) => Response | Promise<Response>,
+    host: string,
+    port: number,
+  ): Promise<Listener>;
   onSignal(signal: AgentSignal, handler: () => void): void;
 }

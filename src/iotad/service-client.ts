@@ -15,7 +15,9 @@ export type ServiceFailure =
   | { kind: "unreachable"; message: string };
 
 /** The outcome of one call. */
-export type ServiceResult = { ok: true; issued: IssuedCertificate } | { ok: false; failure: ServiceFailure };
+export type ServiceResult =
+  | { ok: true; issued: IssuedCertificate }
+  | { ok: false; failure: ServiceFailure };
 
 /** The provisioning request, as the config gives it. */
 export interface ProvisionRequest {
@@ -37,7 +39,11 @@ export class ServiceClient {
 
   /** `POST /v1/provision` with the device token or group secret. */
   async provision(request: ProvisionRequest): Promise<ServiceResult> {
-    const body: Record<string, string> = { group: request.group, device: request.device, csr: request.csr };
+    const body: Record<string, string> = {
+      group: request.group,
+      device: request.device,
+      csr: request.csr,
+    };
     if (request.tenant !== undefined) body.tenant = request.tenant;
     body[request.credential.kind] = request.credential.value;
     return await this.post("/v1/provision", body);
@@ -45,7 +51,12 @@ export class ServiceClient {
 
   /** `POST /v1/renew` with the current certificate and a proof signed by its key. */
   async renew(certificate: string, proof: RenewProof): Promise<ServiceResult> {
-    return await this.post("/v1/renew", { certificate, csr: proof.csr, timestamp: proof.timestamp, signature: proof.signature });
+    return await this.post("/v1/renew", {
+      certificate,
+      csr: proof.csr,
+      timestamp: proof.timestamp,
+      signature: proof.signature,
+    });
   }
 
   private async post(path: string, body: Record<string, string>): Promise<ServiceResult> {
@@ -60,13 +71,23 @@ export class ServiceClient {
         body: JSON.stringify(body),
       });
     } catch (error) {
-      return { ok: false, failure: { kind: "unreachable", message: `${url}: ${describeNetworkError(error)}` } };
+      return {
+        ok: false,
+        failure: { kind: "unreachable", message: `${url}: ${describeNetworkError(error)}` },
+      };
     }
     this.clock.observe(answer.headers.date, sentAt, this.localNow());
     if (answer.status === 200 || answer.status === 201) {
       const issued = parseIssued(answer.body);
       if (issued) return { ok: true, issued };
-      return { ok: false, failure: { kind: "busy", status: answer.status, message: `${url} answered ${answer.status} without a certificate` } };
+      return {
+        ok: false,
+        failure: {
+          kind: "busy",
+          status: answer.status,
+          message: `${url} answered ${answer.status} without a certificate`,
+        },
+      };
     }
     const message = `${url} answered ${answer.status}: ${problemDetail(answer.body)}`;
     if (answer.status === 429 || answer.status === 408 || answer.status >= 500) {
@@ -101,7 +122,12 @@ function parseIssued(text: string): IssuedCertificate | undefined {
 function problemDetail(text: string): string {
   try {
     const problem = JSON.parse(text) as { detail?: unknown; title?: unknown };
-    const detail = typeof problem.detail === "string" ? problem.detail : typeof problem.title === "string" ? problem.title : text;
+    const detail =
+      typeof problem.detail === "string"
+        ? problem.detail
+        : typeof problem.title === "string"
+          ? problem.title
+          : text;
     return oneLine(detail);
   } catch {
     return oneLine(text) || "(no details)";

@@ -7,7 +7,11 @@ const read = (path: string) => {
   if (text === undefined) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
   return text;
 };
-const base = { server: "https://iota.example.com", group: "room2-lights", device: "test-device-123" };
+const base = {
+  server: "https://iota.example.com",
+  group: "room2-lights",
+  device: "test-device-123",
+};
 
 function load(config: unknown) {
   files["/etc/iotad/config.json"] = typeof config === "string" ? config : JSON.stringify(config);
@@ -32,9 +36,17 @@ describe("config file", () => {
     [{ ...base, device: "Bad_Name", token: "t" }, 'field "device"', "uppercase"],
     [{ ...base }, "the top level", "exactly one of token, secret, tokenFile, secretFile"],
     [{ ...base, token: "t", renewal: { fraction: 2 } }, 'field "renewal.fraction"', "at most 0.95"],
-    [{ ...base, token: "t", statusListen: "127.0.0.1:99999" }, 'field "statusListen"', "0 to 65535"],
+    [
+      { ...base, token: "t", statusListen: "127.0.0.1:99999" },
+      'field "statusListen"',
+      "0 to 65535",
+    ],
     [{ ...base, tokenFile: "missing" }, 'field "tokenFile"', "/etc/iotad/missing: no such file"],
-    [{ ...base, token: "t", mqtt: { url: "mqtts://b:8883", caFile: "/nope.pem" } }, 'field "mqtt.caFile"', "no such file"],
+    [
+      { ...base, token: "t", mqtt: { url: "mqtts://b:8883", caFile: "/nope.pem" } },
+      'field "mqtt.caFile"',
+      "no such file",
+    ],
     ["{ not json", "is not valid JSON", ""],
   ])("names the file, the field and what was expected (%#)", (config, field, expected) => {
     const result = load(config);
@@ -48,7 +60,9 @@ describe("config file", () => {
 
   test("a missing config file is named", () => {
     const result = loadSettings("/nowhere/config.json", read, "/");
-    expect(result.ok ? "" : result.errors.join()).toBe("/nowhere/config.json: cannot read the config file: no such file");
+    expect(result.ok ? "" : result.errors.join()).toBe(
+      "/nowhere/config.json: cannot read the config file: no such file",
+    );
   });
 
   test("errors never echo the secret", () => {

@@ -27,7 +27,9 @@ export interface AgentSettings {
 }
 
 /** The outcome of loading a config file: settings, or errors each naming the file and field. */
-export type SettingsResult = { ok: true; settings: AgentSettings } | { ok: false; errors: string[] };
+export type SettingsResult =
+  | { ok: true; settings: AgentSettings }
+  | { ok: false; errors: string[] };
 
 /** Reads a file's text; throws a Node.js error (ENOENT, EACCES...) when it cannot. */
 export type ReadText = (path: string) => string;
@@ -39,7 +41,10 @@ export function loadSettings(path: string, read: ReadText, cwd: string): Setting
   try {
     text = read(file);
   } catch (error) {
-    return { ok: false, errors: [`${file}: cannot read the config file: ${describeReadError(error)}`] };
+    return {
+      ok: false,
+      errors: [`${file}: cannot read the config file: ${describeReadError(error)}`],
+    };
   }
   let json: unknown;
   try {
@@ -70,20 +75,34 @@ function resolveSettings(file: string, config: AgentConfig, read: ReadText): Set
     }
   };
   const listen = parseListen(config.statusListen);
-  if (!listen) errors.push(`${file}: field "statusListen": must be HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(config.statusListen)}`);
+  if (!listen)
+    errors.push(
+      `${file}: field "statusListen": must be HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(config.statusListen)}`,
+    );
 
   let credential: AgentSettings["credential"] | undefined;
   if (config.token !== undefined) credential = { kind: "token", value: config.token };
   else if (config.secret !== undefined) credential = { kind: "secret", value: config.secret };
-  else if (config.tokenFile !== undefined) credential = fromFile("token", readField("tokenFile", config.tokenFile));
-  else if (config.secretFile !== undefined) credential = fromFile("secret", readField("secretFile", config.secretFile));
+  else if (config.tokenFile !== undefined)
+    credential = fromFile("token", readField("tokenFile", config.tokenFile));
+  else if (config.secretFile !== undefined)
+    credential = fromFile("secret", readField("secretFile", config.secretFile));
 
   let mqtt: AgentSettings["mqtt"];
   if (config.mqtt) {
-    if (config.mqtt.ca !== undefined && config.mqtt.caFile !== undefined) errors.push(`${file}: field "mqtt.caFile": give either mqtt.ca or mqtt.caFile, not both`);
-    const ca = config.mqtt.ca ?? (config.mqtt.caFile !== undefined ? readField("mqtt.caFile", config.mqtt.caFile) : undefined);
-    if (ca !== undefined && config.mqtt.caFile !== undefined && !ca.includes("-----BEGIN CERTIFICATE-----")) {
-      errors.push(`${file}: field "mqtt.caFile": ${at(config.mqtt.caFile)} holds no PEM certificate`);
+    if (config.mqtt.ca !== undefined && config.mqtt.caFile !== undefined)
+      errors.push(`${file}: field "mqtt.caFile": give either mqtt.ca or mqtt.caFile, not both`);
+    const ca =
+      config.mqtt.ca ??
+      (config.mqtt.caFile !== undefined ? readField("mqtt.caFile", config.mqtt.caFile) : undefined);
+    if (
+      ca !== undefined &&
+      config.mqtt.caFile !== undefined &&
+      !ca.includes("-----BEGIN CERTIFICATE-----")
+    ) {
+      errors.push(
+        `${file}: field "mqtt.caFile": ${at(config.mqtt.caFile)} holds no PEM certificate`,
+      );
     }
     mqtt = { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix.replace(/\/+$/, "") };
     if (ca !== undefined) mqtt.ca = ca;
@@ -107,7 +126,10 @@ function resolveSettings(file: string, config: AgentConfig, read: ReadText): Set
   return { ok: true, settings };
 }
 
-function fromFile(kind: "token" | "secret", value: string | undefined): AgentSettings["credential"] | undefined {
+function fromFile(
+  kind: "token" | "secret",
+  value: string | undefined,
+): AgentSettings["credential"] | undefined {
   return value === undefined || value === "" ? undefined : { kind, value };
 }
 

@@ -14,10 +14,16 @@ export function statusApp(status: () => StatusBody, now: () => number): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => {
     const s = status();
-    return s.certificateValid ? c.text("ok\n", 200) : c.text(`no valid certificate (${s.state})\n`, 503);
+    return s.certificateValid
+      ? c.text("ok\n", 200)
+      : c.text(`no valid certificate (${s.state})\n`, 503);
   });
   app.get("/status", (c) => c.json(status()));
-  app.get("/metrics", (c) => c.body(metricsText(status(), now()), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", (c) =>
+    c.body(metricsText(status(), now()), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }),
+  );
   app.notFound((c) => c.text("not found; try /healthz, /status or /metrics\n", 404));
   return app;
 }

@@ -63,11 +63,15 @@ export class FakeClock implements Clock {
 }
 
 /** A transport into an in-process hono app (`app.request`), optionally stamping a `Date` header from `serverNow`. */
-export function appTransport(app: { request(url: string, init: RequestInit): Response | Promise<Response> }, serverNow?: () => number): HttpTransport & { calls: string[]; down: boolean } {
+export function appTransport(
+  app: { request(url: string, init: RequestInit): Response | Promise<Response> },
+  serverNow?: () => number,
+): HttpTransport & { calls: string[]; down: boolean } {
   const transport = Object.assign(
     async (request: Parameters<HttpTransport>[0]): Promise<HttpAnswer> => {
       transport.calls.push(`${request.method} ${new URL(request.url).pathname}`);
-      if (transport.down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      if (transport.down)
+        throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
       const init: RequestInit = { method: request.method, headers: request.headers };
       if (request.body !== undefined) init.body = request.body;
       const response = await app.request(new URL(request.url).pathname, init);
@@ -84,7 +88,11 @@ export function appTransport(app: { request(url: string, init: RequestInit): Res
 }
 
 /** Waits (real time, polling) until `condition` holds; fails with `what` after a generous limit. */
-export async function eventually(condition: () => boolean, what: string, limitMs = 20_000): Promise<void> {
+export async function eventually(
+  condition: () => boolean,
+  what: string,
+  limitMs = 20_000,
+): Promise<void> {
   const started = Date.now();
   while (!condition()) {
     if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}`);

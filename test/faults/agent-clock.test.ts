@@ -18,15 +18,25 @@ let secret = "";
  * device whose RTC is wrong.
  */
 function fakeClockEnv(spec: string): Record<string, string> {
-  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: spec, DONT_FAKE_MONOTONIC: "1", FAKETIME_NO_CACHE: "1" };
+  return {
+    LD_PRELOAD: LIBFAKETIME,
+    FAKETIME: spec,
+    DONT_FAKE_MONOTONIC: "1",
+    FAKETIME_NO_CACHE: "1",
+  };
 }
 const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 beforeAll(async () => {
-  if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing (apt-get install faketime)`);
+  if (!existsSync(LIBFAKETIME))
+    throw new Error(`${LIBFAKETIME} is missing (apt-get install faketime)`);
   bin = buildCompiledAgent(tmp);
   server = await startServer(join(tmp, "server"));
-  secret = ((await adminCall(server, "POST", "/v1/groups", { name: "clock", validity: "1m" })).json as { provisioningSecret: string }).provisioningSecret;
+  secret = (
+    (await adminCall(server, "POST", "/v1/groups", { name: "clock", validity: "1m" })).json as {
+      provisioningSecret: string;
+    }
+  ).provisioningSecret;
 }, 120_000);
 
 afterAll(async () => {
@@ -40,13 +50,23 @@ for (const [name, spec, sign] of [
 ] as const) {
   test(`device clock at ${name}: provisions, reports the skew, plans the renewal inside the certificate's lifetime, renews, and renews again after a restart`, async () => {
     const device = `dev-${sign > 0 ? "ahead" : "behind"}`;
-    expect((await adminCall(server, "POST", "/v1/groups/clock/devices", { name: device })).status).toBe(201);
-    const config = writeAgentConfig(tmp, device, { server: server.url, group: "clock", device, token: deviceToken(secret, "clock", device), dataDir: join(tmp, `data-${device}`) });
+    expect(
+      (await adminCall(server, "POST", "/v1/groups/clock/devices", { name: device })).status,
+    ).toBe(201);
+    const config = writeAgentConfig(tmp, device, {
+      server: server.url,
+      group: "clock",
+      device,
+      token: deviceToken(secret, "clock", device),
+      dataDir: join(tmp, `data-${device}`),
+    });
     const agent = startCompiledAgent(bin, config, [], fakeClockEnv(spec));
     try {
       const s = await agent.until((x) => x.state === "ready", "provisioning");
       // The faked clock reached Bun's Date.now() in the compiled binary: its log lines carry the fake time, and the skew is -57 years or +1 year.
-      expect(agent.log()).toContain(sign < 0 ? "1970-01-02T" : String(new Date().getUTCFullYear() + 1));
+      expect(agent.log()).toContain(
+        sign < 0 ? "1970-01-02T" : String(new Date().getUTCFullYear() + 1),
+      );
       const skew = Number(s.clockSkewMs);
       expect(Math.sign(skew)).toBe(-sign);
       expect(Math.abs(skew)).toBeGreaterThan(300 * 86_400_000);
@@ -58,7 +78,11 @@ for (const [name, spec, sign] of [
       expect(next).toBeLessThan(notAfter);
       expect(s.certificateValid).toBe(true);
       // The 1-minute certificate is renewed on schedule (by the service's clock) well before it runs out.
-      const renewed = await agent.until((x) => x.renewals >= 1 && x.state === "ready", "the scheduled renewal", 90_000);
+      const renewed = await agent.until(
+        (x) => x.renewals >= 1 && x.state === "ready",
+        "the scheduled renewal",
+        90_000,
+      );
       expect(renewed.serial).not.toBe(s.serial);
       expect(renewed.lastError).toBeNull();
     } finally {
@@ -68,7 +92,11 @@ for (const [name, spec, sign] of [
     // clock is rejected once, then signed by the service's time), and the renewal still goes through by itself.
     const again = startCompiledAgent(bin, config, [], fakeClockEnv(spec));
     try {
-      const s = await again.until((x) => x.renewals >= 1 && x.state === "ready", "a renewal after the restart", 90_000);
+      const s = await again.until(
+        (x) => x.renewals >= 1 && x.state === "ready",
+        "a renewal after the restart",
+        90_000,
+      );
       expect(s.certificateValid).toBe(true);
     } finally {
       await again.stop();

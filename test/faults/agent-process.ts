@@ -8,20 +8,33 @@ import { BUN, ROOT } from "./server-process.ts";
 /** Builds `iotad` with `bun build --compile` into `dir`; returns the executable's path. */
 export function buildCompiledAgent(dir: string): string {
   const bin = join(dir, "iotad");
-  const build = spawnSync(BUN, ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin], { cwd: ROOT, encoding: "utf8" });
+  const build = spawnSync(
+    BUN,
+    ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   if (build.status !== 0) throw new Error(`bun build --compile failed: ${build.stderr}`);
   return bin;
 }
 
 /** Writes an iotad config with the status endpoint on any free port; returns its path. */
-export function writeAgentConfig(dir: string, name: string, fields: { server: string; group: string; device: string; token: string; dataDir: string }): string {
+export function writeAgentConfig(
+  dir: string,
+  name: string,
+  fields: { server: string; group: string; device: string; token: string; dataDir: string },
+): string {
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify({ ...fields, statusListen: "127.0.0.1:0" }));
   return path;
 }
 
 /** The agent's `/status` body (the fields the tests read). */
-export type AgentStatus = Record<string, unknown> & { state: string; renewals: number; renewalFailures: number; lastError: string | null };
+export type AgentStatus = Record<string, unknown> & {
+  state: string;
+  renewals: number;
+  renewalFailures: number;
+  lastError: string | null;
+};
 
 /** A running `iotad run` and its captured log. */
 export interface AgentProcess {
@@ -36,9 +49,17 @@ export interface AgentProcess {
 }
 
 /** Starts `[...wrapper] bin run --config config` with `env` added. */
-export function startCompiledAgent(bin: string, config: string, wrapper: string[] = [], env: Record<string, string> = {}): AgentProcess {
+export function startCompiledAgent(
+  bin: string,
+  config: string,
+  wrapper: string[] = [],
+  env: Record<string, string> = {},
+): AgentProcess {
   const argv = [...wrapper, bin, "run", "--config", config];
-  const proc = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const proc = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let log = "";
   proc.stdout?.on("data", (d) => (log += d));
   proc.stderr?.on("data", (d) => (log += d));
@@ -58,8 +79,12 @@ export function startCompiledAgent(bin: string, config: string, wrapper: string[
     for (;;) {
       last = await status();
       if (last && ok(last)) return last;
-      if (proc.exitCode !== null) throw new Error(`iotad exited (${proc.exitCode}) while waiting for ${what}; log:\n${log}`);
-      if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}; last status ${JSON.stringify(last)}; log:\n${log}`);
+      if (proc.exitCode !== null)
+        throw new Error(`iotad exited (${proc.exitCode}) while waiting for ${what}; log:\n${log}`);
+      if (Date.now() - started > limitMs)
+        throw new Error(
+          `timed out waiting for ${what}; last status ${JSON.stringify(last)}; log:\n${log}`,
+        );
       await Bun.sleep(100);
     }
   };

@@ -17,7 +17,11 @@ beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
   server = await startServer(join(tmp, "server"));
   // A long validity: only SIGHUP renews, never the schedule.
-  secret = ((await adminCall(server, "POST", "/v1/groups", { name: "refused", validity: "1h" })).json as { provisioningSecret: string }).provisioningSecret;
+  secret = (
+    (await adminCall(server, "POST", "/v1/groups", { name: "refused", validity: "1h" })).json as {
+      provisioningSecret: string;
+    }
+  ).provisioningSecret;
 }, 120_000);
 
 afterAll(async () => {
@@ -26,9 +30,20 @@ afterAll(async () => {
 });
 
 async function device(name: string): Promise<{ config: string; dir: string }> {
-  expect((await adminCall(server, "POST", "/v1/groups/refused/devices", { name })).status).toBe(201);
+  expect((await adminCall(server, "POST", "/v1/groups/refused/devices", { name })).status).toBe(
+    201,
+  );
   const dir = join(tmp, `data-${name}`);
-  return { dir, config: writeAgentConfig(tmp, name, { server: server.url, group: "refused", device: name, token: deviceToken(secret, "refused", name), dataDir: dir }) };
+  return {
+    dir,
+    config: writeAgentConfig(tmp, name, {
+      server: server.url,
+      group: "refused",
+      device: name,
+      token: deviceToken(secret, "refused", name),
+      dataDir: dir,
+    }),
+  };
 }
 
 test("revoked: renewal refused, a clear error state, then after an operator's reset the device comes back by itself", async () => {
@@ -36,9 +51,14 @@ test("revoked: renewal refused, a clear error state, then after an operator's re
   const agent = startCompiledAgent(bin, config);
   try {
     const first = await agent.until((s) => s.state === "ready", "provisioning");
-    expect((await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/revoke")).status).toBe(200);
+    expect(
+      (await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/revoke")).status,
+    ).toBe(200);
     agent.proc.kill("SIGHUP");
-    const refused = await agent.until((s) => s.state === "error" && s.nextRenewal !== null, "the refusal and the planned retry");
+    const refused = await agent.until(
+      (s) => s.state === "error" && s.nextRenewal !== null,
+      "the refusal and the planned retry",
+    );
     expect(refused.lastError).toContain("the service refused renewal");
     expect(refused.lastError).toContain("revoked");
     expect(refused.lastError).toContain("must be reset by an operator");
@@ -47,11 +67,18 @@ test("revoked: renewal refused, a clear error state, then after an operator's re
     // The next attempt is a slow provisioning retry, 30-60 s away, not a network-error loop.
     const retryIn = Date.parse(String(refused.nextRenewal)) - Date.now();
     expect(retryIn).toBeGreaterThan(20_000);
-    expect((await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/reset")).status).toBe(200);
-    const back = await agent.until((s) => s.state === "ready", "provisioning after the reset", 90_000);
+    expect(
+      (await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/reset")).status,
+    ).toBe(200);
+    const back = await agent.until(
+      (s) => s.state === "ready",
+      "provisioning after the reset",
+      90_000,
+    );
     expect(back.serial).not.toBe(first.serial);
     expect(back.certificateValid).toBe(true);
-    const record = (await adminCall(server, "GET", "/v1/groups/refused/devices/revoked-1")).json as { serial: string; state: string };
+    const record = (await adminCall(server, "GET", "/v1/groups/refused/devices/revoked-1"))
+      .json as { serial: string; state: string };
     expect(record).toMatchObject({ serial: back.serial, state: "provisioned" });
   } finally {
     await agent.stop();
@@ -91,7 +118,10 @@ test("garbage in cert.pem and a key the service no longer knows: provisioning is
   writeFileSync(join(dir, "key.pem"), oldKey);
   const again = startCompiledAgent(bin, config);
   try {
-    const s = await again.until((x) => x.state === "error" && String(x.lastError).includes("refused"), "the refusal");
+    const s = await again.until(
+      (x) => x.state === "error" && String(x.lastError).includes("refused"),
+      "the refusal",
+    );
     expect(String(s.lastError)).toContain("409");
     expect(String(s.lastError)).toContain("must be reset by an operator");
     expect(again.log()).toContain("cert.pem is not a PEM certificate");

@@ -18,10 +18,22 @@ let server: RunningServer;
 let secret = "";
 
 beforeAll(async () => {
-  const build = spawnSync(BUN, ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin], { cwd: ROOT, encoding: "utf8" });
+  const build = spawnSync(
+    BUN,
+    ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   if (build.status !== 0) throw new Error(`bun build --compile failed: ${build.stderr}`);
   server = await startServer(join(tmp, "server"));
-  secret = ((await adminCall(server, "POST", "/v1/groups", { name: "kill", validity: "1m", renewGrace: "1h" })).json as { provisioningSecret: string }).provisioningSecret;
+  secret = (
+    (
+      await adminCall(server, "POST", "/v1/groups", {
+        name: "kill",
+        validity: "1m",
+        renewGrace: "1h",
+      })
+    ).json as { provisioningSecret: string }
+  ).provisioningSecret;
 }, 120_000);
 
 afterAll(async () => {
@@ -45,11 +57,17 @@ function startAgent(config: string): Agent {
 }
 
 /** Polls the agent's /status until `ok` holds; fails with the log after 30 s of trying. */
-async function statusWhen(agent: Agent, ok: (s: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+async function statusWhen(
+  agent: Agent,
+  ok: (s: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
   for (let i = 0; i < 600; i++) {
     const url = /status endpoint on (http:\/\/\S+)/.exec(agent.log())?.[1];
     if (url) {
-      const s = (await (await fetch(`${url.replace(/\/$/, "")}/status`)).json()) as Record<string, unknown>;
+      const s = (await (await fetch(`${url.replace(/\/$/, "")}/status`)).json()) as Record<
+        string,
+        unknown
+      >;
       if (ok(s)) return s;
     }
     await Bun.sleep(50);
@@ -65,7 +83,8 @@ async function checkPair(dir: string, allowPending: boolean): Promise<string | u
   for (const name of allowPending ? ["key.pem", "key.pending.pem"] : ["key.pem"]) {
     if (!existsSync(join(dir, name))) continue;
     const keys = await importPrivateKeyPem(readFileSync(join(dir, name), "utf8"));
-    if (Buffer.from(await crypto.subtle.exportKey("spki", keys.publicKey)).equals(spki)) return cert.serialNumber.toLowerCase();
+    if (Buffer.from(await crypto.subtle.exportKey("spki", keys.publicKey)).equals(spki))
+      return cert.serialNumber.toLowerCase();
   }
   throw new Error(`${dir}: no key matches cert.pem`);
 }
@@ -79,7 +98,9 @@ async function restartAndCheck(config: string, dir: string, device: string): Pro
   try {
     const s = await statusWhen(agent, (x) => x.state === "ready");
     const onDisk = await checkPair(dir, false);
-    const record = (await adminCall(server, "GET", `/v1/groups/kill/devices/${device}`)).json as { serial: string };
+    const record = (await adminCall(server, "GET", `/v1/groups/kill/devices/${device}`)).json as {
+      serial: string;
+    };
     expect(s.serial).toBe(onDisk);
     if (onDisk === record.serial) {
       lastOutcome = "agrees at once";
@@ -92,8 +113,15 @@ async function restartAndCheck(config: string, dir: string, device: string): Pro
     const after = await statusWhen(agent, (x) => x.serial !== s.serial && x.state === "ready");
     expect(after.serial).toBe(record.serial);
     expect(await checkPair(dir, false)).toBe(record.serial);
-    expect(((await adminCall(server, "GET", `/v1/groups/kill/devices/${device}`)).json as { serial: string }).serial).toBe(record.serial);
-    lastOutcome = "answer lost: the previous certificate held, the recorded one fetched on the next attempt";
+    expect(
+      (
+        (await adminCall(server, "GET", `/v1/groups/kill/devices/${device}`)).json as {
+          serial: string;
+        }
+      ).serial,
+    ).toBe(record.serial);
+    lastOutcome =
+      "answer lost: the previous certificate held, the recorded one fetched on the next attempt";
     return record.serial;
   } finally {
     agent.proc.kill("SIGKILL");
@@ -110,8 +138,20 @@ test(`${TRIALS} trials: SIGKILL during provisioning and during renewal, then res
     const device = `dev-${trial}`;
     const dir = join(tmp, `data-${trial}`);
     const config = join(tmp, `config-${trial}.json`);
-    expect((await adminCall(server, "POST", "/v1/groups/kill/devices", { name: device })).status).toBe(201);
-    writeFileSync(config, JSON.stringify({ server: server.url, group: "kill", device, token: deviceToken(secret, "kill", device), dataDir: dir, statusListen: "127.0.0.1:0" }));
+    expect(
+      (await adminCall(server, "POST", "/v1/groups/kill/devices", { name: device })).status,
+    ).toBe(201);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        server: server.url,
+        group: "kill",
+        device,
+        token: deviceToken(secret, "kill", device),
+        dataDir: dir,
+        statusListen: "127.0.0.1:0",
+      }),
+    );
 
     // Provisioning: killed at a random instant after start.
     const first = startAgent(config);
@@ -119,7 +159,11 @@ test(`${TRIALS} trials: SIGKILL during provisioning and during renewal, then res
     first.proc.kill("SIGKILL");
     await first.exited;
     const before = await checkPair(dir, true);
-    outcomes.add(before === undefined ? "provisioning: killed before a certificate was on disk" : "provisioning: killed after the certificate was on disk");
+    outcomes.add(
+      before === undefined
+        ? "provisioning: killed before a certificate was on disk"
+        : "provisioning: killed after the certificate was on disk",
+    );
     const serial = await restartAndCheck(config, dir, device);
     outcomes.add(`after the provisioning kill: ${lastOutcome}`);
 
@@ -131,7 +175,11 @@ test(`${TRIALS} trials: SIGKILL during provisioning and during renewal, then res
     second.proc.kill("SIGKILL");
     await second.exited;
     const mid = await checkPair(dir, true);
-    outcomes.add(mid === serial ? "renewal: killed before the new certificate was on disk" : "renewal: killed after the new certificate was on disk");
+    outcomes.add(
+      mid === serial
+        ? "renewal: killed before the new certificate was on disk"
+        : "renewal: killed after the new certificate was on disk",
+    );
     await restartAndCheck(config, dir, device);
     outcomes.add(`after the renewal kill: ${lastOutcome}`);
   }

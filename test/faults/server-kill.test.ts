@@ -30,7 +30,9 @@ test(`${TRIALS} trials: SIGKILL at a random instant of a bulk creation loses no 
     const client = (async () => {
       for (let b = 0; b < BATCHES; b++) {
         try {
-          const res = await adminCall(server, "POST", `/v1/groups/${group}/devices`, { names: names.slice(b * BATCH, (b + 1) * BATCH) });
+          const res = await adminCall(server, "POST", `/v1/groups/${group}/devices`, {
+            names: names.slice(b * BATCH, (b + 1) * BATCH),
+          });
           if (res.status !== 200) return;
           acknowledged.push(...(res.json as { created: string[] }).created);
         } catch {
@@ -46,20 +48,33 @@ test(`${TRIALS} trials: SIGKILL at a random instant of a bulk creation loses no 
       const listed = new Set<string>();
       let cursor: string | undefined;
       do {
-        const page = (await adminCall(server, "GET", `/v1/groups/${group}/devices?limit=1000${cursor ? `&cursor=${cursor}` : ""}`)).json as { items: { name: string }[]; nextCursor?: string };
+        const page = (
+          await adminCall(
+            server,
+            "GET",
+            `/v1/groups/${group}/devices?limit=1000${cursor ? `&cursor=${cursor}` : ""}`,
+          )
+        ).json as { items: { name: string }[]; nextCursor?: string };
         for (const d of page.items) listed.add(d.name);
         cursor = page.nextCursor;
       } while (cursor);
       const lost = acknowledged.filter((n) => !listed.has(n));
       expect(lost).toEqual([]);
       // Re-running the whole bulk request creates exactly the rest.
-      const rerun = (await adminCall(server, "POST", `/v1/groups/${group}/devices`, { names })).json as { created: string[]; existing: string[] };
+      const rerun = (await adminCall(server, "POST", `/v1/groups/${group}/devices`, { names }))
+        .json as { created: string[]; existing: string[] };
       expect(rerun.created.length + rerun.existing.length).toBe(names.length);
       expect(rerun.existing.length).toBe(listed.size);
-      const group2 = (await adminCall(server, "GET", `/v1/groups/${group}`)).json as { deviceCount: number };
+      const group2 = (await adminCall(server, "GET", `/v1/groups/${group}`)).json as {
+        deviceCount: number;
+      };
       expect(group2.deviceCount).toBe(names.length);
       const batchesDone = acknowledged.length / BATCH;
-      outcomes.add(batchesDone === BATCHES ? "killed after the last batch" : `killed after ${batchesDone} acknowledged batches (${listed.size - acknowledged.length} more committed unacknowledged)`);
+      outcomes.add(
+        batchesDone === BATCHES
+          ? "killed after the last batch"
+          : `killed after ${batchesDone} acknowledged batches (${listed.size - acknowledged.length} more committed unacknowledged)`,
+      );
     } finally {
       await server.stop();
       rmSync(data, { recursive: true, force: true });

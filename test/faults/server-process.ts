@@ -23,12 +23,20 @@ export interface RunningServer {
 }
 
 /** Starts `iota-server --data DATA --listen 127.0.0.1:PORT` (0 = any port) and waits for its "listening on" line. */
-export async function startServer(data: string, port = 0, env: Record<string, string> = {}): Promise<RunningServer> {
-  const proc = spawn(BUN, [join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", `127.0.0.1:${port}`], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export async function startServer(
+  data: string,
+  port = 0,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const proc = spawn(
+    BUN,
+    [join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", `127.0.0.1:${port}`],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   proc.stdout?.on("data", (d) => (out += d));
   proc.stderr?.on("data", (d) => (out += d));
@@ -37,7 +45,8 @@ export async function startServer(data: string, port = 0, env: Record<string, st
     const check = () => {
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1]) return done(match[1]);
-      if (proc.exitCode !== null) return fail(new Error(`iota-server exited (${proc.exitCode}) before listening:\n${out}`));
+      if (proc.exitCode !== null)
+        return fail(new Error(`iota-server exited (${proc.exitCode}) before listening:\n${out}`));
       setTimeout(check, 20);
     };
     check();
@@ -57,8 +66,16 @@ export async function startServer(data: string, port = 0, env: Record<string, st
 }
 
 /** An admin API call against a running server; the status and parsed JSON body (if any). */
-export async function adminCall(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const init: RequestInit = { method, headers: { authorization: `Bearer ${server.token()}`, "content-type": "application/json" } };
+export async function adminCall(
+  server: RunningServer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const init: RequestInit = {
+    method,
+    headers: { authorization: `Bearer ${server.token()}`, "content-type": "application/json" },
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(`${server.url}${path}`, init);
   const text = await res.text();

@@ -8,7 +8,14 @@ import { runCommand } from "../../src/iotad/commands.ts";
 import { systemClock } from "../../src/iotad/clock.ts";
 import { nodeDisk } from "../../src/iotad/disk.ts";
 import type { Runtime } from "../../src/iotad/runtime.ts";
-import { deepJson, hugeString, invalidName, notAString, randomJson, randomString } from "./hostile-values.ts";
+import {
+  deepJson,
+  hugeString,
+  invalidName,
+  notAString,
+  randomJson,
+  randomString,
+} from "./hostile-values.ts";
 import { countFromEnv, Histogram, seedFromEnv, type Prng } from "./prng.ts";
 
 const CASES = countFromEnv("FUZZ_CASES", 3000) / 3;
@@ -39,21 +46,48 @@ function runtime(stderr: string[], touched: string[]): Runtime {
 
 /** The field names of a config and a value each of them must refuse. */
 const FIELD_BREAKERS: Record<string, (rng: Prng) => unknown> = {
-  server: (rng) => rng.pick<unknown>(["iota.example.com", "ftp://iota.example.com", "", "http//x", notAString(rng), randomString(rng)]),
-  serverCa: (rng) => rng.pick<unknown>(["not a pem", "-----BEGIN PRIVATE KEY-----", notAString(rng)]),
+  server: (rng) =>
+    rng.pick<unknown>([
+      "iota.example.com",
+      "ftp://iota.example.com",
+      "",
+      "http//x",
+      notAString(rng),
+      randomString(rng),
+    ]),
+  serverCa: (rng) =>
+    rng.pick<unknown>(["not a pem", "-----BEGIN PRIVATE KEY-----", notAString(rng)]),
   tenant: invalidName,
   group: invalidName,
   device: invalidName,
   token: (rng) => rng.pick<unknown>(["", notAString(rng)]),
   dataDir: (rng) => rng.pick<unknown>(["", notAString(rng)]),
-  statusListen: (rng) => rng.pick<unknown>(["7780", "localhost", "127.0.0.1:-1", ":", "[::1]", "127.0.0.1:123456", notAString(rng), randomString(rng)]),
+  statusListen: (rng) =>
+    rng.pick<unknown>([
+      "7780",
+      "localhost",
+      "127.0.0.1:-1",
+      ":",
+      "[::1]",
+      "127.0.0.1:123456",
+      notAString(rng),
+      randomString(rng),
+    ]),
   "statusListen:port": () => "127.0.0.1:99999",
   "renewal.fraction": (rng) => rng.pick<unknown>([-1, 0, 0.05, 0.99, 2, "0.5", null, [], NaN]),
   "renewal.jitter": (rng) => rng.pick<unknown>([-0.1, 0.6, 5, "0.05", true]),
   "renewal.spreadFirst": (rng) => rng.pick<unknown>(["yes", 1, 0, null, "true"]),
-  "mqtt.url": (rng) => rng.pick<unknown>(["http://broker:8883", "broker:8883", "", notAString(rng), randomString(rng)]),
+  "mqtt.url": (rng) =>
+    rng.pick<unknown>([
+      "http://broker:8883",
+      "broker:8883",
+      "",
+      notAString(rng),
+      randomString(rng),
+    ]),
   "mqtt.ca": (rng) => rng.pick<unknown>(["not a pem", notAString(rng)]),
-  "mqtt.topicPrefix": (rng) => rng.pick<unknown>(["a b", "#", "+/x", "", "iota/\u0000", notAString(rng)]),
+  "mqtt.topicPrefix": (rng) =>
+    rng.pick<unknown>(["a b", "#", "+/x", "", "iota/\u0000", notAString(rng)]),
   afterRenew: (rng) => rng.pick<unknown>(["", notAString(rng)]),
   tokenFile: () => "missing-token-file",
 };
@@ -93,7 +127,13 @@ test(`${CASES} malformed iotad configs: exit 2, every broken field named, no dat
     let text: string;
     const shape = rng.int(0, 9);
     if (shape === 0) {
-      text = rng.pick([randomString(rng, 100), deepJson(rng), JSON.stringify(randomJson(rng)), JSON.stringify(config).slice(0, rng.int(0, 50)), `{"server":"${hugeString(rng)}"}`]);
+      text = rng.pick([
+        randomString(rng, 100),
+        deepJson(rng),
+        JSON.stringify(randomJson(rng)),
+        JSON.stringify(config).slice(0, rng.int(0, 50)),
+        `{"server":"${hugeString(rng)}"}`,
+      ]);
       histogram.add("not a config object");
     } else if (shape === 1) {
       const key = `${rng.pick(["sever", "groups", "Device", "data_dir", "__proto__x", "tokn"])}`;
@@ -128,7 +168,10 @@ test(`${CASES} malformed iotad configs: exit 2, every broken field named, no dat
     const stderr: string[] = [];
     const touched: string[] = [];
     const command = rng.pick(["run", "check-config", "provision"] as const);
-    const code = await runCommand({ kind: "command", command, config: file, json: false }, runtime(stderr, touched));
+    const code = await runCommand(
+      { kind: "command", command, config: file, json: false },
+      runtime(stderr, touched),
+    );
     const out = stderr.join("");
     const problems: string[] = [];
     if (code !== 2) problems.push(`exit ${code}`);
@@ -136,11 +179,16 @@ test(`${CASES} malformed iotad configs: exit 2, every broken field named, no dat
     // Hint: reading tokenFile and the port range are checked once the schema passes (iotad's second stage), so they are
     // expected only when no other field is broken.
     const schemaStage = expected.filter((f) => !SECOND_STAGE.has(f));
-    for (const f of schemaStage.length > 0 ? schemaStage : expected) if (!out.includes(`"${f.split(":")[0]}"`)) problems.push(`field ${f} not named`);
+    for (const f of schemaStage.length > 0 ? schemaStage : expected)
+      if (!out.includes(`"${f.split(":")[0]}"`)) problems.push(`field ${f} not named`);
     if (existsSync(dataDir)) problems.push("the data folder was created");
     if (touched.length > 0) problems.push(`touched ${touched.join(", ")}`);
-    if (out.includes("KFyRFYOfNkEYgOdfHhKYTM7QtyBBB7I2DEMsmecRxdE")) problems.push("the token was printed");
-    if (problems.length > 0 && failures.length < 15) failures.push(`case ${i} (${command}) ${text.slice(0, 300)}: ${problems.join("; ")}\n  stderr: ${out.slice(0, 400)}`);
+    if (out.includes("KFyRFYOfNkEYgOdfHhKYTM7QtyBBB7I2DEMsmecRxdE"))
+      problems.push("the token was printed");
+    if (problems.length > 0 && failures.length < 15)
+      failures.push(
+        `case ${i} (${command}) ${text.slice(0, 300)}: ${problems.join("; ")}\n  stderr: ${out.slice(0, 400)}`,
+      );
   }
   console.log(`iotad config fuzz: ${CASES} cases:\n${histogram.format()}`);
   expect(failures).toEqual([]);

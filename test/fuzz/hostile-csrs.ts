@@ -12,8 +12,16 @@ export interface HostileCsr {
 }
 
 /** A CSR for `name` made with `keys` and the given signature algorithm and extensions. */
-async function csrWith(keys: CryptoKeyPair, name: string, signingAlgorithm: Algorithm | EcdsaParams, extensions: x509.Extension[] = []): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm, extensions }, crypto);
+async function csrWith(
+  keys: CryptoKeyPair,
+  name: string,
+  signingAlgorithm: Algorithm | EcdsaParams,
+  extensions: x509.Extension[] = [],
+): Promise<string> {
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    { name, keys, signingAlgorithm, extensions },
+    crypto,
+  );
   return csr.toString("pem");
 }
 
@@ -26,14 +34,25 @@ function badSignature(pem: string): string {
 /** Builds the hostile CSRs for `device` (key generation is slow, so once per test file). */
 export async function hostileCsrs(device: string, sibling: string): Promise<HostileCsr[]> {
   const p256 = await generateDeviceKey();
-  const p384 = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const p384 = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const rsa = (await crypto.subtle.generateKey(
-    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
     true,
     ["sign", "verify"],
   )) as CryptoKeyPair;
   const good = await createCsrPem(p256, device);
-  const caRights = [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)];
+  const caRights = [
+    new x509.BasicConstraintsExtension(true, 0, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+  ];
   return [
     { kind: "bad signature", pem: badSignature(good) },
     { kind: "wrong CN (sibling)", pem: await createCsrPem(p256, sibling) },
@@ -41,15 +60,27 @@ export async function hostileCsrs(device: string, sibling: string): Promise<Host
     { kind: "two CNs", pem: await csrWith(p256, `CN=${device}, CN=${sibling}`, ECDSA_SHA256) },
     { kind: "no CN", pem: await csrWith(p256, "O=iota", ECDSA_SHA256) },
     { kind: "RSA key", pem: await csrWith(rsa, `CN=${device}`, { name: "RSASSA-PKCS1-v1_5" }) },
-    { kind: "P-384 key", pem: await csrWith(p384, `CN=${device}`, { name: "ECDSA", hash: "SHA-384" } as EcdsaParams) },
-    { kind: "asks for CA rights", pem: await csrWith(p256, `CN=${device}`, ECDSA_SHA256, caRights) },
-    { kind: "asks for CA rights, bad signature", pem: badSignature(await csrWith(p256, `CN=${device}`, ECDSA_SHA256, caRights)) },
+    {
+      kind: "P-384 key",
+      pem: await csrWith(p384, `CN=${device}`, { name: "ECDSA", hash: "SHA-384" } as EcdsaParams),
+    },
+    {
+      kind: "asks for CA rights",
+      pem: await csrWith(p256, `CN=${device}`, ECDSA_SHA256, caRights),
+    },
+    {
+      kind: "asks for CA rights, bad signature",
+      pem: badSignature(await csrWith(p256, `CN=${device}`, ECDSA_SHA256, caRights)),
+    },
     { kind: "a certificate, not a CSR", pem: (await selfSigned(p256, device)).toString("pem") },
   ];
 }
 
 /** A self-signed CA certificate for `device`'s key: PEM of the wrong kind for a CSR field, and a foreign certificate for /renew. */
-export async function selfSigned(keys: CryptoKeyPair, device: string): Promise<x509.X509Certificate> {
+export async function selfSigned(
+  keys: CryptoKeyPair,
+  device: string,
+): Promise<x509.X509Certificate> {
   return await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: "01",
@@ -58,7 +89,12 @@ export async function selfSigned(keys: CryptoKeyPair, device: string): Promise<x
       notAfter: new Date(Date.now() + 86_400_000),
       keys,
       signingAlgorithm: ECDSA_SHA256,
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: `iota://default/fuzz-group/${device}` }]), new x509.BasicConstraintsExtension(true, 0, true)],
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([
+          { type: "url", value: `iota://default/fuzz-group/${device}` },
+        ]),
+        new x509.BasicConstraintsExtension(true, 0, true),
+      ],
     },
     crypto,
   );

@@ -27,7 +27,9 @@ export function hugeString(rng: Prng): string {
 
 /** Nested arrays or objects, `depth` levels deep, as JSON text (built as text: a value this deep would overflow JSON.stringify). */
 export function deepJson(rng: Prng, depth = rng.int(1_000, 20_000)): string {
-  return rng.chance(0.5) ? `${"[".repeat(depth)}1${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+  return rng.chance(0.5)
+    ? `${"[".repeat(depth)}1${"]".repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
 }
 
 /** Any JSON value, up to `depth` levels, with awkward numbers, keys like __proto__, and odd strings. */
@@ -39,12 +41,38 @@ export function randomJson(rng: Prng, depth = 3): unknown {
     case 1:
       return rng.chance(0.5);
     case 2:
-      return rng.pick([0, -0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 65536, -2147483649, 1e-320]);
+      return rng.pick([
+        0,
+        -0,
+        -1,
+        1.5,
+        1e308,
+        -1e308,
+        2 ** 53 + 1,
+        4294967296,
+        65536,
+        -2147483649,
+        1e-320,
+      ]);
     case 3:
     case 4:
       return randomString(rng);
     case 5:
-      return rng.pick(["", " ", "null", "true", "[]", "{}", "0", "-1", "NaN", "1e999", "__proto__", "constructor", "toString"]);
+      return rng.pick([
+        "",
+        " ",
+        "null",
+        "true",
+        "[]",
+        "{}",
+        "0",
+        "-1",
+        "NaN",
+        "1e999",
+        "__proto__",
+        "constructor",
+        "toString",
+      ]);
     case 6: {
       const n = rng.int(0, 5);
       return Array.from({ length: n }, () => randomJson(rng, depth - 1));
@@ -53,7 +81,19 @@ export function randomJson(rng: Prng, depth = 3): unknown {
       const obj: Record<string, unknown> = {};
       const n = rng.int(0, 5);
       for (let i = 0; i < n; i++) {
-        const key = rng.chance(0.3) ? rng.pick(["__proto__", "constructor", "prototype", "name", "names", "csr", "token", "secret", ""]) : randomString(rng, 10);
+        const key = rng.chance(0.3)
+          ? rng.pick([
+              "__proto__",
+              "constructor",
+              "prototype",
+              "name",
+              "names",
+              "csr",
+              "token",
+              "secret",
+              "",
+            ])
+          : randomString(rng, 10);
         obj[key] = randomJson(rng, depth - 1);
       }
       return obj;
@@ -63,7 +103,20 @@ export function randomJson(rng: Prng, depth = 3): unknown {
 
 /** A value that is not a string (for fields that must be strings). */
 export function notAString(rng: Prng): unknown {
-  return rng.pick<unknown>([null, true, false, 0, -1, 3.14, 1e308, [], ["a"], {}, { name: "a" }, [[[]]]]);
+  return rng.pick<unknown>([
+    null,
+    true,
+    false,
+    0,
+    -1,
+    3.14,
+    1e308,
+    [],
+    ["a"],
+    {},
+    { name: "a" },
+    [[[]]],
+  ]);
 }
 
 /** A name (group, device, tenant) that breaks the naming rule, or is not a string at all. */
@@ -99,7 +152,28 @@ export function absentName(rng: Prng): string {
 
 /** A duration value that the API must refuse (wrong type, unparseable, below 1 minute or above the maximum). */
 export function invalidDuration(rng: Prng): unknown {
-  return rng.pick<unknown>(["", "abc", "0", 0, -5, "-1d", "59s", 59, "1y", "999999d", 1e308, "1.5d", "30 d", "d30", "NaN", null, true, [], {}, "30d-1d"]);
+  return rng.pick<unknown>([
+    "",
+    "abc",
+    "0",
+    0,
+    -5,
+    "-1d",
+    "59s",
+    59,
+    "1y",
+    "999999d",
+    1e308,
+    "1.5d",
+    "30 d",
+    "d30",
+    "NaN",
+    null,
+    true,
+    [],
+    {},
+    "30d-1d",
+  ]);
 }
 
 /** Text that is PEM-like but broken: truncated, no END line, bad base64, wrong label, garbage DER, two blocks. */
@@ -110,9 +184,12 @@ export function brokenPem(rng: Prng, valid: string): string {
     () => valid.replace(/-----END[^\n]*\n?/, ""),
     () => valid.replace(/-----BEGIN ([^-]+)-----/, "-----BEGIN $1-----\n!!!not base64!!!"),
     () => valid.replace(/CERTIFICATE REQUEST|CERTIFICATE/g, "PRIVATE KEY"),
-    () => `-----BEGIN CERTIFICATE REQUEST-----\n${Buffer.from(randomString(rng, 200)).toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
-    () => `-----BEGIN CERTIFICATE-----\n${Buffer.from(randomString(rng, 200)).toString("base64")}\n-----END CERTIFICATE-----\n`,
-    () => `-----BEGIN CERTIFICATE REQUEST-----\n${body.slice(0, rng.int(4, Math.max(4, body.length - 4)))}\n-----END CERTIFICATE REQUEST-----\n`,
+    () =>
+      `-----BEGIN CERTIFICATE REQUEST-----\n${Buffer.from(randomString(rng, 200)).toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
+    () =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(randomString(rng, 200)).toString("base64")}\n-----END CERTIFICATE-----\n`,
+    () =>
+      `-----BEGIN CERTIFICATE REQUEST-----\n${body.slice(0, rng.int(4, Math.max(4, body.length - 4)))}\n-----END CERTIFICATE REQUEST-----\n`,
     () => `${valid}${valid}`,
     () => `-----BEGIN \n`,
     () => `-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n`,

@@ -53,7 +53,8 @@ export function createPrng(seed: number): Prng {
 /** The seed from `FUZZ_SEED` (decimal or 0x hex), else a fresh one; printed either way so a failure can be replayed. */
 export function seedFromEnv(label: string): Prng {
   const given = process.env.FUZZ_SEED;
-  const seed = given !== undefined && given !== "" ? Number(given) >>> 0 : Math.floor(Math.random() * 2 ** 32);
+  const seed =
+    given !== undefined && given !== "" ? Number(given) >>> 0 : Math.floor(Math.random() * 2 ** 32);
   console.log(`${label}: FUZZ_SEED=${seed} (set it to replay this run)`);
   return createPrng(seed);
 }

@@ -1,7 +1,15 @@
 /** Admin routes refuse a missing, wrong or other tenant's token, and another tenant's token changes nothing. */
 
 import { describe, expect, test } from "bun:test";
-import { createDevices, createGroup, createTestService, postJson, provisionDevice, readProblem, deviceCsr } from "../../src/iota-server/test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  postJson,
+  provisionDevice,
+  readProblem,
+  deviceCsr,
+} from "../../src/iota-server/test-support.ts";
 
 /** Every admin route, on a group `g` and device `d` of the default tenant. */
 const ROUTES: [string, string, unknown?][] = [
@@ -33,9 +41,20 @@ describe("admin routes", () => {
   for (const [method, path, body] of ROUTES) {
     test(`${method} ${path}: 401 without a token, with a wrong one, or with a malformed header`, async () => {
       const { svc } = await setup();
-      for (const authorization of [undefined, "Bearer wrong-token", `Bearer ${svc.adminToken}x`, `Basic ${svc.adminToken}`, svc.adminToken]) {
+      for (const authorization of [
+        undefined,
+        "Bearer wrong-token",
+        `Bearer ${svc.adminToken}x`,
+        `Basic ${svc.adminToken}`,
+        svc.adminToken,
+      ]) {
         const headers: Record<string, string> = { authorization: authorization ?? "" };
-        const res = await svc.call(method, path, body, authorization === undefined ? { authorization: "" } : headers);
+        const res = await svc.call(
+          method,
+          path,
+          body,
+          authorization === undefined ? { authorization: "" } : headers,
+        );
         expect(res.status).toBe(401);
         const problem = await readProblem(res);
         expect(problem.detail).not.toContain(svc.adminToken);
@@ -56,13 +75,29 @@ describe("admin routes", () => {
         await readProblem(res);
       }
       // This tenant is untouched: the group, its devices, its secret and the device certificate still work.
-      const groups = (await (await svc.call("GET", "/v1/groups")).json()) as { items: { name: string }[] };
+      const groups = (await (await svc.call("GET", "/v1/groups")).json()) as {
+        items: { name: string }[];
+      };
       expect(groups.items.map((g) => g.name)).toEqual(["g"]);
-      const devices = (await (await svc.call("GET", "/v1/groups/g/devices")).json()) as { items: { name: string; state: string; serial: string | null }[] };
-      expect(devices.items.map((x) => `${x.name}:${x.state}`)).toEqual(["d:provisioned", "spare:created"]);
+      const devices = (await (await svc.call("GET", "/v1/groups/g/devices")).json()) as {
+        items: { name: string; state: string; serial: string | null }[];
+      };
+      expect(devices.items.map((x) => `${x.name}:${x.state}`)).toEqual([
+        "d:provisioned",
+        "spare:created",
+      ]);
       expect(devices.items[0]?.serial).toBe(d.issued.serial);
       const spare = await deviceCsr("spare");
-      expect((await postJson(svc, "/v1/provision", { group: "g", device: "spare", csr: spare.csr, secret })).status).toBe(201);
+      expect(
+        (
+          await postJson(svc, "/v1/provision", {
+            group: "g",
+            device: "spare",
+            csr: spare.csr,
+            secret,
+          })
+        ).status,
+      ).toBe(201);
     });
   }
 });

@@ -16,7 +16,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function leaks(texts: Record<string, string>, secrets: Record<string, string>): string[] {
   const found: string[] = [];
   for (const [where, text] of Object.entries(texts)) {
-    for (const [what, value] of Object.entries(secrets)) if (value.length >= 8 && text.includes(value)) found.push(`${what} in ${where}`);
+    for (const [what, value] of Object.entries(secrets))
+      if (value.length >= 8 && text.includes(value)) found.push(`${what} in ${where}`);
     if (text.includes("PRIVATE KEY")) found.push(`a private key in ${where}`);
   }
   return found;
@@ -27,27 +28,73 @@ test("iota-server, iotactl and iotad: logs, status answers and error messages ho
   const texts: Record<string, string> = {};
   try {
     const admin = server.token();
-    const created = (await adminCall(server, "POST", "/v1/groups", { name: "g", validity: "1h" })).json as { provisioningSecret: string };
+    const created = (await adminCall(server, "POST", "/v1/groups", { name: "g", validity: "1h" }))
+      .json as { provisioningSecret: string };
     const secret = created.provisioningSecret;
     await adminCall(server, "POST", "/v1/groups/g/devices", { names: ["a", "b", "agent"] });
     const keys = await generateDeviceKey();
-    const guesses = [`${secret.slice(0, -2)}zz`, "a-wrong-secret-guess", deviceToken(secret, "g", "b")];
-    const post = async (body: unknown) => await (await fetch(`${server.url}/v1/provision`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).text();
+    const guesses = [
+      `${secret.slice(0, -2)}zz`,
+      "a-wrong-secret-guess",
+      deviceToken(secret, "g", "b"),
+    ];
+    const post = async (body: unknown) =>
+      await (
+        await fetch(`${server.url}/v1/provision`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      ).text();
     texts["provision answers"] = [
-      await post({ group: "g", device: "a", csr: await createCsrPem(keys, "a"), secret: guesses[0] }),
-      await post({ group: "g", device: "a", csr: await createCsrPem(keys, "a"), token: guesses[2] }),
-      await post({ group: "g", device: "a", csr: await createCsrPem(keys, "a"), secret: guesses[1], extra: await exportPrivateKeyPem(keys.privateKey) }),
+      await post({
+        group: "g",
+        device: "a",
+        csr: await createCsrPem(keys, "a"),
+        secret: guesses[0],
+      }),
+      await post({
+        group: "g",
+        device: "a",
+        csr: await createCsrPem(keys, "a"),
+        token: guesses[2],
+      }),
+      await post({
+        group: "g",
+        device: "a",
+        csr: await createCsrPem(keys, "a"),
+        secret: guesses[1],
+        extra: await exportPrivateKeyPem(keys.privateKey),
+      }),
       await post({ group: "g", device: "a", csr: await createCsrPem(keys, "a"), secret }),
     ].join("\n");
-    texts["admin answers"] = (await Promise.all([`${admin}x`, admin.slice(0, -1)].map(async (t) => await (await fetch(`${server.url}/v1/groups`, { headers: { authorization: `Bearer ${t}` } })).text()))).join("\n");
-    const rotated = ((await adminCall(server, "POST", "/v1/groups/g/secret")).json as { provisioningSecret: string }).provisioningSecret;
+    texts["admin answers"] = (
+      await Promise.all(
+        [`${admin}x`, admin.slice(0, -1)].map(
+          async (t) =>
+            await (
+              await fetch(`${server.url}/v1/groups`, { headers: { authorization: `Bearer ${t}` } })
+            ).text(),
+        ),
+      )
+    ).join("\n");
+    const rotated = (
+      (await adminCall(server, "POST", "/v1/groups/g/secret")).json as {
+        provisioningSecret: string;
+      }
+    ).provisioningSecret;
 
     // iotactl as a process: configure, provision, gen config, and a failing provision; its stderr is for people.
     writeFileSync(join(tmp, "token.txt"), `${admin}\n`, { mode: 0o600 });
     writeFileSync(join(tmp, "secret.txt"), `${rotated}\n`, { mode: 0o600 });
     writeFileSync(join(tmp, "wrong.txt"), `${guesses[1]}\n`, { mode: 0o600 });
     const env = { PATH: process.env.PATH ?? "", HOME: tmp, XDG_CONFIG_HOME: join(tmp, "xdg") };
-    const ctl = (args: string[]) => spawnSync(BUN, [join(ROOT, "src/iotactl/main.ts"), ...args], { cwd: tmp, env, encoding: "utf8" });
+    const ctl = (args: string[]) =>
+      spawnSync(BUN, [join(ROOT, "src/iotactl/main.ts"), ...args], {
+        cwd: tmp,
+        env,
+        encoding: "utf8",
+      });
     const runs = [
       ctl(["configure", "--server", server.url, "--token-file", "token.txt"]),
       ctl(["configure"]),
@@ -63,8 +110,15 @@ test("iota-server, iotactl and iotad: logs, status answers and error messages ho
     // iotad as a process with the generated config: provision, status and metrics, a forced renewal, then SIGTERM.
     const config = join(tmp, "configs", "agent.json");
     const cfg = JSON.parse(await Bun.file(config).text()) as Record<string, unknown>;
-    writeFileSync(config, JSON.stringify({ ...cfg, dataDir: join(tmp, "agent-data"), statusListen: "127.0.0.1:0" }), { mode: 0o600 });
-    const agent = spawn(BUN, [join(ROOT, "src/iotad/main.ts"), "run", "--config", config], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"] });
+    writeFileSync(
+      config,
+      JSON.stringify({ ...cfg, dataDir: join(tmp, "agent-data"), statusListen: "127.0.0.1:0" }),
+      { mode: 0o600 },
+    );
+    const agent = spawn(BUN, [join(ROOT, "src/iotad/main.ts"), "run", "--config", config], {
+      cwd: tmp,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let agentLog = "";
     agent.stdout?.on("data", (d) => (agentLog += d));
     agent.stderr?.on("data", (d) => (agentLog += d));

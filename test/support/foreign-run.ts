@@ -11,7 +11,10 @@ import type { Target } from "../../targets/index.ts";
 
 /** Where scripts/foreign-node.sh unpacks Debian's Node.js for each architecture. */
 export function foreignNodeDir(repo: string, debArch: string): string {
-  return join(process.env.IOTA_FOREIGN_NODE_DIR ?? join(repo, "node_modules/.cache/foreign-node"), debArch);
+  return join(
+    process.env.IOTA_FOREIGN_NODE_DIR ?? join(repo, "node_modules/.cache/foreign-node"),
+    debArch,
+  );
 }
 
 /** A place for one target's release, config and data, seen by the host at `host` and by iotad at `guest`. */
@@ -29,8 +32,11 @@ function need(path: string, hint: string): void {
 }
 
 function which(tool: string): string {
-  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":")) if (existsSync(join(dir, tool))) return join(dir, tool);
-  throw new Error(`${tool} is not installed: apt-get install qemu-user (CI installs it in .ci/run)`);
+  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":"))
+    if (existsSync(join(dir, tool))) return join(dir, tool);
+  throw new Error(
+    `${tool} is not installed: apt-get install qemu-user (CI installs it in .ci/run)`,
+  );
 }
 
 /** Makes the sandbox for `target` (whose runner must not be "none"). */
@@ -41,32 +47,57 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
   if (runner.kind === "foreign-node" && runner.qemu === undefined) {
     // Debian's Node loads builtins from /usr/share/nodejs by absolute path: run it inside its own tree.
     const tree = foreignNodeDir(repo, runner.debArch);
-    need(join(tree, ".complete"), `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`);
+    need(
+      join(tree, ".complete"),
+      `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
+    );
     mkdirSync(join(tree, "tmp"), { recursive: true, mode: 0o1777 });
     const host = mkdtempSync(join(tree, "tmp", `iotad-${target.name}-`));
     const guest = `/${relative(tree, host)}`;
     return {
       host,
       guest,
-      command: (args) => ({ file: "/usr/sbin/chroot", args: [tree, "/bin/sh", `${guest}/release/bin/iotad`, ...args], env: { PATH: "/usr/bin:/bin" } }),
+      command: (args) => ({
+        file: "/usr/sbin/chroot",
+        args: [tree, "/bin/sh", `${guest}/release/bin/iotad`, ...args],
+        env: { PATH: "/usr/bin:/bin" },
+      }),
       remove: () => rmSync(host, { recursive: true, force: true }),
     };
   }
   const host = mkdtempSync(join(tmp, `iotad-${target.name}-`));
   const launcher = join(host, "release/bin/iotad");
   const remove = () => rmSync(host, { recursive: true, force: true });
-  if (runner.kind === "native") return { host, guest: host, command: (args) => ({ file: launcher, args, env }), remove };
+  if (runner.kind === "native")
+    return { host, guest: host, command: (args) => ({ file: launcher, args, env }), remove };
   if (runner.kind === "qemu") {
-    need(runner.sysroot, `apt-get install libc6-${target.name.replace("linux-", "")}-cross (the ${target.name} sysroot for ${runner.qemu})`);
+    need(
+      runner.sysroot,
+      `apt-get install libc6-${target.name.replace("linux-", "")}-cross (the ${target.name} sysroot for ${runner.qemu})`,
+    );
     const qemu = which(runner.qemu);
-    return { host, guest: host, command: (args) => ({ file: qemu, args: ["-L", runner.sysroot, launcher, ...args], env }), remove };
+    return {
+      host,
+      guest: host,
+      command: (args) => ({ file: qemu, args: ["-L", runner.sysroot, launcher, ...args], env }),
+      remove,
+    };
   }
   if (runner.kind === "foreign-node" && runner.qemu !== undefined) {
     // The release's own launcher runs on the host's shell and starts Debian's node under qemu.
     const node = join(host, "node-under-qemu");
     const argv = qemuNodeArgv(repo, target, runner.qemuCpu);
     writeFileSync(node, `#!/bin/sh\nexec ${argv.join(" ")} "$@"\n`, { mode: 0o755 });
-    return { host, guest: host, command: (args) => ({ file: "/bin/sh", args: [launcher, ...args], env: { ...env, IOTAD_NODE: node } }), remove };
+    return {
+      host,
+      guest: host,
+      command: (args) => ({
+        file: "/bin/sh",
+        args: [launcher, ...args],
+        env: { ...env, IOTAD_NODE: node },
+      }),
+      remove,
+    };
   }
   throw new Error(`target ${target.name} is not run by the tests (runner ${runner.kind})`);
 }
@@ -77,16 +108,34 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
  */
 export function qemuNodeArgv(repo: string, target: Target, cpu: string | undefined): string[] {
   const runner = target.runner;
-  if (runner.kind !== "foreign-node" || runner.qemu === undefined) throw new Error(`target ${target.name} does not run Node.js under qemu`);
+  if (runner.kind !== "foreign-node" || runner.qemu === undefined)
+    throw new Error(`target ${target.name} does not run Node.js under qemu`);
   const tree = foreignNodeDir(repo, runner.debArch);
-  need(join(tree, ".complete"), `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`);
+  need(
+    join(tree, ".complete"),
+    `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
+  );
   const libs = ["lib", "usr/lib"].map((d) => join(tree, d, multiarch(runner.debArch))).join(":");
-  return [which(runner.qemu), ...(cpu === undefined ? [] : ["-cpu", cpu]), "-L", tree, "-E", `LD_LIBRARY_PATH=${libs}`, join(tree, "usr/bin/node")];
+  return [
+    which(runner.qemu),
+    ...(cpu === undefined ? [] : ["-cpu", cpu]),
+    "-L",
+    tree,
+    "-E",
+    `LD_LIBRARY_PATH=${libs}`,
+    join(tree, "usr/bin/node"),
+  ];
 }
 
 /** Debian's multiarch triplet of an architecture. */
 function multiarch(debArch: string): string {
-  const triplets: Record<string, string> = { i386: "i386-linux-gnu", armhf: "arm-linux-gnueabihf", armel: "arm-linux-gnueabi", arm64: "aarch64-linux-gnu", amd64: "x86_64-linux-gnu" };
+  const triplets: Record<string, string> = {
+    i386: "i386-linux-gnu",
+    armhf: "arm-linux-gnueabihf",
+    armel: "arm-linux-gnueabi",
+    arm64: "aarch64-linux-gnu",
+    amd64: "x86_64-linux-gnu",
+  };
   const triplet = triplets[debArch];
   if (triplet === undefined) throw new Error(`no multiarch triplet known for ${debArch}`);
   return triplet;

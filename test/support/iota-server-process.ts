@@ -11,7 +11,12 @@ export interface ServerProcess {
   url: string;
   adminToken: string;
   /** Admin API call; throws with the answer when the status is not `expect`. */
-  call(method: string, path: string, body: unknown, expect: number): Promise<Record<string, unknown>>;
+  call(
+    method: string,
+    path: string,
+    body: unknown,
+    expect: number,
+  ): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -19,7 +24,11 @@ export interface ServerProcess {
 export async function startServerProcess(repo: string): Promise<ServerProcess> {
   const data = mkdtempSync(join(tmpdir(), "iota-dist-server-"));
   const bun = join(repo, "node_modules/.bin/bun");
-  const child: ChildProcess = spawn(bun, ["src/iota-server/main.ts", "--data", data, "--listen", "127.0.0.1:0"], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(
+    bun,
+    ["src/iota-server/main.ts", "--data", data, "--listen", "127.0.0.1:0"],
+    { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -29,15 +38,21 @@ export async function startServerProcess(repo: string): Promise<ServerProcess> {
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`iota-server exited (${code}) before listening:\n${output}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`iota-server exited (${code}) before listening:\n${output}`)),
+    );
   });
   const adminToken = readFileSync(join(data, "admin-token"), "utf8").trim();
   const call = async (method: string, path: string, body: unknown, expect: number) => {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" } };
+    const init: RequestInit = {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    };
     if (body !== undefined) init.body = JSON.stringify(body);
     const res = await fetch(`${url}${path}`, init);
     const text = await res.text();
-    if (res.status !== expect) throw new Error(`${method} ${path}: expected ${expect}, got ${res.status}: ${text}`);
+    if (res.status !== expect)
+      throw new Error(`${method} ${path}: expected ${expect}, got ${res.status}: ${text}`);
     return text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
   };
   const stop = async () => {

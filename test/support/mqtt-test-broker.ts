@@ -25,12 +25,32 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-async function makeCert(subject: string, issuer: { name: string; keys: CryptoKeyPair } | undefined, ca: boolean, ip?: string) {
-  const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+async function makeCert(
+  subject: string,
+  issuer: { name: string; keys: CryptoKeyPair } | undefined,
+  ca: boolean,
+  ip?: string,
+) {
+  const keys = (await crypto.subtle.generateKey(EC_P256, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(ca, undefined, true)];
   if (ip) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: "ip", value: ip }]));
-  if (!ca) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]));
-  else extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true));
+  if (!ca)
+    extensions.push(
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
+    );
+  else
+    extensions.push(
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+    );
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: Date.now().toString(16) + Math.floor(Math.random() * 1e6).toString(16),
     subject,
@@ -42,7 +62,12 @@ async function makeCert(subject: string, issuer: { name: string; keys: CryptoKey
     signingKey: issuer?.keys.privateKey ?? keys.privateKey,
     extensions,
   });
-  return { name: subject, keys, cert: cert.toString("pem"), key: await exportPrivateKeyPem(keys.privateKey) };
+  return {
+    name: subject,
+    keys,
+    cert: cert.toString("pem"),
+    key: await exportPrivateKeyPem(keys.privateKey),
+  };
 }
 
 /** Starts a broker on 127.0.0.1 that accepts clients with certificates from `clientCa` (the tenant CA) or its own CA. */
@@ -56,11 +81,20 @@ export async function startTestBroker(clientCa: string): Promise<TestBroker> {
   const start = async () => {
     const broker = await Aedes.createBroker();
     const sockets = new Set<tls.TLSSocket>();
-    const listener = tls.createServer({ key: server.key, cert: server.cert, ca: [clientCa, ca.cert], requestCert: true, rejectUnauthorized: true }, (socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      broker.handle(socket);
-    });
+    const listener = tls.createServer(
+      {
+        key: server.key,
+        cert: server.cert,
+        ca: [clientCa, ca.cert],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+        broker.handle(socket);
+      },
+    );
     listener.on("tlsClientError", () => {});
     await new Promise<void>((resolve) => listener.listen(port, "127.0.0.1", resolve));
     port = (listener.address() as AddressInfo).port;

@@ -7,7 +7,9 @@ import { startTestPostgres } from "./postgres.ts";
 async function databases(url: string): Promise<string[]> {
   const sql = new SQL(url, { max: 1 });
   try {
-    return (await sql`select datname from pg_database where datname like 'iota_test_%' order by datname`).map((r: { datname: string }) => r.datname);
+    return (
+      await sql`select datname from pg_database where datname like 'iota_test_%' order by datname`
+    ).map((r: { datname: string }) => r.datname);
   } finally {
     await sql.close();
   }

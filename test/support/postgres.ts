@@ -1,7 +1,15 @@
 /** Test support: a PostgreSQL database per test file, from IOTA_TEST_PG_URL or a throwaway local cluster. */
 
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +30,9 @@ const INSTALL_HINT =
   "or point IOTA_TEST_PG_URL at a server whose user may create databases (postgres://user@host:port/db)";
 
 /** Starts (or connects to) PostgreSQL and creates a fresh database; throws a clear error when PostgreSQL is missing. */
-export async function startTestPostgres(env: Record<string, string | undefined> = process.env): Promise<TestPostgres> {
+export async function startTestPostgres(
+  env: Record<string, string | undefined> = process.env,
+): Promise<TestPostgres> {
   const external = env.IOTA_TEST_PG_URL;
   const cluster = external ? undefined : await startCluster();
   const adminUrl = external ?? cluster?.url ?? "";
@@ -32,7 +42,11 @@ export async function startTestPostgres(env: Record<string, string | undefined> 
     const name = `iota_test_${process.pid}_${created.length}_${Math.random().toString(36).slice(2, 8)}`;
     // Hint: our own cluster makes databases with a natural-language collation (en-US ignoring punctuation, like glibc's en_US, sorts "ab" before
     // "a-c"), as production databases often have, so tests notice SQL that depends on byte order.
-    await admin.unsafe(cluster ? `create database ${name} template template0 locale_provider icu icu_locale 'en-US-u-ka-shifted' locale 'C.UTF-8'` : `create database ${name}`);
+    await admin.unsafe(
+      cluster
+        ? `create database ${name} template template0 locale_provider icu icu_locale 'en-US-u-ka-shifted' locale 'C.UTF-8'`
+        : `create database ${name}`,
+    );
     created.push(name);
     const url = new URL(adminUrl);
     url.pathname = `/${name}`;
@@ -45,7 +59,9 @@ export async function startTestPostgres(env: Record<string, string | undefined> 
       createDatabase,
       async stop() {
         try {
-          if (!cluster) for (const name of created) await admin.unsafe(`drop database if exists ${name} with (force)`);
+          if (!cluster)
+            for (const name of created)
+              await admin.unsafe(`drop database if exists ${name} with (force)`);
         } finally {
           await admin.close();
           cluster?.stop();
@@ -68,7 +84,9 @@ interface Cluster {
 /** Finds Debian's PostgreSQL binaries (the newest major version installed). */
 function postgresBin(): string {
   const root = "/usr/lib/postgresql";
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb")))
+    : [];
   versions.sort((a, b) => Number(b) - Number(a));
   const newest = versions[0];
   if (!newest) throw new Error(`${INSTALL_HINT}; no ${root}/*/bin/initdb was found`);
@@ -83,7 +101,9 @@ function runPg(bin: string, args: string[]): void {
     execFileSync(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
     const e = error as { stderr?: Buffer; stdout?: Buffer; message: string };
-    throw new Error(`${[file, ...argv].join(" ")} failed: ${e.stderr?.toString() || e.stdout?.toString() || e.message}`);
+    throw new Error(
+      `${[file, ...argv].join(" ")} failed: ${e.stderr?.toString() || e.stdout?.toString() || e.message}`,
+    );
   }
 }
 
@@ -94,7 +114,11 @@ async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free TCP port"))));
+      server.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no free TCP port")),
+      );
     });
   });
 }
@@ -127,14 +151,27 @@ async function startCluster(): Promise<Cluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    runPg(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+    runPg(join(bin, "initdb"), [
+      "-D",
+      data,
+      "-A",
+      "trust",
+      "-U",
+      "postgres",
+      "-E",
+      "UTF8",
+      "--locale=C.UTF-8",
+      "--no-sync",
+    ]);
     const settings = `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB -c max_connections=200`;
     started = true;
     runPg(join(bin, "pg_ctl"), ["-D", data, "-l", log, "-o", settings, "-w", "-t", "60", "start"]);
   } catch (error) {
     const tail = existsSync(log) ? `\n${readFileSync(log, "utf8").slice(-2000)}` : "";
     stop();
-    throw new Error(`could not start a throwaway PostgreSQL cluster: ${(error as Error).message}${tail}`);
+    throw new Error(
+      `could not start a throwaway PostgreSQL cluster: ${(error as Error).message}${tail}`,
+    );
   }
   // Hint: a crashed test run must not leave a postgres behind.
   process.once("exit", stop);

@@ -3,7 +3,12 @@
 import { crypto, x509 } from "../../core/x509.ts";
 import { EC_P256, ECDSA_SHA256, exportPrivateKeyPem, importPrivateKeyPem } from "../../core/csr.ts";
 import { encodePem } from "../../core/pem.ts";
-import { backdateSeconds, identityUri, newSerial, type DeviceIdentity } from "../../core/profile.ts";
+import {
+  backdateSeconds,
+  identityUri,
+  newSerial,
+  type DeviceIdentity,
+} from "../../core/profile.ts";
 import { TemplateIssuer, certificatePem } from "./template-issuer.ts";
 
 /** Root CA lifetime: 20 years; devices rotate, the trust anchor in their images should not. */
@@ -33,8 +38,14 @@ export class CertificateAuthority {
   ) {}
 
   /** Creates a new root CA for `tenant`; returns the CA and its private key as PKCS#8 PEM to be sealed. */
-  static async create(tenant: string, now: number): Promise<{ ca: CertificateAuthority; keyPem: string }> {
-    const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+  static async create(
+    tenant: string,
+    now: number,
+  ): Promise<{ ca: CertificateAuthority; keyPem: string }> {
+    const keys = (await crypto.subtle.generateKey(EC_P256, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: newSerial(),
       name: `CN=IoTA ${tenant} Root CA, O=IoTA`,
@@ -44,7 +55,10 @@ export class CertificateAuthority {
       keys,
       extensions: [
         new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+          true,
+        ),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
@@ -61,15 +75,31 @@ export class CertificateAuthority {
   }
 
   /** Issues a device certificate for `publicKey` (or its SubjectPublicKeyInfo DER) with the IoTA device profile. */
-  async issue(id: DeviceIdentity, publicKey: x509.PublicKey | Uint8Array, validitySeconds: number, now: number): Promise<IssuedDeviceCertificate> {
+  async issue(
+    id: DeviceIdentity,
+    publicKey: x509.PublicKey | Uint8Array,
+    validitySeconds: number,
+    now: number,
+  ): Promise<IssuedDeviceCertificate> {
     const serial = newSerial();
     const start = Math.floor(now / 1000) * 1000;
     const notBefore = start - backdateSeconds(validitySeconds) * 1000;
     const notAfter = start + validitySeconds * 1000;
     // Hint: the template issuer writes the same profile as @peculiar/x509 would, ~50x cheaper (template-issuer.test.ts).
-    this.template ??= new TemplateIssuer(new Uint8Array(this.cert.rawData), new Uint8Array(this.authorityKeyId.rawData), this.signingKey);
+    this.template ??= new TemplateIssuer(
+      new Uint8Array(this.cert.rawData),
+      new Uint8Array(this.authorityKeyId.rawData),
+      this.signingKey,
+    );
     const spki = publicKey instanceof Uint8Array ? publicKey : new Uint8Array(publicKey.rawData);
-    const der = await this.template.issue({ serialHex: serial, notBefore, notAfter, commonName: id.device, spki, uri: identityUri(id) });
+    const der = await this.template.issue({
+      serialHex: serial,
+      notBefore,
+      notAfter,
+      commonName: id.device,
+      spki,
+      uri: identityUri(id),
+    });
     return { pem: certificatePem(der), serial, notBefore, notAfter };
   }
 
@@ -77,7 +107,12 @@ export class CertificateAuthority {
    * Issues a TLS server certificate (EKU serverAuth) for an MQTT broker of this tenant, naming `dnsNames` and
    * `ipAddresses` in its SAN. Kept apart from {@link issue}: a broker is not a device and is not in the device table.
    */
-  async issueServer(names: { dnsNames: string[]; ipAddresses: string[] }, publicKey: CryptoKey, validitySeconds: number, now: number): Promise<IssuedDeviceCertificate> {
+  async issueServer(
+    names: { dnsNames: string[]; ipAddresses: string[] },
+    publicKey: CryptoKey,
+    validitySeconds: number,
+    now: number,
+  ): Promise<IssuedDeviceCertificate> {
     const serial = newSerial();
     const start = Math.floor(now / 1000) * 1000;
     const notBefore = start - backdateSeconds(validitySeconds) * 1000;
@@ -108,15 +143,25 @@ export class CertificateAuthority {
   }
 
   /** A CRL listing `revoked`, numbered `crlNumber`, PEM with the `X509 CRL` header OpenSSL and Mosquitto read. */
-  async crl(revoked: { serial: string; revokedAt: number }[], crlNumber: number, now: number): Promise<string> {
+  async crl(
+    revoked: { serial: string; revokedAt: number }[],
+    crlNumber: number,
+    now: number,
+  ): Promise<string> {
     const crl = await x509.X509CrlGenerator.create({
       issuer: this.cert.subject,
       thisUpdate: new Date(now - 60_000),
       nextUpdate: new Date(now + CRL_VALIDITY_MS),
       signingAlgorithm: ECDSA_SHA256,
       signingKey: this.signingKey,
-      entries: revoked.map((r) => ({ serialNumber: r.serial, revocationDate: new Date(r.revokedAt) })),
-      extensions: [this.authorityKeyId, new x509.Extension("2.5.29.20", false, derInteger(crlNumber))],
+      entries: revoked.map((r) => ({
+        serialNumber: r.serial,
+        revocationDate: new Date(r.revokedAt),
+      })),
+      extensions: [
+        this.authorityKeyId,
+        new x509.Extension("2.5.29.20", false, derInteger(crlNumber)),
+      ],
     });
     // Hint: @peculiar/x509 writes "BEGIN CRL", which OpenSSL and Mosquitto reject.
     return encodePem(crl.rawData, "X509 CRL");

@@ -2,7 +2,16 @@
 
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { DerError, TAG, certificateTime, derToP1363, p1363ToDer, readTlv, tlv, unsignedInteger } from "./der.ts";
+import {
+  DerError,
+  TAG,
+  certificateTime,
+  derToP1363,
+  p1363ToDer,
+  readTlv,
+  tlv,
+  unsignedInteger,
+} from "./der.ts";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, "hex"));
@@ -21,14 +30,22 @@ describe("DER writing", () => {
   });
 
   test("times switch from UTCTime to GeneralizedTime in 2050", () => {
-    expect(Buffer.from(certificateTime(Date.UTC(2049, 11, 31, 23, 59, 59))).toString("latin1")).toBe("\x17\x0d491231235959Z");
-    expect(Buffer.from(certificateTime(Date.UTC(2050, 0, 1))).toString("latin1")).toBe("\x18\x0f20500101000000Z");
+    expect(
+      Buffer.from(certificateTime(Date.UTC(2049, 11, 31, 23, 59, 59))).toString("latin1"),
+    ).toBe("\x17\x0d491231235959Z");
+    expect(Buffer.from(certificateTime(Date.UTC(2050, 0, 1))).toString("latin1")).toBe(
+      "\x18\x0f20500101000000Z",
+    );
   });
 });
 
 describe("ECDSA signature forms", () => {
   test("r||s round-trips through DER, including leading zeros and high bits", () => {
-    const cases = [bytes("00".repeat(64)), bytes("ff".repeat(64)), bytes(`0000${"80".repeat(30)}${"00".repeat(31)}01`)];
+    const cases = [
+      bytes("00".repeat(64)),
+      bytes("ff".repeat(64)),
+      bytes(`0000${"80".repeat(30)}${"00".repeat(31)}01`),
+    ];
     for (let i = 0; i < 200; i++) cases.push(new Uint8Array(randomBytes(64)));
     for (const raw of cases) expect(hex(derToP1363(p1363ToDer(raw), 32))).toBe(hex(raw));
   });
@@ -37,7 +54,16 @@ describe("ECDSA signature forms", () => {
     expect(() => derToP1363(bytes("3006020101020101ff"), 32)).toThrow(DerError);
     expect(() => derToP1363(bytes("300402010102"), 32)).toThrow(DerError);
     expect(() => derToP1363(bytes("3003020180"), 32)).toThrow(DerError);
-    expect(() => derToP1363(tlv(TAG.SEQUENCE, unsignedInteger(new Uint8Array(33).fill(1)), unsignedInteger(bytes("01"))), 32)).toThrow(DerError);
+    expect(() =>
+      derToP1363(
+        tlv(
+          TAG.SEQUENCE,
+          unsignedInteger(new Uint8Array(33).fill(1)),
+          unsignedInteger(bytes("01")),
+        ),
+        32,
+      ),
+    ).toThrow(DerError);
   });
 });
 

@@ -73,7 +73,8 @@ export function certificateTime(epochMs: number): Uint8Array {
   const d = new Date(epochMs);
   const year = d.getUTCFullYear();
   const rest = `${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}Z`;
-  if (year >= 1950 && year < 2050) return tlv(TAG.UTC_TIME, ASCII.encode(`${two(year % 100)}${rest}`));
+  if (year >= 1950 && year < 2050)
+    return tlv(TAG.UTC_TIME, ASCII.encode(`${two(year % 100)}${rest}`));
   return tlv(TAG.GENERALIZED_TIME, ASCII.encode(`${String(year).padStart(4, "0")}${rest}`));
 }
 
@@ -92,7 +93,8 @@ export interface Tlv {
 export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tlv {
   const tag = der[offset];
   const first = der[offset + 1];
-  if (tag === undefined || first === undefined || offset + 2 > limit) throw new DerError("truncated TLV header");
+  if (tag === undefined || first === undefined || offset + 2 > limit)
+    throw new DerError("truncated TLV header");
   if ((tag & 0x1f) === 0x1f) throw new DerError("multi-byte tags are not used here");
   let length = first;
   let body = offset + 2;
@@ -102,7 +104,8 @@ export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tl
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + (der[body + i] ?? Number.NaN);
     body += count;
-    if (!(length >= 0x80) || (count > 1 && der[offset + 2] === 0)) throw new DerError("non-minimal length");
+    if (!(length >= 0x80) || (count > 1 && der[offset + 2] === 0))
+      throw new DerError("non-minimal length");
   }
   const end = body + length;
   if (!(end <= limit)) throw new DerError("TLV runs past its container");
@@ -112,7 +115,8 @@ export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tl
 /** Reads the TLV at `offset` and checks its tag. */
 export function expectTlv(der: Uint8Array, offset: number, tag: number, limit = der.length): Tlv {
   const t = readTlv(der, offset, limit);
-  if (t.tag !== tag) throw new DerError(`expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  if (t.tag !== tag)
+    throw new DerError(`expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
   return t;
 }
 
@@ -126,7 +130,11 @@ export function contentsEqual(der: Uint8Array, t: Tlv, expected: Uint8Array): bo
 /** An ECDSA signature in WebCrypto's fixed-width r||s form as the DER `Ecdsa-Sig-Value` X.509 carries. */
 export function p1363ToDer(signature: Uint8Array): Uint8Array {
   const half = signature.length / 2;
-  return tlv(TAG.SEQUENCE, unsignedInteger(signature.subarray(0, half)), unsignedInteger(signature.subarray(half)));
+  return tlv(
+    TAG.SEQUENCE,
+    unsignedInteger(signature.subarray(0, half)),
+    unsignedInteger(signature.subarray(half)),
+  );
 }
 
 /** A DER `Ecdsa-Sig-Value` as fixed-width r||s of `size` bytes each; throws DerError when malformed or too wide. */
@@ -140,7 +148,8 @@ export function derToP1363(der: Uint8Array, size: number): Uint8Array<ArrayBuffe
     let from = int.body;
     if (int.end - from > 1 && der[from] === 0) from++;
     const width = int.end - from;
-    if (width < 1 || width > size || (der[int.body] ?? 0) & 0x80) throw new DerError("signature integer out of range");
+    if (width < 1 || width > size || (der[int.body] ?? 0) & 0x80)
+      throw new DerError("signature integer out of range");
     out.set(der.subarray(from, int.end), i * size + size - width);
     at = int.end;
   }

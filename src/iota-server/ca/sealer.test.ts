@@ -25,9 +25,13 @@ describe("Sealer", () => {
 
   test("openCached stays bounded and still answers after forgetting", () => {
     const sealer = new Sealer(newMasterKey());
-    const values = Array.from({ length: 1100 }, (_, i) => sealer.seal(`s${i}`, `group-secret:t/g${i}`));
+    const values = Array.from({ length: 1100 }, (_, i) =>
+      sealer.seal(`s${i}`, `group-secret:t/g${i}`),
+    );
     values.forEach((v, i) => expect(sealer.openCached(v, `group-secret:t/g${i}`)).toBe(`s${i}`));
-    expect((sealer as unknown as { opened: Map<string, string> }).opened.size).toBeLessThanOrEqual(1024);
+    expect((sealer as unknown as { opened: Map<string, string> }).opened.size).toBeLessThanOrEqual(
+      1024,
+    );
     expect(sealer.openCached(values[0] ?? "", "group-secret:t/g0")).toBe("s0");
   });
 });

@@ -25,19 +25,27 @@ export class Sealer {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     cipher.setAAD(Buffer.from(context, "utf8"));
-    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    const body = Buffer.concat([
+      cipher.update(plaintext, "utf8"),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     return `${VERSION}.${iv.toString("base64url")}.${body.toString("base64url")}`;
   }
 
   /** The plaintext of {@link seal}; throws when the text was sealed under another key or context. */
   open(sealed: string, context: string): string {
     const [version, ivText, bodyText] = sealed.split(".");
-    if (version !== VERSION || !ivText || !bodyText) throw new Error("sealed value has an unknown format");
+    if (version !== VERSION || !ivText || !bodyText)
+      throw new Error("sealed value has an unknown format");
     const body = Buffer.from(bodyText, "base64url");
     const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(ivText, "base64url"));
     decipher.setAAD(Buffer.from(context, "utf8"));
     decipher.setAuthTag(body.subarray(body.length - 16));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString("utf8");
+    return Buffer.concat([
+      decipher.update(body.subarray(0, body.length - 16)),
+      decipher.final(),
+    ]).toString("utf8");
   }
 
   /**
@@ -49,7 +57,8 @@ export class Sealer {
     let plaintext = this.opened.get(key);
     if (plaintext === undefined) {
       plaintext = this.open(sealed, context);
-      if (this.opened.size >= MAX_CACHED) this.opened.delete(this.opened.keys().next().value as string);
+      if (this.opened.size >= MAX_CACHED)
+        this.opened.delete(this.opened.keys().next().value as string);
       this.opened.set(key, plaintext);
     }
     return plaintext;

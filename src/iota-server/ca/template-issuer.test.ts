@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { randomInt } from "node:crypto";
 import { x509 } from "../../core/x509.ts";
 import { ECDSA_SHA256, generateDeviceKey, importPrivateKeyPem } from "../../core/csr.ts";
-import { backdateSeconds, identityUri, newSerial, type DeviceIdentity } from "../../core/profile.ts";
+import {
+  backdateSeconds,
+  identityUri,
+  newSerial,
+  type DeviceIdentity,
+} from "../../core/profile.ts";
 import { CertificateAuthority } from "./authority.ts";
 import { TemplateIssuer, certificatePem, type DeviceCertificateFields } from "./template-issuer.ts";
 import { TAG, expectTlv } from "./der.ts";
@@ -16,12 +21,20 @@ import { TAG, expectTlv } from "./der.ts";
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
 /** A random valid IoTA name of 1-63 characters. */
 function randomName(): string {
-  const words = Array.from({ length: randomInt(1, 4) }, () => Array.from({ length: randomInt(1, 15) }, () => NAME_CHARS[randomInt(NAME_CHARS.length)]).join(""));
+  const words = Array.from({ length: randomInt(1, 4) }, () =>
+    Array.from({ length: randomInt(1, 15) }, () => NAME_CHARS[randomInt(NAME_CHARS.length)]).join(
+      "",
+    ),
+  );
   return words.join("-").slice(0, 63).replace(/-$/, "x");
 }
 
 /** The device profile exactly as CertificateAuthority.issue wrote it with the @peculiar/x509 generator. */
-async function referenceCertificate(ca: CertificateAuthority, signingKey: CryptoKey, f: DeviceCertificateFields): Promise<x509.X509Certificate> {
+async function referenceCertificate(
+  ca: CertificateAuthority,
+  signingKey: CryptoKey,
+  f: DeviceCertificateFields,
+): Promise<x509.X509Certificate> {
   const publicKey = new x509.PublicKey(f.spki.slice().buffer);
   return await x509.X509CertificateGenerator.create({
     serialNumber: f.serialHex,
@@ -51,8 +64,12 @@ function tbsOf(der: Uint8Array): Uint8Array {
 
 function openssl(args: string[]): string {
   const run = spawnSync("openssl", args, { encoding: "utf8" });
-  if (run.error) throw new Error(`openssl is required for this test (apt-get install openssl): ${run.error.message}`);
-  if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}${run.stdout}`);
+  if (run.error)
+    throw new Error(
+      `openssl is required for this test (apt-get install openssl): ${run.error.message}`,
+    );
+  if (run.status !== 0)
+    throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}${run.stdout}`);
   return run.stdout;
 }
 
@@ -67,7 +84,11 @@ beforeAll(async () => {
   ca = created.ca;
   signingKey = (await importPrivateKeyPem(created.keyPem)).privateKey;
   const aki = await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false);
-  issuer = new TemplateIssuer(new Uint8Array(ca.cert.rawData), new Uint8Array(aki.rawData), signingKey);
+  issuer = new TemplateIssuer(
+    new Uint8Array(ca.cert.rawData),
+    new Uint8Array(aki.rawData),
+    signingKey,
+  );
   writeFileSync(join(dir, "ca.pem"), ca.certPem);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,12 +97,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function randomFields(when: "now" | "2050"): Promise<DeviceCertificateFields> {
   const id: DeviceIdentity = { tenant: randomName(), group: randomName(), device: randomName() };
   const validity = randomInt(60, 398 * 86400 + 1);
-  const base = when === "now" ? Date.now() : Date.UTC(2049, 11, 31, 23, 59, 59) - randomInt(0, 400 * 86400) * 1000;
+  const base =
+    when === "now"
+      ? Date.now()
+      : Date.UTC(2049, 11, 31, 23, 59, 59) - randomInt(0, 400 * 86400) * 1000;
   const start = Math.floor(base / 1000) * 1000;
   const keys = await generateDeviceKey();
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
   const notBefore = start - backdateSeconds(validity) * 1000;
-  return { serialHex: newSerial(), notBefore, notAfter: start + validity * 1000, commonName: id.device, spki, uri: identityUri(id) };
+  return {
+    serialHex: newSerial(),
+    notBefore,
+    notAfter: start + validity * 1000,
+    commonName: id.device,
+    spki,
+    uri: identityUri(id),
+  };
 }
 
 describe("TemplateIssuer", () => {
@@ -92,15 +123,21 @@ describe("TemplateIssuer", () => {
         const f = await randomFields(when);
         const fast = await issuer.issue(f);
         const reference = await referenceCertificate(ca, signingKey, f);
-        expect(Buffer.from(tbsOf(fast)).toString("hex")).toBe(Buffer.from(tbsOf(new Uint8Array(reference.rawData))).toString("hex"));
+        expect(Buffer.from(tbsOf(fast)).toString("hex")).toBe(
+          Buffer.from(tbsOf(new Uint8Array(reference.rawData))).toString("hex"),
+        );
         const parsed = new x509.X509Certificate(certificatePem(fast));
-        expect(await parsed.verify({ publicKey: ca.cert.publicKey, signatureOnly: true })).toBe(true);
+        expect(await parsed.verify({ publicKey: ca.cert.publicKey, signatureOnly: true })).toBe(
+          true,
+        );
         expect(parsed.serialNumber).toBe(f.serialHex);
         expect(parsed.notBefore.getTime()).toBe(f.notBefore);
         expect(parsed.notAfter.getTime()).toBe(f.notAfter);
         expect(parsed.subject).toBe(`CN=${f.commonName}`);
         expect(parsed.issuer).toBe(ca.cert.subject);
-        expect(certificatePem(fast)).toBe(`${new x509.X509Certificate(fast.slice().buffer).toString("pem")}\n`);
+        expect(certificatePem(fast)).toBe(
+          `${new x509.X509Certificate(fast.slice().buffer).toString("pem")}\n`,
+        );
         const path = join(dir, `${when}-${i}.pem`);
         writeFileSync(path, certificatePem(fast));
         paths.push(path);
@@ -131,7 +168,9 @@ describe("TemplateIssuer", () => {
   test("a CN outside PrintableString is written as UTF8String, as @peculiar/x509 does", async () => {
     const f = { ...(await randomFields("now")), commonName: "gerät_1" };
     const reference = await referenceCertificate(ca, signingKey, f);
-    expect(Buffer.from(tbsOf(await issuer.issue(f))).toString("hex")).toBe(Buffer.from(tbsOf(new Uint8Array(reference.rawData))).toString("hex"));
+    expect(Buffer.from(tbsOf(await issuer.issue(f))).toString("hex")).toBe(
+      Buffer.from(tbsOf(new Uint8Array(reference.rawData))).toString("hex"),
+    );
   });
 });
 
@@ -147,10 +186,14 @@ describe("CertificateAuthority.issue on the template path", () => {
     expect(b.notAfter - b.notBefore).toBe(66_000);
     writeFileSync(join(dir, "a.pem"), a.pem);
     writeFileSync(join(dir, "b.pem"), b.pem);
-    expect(openssl(["verify", "-CAfile", join(dir, "ca.pem"), join(dir, "a.pem"), join(dir, "b.pem")])).toContain("b.pem: OK");
+    expect(
+      openssl(["verify", "-CAfile", join(dir, "ca.pem"), join(dir, "a.pem"), join(dir, "b.pem")]),
+    ).toContain("b.pem: OK");
     const cert = new x509.X509Certificate(a.pem);
     expect(cert.serialNumber).toBe(a.serial);
-    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items[0]?.value).toBe("iota://default/room2-lights/test-device-123");
+    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items[0]?.value).toBe(
+      "iota://default/room2-lights/test-device-123",
+    );
     expect(await cert.publicKey.getThumbprint()).toEqual(await publicKey.getThumbprint());
   });
 });

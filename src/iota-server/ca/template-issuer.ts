@@ -6,7 +6,16 @@
 import { createHash } from "node:crypto";
 import { crypto } from "../../core/x509.ts";
 import { ECDSA_SHA256 } from "../../core/csr.ts";
-import { TAG, certificateTime, concat, expectTlv, p1363ToDer, readTlv, tlv, unsignedInteger } from "./der.ts";
+import {
+  TAG,
+  certificateTime,
+  concat,
+  expectTlv,
+  p1363ToDer,
+  readTlv,
+  tlv,
+  unsignedInteger,
+} from "./der.ts";
 
 /** The per-certificate fields of the IoTA device profile. */
 export interface DeviceCertificateFields {
@@ -23,7 +32,8 @@ export interface DeviceCertificateFields {
   uri: string;
 }
 
-const hex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
+const hex = (text: string): Uint8Array =>
+  new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const ascii = new TextEncoder();
 
 /** AlgorithmIdentifier ecdsa-with-SHA256 (no parameters, RFC 5758). */
@@ -65,7 +75,10 @@ export function subjectPublicKeyBits(spki: Uint8Array): Uint8Array {
 /** The CN attribute as a one-RDN Name, in the string type @peculiar/x509 would choose. */
 function commonNameDer(name: string): Uint8Array {
   const type = PRINTABLE.test(name) ? TAG.PRINTABLE_STRING : TAG.UTF8_STRING;
-  return tlv(TAG.SEQUENCE, tlv(TAG.SET, tlv(TAG.SEQUENCE, OID_COMMON_NAME, tlv(type, ascii.encode(name)))));
+  return tlv(
+    TAG.SEQUENCE,
+    tlv(TAG.SET, tlv(TAG.SEQUENCE, OID_COMMON_NAME, tlv(type, ascii.encode(name)))),
+  );
 }
 
 /** Issues IoTA device certificates for one CA with one signing key. */
@@ -92,7 +105,11 @@ export class TemplateIssuer {
     const extensions = tlv(
       TAG.SEQUENCE,
       FIXED_EXTENSIONS,
-      tlv(TAG.SEQUENCE, OID_SUBJECT_ALT_NAME, tlv(TAG.OCTET_STRING, tlv(TAG.SEQUENCE, tlv(0x86, ascii.encode(f.uri))))),
+      tlv(
+        TAG.SEQUENCE,
+        OID_SUBJECT_ALT_NAME,
+        tlv(TAG.OCTET_STRING, tlv(TAG.SEQUENCE, tlv(0x86, ascii.encode(f.uri)))),
+      ),
       this.authorityKeyIdExtension,
       tlv(TAG.SEQUENCE, OID_SUBJECT_KEY_ID, tlv(TAG.OCTET_STRING, tlv(TAG.OCTET_STRING, keyId))),
     );
@@ -112,7 +129,12 @@ export class TemplateIssuer {
   async issue(f: DeviceCertificateFields): Promise<Uint8Array> {
     const tbs = this.tbsCertificate(f);
     const signature = new Uint8Array(await crypto.subtle.sign(ECDSA_SHA256, this.signingKey, tbs));
-    return tlv(TAG.SEQUENCE, tbs, ECDSA_SHA256_ALGORITHM, tlv(TAG.BIT_STRING, Uint8Array.of(0), p1363ToDer(signature)));
+    return tlv(
+      TAG.SEQUENCE,
+      tbs,
+      ECDSA_SHA256_ALGORITHM,
+      tlv(TAG.BIT_STRING, Uint8Array.of(0), p1363ToDer(signature)),
+    );
   }
 }
 

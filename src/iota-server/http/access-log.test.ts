@@ -3,7 +3,11 @@ import { requestSource, type PeerSource } from "./access-log.ts";
 import { createGroup, createDevices, createTestService, deviceCsr } from "../test-support.ts";
 
 const peer = (address: string): PeerSource => ({ requestIP: () => ({ address }) });
-const req = (forwardedFor?: string) => new Request("http://iota.test/v1/provision", forwardedFor ? { headers: { "x-forwarded-for": forwardedFor } } : {});
+const req = (forwardedFor?: string) =>
+  new Request(
+    "http://iota.test/v1/provision",
+    forwardedFor ? { headers: { "x-forwarded-for": forwardedFor } } : {},
+  );
 const LB = new Set(["10.0.0.2", "10.0.0.3"]);
 
 describe("requestSource", () => {
@@ -21,20 +25,31 @@ describe("requestSource", () => {
   test("behind trusted proxies, counts the right-most address that is not one of them", () => {
     expect(requestSource(peer("10.0.0.2"), req("198.51.100.1"), LB)).toBe("198.51.100.1");
     // A client's own forged entries stand left of what the proxies appended, so they are never reached.
-    expect(requestSource(peer("10.0.0.2"), req("203.0.113.9, 198.51.100.1, 10.0.0.3"), LB)).toBe("198.51.100.1");
-    expect(requestSource(peer("::ffff:10.0.0.2"), req("::ffff:198.51.100.1"), LB)).toBe("198.51.100.1");
+    expect(requestSource(peer("10.0.0.2"), req("203.0.113.9, 198.51.100.1, 10.0.0.3"), LB)).toBe(
+      "198.51.100.1",
+    );
+    expect(requestSource(peer("::ffff:10.0.0.2"), req("::ffff:198.51.100.1"), LB)).toBe(
+      "198.51.100.1",
+    );
     // A trusted proxy that sent no header is itself the source.
     expect(requestSource(peer("10.0.0.2"), req(), LB)).toBe("10.0.0.2");
   });
 });
 
 test("provision rate limits count each client behind a trusted load balancer separately", async () => {
-  const svc = await createTestService({ issueRate: { rate: 0.001, burst: 1 }, trustedProxies: ["10.0.0.2"] });
+  const svc = await createTestService({
+    issueRate: { rate: 0.001, burst: 1 },
+    trustedProxies: ["10.0.0.2"],
+  });
   const secret = await createGroup(svc, "g");
   await createDevices(svc, "g", ["a", "b", "c"]);
   const provision = async (device: string, forwardedFor: string) => {
     const body = JSON.stringify({ group: "g", device, csr: (await deviceCsr(device)).csr, secret });
-    const init = { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor }, body };
+    const init = {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body,
+    };
     return (await svc.app.request("/v1/provision", init, peer("10.0.0.2"))).status;
   };
   expect(await provision("a", "198.51.100.1")).toBe(201);

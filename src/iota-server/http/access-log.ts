@@ -18,10 +18,17 @@ function plainAddress(address: string): string {
  * `X-Forwarded-For` that is not itself a trusted proxy; a client cannot forge its way past that, since
  * every proxy appends the address it saw.
  */
-export function requestSource(server: PeerSource | undefined, req: Request, trustedProxies?: ReadonlySet<string>): string {
+export function requestSource(
+  server: PeerSource | undefined,
+  req: Request,
+  trustedProxies?: ReadonlySet<string>,
+): string {
   const peer = plainAddress(server?.requestIP?.(req)?.address ?? "local");
   if (!trustedProxies?.has(peer)) return peer;
-  const hops = (req.headers.get("x-forwarded-for") ?? "").split(",").map((hop) => plainAddress(hop.trim())).filter((hop) => hop !== "");
+  const hops = (req.headers.get("x-forwarded-for") ?? "")
+    .split(",")
+    .map((hop) => plainAddress(hop.trim()))
+    .filter((hop) => hop !== "");
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] ?? "";
     if (!trustedProxies.has(hop)) return hop;
@@ -30,7 +37,13 @@ export function requestSource(server: PeerSource | undefined, req: Request, trus
 }
 
 /** Logs the request's line; `started` is its `performance.now()` on arrival. */
-export function logAccess(log: Logger, method: string, path: string, status: number, started: number): void {
+export function logAccess(
+  log: Logger,
+  method: string,
+  path: string,
+  status: number,
+  started: number,
+): void {
   // Hint: only method, path and status are logged; paths hold names, never secrets.
   log.info(`${method} ${path} ${status} ${(performance.now() - started).toFixed(1)}ms`);
 }

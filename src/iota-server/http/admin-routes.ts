@@ -3,7 +3,12 @@
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
 import { parseOrThrow } from "../../core/validate.ts";
-import { createDevicesSchema, CreateGroupBody, NameSchema, type CreateDevicesBody } from "../../core/wire.ts";
+import {
+  createDevicesSchema,
+  CreateGroupBody,
+  NameSchema,
+  type CreateDevicesBody,
+} from "../../core/wire.ts";
 import { IotaError, invalidField } from "../../core/problem.ts";
 import type { ServiceContext } from "../service/context.ts";
 import * as groups from "../service/groups.ts";
@@ -16,7 +21,8 @@ import type { AppEnv } from "./app.ts";
 function nameParam(c: Context, param: "group" | "device"): string {
   const value = c.req.param(param) ?? "";
   const result = v.safeParse(NameSchema, value);
-  if (!result.success) throw invalidField(param, result.issues[0]?.message ?? "is not a valid name");
+  if (!result.success)
+    throw invalidField(param, result.issues[0]?.message ?? "is not a valid name");
   return result.output;
 }
 
@@ -24,7 +30,8 @@ function nameParam(c: Context, param: "group" | "device"): string {
 function limitParam(value: string | undefined): number {
   if (value === undefined) return 100;
   const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1 || limit > devices.MAX_PAGE) throw invalidField("limit", `must be a whole number from 1 to ${devices.MAX_PAGE}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > devices.MAX_PAGE)
+    throw invalidField("limit", `must be a whole number from 1 to ${devices.MAX_PAGE}`);
   return limit;
 }
 
@@ -34,40 +41,53 @@ export function adminRoutes(ctx: ServiceContext): Hono<AppEnv> {
 
   const requireAdmin = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-    if (!match?.[1]) throw new IotaError(401, "This call needs an admin token: Authorization: Bearer <token>");
+    if (!match?.[1])
+      throw new IotaError(401, "This call needs an admin token: Authorization: Bearer <token>");
     c.set("tenant", await ctx.tenants.authenticate(match[1]));
     await next();
   };
   app.use("/groups", requireAdmin);
   app.use("/groups/*", requireAdmin);
 
-  const device = (c: Context<AppEnv>): DeviceKey => ({ tenantId: c.get("tenant"), group: nameParam(c, "group"), name: nameParam(c, "device") });
+  const device = (c: Context<AppEnv>): DeviceKey => ({
+    tenantId: c.get("tenant"),
+    group: nameParam(c, "group"),
+    name: nameParam(c, "device"),
+  });
 
   app.post("/groups", async (c) => {
     const body = parseOrThrow(CreateGroupBody, await readJson(c.req.raw));
     return c.json(await groups.createGroup(ctx, c.get("tenant"), body), 201);
   });
   app.get("/groups", async (c) => c.json({ items: await groups.listGroups(ctx, c.get("tenant")) }));
-  app.get("/groups/:group", async (c) => c.json(await groups.getGroup(ctx, c.get("tenant"), nameParam(c, "group"))));
+  app.get("/groups/:group", async (c) =>
+    c.json(await groups.getGroup(ctx, c.get("tenant"), nameParam(c, "group"))),
+  );
   app.delete("/groups/:group", async (c) => {
     const force = c.req.query("force");
-    if (force !== undefined && force !== "true" && force !== "false") throw invalidField("force", "must be true or false");
+    if (force !== undefined && force !== "true" && force !== "false")
+      throw invalidField("force", "must be true or false");
     await groups.deleteGroup(ctx, c.get("tenant"), nameParam(c, "group"), force === "true");
     return c.body(null, 204);
   });
-  app.post("/groups/:group/secret", async (c) => c.json(await groups.rotateSecret(ctx, c.get("tenant"), nameParam(c, "group"))));
+  app.post("/groups/:group/secret", async (c) =>
+    c.json(await groups.rotateSecret(ctx, c.get("tenant"), nameParam(c, "group"))),
+  );
 
   app.post("/groups/:group/devices", async (c) => {
     const group = nameParam(c, "group");
     const input = await readJson(c.req.raw);
     const body: CreateDevicesBody = parseOrThrow(createDevicesSchema(input), input);
-    if ("names" in body) return c.json(await devices.createDevices(ctx, c.get("tenant"), group, body.names), 200);
+    if ("names" in body)
+      return c.json(await devices.createDevices(ctx, c.get("tenant"), group, body.names), 200);
     return c.json(await devices.createDevice(ctx, c.get("tenant"), group, body.name), 201);
   });
   app.get("/groups/:group/devices", async (c) => {
     const limit = limitParam(c.req.query("limit"));
     const cursor = c.req.query("cursor");
-    return c.json(await devices.listDevices(ctx, c.get("tenant"), nameParam(c, "group"), limit, cursor));
+    return c.json(
+      await devices.listDevices(ctx, c.get("tenant"), nameParam(c, "group"), limit, cursor),
+    );
   });
   app.get("/groups/:group/devices/:device", async (c) => {
     const key = device(c);
@@ -78,7 +98,11 @@ export function adminRoutes(ctx: ServiceContext): Hono<AppEnv> {
     await devices.deleteDevice(ctx, device(c));
     return c.body(null, 204);
   });
-  app.post("/groups/:group/devices/:device/revoke", async (c) => c.json(await devices.revokeDevice(ctx, device(c))));
-  app.post("/groups/:group/devices/:device/reset", async (c) => c.json(await devices.resetDevice(ctx, device(c))));
+  app.post("/groups/:group/devices/:device/revoke", async (c) =>
+    c.json(await devices.revokeDevice(ctx, device(c))),
+  );
+  app.post("/groups/:group/devices/:device/reset", async (c) =>
+    c.json(await devices.resetDevice(ctx, device(c))),
+  );
   return app;
 }

@@ -46,24 +46,41 @@ export interface HttpHandlers {
 }
 
 /** Builds the app over a service context. */
-export function createApp(ctx: ServiceContext, log: Logger, options: AppOptions = DEFAULT_APP_OPTIONS): Hono<AppEnv> {
+export function createApp(
+  ctx: ServiceContext,
+  log: Logger,
+  options: AppOptions = DEFAULT_APP_OPTIONS,
+): Hono<AppEnv> {
   return createHttp(ctx, log, options).app;
 }
 
 /** Builds the app and the issuing routes over one service context, sharing their limits. */
-export function createHttp(ctx: ServiceContext, log: Logger, options: AppOptions = DEFAULT_APP_OPTIONS): HttpHandlers {
+export function createHttp(
+  ctx: ServiceContext,
+  log: Logger,
+  options: AppOptions = DEFAULT_APP_OPTIONS,
+): HttpHandlers {
   const app = new Hono<AppEnv>();
   const limits = {
     issue: new RateLimiter(options.issueRate, ctx.now),
     failures: new RateLimiter(options.failureRate, ctx.now),
   };
   const crls = new CrlCache();
-  const routes = issueRoutes(ctx, limits, log, options.maxBody, new Set(options.trustedProxies ?? []));
+  const routes = issueRoutes(
+    ctx,
+    limits,
+    log,
+    options.maxBody,
+    new Set(options.trustedProxies ?? []),
+  );
 
   app.onError(errorHandler(log));
-  app.notFound((c) => problemResponse(new IotaError(404, `No route for ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) =>
+    problemResponse(new IotaError(404, `No route for ${c.req.method} ${c.req.path}`)),
+  );
   // Hint: registered before the middleware, so these answer (limit, log and errors included) without it.
-  for (const [path, { POST }] of Object.entries(routes)) app.post(path, (c) => POST(c.req.raw, c.env as PeerSource | undefined, c.req.path));
+  for (const [path, { POST }] of Object.entries(routes))
+    app.post(path, (c) => POST(c.req.raw, c.env as PeerSource | undefined, c.req.path));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();

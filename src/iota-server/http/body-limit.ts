@@ -24,7 +24,11 @@ export function limitBody(req: Request, max: number): Request | Promise<Request>
 }
 
 /** Reads a body of undeclared length, refusing it as soon as it passes `max` bytes. */
-async function readWithin(req: Request, body: ReadableStream<Uint8Array>, max: number): Promise<Request> {
+async function readWithin(
+  req: Request,
+  body: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<Request> {
   let size = 0;
   let buffer = new Uint8Array(0);
   const reader = body.getReader();

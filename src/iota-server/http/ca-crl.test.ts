@@ -1,7 +1,14 @@
 /** GET /v1/ca and GET /v1/crl: the trust anchor, and revocations of revoke, reset and delete on the CRL. */
 
 import { describe, expect, test } from "bun:test";
-import { createDevices, createGroup, createTestService, provisionDevice, readProblem, type TestService } from "../test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  provisionDevice,
+  readProblem,
+  type TestService,
+} from "../test-support.ts";
 import { x509 } from "../../core/x509.ts";
 
 /** The current CRL, checked for its PEM header and signature, with its number and serials. */
@@ -31,7 +38,8 @@ async function setup(): Promise<{ svc: TestService; serials: Record<string, stri
   const names = ["a", "b", "c", "d"];
   await createDevices(svc, "g", names);
   const serials: Record<string, string> = {};
-  for (const name of names) serials[name] = (await provisionDevice(svc, "g", name, secret)).issued.serial;
+  for (const name of names)
+    serials[name] = (await provisionDevice(svc, "g", name, secret)).issued.serial;
   return { svc, serials };
 }
 

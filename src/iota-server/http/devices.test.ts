@@ -1,7 +1,15 @@
 /** Device routes: create one or many, list by pages, show, delete, revoke and reset. */
 
 import { describe, expect, test } from "bun:test";
-import { createDevices, createGroup, createTestService, deviceCsr, postJson, provisionDevice, readProblem } from "../test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  deviceCsr,
+  postJson,
+  provisionDevice,
+  readProblem,
+} from "../test-support.ts";
 import { BULK_MAX_NAMES } from "../../core/wire.ts";
 
 interface Bulk {
@@ -14,9 +22,18 @@ describe("POST /v1/groups/{group}/devices with { name }", () => {
   test("creates one device (201) in state created", async () => {
     const svc = await createTestService();
     await createGroup(svc, "room2-lights");
-    const res = await svc.call("POST", "/v1/groups/room2-lights/devices", { name: "test-device-123" });
+    const res = await svc.call("POST", "/v1/groups/room2-lights/devices", {
+      name: "test-device-123",
+    });
     expect(res.status).toBe(201);
-    expect((await res.json()) as object).toMatchObject({ group: "room2-lights", name: "test-device-123", state: "created", serial: null, notAfter: null, lastRenewal: null });
+    expect((await res.json()) as object).toMatchObject({
+      group: "room2-lights",
+      name: "test-device-123",
+      state: "created",
+      serial: null,
+      notAfter: null,
+      lastRenewal: null,
+    });
   });
 
   test("409 for a duplicate, 404 for an unknown group, 400 naming the rule for a bad name", async () => {
@@ -56,7 +73,9 @@ describe("POST /v1/groups/{group}/devices with { names } (bulk)", () => {
     const svc = await createTestService();
     await createGroup(svc, "g");
     await createDevices(svc, "g", ["old-1"]);
-    const res = await svc.call("POST", "/v1/groups/g/devices", { names: ["new-1", "old-1", "Bad", "new-1", "a--b", "new-2", ""] });
+    const res = await svc.call("POST", "/v1/groups/g/devices", {
+      names: ["new-1", "old-1", "Bad", "new-1", "a--b", "new-2", ""],
+    });
     expect(res.status).toBe(200);
     const bulk = (await res.json()) as Bulk;
     expect(bulk.created.sort()).toEqual(["new-1", "new-2"]);
@@ -65,19 +84,29 @@ describe("POST /v1/groups/{group}/devices with { names } (bulk)", () => {
     expect(bulk.invalid[0]?.reason).toContain("uppercase");
     expect(bulk.invalid[1]?.reason).toContain("two dashes");
     expect(bulk.invalid[2]?.reason).toContain("is empty");
-    expect(((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number }).deviceCount).toBe(3);
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number })
+        .deviceCount,
+    ).toBe(3);
   });
 
   test("re-running the same list is safe: everything is then existing", async () => {
     const svc = await createTestService();
     await createGroup(svc, "g");
     const names = Array.from({ length: 250 }, (_, i) => `test-device-${i + 1}`);
-    const first = (await (await svc.call("POST", "/v1/groups/g/devices", { names })).json()) as Bulk;
+    const first = (await (
+      await svc.call("POST", "/v1/groups/g/devices", { names })
+    ).json()) as Bulk;
     expect(first.created).toHaveLength(250);
-    const again = (await (await svc.call("POST", "/v1/groups/g/devices", { names })).json()) as Bulk;
+    const again = (await (
+      await svc.call("POST", "/v1/groups/g/devices", { names })
+    ).json()) as Bulk;
     expect(again.created).toEqual([]);
     expect(again.existing.sort()).toEqual([...names].sort());
-    expect(((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number }).deviceCount).toBe(250);
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number })
+        .deviceCount,
+    ).toBe(250);
   });
 
   test("an empty list creates nothing", async () => {
@@ -97,13 +126,21 @@ describe("POST /v1/groups/{group}/devices with { names } (bulk)", () => {
     const bulk = (await res.json()) as Bulk;
     expect(bulk.created).toHaveLength(BULK_MAX_NAMES);
     expect(bulk.invalid).toEqual([]);
-    expect(((await (await svc.call("GET", "/v1/groups/factory")).json()) as { deviceCount: number }).deviceCount).toBe(BULK_MAX_NAMES);
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/factory")).json()) as { deviceCount: number })
+        .deviceCount,
+    ).toBe(BULK_MAX_NAMES);
 
     const seen = new Set<string>();
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = (await (await svc.call("GET", `/v1/groups/factory/devices?limit=1000${cursor ? `&cursor=${cursor}` : ""}`)).json()) as { items: { name: string }[]; nextCursor?: string };
+      const page = (await (
+        await svc.call(
+          "GET",
+          `/v1/groups/factory/devices?limit=1000${cursor ? `&cursor=${cursor}` : ""}`,
+        )
+      ).json()) as { items: { name: string }[]; nextCursor?: string };
       for (const item of page.items) {
         expect(seen.has(item.name)).toBe(false);
         seen.add(item.name);
@@ -122,7 +159,10 @@ describe("POST /v1/groups/{group}/devices with { names } (bulk)", () => {
     const res = await svc.call("POST", "/v1/groups/g/devices", { names });
     expect(res.status).toBe(400);
     expect((await readProblem(res)).detail).toContain("batches");
-    expect(((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number }).deviceCount).toBe(0);
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number })
+        .deviceCount,
+    ).toBe(0);
   }, 60_000);
 });
 
@@ -136,9 +176,15 @@ describe("GET /v1/groups/{group}/devices", () => {
     let cursor: string | undefined;
     const sizes: number[] = [];
     do {
-      const res = await svc.call("GET", `/v1/groups/g/devices?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const res = await svc.call(
+        "GET",
+        `/v1/groups/g/devices?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
       expect(res.status).toBe(200);
-      const page = (await res.json()) as { items: { name: string; state: string }[]; nextCursor?: string };
+      const page = (await res.json()) as {
+        items: { name: string; state: string }[];
+        nextCursor?: string;
+      };
       sizes.push(page.items.length);
       walked.push(...page.items.map((d) => d.name));
       cursor = page.nextCursor;
@@ -150,11 +196,21 @@ describe("GET /v1/groups/{group}/devices", () => {
   test("a page exactly filling the group has no nextCursor; default limit is 100", async () => {
     const svc = await createTestService();
     await createGroup(svc, "g");
-    await createDevices(svc, "g", Array.from({ length: 150 }, (_, i) => `d${i}`));
-    const first = (await (await svc.call("GET", "/v1/groups/g/devices")).json()) as { items: unknown[]; nextCursor?: string };
+    await createDevices(
+      svc,
+      "g",
+      Array.from({ length: 150 }, (_, i) => `d${i}`),
+    );
+    const first = (await (await svc.call("GET", "/v1/groups/g/devices")).json()) as {
+      items: unknown[];
+      nextCursor?: string;
+    };
     expect(first.items).toHaveLength(100);
     expect(first.nextCursor).toBeDefined();
-    const all = (await (await svc.call("GET", "/v1/groups/g/devices?limit=150")).json()) as { items: unknown[]; nextCursor?: string };
+    const all = (await (await svc.call("GET", "/v1/groups/g/devices?limit=150")).json()) as {
+      items: unknown[];
+      nextCursor?: string;
+    };
     expect(all.items).toHaveLength(150);
     expect(all.nextCursor).toBeUndefined();
   });
@@ -181,7 +237,14 @@ describe("GET and DELETE /v1/groups/{group}/devices/{device}", () => {
     const { issued } = await provisionDevice(svc, "g", "d", secret);
     const res = await svc.call("GET", "/v1/groups/g/devices/d");
     expect(res.status).toBe(200);
-    expect((await res.json()) as object).toMatchObject({ name: "d", group: "g", state: "provisioned", serial: issued.serial, notAfter: issued.notAfter, lastRenewal: null });
+    expect((await res.json()) as object).toMatchObject({
+      name: "d",
+      group: "g",
+      state: "provisioned",
+      serial: issued.serial,
+      notAfter: issued.notAfter,
+      lastRenewal: null,
+    });
   });
 
   test("404 for an unknown device or group, 400 for a bad device name", async () => {
@@ -215,7 +278,12 @@ describe("revoke and reset", () => {
     const res = await svc.call("POST", "/v1/groups/g/devices/d/revoke");
     expect(res.status).toBe(200);
     expect(((await res.json()) as { state: string }).state).toBe("revoked");
-    const again = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: first.csr, secret });
+    const again = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: first.csr,
+      secret,
+    });
     expect(again.status).toBe(403);
     expect((await readProblem(again)).detail).toContain("revoked");
 
@@ -223,7 +291,12 @@ describe("revoke and reset", () => {
     expect(reset.status).toBe(200);
     expect((await reset.json()) as object).toMatchObject({ state: "created", serial: null });
     const fresh = await deviceCsr("d");
-    const after = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: fresh.csr, secret });
+    const after = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: fresh.csr,
+      secret,
+    });
     expect(after.status).toBe(201);
     expect(((await after.json()) as { serial: string }).serial).not.toBe(first.issued.serial);
   });
@@ -233,7 +306,16 @@ describe("revoke and reset", () => {
     const secret = await createGroup(svc, "g");
     await createDevices(svc, "g", ["d"]);
     expect((await svc.call("POST", "/v1/groups/g/devices/d/revoke")).status).toBe(200);
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: (await deviceCsr("d")).csr, secret })).status).toBe(403);
+    expect(
+      (
+        await postJson(svc, "/v1/provision", {
+          group: "g",
+          device: "d",
+          csr: (await deviceCsr("d")).csr,
+          secret,
+        })
+      ).status,
+    ).toBe(403);
   });
 
   test.each(["revoke", "reset"])("%s of an unknown device or group is 404", async (action) => {

@@ -1,7 +1,14 @@
 /** The HTTP layer's error answers: admin auth, body parsing and limits, unknown routes, OpenAPI, and logs free of secrets. */
 
 import { describe, expect, test } from "bun:test";
-import { createGroup, createTestService, deviceCsr, postJson, provisionDevice, readProblem } from "../test-support.ts";
+import {
+  createGroup,
+  createTestService,
+  deviceCsr,
+  postJson,
+  provisionDevice,
+  readProblem,
+} from "../test-support.ts";
 import { deviceToken } from "../../core/token.ts";
 
 /** Every admin route of the API table, with a body where it takes one. */
@@ -21,24 +28,32 @@ const ADMIN_ROUTES: [string, string, unknown][] = [
 ];
 
 describe("admin authentication", () => {
-  test.each(ADMIN_ROUTES)("%s %s without a token is 401 and changes nothing", async (method, path, body) => {
-    const svc = await createTestService();
-    await createGroup(svc, "g");
-    await svc.call("POST", "/v1/groups/g/devices", { name: "d" });
-    const init: RequestInit = { method, headers: { "content-type": "application/json" } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const res = await svc.app.request(path, init);
-    expect(res.status).toBe(401);
-    expect((await readProblem(res)).detail).toContain("admin token");
-    // The group and its device are untouched.
-    expect((await svc.call("GET", "/v1/groups/g/devices/d")).status).toBe(200);
-  });
+  test.each(ADMIN_ROUTES)(
+    "%s %s without a token is 401 and changes nothing",
+    async (method, path, body) => {
+      const svc = await createTestService();
+      await createGroup(svc, "g");
+      await svc.call("POST", "/v1/groups/g/devices", { name: "d" });
+      const init: RequestInit = { method, headers: { "content-type": "application/json" } };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      const res = await svc.app.request(path, init);
+      expect(res.status).toBe(401);
+      expect((await readProblem(res)).detail).toContain("admin token");
+      // The group and its device are untouched.
+      expect((await svc.call("GET", "/v1/groups/g/devices/d")).status).toBe(200);
+    },
+  );
 
   test.each(ADMIN_ROUTES)("%s %s with a wrong token is 401", async (method, path, body) => {
     const svc = await createTestService();
     await createGroup(svc, "g");
     const wrong = `iota_${"A".repeat(43)}`;
-    for (const authorization of [`Bearer ${wrong}`, `Basic ${svc.adminToken}`, svc.adminToken, "Bearer"]) {
+    for (const authorization of [
+      `Bearer ${wrong}`,
+      `Basic ${svc.adminToken}`,
+      svc.adminToken,
+      "Bearer",
+    ]) {
       const res = await svc.call(method, path, body, { authorization });
       expect(res.status).toBe(401);
       const problem = await readProblem(res);
@@ -69,23 +84,35 @@ describe("request bodies", () => {
       expect(res.status).toBe(415);
       expect((await readProblem(res)).detail).toContain("application/json");
     }
-    const none = await svc.app.request(path, { method: "POST", headers: { authorization: `Bearer ${svc.adminToken}` }, body: '{"name":"x"}' });
+    const none = await svc.app.request(path, {
+      method: "POST",
+      headers: { authorization: `Bearer ${svc.adminToken}` },
+      body: '{"name":"x"}',
+    });
     expect(none.status).toBe(415);
   });
 
   test("application/problem+json style types (+json) and a charset are accepted as JSON", async () => {
     const svc = await createTestService();
-    const res = await svc.call("POST", "/v1/groups", { name: "g" }, { "content-type": "application/json; charset=utf-8" });
+    const res = await svc.call(
+      "POST",
+      "/v1/groups",
+      { name: "g" },
+      { "content-type": "application/json; charset=utf-8" },
+    );
     expect(res.status).toBe(201);
   });
 
-  test.each(["/v1/groups", "/v1/provision", "/v1/renew"])("POST %s with a body over the limit is 413", async (path) => {
-    const svc = await createTestService({ maxBody: 4096 });
-    const res = await svc.call("POST", path, { name: "g", padding: "x".repeat(5000) });
-    expect(res.status).toBe(413);
-    expect((await readProblem(res)).detail).toContain("4096");
-    expect((await svc.call("GET", "/v1/groups/g")).status).toBe(404);
-  });
+  test.each(["/v1/groups", "/v1/provision", "/v1/renew"])(
+    "POST %s with a body over the limit is 413",
+    async (path) => {
+      const svc = await createTestService({ maxBody: 4096 });
+      const res = await svc.call("POST", path, { name: "g", padding: "x".repeat(5000) });
+      expect(res.status).toBe(413);
+      expect((await readProblem(res)).detail).toContain("4096");
+      expect((await svc.call("GET", "/v1/groups/g")).status).toBe(404);
+    },
+  );
 
   test("bulk device creation is allowed 32 times the body limit, and no more", async () => {
     const svc = await createTestService({ maxBody: 4096 });
@@ -118,7 +145,10 @@ describe("GET /v1/openapi.json", () => {
     const svc = await createTestService();
     const res = await svc.app.request("/v1/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(doc.openapi).toStartWith("3.");
     const expected: [string, string[]][] = [
       ["/v1/groups", ["post", "get"]],
@@ -148,10 +178,30 @@ describe("logs", () => {
     const secrets = [secret, svc.adminToken, deviceToken(secret, "g", "b")];
     const a = await provisionDevice(svc, "g", "a", secret);
     const b = await deviceCsr("b");
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "b", csr: b.csr, token: secrets[2] })).status).toBe(201);
+    expect(
+      (
+        await postJson(svc, "/v1/provision", {
+          group: "g",
+          device: "b",
+          csr: b.csr,
+          token: secrets[2],
+        })
+      ).status,
+    ).toBe(201);
     // Failures too: wrong credentials echo nothing.
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "c", csr: (await deviceCsr("c")).csr, secret: `${secret}x` })).status).toBe(401);
-    const rotated = (await (await svc.call("POST", "/v1/groups/g/secret")).json()) as { provisioningSecret: string };
+    expect(
+      (
+        await postJson(svc, "/v1/provision", {
+          group: "g",
+          device: "c",
+          csr: (await deviceCsr("c")).csr,
+          secret: `${secret}x`,
+        })
+      ).status,
+    ).toBe(401);
+    const rotated = (await (await svc.call("POST", "/v1/groups/g/secret")).json()) as {
+      provisioningSecret: string;
+    };
     secrets.push(rotated.provisioningSecret, `${secret}x`);
     await svc.call("GET", "/v1/groups", undefined, { authorization: `Bearer ${svc.adminToken}x` });
     secrets.push(`${svc.adminToken}x`);

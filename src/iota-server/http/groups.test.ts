@@ -1,7 +1,14 @@
 /** Group routes: create, list, show, delete, rotate the provisioning secret, with their error answers. */
 
 import { describe, expect, test } from "bun:test";
-import { createDevices, createGroup, createTestService, deviceCsr, postJson, readProblem } from "../test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  deviceCsr,
+  postJson,
+  readProblem,
+} from "../test-support.ts";
 import { deviceToken } from "../../core/token.ts";
 import { NAME_RULE } from "../../core/names.ts";
 
@@ -15,7 +22,10 @@ describe("POST /v1/groups", () => {
     expect(group.provisioningSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(group.validity).toBe(30 * 86400);
     expect(group.renewGrace).toBe(7 * 86400);
-    const shown = (await (await svc.call("GET", "/v1/groups/room2-lights")).json()) as Record<string, unknown>;
+    const shown = (await (await svc.call("GET", "/v1/groups/room2-lights")).json()) as Record<
+      string,
+      unknown
+    >;
     expect(shown.provisioningSecret).toBeUndefined();
     expect(JSON.stringify(shown)).not.toContain(String(group.provisioningSecret));
   });
@@ -74,12 +84,17 @@ describe("POST /v1/groups", () => {
     expect(problem.errors).toContainEqual({ field, message: expect.stringContaining(message) });
   });
 
-  test.each(["null", '"room2-lights"', "42"])("a JSON body %p that is not an object is a 400 on the body", async (text) => {
-    const svc = await createTestService();
-    const res = await svc.call("POST", "/v1/groups", text);
-    expect(res.status).toBe(400);
-    expect((await readProblem(res)).errors).toEqual([{ field: "(body)", message: expect.stringContaining("must be a JSON object") }]);
-  });
+  test.each(["null", '"room2-lights"', "42"])(
+    "a JSON body %p that is not an object is a 400 on the body",
+    async (text) => {
+      const svc = await createTestService();
+      const res = await svc.call("POST", "/v1/groups", text);
+      expect(res.status).toBe(400);
+      expect((await readProblem(res)).errors).toEqual([
+        { field: "(body)", message: expect.stringContaining("must be a JSON object") },
+      ]);
+    },
+  );
 });
 
 describe("GET /v1/groups and /v1/groups/{group}", () => {
@@ -104,7 +119,11 @@ describe("GET /v1/groups and /v1/groups/{group}", () => {
     await createDevices(svc, "g", ["a", "b", "c"]);
     const res = await svc.call("GET", "/v1/groups/g");
     expect(res.status).toBe(200);
-    expect((await res.json()) as object).toMatchObject({ name: "g", validity: 3600, deviceCount: 3 });
+    expect((await res.json()) as object).toMatchObject({
+      name: "g",
+      validity: 3600,
+      deviceCount: 3,
+    });
     const missing = await svc.call("GET", "/v1/groups/nope");
     expect(missing.status).toBe(404);
     expect((await readProblem(missing)).detail).toContain('"nope"');
@@ -114,7 +133,10 @@ describe("GET /v1/groups and /v1/groups/{group}", () => {
     const svc = await createTestService();
     const res = await svc.call("GET", "/v1/groups/Bad_Name");
     expect(res.status).toBe(400);
-    expect((await readProblem(res)).errors?.[0]).toMatchObject({ field: "group", message: expect.stringContaining("uppercase") });
+    expect((await readProblem(res)).errors?.[0]).toMatchObject({
+      field: "group",
+      message: expect.stringContaining("uppercase"),
+    });
   });
 });
 
@@ -140,7 +162,10 @@ describe("DELETE /v1/groups/{group}", () => {
     expect((await svc.call("GET", "/v1/groups/g")).status).toBe(404);
     // The name is free again and the new group starts empty.
     await createGroup(svc, "g");
-    expect(((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number }).deviceCount).toBe(0);
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g")).json()) as { deviceCount: number })
+        .deviceCount,
+    ).toBe(0);
   });
 });
 
@@ -157,11 +182,18 @@ describe("POST /v1/groups/{group}/secret", () => {
     expect(rotated.provisioningSecret).not.toBe(old);
 
     const provision = async (device: string, credential: { secret: string } | { token: string }) =>
-      await postJson(svc, "/v1/provision", { group: "g", device, csr: (await deviceCsr(device)).csr, ...credential });
+      await postJson(svc, "/v1/provision", {
+        group: "g",
+        device,
+        csr: (await deviceCsr(device)).csr,
+        ...credential,
+      });
     expect((await provision("a", { secret: old })).status).toBe(401);
     expect((await provision("b", { token: deviceToken(old, "g", "b") })).status).toBe(401);
     expect((await provision("c", { secret: rotated.provisioningSecret })).status).toBe(201);
-    expect((await provision("d", { token: deviceToken(rotated.provisioningSecret, "g", "d") })).status).toBe(201);
+    expect(
+      (await provision("d", { token: deviceToken(rotated.provisioningSecret, "g", "d") })).status,
+    ).toBe(201);
   });
 
   test("404 for an unknown group", async () => {

@@ -33,21 +33,34 @@ export interface IssueLimits {
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** The provision and renew endpoints over one service context, limits and log. */
-export function issueRoutes(ctx: ServiceContext, limits: IssueLimits, log: Logger, maxBody: number, trustedProxies?: ReadonlySet<string>): IssueRoutes {
+export function issueRoutes(
+  ctx: ServiceContext,
+  limits: IssueLimits,
+  log: Logger,
+  maxBody: number,
+  trustedProxies?: ReadonlySet<string>,
+): IssueRoutes {
   const json = new IssuedJson();
   /** The answer for an issued (201) or re-sent (200) certificate. */
   const issuedResponse = (result: { created: boolean; issued: IssuedCertificate }): Response =>
-    new Response(json.write(result.issued), { status: result.created ? 201 : 200, headers: JSON_HEADERS });
-  const guard = (source: string) => limits.issue.enforce(`issue:${source}`, "certificate requests from this address");
+    new Response(json.write(result.issued), {
+      status: result.created ? 201 : 200,
+      headers: JSON_HEADERS,
+    });
+  const guard = (source: string) =>
+    limits.issue.enforce(`issue:${source}`, "certificate requests from this address");
   const refuseIfThrottled = (key: string) => {
-    if (limits.failures.wait(key) > 0) limits.failures.enforce(key, "failed attempts for this group");
+    if (limits.failures.wait(key) > 0)
+      limits.failures.enforce(key, "failed attempts for this group");
   };
 
   const provisionAnswer = async (req: Request, source: string): Promise<Response> => {
     guard(source);
     const body = parseOrThrow(ProvisionBody, await readJson(req));
     refuseIfThrottled(`fail:${source}:${body.tenant ?? DEFAULT_TENANT}/${body.group}`);
-    return issuedResponse(await provision(ctx, body, (scope) => limits.failures.take(`fail:${source}:${scope}`)));
+    return issuedResponse(
+      await provision(ctx, body, (scope) => limits.failures.take(`fail:${source}:${scope}`)),
+    );
   };
 
   const renewAnswer = async (req: Request, source: string): Promise<Response> => {
@@ -58,13 +71,19 @@ export function issueRoutes(ctx: ServiceContext, limits: IssueLimits, log: Logge
     return issuedResponse(await renew(ctx, body, () => limits.failures.take(key)));
   };
 
-  const endpoint = (route: string, answer: (req: Request, source: string) => Promise<Response>): IssueHandler => {
+  const endpoint = (
+    route: string,
+    answer: (req: Request, source: string) => Promise<Response>,
+  ): IssueHandler => {
     return async (req, server, path = route) => {
       const started = performance.now();
       let res: Response;
       try {
         const limited = limitBody(req, maxBody);
-        res = await answer(limited instanceof Promise ? await limited : limited, requestSource(server, req, trustedProxies));
+        res = await answer(
+          limited instanceof Promise ? await limited : limited,
+          requestSource(server, req, trustedProxies),
+        );
       } catch (error) {
         res = errorResponse(log, error as Error, "POST", path);
       }

@@ -18,7 +18,12 @@ export class IssuedJson {
   /** The JSON text of `issued`. */
   write(issued: IssuedCertificate): string {
     const { certificate, chain, ca } = issued;
-    if (chain.length !== certificate.length + ca.length || !chain.startsWith(certificate) || !chain.endsWith(ca)) return JSON.stringify(issued);
+    if (
+      chain.length !== certificate.length + ca.length ||
+      !chain.startsWith(certificate) ||
+      !chain.endsWith(ca)
+    )
+      return JSON.stringify(issued);
     if (ca !== this.lastCa) {
       this.lastCaJson = escaped(ca);
       this.lastCa = ca;

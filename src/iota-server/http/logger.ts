@@ -8,7 +8,8 @@ export interface Logger {
 
 /** Writes timestamped lines to a stream (stderr in production). */
 export function streamLogger(write: (line: string) => void, now: () => number = Date.now): Logger {
-  const line = (level: string, message: string) => write(`${new Date(now()).toISOString()} ${level} ${message}\n`);
+  const line = (level: string, message: string) =>
+    write(`${new Date(now()).toISOString()} ${level} ${message}\n`);
   return { info: (m) => line("info", m), error: (m) => line("error", m) };
 }
 

@@ -15,14 +15,18 @@ export function problemResponse(error: IotaError): Response {
 export function errorResponse(log: Logger, error: Error, method: string, path: string): Response {
   if (isIotaError(error)) return problemResponse(error);
   const status = (error as { status?: unknown }).status;
-  if (typeof status === "number" && status >= 400 && status < 500) return problemResponse(new IotaError(status, error.message));
+  if (typeof status === "number" && status >= 400 && status < 500)
+    return problemResponse(new IotaError(status, error.message));
   log.error(`${method} ${path} failed: ${error.stack ?? error.message}`);
-  return problemResponse(new IotaError(500, "The service failed to handle this request; it has been logged"));
+  return problemResponse(
+    new IotaError(500, "The service failed to handle this request; it has been logged"),
+  );
 }
 
 /** The hono app's error handler: {@link errorResponse}. */
 export function errorHandler(log: Logger) {
-  return (error: Error, c: Context): Response => errorResponse(log, error, c.req.method, c.req.path);
+  return (error: Error, c: Context): Response =>
+    errorResponse(log, error, c.req.method, c.req.path);
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;

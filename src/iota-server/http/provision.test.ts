@@ -1,14 +1,26 @@
 /** POST /v1/provision: credentials, CSR checks, idempotency, the certificate profile, and rate limits. */
 
 import { describe, expect, test } from "bun:test";
-import { createDevices, createGroup, createTestService, deviceCsr, postJson, provisionDevice, readProblem, type IssuedAnswer, type TestService } from "../test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  deviceCsr,
+  postJson,
+  provisionDevice,
+  readProblem,
+  type IssuedAnswer,
+  type TestService,
+} from "../test-support.ts";
 import { crypto, x509 } from "../../core/x509.ts";
 import { deviceToken } from "../../core/token.ts";
 import { ECDSA_SHA256, generateDeviceKey } from "../../core/csr.ts";
 import { decodePem, encodePem } from "../../core/pem.ts";
 
 /** A group `g` with devices `d` and `e`, and its secret. */
-async function setup(options: Parameters<typeof createTestService>[0] = {}): Promise<{ svc: TestService; secret: string }> {
+async function setup(
+  options: Parameters<typeof createTestService>[0] = {},
+): Promise<{ svc: TestService; secret: string }> {
   const svc = await createTestService(options);
   const secret = await createGroup(svc, "g", { validity: "1d" });
   await createDevices(svc, "g", ["d", "e"]);
@@ -16,8 +28,18 @@ async function setup(options: Parameters<typeof createTestService>[0] = {}): Pro
 }
 
 /** A CSR signed with `keys` and `signingAlgorithm`, with optional extensions. */
-async function csrWith(keys: CryptoKeyPair, cn: string, signingAlgorithm: Algorithm | EcdsaParams, extensions: x509.Extension[] = []): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm, extensions });
+async function csrWith(
+  keys: CryptoKeyPair,
+  cn: string,
+  signingAlgorithm: Algorithm | EcdsaParams,
+  extensions: x509.Extension[] = [],
+): Promise<string> {
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${cn}`,
+    keys,
+    signingAlgorithm,
+    extensions,
+  });
   return csr.toString("pem");
 }
 
@@ -34,7 +56,12 @@ describe("credentials", () => {
   test("the device token provisions (201)", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("d");
-    const res = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, token: deviceToken(secret, "g", "d") });
+    const res = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr,
+      token: deviceToken(secret, "g", "d"),
+    });
     expect(res.status).toBe(201);
     const issued = (await res.json()) as IssuedAnswer;
     expect(issued.certificate).toContain("-----BEGIN CERTIFICATE-----");
@@ -43,7 +70,9 @@ describe("credentials", () => {
   test("the group secret provisions (201), as in the seed's flow", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("d");
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret })).status).toBe(201);
+    expect(
+      (await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret })).status,
+    ).toBe(201);
   });
 
   test("a wrong token, another device's token, or another group's secret is 401, and the device stays created", async () => {
@@ -59,13 +88,20 @@ describe("credentials", () => {
       { secret: secret.toUpperCase() },
     ];
     for (const credential of attempts) {
-      const res = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, ...credential });
+      const res = await postJson(svc, "/v1/provision", {
+        group: "g",
+        device: "d",
+        csr,
+        ...credential,
+      });
       expect(res.status).toBe(401);
       const problem = await readProblem(res);
       expect(problem.detail).not.toContain(secret);
       expect(problem.detail).not.toContain(Object.values(credential)[0]);
     }
-    expect(((await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { state: string }).state).toBe("created");
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { state: string }).state,
+    ).toBe("created");
   });
 
   test.each([
@@ -75,7 +111,12 @@ describe("credentials", () => {
   ])("credential fields %p are a 400", async (credential, message) => {
     const { svc } = await setup();
     const { csr } = await deviceCsr("d");
-    const res = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, ...credential });
+    const res = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr,
+      ...credential,
+    });
     expect(res.status).toBe(400);
     expect((await readProblem(res)).detail).toContain(message);
   });
@@ -83,10 +124,17 @@ describe("credentials", () => {
   test("unknown group or device is 404; a bad device name is 400 naming device", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("x");
-    expect((await postJson(svc, "/v1/provision", { group: "nope", device: "x", csr, secret })).status).toBe(404);
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret })).status).toBe(404);
+    expect(
+      (await postJson(svc, "/v1/provision", { group: "nope", device: "x", csr, secret })).status,
+    ).toBe(404);
+    expect(
+      (await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret })).status,
+    ).toBe(404);
     // Without a valid credential, an unknown device looks like any other: 401, so names cannot be probed.
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret: "guess" })).status).toBe(401);
+    expect(
+      (await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret: "guess" }))
+        .status,
+    ).toBe(401);
     const bad = await postJson(svc, "/v1/provision", { group: "g", device: "X_1", csr, secret });
     expect(bad.status).toBe(400);
     expect((await readProblem(bad)).errors?.[0]?.field).toBe("device");
@@ -100,54 +148,102 @@ describe("CSR checks (400 naming csr)", () => {
     const der = decodePem(csr)[0]?.der ?? new Uint8Array();
     const tampered = new Uint8Array(der);
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0x01;
-    const message = await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: encodePem(tampered, "CERTIFICATE REQUEST"), secret }));
+    const message = await csrError(
+      await postJson(svc, "/v1/provision", {
+        group: "g",
+        device: "d",
+        csr: encodePem(tampered, "CERTIFICATE REQUEST"),
+        secret,
+      }),
+    );
     expect(message).toContain("signature");
   });
 
   test("a CSR for another CN", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("e");
-    expect(await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }))).toContain('CN must be the device name "d"');
+    expect(
+      await csrError(
+        await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }),
+      ),
+    ).toContain('CN must be the device name "d"');
   });
 
   test("a P-384 key", async () => {
     const { svc, secret } = await setup();
-    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const csr = await csrWith(keys, "d", { name: "ECDSA", hash: "SHA-384" } as EcdsaParams);
-    expect(await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }))).toContain("P-384");
+    expect(
+      await csrError(
+        await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }),
+      ),
+    ).toContain("P-384");
   });
 
   test("an RSA key", async () => {
     const { svc, secret } = await setup();
-    const algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-    const keys = (await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+    const algorithm = {
+      name: "RSASSA-PKCS1-v1_5",
+      hash: "SHA-256",
+      publicExponent: new Uint8Array([1, 0, 1]),
+      modulusLength: 2048,
+    };
+    const keys = (await crypto.subtle.generateKey(algorithm, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const csr = await csrWith(keys, "d", algorithm);
-    const message = await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }));
+    const message = await csrError(
+      await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }),
+    );
     expect(message).toContain("RSA");
     expect(message).toContain("P-256");
   });
 
   test("a CSR asking for CA rights (basicConstraints CA:TRUE)", async () => {
     const { svc, secret } = await setup();
-    const csr = await csrWith(await generateDeviceKey(), "d", ECDSA_SHA256, [new x509.BasicConstraintsExtension(true, undefined, true)]);
-    expect(await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }))).toContain("CA");
+    const csr = await csrWith(await generateDeviceKey(), "d", ECDSA_SHA256, [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+    ]);
+    expect(
+      await csrError(
+        await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }),
+      ),
+    ).toContain("CA");
   });
 
   test.each([
-    ["-----BEGIN CERTIFICATE REQUEST-----\nbm90IGEgY3Ny\n-----END CERTIFICATE REQUEST-----\n", "does not parse"],
-    ["-----BEGIN CERTIFICATE-----\nbm90IGEgY3Ny\n-----END CERTIFICATE-----\n", "CERTIFICATE REQUEST"],
+    [
+      "-----BEGIN CERTIFICATE REQUEST-----\nbm90IGEgY3Ny\n-----END CERTIFICATE REQUEST-----\n",
+      "does not parse",
+    ],
+    [
+      "-----BEGIN CERTIFICATE-----\nbm90IGEgY3Ny\n-----END CERTIFICATE-----\n",
+      "CERTIFICATE REQUEST",
+    ],
     ["-----BEGIN garbage", "CERTIFICATE REQUEST"],
     ["hello", "not PEM"],
     [42, "must be a PEM string"],
   ])("garbage %p", async (csr, reason) => {
     const { svc, secret } = await setup();
-    expect(await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }))).toContain(reason);
+    expect(
+      await csrError(
+        await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }),
+      ),
+    ).toContain(reason);
   });
 
   test("two CSRs in one field", async () => {
     const { svc, secret } = await setup();
     const csr = (await deviceCsr("d")).csr + (await deviceCsr("d")).csr;
-    expect(await csrError(await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }))).toContain("exactly one");
+    expect(
+      await csrError(
+        await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret }),
+      ),
+    ).toContain("exactly one");
   });
 });
 
@@ -155,13 +251,23 @@ describe("idempotency and lifecycle", () => {
   test("a retry with the same key gets the same certificate (200); another key is 409", async () => {
     const { svc, secret } = await setup();
     const { csr, issued } = await provisionDevice(svc, "g", "d", secret);
-    const retry = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, token: deviceToken(secret, "g", "d") });
+    const retry = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr,
+      token: deviceToken(secret, "g", "d"),
+    });
     expect(retry.status).toBe(200);
     const again = (await retry.json()) as IssuedAnswer;
     expect(again.certificate).toBe(issued.certificate);
     expect(again.serial).toBe(issued.serial);
     expect(again.renewAt).toBe(issued.renewAt);
-    const other = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: (await deviceCsr("d")).csr, secret });
+    const other = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: (await deviceCsr("d")).csr,
+      secret,
+    });
     expect(other.status).toBe(409);
     expect((await readProblem(other)).detail).toContain("reset");
   });
@@ -170,7 +276,10 @@ describe("idempotency and lifecycle", () => {
     const { svc, secret } = await setup();
     const first = await provisionDevice(svc, "g", "d", secret);
     await svc.call("POST", "/v1/groups/g/devices/d/revoke");
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: first.csr, secret })).status).toBe(403);
+    expect(
+      (await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: first.csr, secret }))
+        .status,
+    ).toBe(403);
     await svc.call("POST", "/v1/groups/g/devices/d/reset");
     const second = await provisionDevice(svc, "g", "d", secret);
     expect(second.issued.serial).not.toBe(first.issued.serial);
@@ -195,7 +304,9 @@ describe("the issued certificate", () => {
     expect(cert.serialNumber).toMatch(/^[0-9a-f]{32}$/);
     expect(Number.parseInt(cert.serialNumber.slice(0, 2), 16)).toBeLessThan(0x80);
     expect(issued.serial).toBe(cert.serialNumber);
-    expect(Buffer.from(cert.publicKey.rawData).equals(Buffer.from(request.publicKey.rawData))).toBe(true);
+    expect(Buffer.from(cert.publicKey.rawData).equals(Buffer.from(request.publicKey.rawData))).toBe(
+      true,
+    );
     expect((cert.publicKey.algorithm as EcKeyAlgorithm).namedCurve).toBe("P-256");
 
     // Validity: the group's 1 day from the moment of issue, notBefore backdated one minute.
@@ -238,7 +349,12 @@ describe("rate limits", () => {
     const names = ["a", "b", "c", "d"];
     await createDevices(svc, "g", names);
     for (const name of names.slice(0, 3)) await provisionDevice(svc, "g", name, secret);
-    const res = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr: (await deviceCsr("d")).csr, secret });
+    const res = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: (await deviceCsr("d")).csr,
+      secret,
+    });
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await readProblem(res)).status).toBe(429);
@@ -250,15 +366,29 @@ describe("rate limits", () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("d");
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret: `wrong-${i}` })).status);
+    for (let i = 0; i < 12; i++)
+      statuses.push(
+        (
+          await postJson(svc, "/v1/provision", {
+            group: "g",
+            device: "d",
+            csr,
+            secret: `wrong-${i}`,
+          })
+        ).status,
+      );
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
     const right = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret });
     expect(right.status).toBe(429);
     expect(Number(right.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(((await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { state: string }).state).toBe("created");
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { state: string }).state,
+    ).toBe("created");
     // Once the throttle has refilled, the correct secret is accepted.
     svc.clock.advance(6_000);
-    expect((await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret })).status).toBe(201);
+    expect(
+      (await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret })).status,
+    ).toBe(201);
   });
 });

@@ -46,7 +46,8 @@ export class RateLimiter {
   /** Throws 429 with `Retry-After` when `key` has no token left. */
   enforce(key: string, what: string): void {
     const wait = this.take(key);
-    if (wait > 0) throw new IotaError(429, `Too many ${what}; retry in ${wait} s`, { retryAfter: wait });
+    if (wait > 0)
+      throw new IotaError(429, `Too many ${what}; retry in ${wait} s`, { retryAfter: wait });
   }
 
   private refill(key: string): Bucket {
@@ -60,7 +61,10 @@ export class RateLimiter {
       bucket = { tokens: this.policy.burst, at: now };
       this.buckets.set(key, bucket);
     }
-    bucket.tokens = Math.min(this.policy.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.policy.rate);
+    bucket.tokens = Math.min(
+      this.policy.burst,
+      bucket.tokens + ((now - bucket.at) / 1000) * this.policy.rate,
+    );
     bucket.at = now;
     return bucket;
   }

@@ -1,12 +1,26 @@
 /** POST /v1/renew: re-keying with a proof of possession, replay and retry rules, expiry grace, revocation. */
 
 import { describe, expect, test } from "bun:test";
-import { createDevices, createGroup, createTestService, deviceCsr, postJson, provisionDevice, readProblem, type IssuedAnswer, type TestService } from "../test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  deviceCsr,
+  postJson,
+  provisionDevice,
+  readProblem,
+  type IssuedAnswer,
+  type TestService,
+} from "../test-support.ts";
 import { x509 } from "../../core/x509.ts";
 import { signRenewProof } from "../../core/renew-proof.ts";
 
 /** A device `d` (and `e`) provisioned in group `g` with a 1-hour validity and 1-hour renew grace. */
-async function setup(): Promise<{ svc: TestService; secret: string; d: Awaited<ReturnType<typeof provisionDevice>> }> {
+async function setup(): Promise<{
+  svc: TestService;
+  secret: string;
+  d: Awaited<ReturnType<typeof provisionDevice>>;
+}> {
   const svc = await createTestService();
   const secret = await createGroup(svc, "g", { validity: "1h", renewGrace: "1h" });
   await createDevices(svc, "g", ["d", "e"]);
@@ -14,7 +28,12 @@ async function setup(): Promise<{ svc: TestService; secret: string; d: Awaited<R
 }
 
 /** The body of a renewal of `certificate` (held with `privateKey`) to the key of `csr`, signed at `at`. */
-async function renewBody(privateKey: CryptoKey, certificate: string, csr: string, at: number): Promise<Record<string, string>> {
+async function renewBody(
+  privateKey: CryptoKey,
+  certificate: string,
+  csr: string,
+  at: number,
+): Promise<Record<string, string>> {
   const serial = new x509.X509Certificate(certificate).serialNumber;
   return { certificate, ...(await signRenewProof(privateKey, serial, csr, new Date(at))) };
 }
@@ -24,31 +43,63 @@ describe("successful renewal", () => {
     const { svc, d } = await setup();
     svc.clock.advance(40 * 60_000);
     const next = await deviceCsr("d");
-    const res = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now),
+    );
     expect(res.status).toBe(201);
     const renewed = (await res.json()) as IssuedAnswer;
     expect(renewed.serial).not.toBe(d.issued.serial);
     const cert = new x509.X509Certificate(renewed.certificate);
-    expect(Buffer.from(cert.publicKey.rawData).equals(Buffer.from(new x509.Pkcs10CertificateRequest(next.csr).publicKey.rawData))).toBe(true);
-    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items[0]?.value).toBe("iota://default/g/d");
+    expect(
+      Buffer.from(cert.publicKey.rawData).equals(
+        Buffer.from(new x509.Pkcs10CertificateRequest(next.csr).publicKey.rawData),
+      ),
+    ).toBe(true);
+    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items[0]?.value).toBe(
+      "iota://default/g/d",
+    );
     expect(cert.notAfter.getTime() - cert.notBefore.getTime()).toBe(3600_000 + 60_000);
     const renewAt = Date.parse(renewed.renewAt);
     expect(renewAt).toBeGreaterThan(cert.notBefore.getTime());
     expect(renewAt).toBeLessThan(cert.notAfter.getTime());
     // After the first renewal, the window is step-ca's: 2/3 of the lifetime minus at most 1/20.
     const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
-    expect(renewAt - cert.notBefore.getTime()).toBeGreaterThanOrEqual(Math.floor(lifetime * (2 / 3 - 1 / 20)) - 1);
-    expect(renewAt - cert.notBefore.getTime()).toBeLessThanOrEqual(Math.ceil(lifetime * (2 / 3)) + 1);
-    const device = (await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { serial: string; lastRenewal: string; state: string };
-    expect(device).toMatchObject({ serial: renewed.serial, state: "provisioned", lastRenewal: new Date(svc.clock.now).toISOString() });
+    expect(renewAt - cert.notBefore.getTime()).toBeGreaterThanOrEqual(
+      Math.floor(lifetime * (2 / 3 - 1 / 20)) - 1,
+    );
+    expect(renewAt - cert.notBefore.getTime()).toBeLessThanOrEqual(
+      Math.ceil(lifetime * (2 / 3)) + 1,
+    );
+    const device = (await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as {
+      serial: string;
+      lastRenewal: string;
+      state: string;
+    };
+    expect(device).toMatchObject({
+      serial: renewed.serial,
+      state: "provisioned",
+      lastRenewal: new Date(svc.clock.now).toISOString(),
+    });
   });
 
   test("a retry with the same new CSR after success returns the same certificate (200)", async () => {
     const { svc, d } = await setup();
     const next = await deviceCsr("d");
-    const first = (await (await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now))).json()) as IssuedAnswer;
+    const first = (await (
+      await postJson(
+        svc,
+        "/v1/renew",
+        await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now),
+      )
+    ).json()) as IssuedAnswer;
     svc.clock.advance(30_000);
-    const retry = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now));
+    const retry = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now),
+    );
     expect(retry.status).toBe(200);
     const again = (await retry.json()) as IssuedAnswer;
     expect(again.certificate).toBe(first.certificate);
@@ -58,9 +109,19 @@ describe("successful renewal", () => {
   test("the new certificate renews in turn", async () => {
     const { svc, d } = await setup();
     const second = await deviceCsr("d");
-    const renewed = (await (await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, second.csr, svc.clock.now))).json()) as IssuedAnswer;
+    const renewed = (await (
+      await postJson(
+        svc,
+        "/v1/renew",
+        await renewBody(d.keys.privateKey, d.issued.certificate, second.csr, svc.clock.now),
+      )
+    ).json()) as IssuedAnswer;
     const third = await deviceCsr("d");
-    const res = await postJson(svc, "/v1/renew", await renewBody(second.keys.privateKey, renewed.certificate, third.csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(second.keys.privateKey, renewed.certificate, third.csr, svc.clock.now),
+    );
     expect(res.status).toBe(201);
   });
 
@@ -68,44 +129,92 @@ describe("successful renewal", () => {
     const { svc, d } = await setup();
     svc.clock.advance(3600_000 + 30 * 60_000);
     const next = await deviceCsr("d");
-    expect((await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now))).status).toBe(201);
+    expect(
+      (
+        await postJson(
+          svc,
+          "/v1/renew",
+          await renewBody(d.keys.privateKey, d.issued.certificate, next.csr, svc.clock.now),
+        )
+      ).status,
+    ).toBe(201);
   });
 });
 
 describe("refused renewals", () => {
   test("the superseded certificate cannot renew again (409)", async () => {
     const { svc, d } = await setup();
-    await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now));
-    const replay = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now));
+    await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(
+        d.keys.privateKey,
+        d.issued.certificate,
+        (await deviceCsr("d")).csr,
+        svc.clock.now,
+      ),
+    );
+    const replay = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(
+        d.keys.privateKey,
+        d.issued.certificate,
+        (await deviceCsr("d")).csr,
+        svc.clock.now,
+      ),
+    );
     expect(replay.status).toBe(409);
     expect((await readProblem(replay)).detail).toContain("no longer");
   });
 
-  test.each([6, -6])("a proof timestamp %p minutes off the service's clock is 401", async (minutes) => {
-    const { svc, d } = await setup();
-    const body = await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now + minutes * 60_000);
-    const res = await postJson(svc, "/v1/renew", body);
-    expect(res.status).toBe(401);
-    expect((await readProblem(res)).detail).toContain("5 minutes");
-  });
+  test.each([6, -6])(
+    "a proof timestamp %p minutes off the service's clock is 401",
+    async (minutes) => {
+      const { svc, d } = await setup();
+      const body = await renewBody(
+        d.keys.privateKey,
+        d.issued.certificate,
+        (await deviceCsr("d")).csr,
+        svc.clock.now + minutes * 60_000,
+      );
+      const res = await postJson(svc, "/v1/renew", body);
+      expect(res.status).toBe(401);
+      expect((await readProblem(res)).detail).toContain("5 minutes");
+    },
+  );
 
   test("a proof 4 minutes off is accepted", async () => {
     const { svc, d } = await setup();
-    const body = await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now - 4 * 60_000);
+    const body = await renewBody(
+      d.keys.privateKey,
+      d.issued.certificate,
+      (await deviceCsr("d")).csr,
+      svc.clock.now - 4 * 60_000,
+    );
     expect((await postJson(svc, "/v1/renew", body)).status).toBe(201);
   });
 
   test("a proof signed by another key is 401", async () => {
     const { svc, d } = await setup();
     const intruder = await deviceCsr("d");
-    const res = await postJson(svc, "/v1/renew", await renewBody(intruder.keys.privateKey, d.issued.certificate, intruder.csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(intruder.keys.privateKey, d.issued.certificate, intruder.csr, svc.clock.now),
+    );
     expect(res.status).toBe(401);
     expect((await readProblem(res)).detail).toContain("signature");
   });
 
   test("a proof that does not cover the CSR sent is 401", async () => {
     const { svc, d } = await setup();
-    const body = await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now);
+    const body = await renewBody(
+      d.keys.privateKey,
+      d.issued.certificate,
+      (await deviceCsr("d")).csr,
+      svc.clock.now,
+    );
     body.csr = (await deviceCsr("d")).csr;
     expect((await postJson(svc, "/v1/renew", body)).status).toBe(401);
   });
@@ -115,7 +224,12 @@ describe("refused renewals", () => {
     const e = await provisionDevice(svc, "g", "e", secret);
     const next = await deviceCsr("e");
     const serialOfE = new x509.X509Certificate(e.issued.certificate).serialNumber;
-    const proof = await signRenewProof(d.keys.privateKey, serialOfE, next.csr, new Date(svc.clock.now));
+    const proof = await signRenewProof(
+      d.keys.privateKey,
+      serialOfE,
+      next.csr,
+      new Date(svc.clock.now),
+    );
     const res = await postJson(svc, "/v1/renew", { certificate: e.issued.certificate, ...proof });
     expect(res.status).toBe(401);
     // And a proof naming e's serial cannot be used with d's certificate either.
@@ -125,30 +239,67 @@ describe("refused renewals", () => {
 
   test("a CSR for the current key is a 400 naming csr", async () => {
     const { svc, d } = await setup();
-    const res = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, d.csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(d.keys.privateKey, d.issued.certificate, d.csr, svc.clock.now),
+    );
     expect(res.status).toBe(400);
-    expect((await readProblem(res)).errors?.[0]).toMatchObject({ field: "csr", message: expect.stringContaining("new key") });
+    expect((await readProblem(res)).errors?.[0]).toMatchObject({
+      field: "csr",
+      message: expect.stringContaining("new key"),
+    });
   });
 
   test("a CSR for another CN is a 400 naming csr", async () => {
     const { svc, d } = await setup();
-    const res = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("e")).csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(
+        d.keys.privateKey,
+        d.issued.certificate,
+        (await deviceCsr("e")).csr,
+        svc.clock.now,
+      ),
+    );
     expect(res.status).toBe(400);
     expect((await readProblem(res)).errors?.[0]?.field).toBe("csr");
   });
 
-  test.each(["revoke", "reset"])("after %s the device's certificate cannot renew (403)", async (action) => {
-    const { svc, d } = await setup();
-    await svc.call("POST", `/v1/groups/g/devices/d/${action}`);
-    const res = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now));
-    expect(res.status).toBe(403);
-    expect((await readProblem(res)).detail).toContain("revoked");
-  });
+  test.each(["revoke", "reset"])(
+    "after %s the device's certificate cannot renew (403)",
+    async (action) => {
+      const { svc, d } = await setup();
+      await svc.call("POST", `/v1/groups/g/devices/d/${action}`);
+      const res = await postJson(
+        svc,
+        "/v1/renew",
+        await renewBody(
+          d.keys.privateKey,
+          d.issued.certificate,
+          (await deviceCsr("d")).csr,
+          svc.clock.now,
+        ),
+      );
+      expect(res.status).toBe(403);
+      expect((await readProblem(res)).detail).toContain("revoked");
+    },
+  );
 
   test("expired past the group's grace is 403", async () => {
     const { svc, d } = await setup();
     svc.clock.advance(2 * 3600_000 + 60_000);
-    const res = await postJson(svc, "/v1/renew", await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(
+        d.keys.privateKey,
+        d.issued.certificate,
+        (await deviceCsr("d")).csr,
+        svc.clock.now,
+      ),
+    );
     expect(res.status).toBe(403);
     expect((await readProblem(res)).detail).toContain("grace");
   });
@@ -157,7 +308,16 @@ describe("refused renewals", () => {
     const { svc } = await setup();
     const foreign = await setup();
     const next = await deviceCsr("d");
-    const res = await postJson(svc, "/v1/renew", await renewBody(foreign.d.keys.privateKey, foreign.d.issued.certificate, next.csr, svc.clock.now));
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(
+        foreign.d.keys.privateKey,
+        foreign.d.issued.certificate,
+        next.csr,
+        svc.clock.now,
+      ),
+    );
     expect(res.status).toBe(401);
     expect((await readProblem(res)).detail).toContain("CA");
   });
@@ -168,16 +328,29 @@ describe("refused renewals", () => {
     ["timestamp", "must be an ISO 8601 time"],
   ])("a missing or malformed %s is a 400 naming it", async (field, message) => {
     const { svc, d } = await setup();
-    const body: Record<string, unknown> = await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now);
+    const body: Record<string, unknown> = await renewBody(
+      d.keys.privateKey,
+      d.issued.certificate,
+      (await deviceCsr("d")).csr,
+      svc.clock.now,
+    );
     body[field] = field === "certificate" ? "garbage" : 12;
     const res = await postJson(svc, "/v1/renew", body);
     expect(res.status).toBe(400);
-    expect((await readProblem(res)).errors).toContainEqual({ field, message: expect.stringContaining(message) });
+    expect((await readProblem(res)).errors).toContainEqual({
+      field,
+      message: expect.stringContaining(message),
+    });
   });
 
   test("a certificate PEM that does not parse is a 400 naming certificate", async () => {
     const { svc, d } = await setup();
-    const body = await renewBody(d.keys.privateKey, d.issued.certificate, (await deviceCsr("d")).csr, svc.clock.now);
+    const body = await renewBody(
+      d.keys.privateKey,
+      d.issued.certificate,
+      (await deviceCsr("d")).csr,
+      svc.clock.now,
+    );
     body.certificate = "-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n";
     const res = await postJson(svc, "/v1/renew", body);
     expect(res.status).toBe(400);

@@ -30,7 +30,10 @@ export function isWildcardHost(host: string): boolean {
  * The SAN of the broker certificate: `localhost`, `127.0.0.1`, `::1`, the listen host (a DNS name or an IP),
  * and `extraNames` (e.g. the machine's host name when listening on every interface).
  */
-export function brokerNames(listenHost: string, extraNames: string[] = []): { dnsNames: string[]; ipAddresses: string[] } {
+export function brokerNames(
+  listenHost: string,
+  extraNames: string[] = [],
+): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames = new Set(["localhost"]);
   const ipAddresses = new Set(["127.0.0.1", "::1"]);
   for (const host of [listenHost, ...extraNames]) {
@@ -42,8 +45,20 @@ export function brokerNames(listenHost: string, extraNames: string[] = []): { dn
 }
 
 /** Generates a fresh P-256 key and has the tenant CA certify it for `names` (EKU serverAuth). */
-export async function issueBrokerCertificate(ca: CertificateAuthority, names: { dnsNames: string[]; ipAddresses: string[] }, now: number): Promise<BrokerCertificate> {
-  const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+export async function issueBrokerCertificate(
+  ca: CertificateAuthority,
+  names: { dnsNames: string[]; ipAddresses: string[] },
+  now: number,
+): Promise<BrokerCertificate> {
+  const keys = (await crypto.subtle.generateKey(EC_P256, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const issued = await ca.issueServer(names, keys.publicKey, BROKER_VALIDITY_SECONDS, now);
-  return { certPem: issued.pem, keyPem: await exportPrivateKeyPem(keys.privateKey), serial: issued.serial, notAfter: issued.notAfter };
+  return {
+    certPem: issued.pem,
+    keyPem: await exportPrivateKeyPem(keys.privateKey),
+    serial: issued.serial,
+    notAfter: issued.notAfter,
+  };
 }

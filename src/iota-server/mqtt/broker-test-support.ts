@@ -1,7 +1,13 @@
 /** Test support for the embedded broker: a service with a running broker, provisioned devices and mqtt.js clients. */
 
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { createDevices, createGroup, createTestService, provisionDevice, type TestService } from "../test-support.ts";
+import {
+  createDevices,
+  createGroup,
+  createTestService,
+  provisionDevice,
+  type TestService,
+} from "../test-support.ts";
 import { exportPrivateKeyPem } from "../../core/csr.ts";
 import { DEFAULT_TENANT } from "../service/tenants.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./embedded-broker.ts";
@@ -29,7 +35,13 @@ export interface BrokerFixture {
 /** Starts a service and its broker; live sessions are re-checked every 50 ms so revocation tests finish quickly. */
 export async function startBrokerFixture(): Promise<BrokerFixture> {
   const svc = await createTestService();
-  const broker = await startEmbeddedBroker({ listen: { host: "127.0.0.1", port: 0 }, ctx: svc.ctx, tenant: DEFAULT_TENANT, log: svc.log, recheckMs: 50 });
+  const broker = await startEmbeddedBroker({
+    listen: { host: "127.0.0.1", port: 0 },
+    ctx: svc.ctx,
+    tenant: DEFAULT_TENANT,
+    log: svc.log,
+    recheckMs: 50,
+  });
   const secrets = new Map<string, string>();
   const clients: MqttClient[] = [];
   return {
@@ -43,10 +55,20 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
       }
       await createDevices(svc, group, [device]);
       const { keys, issued } = await provisionDevice(svc, group, device, secret);
-      return { group, device, certPem: issued.certificate, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+      return {
+        group,
+        device,
+        certPem: issued.certificate,
+        keyPem: await exportPrivateKeyPem(keys.privateKey),
+      };
     },
     connect(creds, extra = {}) {
-      const options: IClientOptions = { ca: broker.caPem, reconnectPeriod: 0, connectTimeout: 20_000, ...extra };
+      const options: IClientOptions = {
+        ca: broker.caPem,
+        reconnectPeriod: 0,
+        connectTimeout: 20_000,
+        ...extra,
+      };
       if (creds) Object.assign(options, { cert: creds.certPem, key: creds.keyPem });
       const client = mqtt.connect(broker.url, options);
       clients.push(client);
@@ -65,7 +87,10 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
 }
 
 /** Resolves with the first message on `topic` that `client` receives from now on. */
-export function nextMessage(client: MqttClient, topic: string): Promise<{ payload: string; retain: boolean }> {
+export function nextMessage(
+  client: MqttClient,
+  topic: string,
+): Promise<{ payload: string; retain: boolean }> {
   return new Promise((resolve) => {
     const onMessage = (t: string, payload: Buffer, packet: { retain: boolean }) => {
       if (t !== topic) return;
@@ -78,5 +103,7 @@ export function nextMessage(client: MqttClient, topic: string): Promise<{ payloa
 
 /** Resolves when `client`'s connection has closed. */
 export function closed(client: MqttClient): Promise<void> {
-  return new Promise((resolve) => (client.connected ? client.once("close", () => resolve()) : resolve()));
+  return new Promise((resolve) =>
+    client.connected ? client.once("close", () => resolve()) : resolve(),
+  );
 }

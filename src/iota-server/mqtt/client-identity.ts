@@ -32,7 +32,12 @@ function identityOf(cert: x509.X509Certificate): DeviceIdentity | undefined {
  * then asks the store whether the service issued it to that device and has not revoked it. The store, not a CRL
  * file, is the authority here, so a revocation applies to the next connection at once (and on every replica).
  */
-export async function checkClientCertificate(store: Store, tenant: string, der: Uint8Array | undefined, now: number): Promise<IdentityCheck> {
+export async function checkClientCertificate(
+  store: Store,
+  tenant: string,
+  der: Uint8Array | undefined,
+  now: number,
+): Promise<IdentityCheck> {
   if (!der || der.length === 0) return { ok: false, reason: "no client certificate" };
   let cert: x509.X509Certificate;
   try {
@@ -41,18 +46,38 @@ export async function checkClientCertificate(store: Store, tenant: string, der: 
     return { ok: false, reason: "the client certificate does not parse" };
   }
   const identity = identityOf(cert);
-  if (!identity) return { ok: false, reason: `certificate ${cert.serialNumber} names no IoTA device (no iota:// SAN URI)` };
-  if (identity.tenant !== tenant) return { ok: false, reason: `certificate ${cert.serialNumber} belongs to tenant ${identity.tenant}, not ${tenant}` };
-  return await recheckClient(store, { identity, serial: cert.serialNumber.toLowerCase(), notAfter: cert.notAfter.getTime() }, now);
+  if (!identity)
+    return {
+      ok: false,
+      reason: `certificate ${cert.serialNumber} names no IoTA device (no iota:// SAN URI)`,
+    };
+  if (identity.tenant !== tenant)
+    return {
+      ok: false,
+      reason: `certificate ${cert.serialNumber} belongs to tenant ${identity.tenant}, not ${tenant}`,
+    };
+  return await recheckClient(
+    store,
+    { identity, serial: cert.serialNumber.toLowerCase(), notAfter: cert.notAfter.getTime() },
+    now,
+  );
 }
 
 /** Checks an accepted client again: still the store's certificate for that device, not revoked, not expired. */
-export async function recheckClient(store: Store, client: ClientIdentity, now: number): Promise<IdentityCheck> {
+export async function recheckClient(
+  store: Store,
+  client: ClientIdentity,
+  now: number,
+): Promise<IdentityCheck> {
   const { identity, serial } = client;
   const who = `${identity.group}/${identity.device} (serial ${serial})`;
   const record = await store.getCertificate(serial);
   if (!record) return { ok: false, reason: `certificate of ${who} was not issued by this service` };
-  if (record.tenantId !== identity.tenant || record.group !== identity.group || record.device !== identity.device) {
+  if (
+    record.tenantId !== identity.tenant ||
+    record.group !== identity.group ||
+    record.device !== identity.device
+  ) {
     return { ok: false, reason: `certificate of ${who} was issued to another device` };
   }
   if (record.revokedAt !== null) return { ok: false, reason: `certificate of ${who} is revoked` };
@@ -62,5 +87,8 @@ export async function recheckClient(store: Store, client: ClientIdentity, now: n
 /** Checks only the expiry of an accepted client, which needs no store. */
 export function checkExpiry(client: ClientIdentity, now: number): IdentityCheck {
   if (client.notAfter > now) return { ok: true, client };
-  return { ok: false, reason: `certificate of ${client.identity.group}/${client.identity.device} (serial ${client.serial}) has expired` };
+  return {
+    ok: false,
+    reason: `certificate of ${client.identity.group}/${client.identity.device} (serial ${client.serial}) has expired`,
+  };
 }

@@ -2,7 +2,12 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { closed, nextMessage, startBrokerFixture, type BrokerFixture } from "./broker-test-support.ts";
+import {
+  closed,
+  nextMessage,
+  startBrokerFixture,
+  type BrokerFixture,
+} from "./broker-test-support.ts";
 
 let fixture: BrokerFixture | undefined;
 afterEach(async () => {
@@ -30,7 +35,11 @@ describe("embedded broker", () => {
     const lamp = await fixture.device("room2-lights", "lamp-1");
     const monitorCreds = await fixture.device("room2-lights", "monitor");
     const device = await fixture.connect(lamp);
-    await device.publishAsync("iota/room2-lights/lamp-1/status", JSON.stringify({ state: "ready" }), { qos: 1, retain: true });
+    await device.publishAsync(
+      "iota/room2-lights/lamp-1/status",
+      JSON.stringify({ state: "ready" }),
+      { qos: 1, retain: true },
+    );
     const monitor = await fixture.connect(monitorCreds);
     const seen = nextMessage(monitor, "iota/room2-lights/lamp-1/status");
     const granted = await monitor.subscribeAsync("iota/room2-lights/+/status", { qos: 1 });
@@ -58,9 +67,13 @@ describe("embedded broker", () => {
     await outsiderClosed;
 
     // Hint: the broker handles one client's packets in order, so the first message the monitor sees is this one.
-    await monitor.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"genuine"}', { qos: 1 });
+    await monitor.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"genuine"}', {
+      qos: 1,
+    });
     expect((await first).payload).toBe('{"state":"genuine"}');
-    expect(fixture.svc.log.lines.join("\n")).toContain('room2-lights/lamp-1 may not publish on "iota/room2-lights/lamp-2/status"');
+    expect(fixture.svc.log.lines.join("\n")).toContain(
+      'room2-lights/lamp-1 may not publish on "iota/room2-lights/lamp-2/status"',
+    );
   });
 
   test("subscriptions outside the device's subtree and its group's status topics are refused", async () => {
@@ -70,10 +83,15 @@ describe("embedded broker", () => {
     const client = await fixture.connect(lamp);
     const refused = ["#", "iota/#", "iota/room2-lights/lamp-2/#", "iota/other/+/status", "$SYS/#"];
     // Hint: mqtt.js rejects a SUBACK holding failures and attaches the packet.
-    const error = (await client.subscribeAsync(refused, { qos: 1 }).catch((e: unknown) => e)) as { packet?: { granted: number[] } };
+    const error = (await client.subscribeAsync(refused, { qos: 1 }).catch((e: unknown) => e)) as {
+      packet?: { granted: number[] };
+    };
     expect(error.packet?.granted).toEqual(refused.map(() => 128));
     expect(client.connected).toBe(true);
-    const allowed = await client.subscribeAsync(["iota/room2-lights/lamp-1/#", "iota/room2-lights/lamp-9/status"], { qos: 1 });
+    const allowed = await client.subscribeAsync(
+      ["iota/room2-lights/lamp-1/#", "iota/room2-lights/lamp-9/status"],
+      { qos: 1 },
+    );
     expect(allowed.map((g) => g.qos)).toEqual([1, 1]);
   });
 
@@ -104,9 +122,13 @@ describe("embedded broker", () => {
     const res = await fixture.svc.call("POST", "/v1/groups/room2-lights/devices/lamp-1/revoke");
     expect(res.status).toBe(200);
     await dropped;
-    expect(fixture.svc.log.lines.join("\n")).toContain("disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1");
+    expect(fixture.svc.log.lines.join("\n")).toContain(
+      "disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1",
+    );
     await expect(fixture.connect(lamp)).rejects.toThrow(/Not authorized/i);
-    expect(fixture.svc.log.lines.join("\n")).toMatch(/refused .*room2-lights\/lamp-1 .* is revoked/);
+    expect(fixture.svc.log.lines.join("\n")).toMatch(
+      /refused .*room2-lights\/lamp-1 .* is revoked/,
+    );
   });
 
   test("a session checked quietly for a while is still dropped when its device is revoked later", async () => {
@@ -117,9 +139,13 @@ describe("embedded broker", () => {
     await Bun.sleep(300);
     expect(live.connected).toBe(true);
     const dropped = closed(live);
-    expect((await fixture.svc.call("POST", "/v1/groups/room2-lights/devices/lamp-1/revoke")).status).toBe(200);
+    expect(
+      (await fixture.svc.call("POST", "/v1/groups/room2-lights/devices/lamp-1/revoke")).status,
+    ).toBe(200);
     await dropped;
-    expect(fixture.svc.log.lines.join("\n")).toContain("disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1");
+    expect(fixture.svc.log.lines.join("\n")).toContain(
+      "disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1",
+    );
   });
 
   test("a device whose certificate expired while connected is disconnected", async () => {
@@ -129,7 +155,9 @@ describe("embedded broker", () => {
     const dropped = closed(live);
     fixture.svc.clock.advance(31 * 86400_000);
     await dropped;
-    expect(fixture.svc.log.lines.join("\n")).toContain("disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1 (serial");
+    expect(fixture.svc.log.lines.join("\n")).toContain(
+      "disconnecting room2-lights/lamp-1: certificate of room2-lights/lamp-1 (serial",
+    );
     expect(fixture.svc.log.lines.join("\n")).toContain("has expired");
   });
 
@@ -138,7 +166,9 @@ describe("embedded broker", () => {
     const lamp = await fixture.device("room2-lights", "lamp-1");
     const monitorCreds = await fixture.device("room2-lights", "monitor");
     const topic = "iota/room2-lights/lamp-1/status";
-    const device = await fixture.connect(lamp, { will: { topic, payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } });
+    const device = await fixture.connect(lamp, {
+      will: { topic, payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+    });
     await device.publishAsync(topic, '{"state":"ready"}', { qos: 1, retain: true });
     const monitor = await fixture.connect(monitorCreds);
     const ready = nextMessage(monitor, topic);
@@ -158,7 +188,9 @@ describe("embedded broker", () => {
     const a = await fixture.device("room2-lights", "lamp-1");
     const b = await fixture.device("room2-lights", "lamp-2");
     const first = await fixture.connect(a, { clientId: "lamp-1" });
-    await expect(fixture.connect(b, { clientId: "lamp-1" })).rejects.toThrow(/Identifier rejected/i);
+    await expect(fixture.connect(b, { clientId: "lamp-1" })).rejects.toThrow(
+      /Identifier rejected/i,
+    );
     expect(first.connected).toBe(true);
   });
 });

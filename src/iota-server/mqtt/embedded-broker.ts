@@ -8,7 +8,12 @@ import { identityUri } from "../../core/profile.ts";
 import type { ServiceContext } from "../service/context.ts";
 import type { Logger } from "../http/logger.ts";
 import { brokerNames, isWildcardHost, issueBrokerCertificate } from "./broker-certificate.ts";
-import { checkClientCertificate, checkExpiry, recheckClient, type ClientIdentity } from "./client-identity.ts";
+import {
+  checkClientCertificate,
+  checkExpiry,
+  recheckClient,
+  type ClientIdentity,
+} from "./client-identity.ts";
 import { deviceTopicPolicy } from "./topic-policy.ts";
 
 /** What {@link startEmbeddedBroker} needs. */
@@ -63,7 +68,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { ctx, tenant, log } = options;
   const ca = await ctx.tenants.ca(tenant);
   const extraNames = options.extraNames ?? [];
-  const serverCert = await issueBrokerCertificate(ca, brokerNames(options.listen.host, extraNames), ctx.now());
+  const serverCert = await issueBrokerCertificate(
+    ca,
+    brokerNames(options.listen.host, extraNames),
+    ctx.now(),
+  );
   const policy = deviceTopicPolicy(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
   // Hint: identities outlive the socket (a weak map) because aedes authorizes the last will after the socket closed.
   const identities = new WeakMap<Client, ClientIdentity>();
@@ -83,7 +92,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           const uri = identityUri(check.client.identity);
           const owner = owners.get(client.id);
           if (owner !== undefined && owner !== uri) {
-            log.info(`mqtt: refused ${peer(client)}: client id ${JSON.stringify(client.id)} belongs to another device`);
+            log.info(
+              `mqtt: refused ${peer(client)}: client id ${JSON.stringify(client.id)} belongs to another device`,
+            );
             return done(refusal(2, "identifier rejected"), null);
           }
           owners.set(client.id, uri);
@@ -93,11 +104,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
             live.delete(client);
             if (client.clean && owners.get(client.id) === uri) owners.delete(client.id);
           });
-          log.info(`mqtt: ${check.client.identity.group}/${check.client.identity.device} connected (serial ${check.client.serial})`);
+          log.info(
+            `mqtt: ${check.client.identity.group}/${check.client.identity.device} connected (serial ${check.client.serial})`,
+          );
           done(null, true);
         },
         (error: unknown) => {
-          log.error(`mqtt: could not check the certificate of ${peer(client)}: ${(error as Error).message}`);
+          log.error(
+            `mqtt: could not check the certificate of ${peer(client)}: ${(error as Error).message}`,
+          );
           done(refusal(5, "not authorized"), null);
         },
       );
@@ -112,7 +127,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
     authorizeSubscribe(client, subscription, done) {
       const id = identities.get(client);
-      if (id && policy.maySubscribe(id.identity, subscription.topic)) return done(null, subscription);
+      if (id && policy.maySubscribe(id.identity, subscription.topic))
+        return done(null, subscription);
       const who = id ? `${id.identity.group}/${id.identity.device}` : peer(client);
       log.info(`mqtt: ${who} may not subscribe to ${JSON.stringify(subscription.topic)}`);
       // Hint: a null subscription is a failure (0x80) in the SUBACK; the connection stays up.
@@ -129,7 +145,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     for (const client of [...live]) {
       const id = identities.get(client);
       if (!id) continue;
-      const check = full ? await recheckClient(ctx.store, id, ctx.now()) : checkExpiry(id, ctx.now());
+      const check = full
+        ? await recheckClient(ctx.store, id, ctx.now())
+        : checkExpiry(id, ctx.now());
       if (check.ok || !live.has(client)) continue;
       log.info(`mqtt: disconnecting ${id.identity.group}/${id.identity.device}: ${check.reason}`);
       live.delete(client);
@@ -140,16 +158,27 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   let rechecking: Promise<void> | undefined;
   const timer = setInterval(() => {
     rechecking ??= recheck()
-      .catch((error: unknown) => log.error(`mqtt: re-checking sessions failed: ${(error as Error).message}`))
+      .catch((error: unknown) =>
+        log.error(`mqtt: re-checking sessions failed: ${(error as Error).message}`),
+      )
       .finally(() => (rechecking = undefined));
   }, options.recheckMs ?? DEFAULT_RECHECK_MS);
   timer.unref?.();
 
   const server = createServer(
-    { key: serverCert.keyPem, cert: serverCert.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" },
+    {
+      key: serverCert.keyPem,
+      cert: serverCert.certPem,
+      ca: ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.2",
+    },
     (socket) => broker.handle(socket),
   );
-  server.on("tlsClientError", (error, socket) => log.info(`mqtt: TLS refused ${socket.remoteAddress ?? "?"}: ${error.message}`));
+  server.on("tlsClientError", (error, socket) =>
+    log.info(`mqtt: TLS refused ${socket.remoteAddress ?? "?"}: ${error.message}`),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.listen.port, options.listen.host, () => {
@@ -158,7 +187,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const host = isWildcardHost(options.listen.host) ? (extraNames[0] ?? "localhost") : options.listen.host;
+  const host = isWildcardHost(options.listen.host)
+    ? (extraNames[0] ?? "localhost")
+    : options.listen.host;
   return {
     url: `mqtts://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,

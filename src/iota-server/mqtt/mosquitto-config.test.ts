@@ -32,14 +32,20 @@ describe("mosquitto config", () => {
   });
 
   test("binds an address and logs to stderr when asked", () => {
-    const conf = mosquittoConfig({ ...documented, bindAddress: "127.0.0.1", logToStderr: true }).split("\n");
+    const conf = mosquittoConfig({
+      ...documented,
+      bindAddress: "127.0.0.1",
+      logToStderr: true,
+    }).split("\n");
     expect(conf).toContain("listener 8883 127.0.0.1");
     expect(conf).toContain("log_dest stderr");
   });
 
   test("the ACL confines writes to the device's own subtree under the prefix", () => {
     expect(mosquittoAcl("acme").split("\n")).toContain("pattern readwrite acme/+/%u/#");
-    expect(mosquittoAcl().split("\n")).toEqual(expect.arrayContaining(["pattern readwrite iota/+/%u/#", "pattern read iota/+/+/status"]));
+    expect(mosquittoAcl().split("\n")).toEqual(
+      expect.arrayContaining(["pattern readwrite iota/+/%u/#", "pattern read iota/+/+/status"]),
+    );
   });
 
   test("docs/mosquitto.md shows the generated config and ACL verbatim", () => {

@@ -31,9 +31,19 @@ export function mosquittoConfig(settings: MosquittoSettings): string {
     "per_listener_settings false",
     "allow_anonymous false",
     `acl_file ${settings.aclFile}`,
-    ...(settings.logToStderr ? ["log_dest stderr", "log_type error", "log_type warning", "log_type notice", "log_type information"] : []),
+    ...(settings.logToStderr
+      ? [
+          "log_dest stderr",
+          "log_type error",
+          "log_type warning",
+          "log_type notice",
+          "log_type information",
+        ]
+      : []),
     "",
-    settings.bindAddress ? `listener ${settings.port} ${settings.bindAddress}` : `listener ${settings.port}`,
+    settings.bindAddress
+      ? `listener ${settings.port} ${settings.bindAddress}`
+      : `listener ${settings.port}`,
     "protocol mqtt",
     `cafile ${settings.caFile}`,
     `certfile ${settings.certFile}`,

@@ -45,9 +45,12 @@ export function deviceTopicPolicy(prefix: string): TopicPolicy {
       // Hint: the own levels must be literal: "iota/g/+/x" would also match other devices' subtrees.
       if (startsWithLevels(levels, ownLevels(prefixLevels, id))) return true;
       const groupLevels = [...prefixLevels, id.group];
-      if (levels.length !== groupLevels.length + 2 || !startsWithLevels(levels, groupLevels)) return false;
+      if (levels.length !== groupLevels.length + 2 || !startsWithLevels(levels, groupLevels))
+        return false;
       const device = levels[groupLevels.length];
-      return (device === "+" || isLiteralLevel(device)) && levels[groupLevels.length + 1] === "status";
+      return (
+        (device === "+" || isLiteralLevel(device)) && levels[groupLevels.length + 1] === "status"
+      );
     },
   };
 }

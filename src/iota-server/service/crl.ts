@@ -20,7 +20,12 @@ export class CrlCache {
     if (!record) throw new IotaError(404, `No tenant named ${JSON.stringify(tenant)}`);
     const now = ctx.now();
     const cached = this.cache.get(tenant);
-    if (cached && cached.crlNumber === record.crlNumber && now - cached.signedAt < CRL_VALIDITY_MS / 2) return cached.pem;
+    if (
+      cached &&
+      cached.crlNumber === record.crlNumber &&
+      now - cached.signedAt < CRL_VALIDITY_MS / 2
+    )
+      return cached.pem;
     const ca = await ctx.tenants.ca(tenant);
     const revoked = await ctx.store.listRevoked(tenant, now);
     const pem = await ca.crl(revoked, record.crlNumber, now);

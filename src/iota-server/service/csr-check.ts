@@ -21,18 +21,31 @@ function keyHash(spki: Uint8Array): string {
 }
 
 /** The checks on the plain CSR shape: WebCrypto verify on the raw bytes; undefined when the key will not import. */
-async function checkPlain(csr: PlainCsr, device: string, field: string): Promise<CheckedCsr | undefined> {
+async function checkPlain(
+  csr: PlainCsr,
+  device: string,
+  field: string,
+): Promise<CheckedCsr | undefined> {
   let key: CryptoKey;
   try {
     key = await crypto.subtle.importKey("spki", csr.spki, EC_P256, false, ["verify"]);
   } catch {
     return undefined;
   }
-  const verified = await crypto.subtle.verify(ECDSA_SHA256, key, csr.signature, csr.info).catch(() => false);
-  if (!verified) throw invalidField(field, "signature does not verify with its own public key (no proof of possession)");
+  const verified = await crypto.subtle
+    .verify(ECDSA_SHA256, key, csr.signature, csr.info)
+    .catch(() => false);
+  if (!verified)
+    throw invalidField(
+      field,
+      "signature does not verify with its own public key (no proof of possession)",
+    );
   const cn = csr.commonNames;
   if (cn.length !== 1 || cn[0] !== device) {
-    throw invalidField(field, `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`);
+    throw invalidField(
+      field,
+      `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`,
+    );
   }
   // Hint: the plain shape has no attributes, so no extension request and no basicConstraints to refuse.
   return { publicKey: csr.spki.slice(), keyHash: keyHash(csr.spki) };
@@ -42,7 +55,11 @@ async function checkPlain(csr: PlainCsr, device: string, field: string): Promise
 export async function checkCsr(pem: string, device: string, field = "csr"): Promise<CheckedCsr> {
   const blocks = decodePem(pem);
   const block = blocks[0];
-  if (blocks.length !== 1 || !block || (block.label !== "CERTIFICATE REQUEST" && block.label !== "NEW CERTIFICATE REQUEST")) {
+  if (
+    blocks.length !== 1 ||
+    !block ||
+    (block.label !== "CERTIFICATE REQUEST" && block.label !== "NEW CERTIFICATE REQUEST")
+  ) {
     throw invalidField(field, "must be exactly one PEM block labelled CERTIFICATE REQUEST");
   }
   // Hint: the plain shape every IoTA device sends takes a lean DER walk (~9x cheaper); anything else the full parser.
@@ -66,13 +83,26 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
   } catch {
     verified = false;
   }
-  if (!verified) throw invalidField(field, "signature does not verify with its own public key (no proof of possession)");
+  if (!verified)
+    throw invalidField(
+      field,
+      "signature does not verify with its own public key (no proof of possession)",
+    );
   const cn = csr.subjectName.getField("CN");
   if (cn.length !== 1 || cn[0] !== device) {
-    throw invalidField(field, `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`);
+    throw invalidField(
+      field,
+      `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`,
+    );
   }
-  const basic = csr.extensions.find((e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension);
-  if (basic?.ca) throw invalidField(field, "asks for CA rights (basicConstraints cA=TRUE); device certificates cannot sign");
+  const basic = csr.extensions.find(
+    (e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension,
+  );
+  if (basic?.ca)
+    throw invalidField(
+      field,
+      "asks for CA rights (basicConstraints cA=TRUE); device certificates cannot sign",
+    );
   const spki = new Uint8Array(csr.publicKey.rawData);
   return { publicKey: spki, keyHash: keyHash(spki) };
 }

@@ -13,10 +13,17 @@ import { checkCsr } from "./csr-check.ts";
 import { readPlainCsr } from "./csr-reader.ts";
 
 /** The CSR checks as they were written on @peculiar/x509 alone: the reference the lean path must match. */
-async function referenceCheck(pem: string, device: string): Promise<{ spki: string; keyHash: string }> {
+async function referenceCheck(
+  pem: string,
+  device: string,
+): Promise<{ spki: string; keyHash: string }> {
   const blocks = decodePem(pem);
   const block = blocks[0];
-  if (blocks.length !== 1 || !block || (block.label !== "CERTIFICATE REQUEST" && block.label !== "NEW CERTIFICATE REQUEST")) {
+  if (
+    blocks.length !== 1 ||
+    !block ||
+    (block.label !== "CERTIFICATE REQUEST" && block.label !== "NEW CERTIFICATE REQUEST")
+  ) {
     throw invalidField("csr", "must be exactly one PEM block labelled CERTIFICATE REQUEST");
   }
   let csr: x509.Pkcs10CertificateRequest;
@@ -31,14 +38,30 @@ async function referenceCheck(pem: string, device: string): Promise<{ spki: stri
     throw invalidField("csr", `has a ${got} key; IoTA device keys are ECDSA P-256`);
   }
   const verified = await csr.verify().catch(() => false);
-  if (!verified) throw invalidField("csr", "signature does not verify with its own public key (no proof of possession)");
+  if (!verified)
+    throw invalidField(
+      "csr",
+      "signature does not verify with its own public key (no proof of possession)",
+    );
   const cn = csr.subjectName.getField("CN");
   if (cn.length !== 1 || cn[0] !== device) {
-    throw invalidField("csr", `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`);
+    throw invalidField(
+      "csr",
+      `subject CN must be the device name ${JSON.stringify(device)}, got ${JSON.stringify(cn.join(","))}`,
+    );
   }
-  const basic = csr.extensions.find((e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension);
-  if (basic?.ca) throw invalidField("csr", "asks for CA rights (basicConstraints cA=TRUE); device certificates cannot sign");
-  return { spki: Buffer.from(csr.publicKey.rawData).toString("hex"), keyHash: await publicKeyHash(csr.publicKey.rawData) };
+  const basic = csr.extensions.find(
+    (e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension,
+  );
+  if (basic?.ca)
+    throw invalidField(
+      "csr",
+      "asks for CA rights (basicConstraints cA=TRUE); device certificates cannot sign",
+    );
+  return {
+    spki: Buffer.from(csr.publicKey.rawData).toString("hex"),
+    keyHash: await publicKeyHash(csr.publicKey.rawData),
+  };
 }
 
 /** What a check answered: the key, or the error's status and message. */
@@ -64,7 +87,10 @@ async function expectSameAnswer(pem: string, device: string): Promise<string> {
 let dir: string;
 function openssl(args: string[]): string {
   const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-  if (run.error) throw new Error(`openssl is required for this test (apt-get install openssl): ${run.error.message}`);
+  if (run.error)
+    throw new Error(
+      `openssl is required for this test (apt-get install openssl): ${run.error.message}`,
+    );
   if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}`);
   return run.stdout;
 }
@@ -87,7 +113,9 @@ describe("checkCsr on the lean path", () => {
       const pem = await createCsrPem(await generateDeviceKey(), device);
       expect(readPlainCsr(new Uint8Array(decodePem(pem)[0]?.der ?? []))).toBeDefined();
       expect(await expectSameAnswer(pem, device)).toStartWith("ok ");
-      expect(await expectSameAnswer(pem, `other-${i}`)).toContain("subject CN must be the device name");
+      expect(await expectSameAnswer(pem, `other-${i}`)).toContain(
+        "subject CN must be the device name",
+      );
     }
   });
 
@@ -103,20 +131,48 @@ describe("checkCsr on the lean path", () => {
   });
 
   test("OpenSSL CSRs: P-256 takes the lean path; other keys, CA requests and extra names answer as before", async () => {
-    const p256 = opensslCsr("p256", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], ["-subj", "/CN=dev-2"]);
+    const p256 = opensslCsr(
+      "p256",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+      ["-subj", "/CN=dev-2"],
+    );
     expect(readPlainCsr(new Uint8Array(decodePem(p256)[0]?.der ?? []))).toBeDefined();
     expect(await expectSameAnswer(p256, "dev-2")).toStartWith("ok ");
-    const two = opensslCsr("two", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], ["-subj", "/O=Acme/CN=dev-2/CN=dev-3"]);
+    const two = opensslCsr(
+      "two",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+      ["-subj", "/O=Acme/CN=dev-2/CN=dev-3"],
+    );
     expect(await expectSameAnswer(two, "dev-2")).toContain('got \\"dev-2,dev-3\\"');
-    const utf8 = opensslCsr("utf8", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], ["-utf8", "-subj", "/CN=gerät"]);
+    const utf8 = opensslCsr(
+      "utf8",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+      ["-utf8", "-subj", "/CN=gerät"],
+    );
     expect(await expectSameAnswer(utf8, "gerät")).toStartWith("ok ");
-    const ca = opensslCsr("ca", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], ["-subj", "/CN=dev-2", "-addext", "basicConstraints=critical,CA:TRUE"]);
+    const ca = opensslCsr(
+      "ca",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+      ["-subj", "/CN=dev-2", "-addext", "basicConstraints=critical,CA:TRUE"],
+    );
     expect(await expectSameAnswer(ca, "dev-2")).toContain("asks for CA rights");
-    const p384 = opensslCsr("p384", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"], ["-subj", "/CN=dev-2"]);
+    const p384 = opensslCsr(
+      "p384",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+      ["-subj", "/CN=dev-2"],
+    );
     expect(await expectSameAnswer(p384, "dev-2")).toContain("IoTA device keys are ECDSA P-256");
-    const rsa = opensslCsr("rsa", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], ["-subj", "/CN=dev-2"]);
+    const rsa = opensslCsr(
+      "rsa",
+      ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+      ["-subj", "/CN=dev-2"],
+    );
     expect(await expectSameAnswer(rsa, "dev-2")).toContain("IoTA device keys are ECDSA P-256");
-    const sha384 = opensslCsr("sha384", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], ["-sha384", "-subj", "/CN=dev-2"]);
+    const sha384 = opensslCsr(
+      "sha384",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+      ["-sha384", "-subj", "/CN=dev-2"],
+    );
     expect(readPlainCsr(new Uint8Array(decodePem(sha384)[0]?.der ?? []))).toBeUndefined();
     await expectSameAnswer(sha384, "dev-2");
   }, 30_000);
@@ -124,14 +180,21 @@ describe("checkCsr on the lean path", () => {
   test("garbage, truncated and mislabelled input answer as before", async () => {
     const pem = await createCsrPem(await generateDeviceKey(), "dev-1");
     const der = new Uint8Array(decodePem(pem)[0]?.der ?? []);
-    for (const bad of [der.subarray(0, der.length - 1), new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])]) {
-      expect(await expectSameAnswer(encodePem(bad, "CERTIFICATE REQUEST"), "dev-1")).toStartWith("400 ");
+    for (const bad of [
+      der.subarray(0, der.length - 1),
+      new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]),
+    ]) {
+      expect(await expectSameAnswer(encodePem(bad, "CERTIFICATE REQUEST"), "dev-1")).toStartWith(
+        "400 ",
+      );
     }
     // Hint: the general parser tolerates a trailing byte; the lean path leaves such input to it, so the answer stays.
     const trailing = new Uint8Array([...der, 0]);
     expect(readPlainCsr(trailing)).toBeUndefined();
     await expectSameAnswer(encodePem(trailing, "CERTIFICATE REQUEST"), "dev-1");
-    expect(await expectSameAnswer(pem.replaceAll("CERTIFICATE REQUEST", "CERTIFICATE"), "dev-1")).toContain("exactly one PEM block");
+    expect(
+      await expectSameAnswer(pem.replaceAll("CERTIFICATE REQUEST", "CERTIFICATE"), "dev-1"),
+    ).toContain("exactly one PEM block");
     expect(await expectSameAnswer("not a csr", "dev-1")).toContain("exactly one PEM block");
   });
 });

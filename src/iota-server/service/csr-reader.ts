@@ -19,7 +19,9 @@ export interface PlainCsr {
 }
 
 /** AlgorithmIdentifier id-ecPublicKey with namedCurve prime256v1. */
-const EC_P256_ALGORITHM = new Uint8Array(Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex"));
+const EC_P256_ALGORITHM = new Uint8Array(
+  Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex"),
+);
 const OID_COMMON_NAME = new Uint8Array([0x55, 0x04, 0x03]);
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -36,7 +38,8 @@ function commonNames(der: Uint8Array, name: Tlv): string[] | undefined {
       if (value.end !== attr.end) return undefined;
       if (value.tag !== TAG.PRINTABLE_STRING && value.tag !== TAG.UTF8_STRING) return undefined;
       const bytes = der.subarray(value.body, value.end);
-      if (contentsEqual(der, oid, OID_COMMON_NAME)) found.push(value.tag === TAG.UTF8_STRING ? utf8.decode(bytes) : latin1.decode(bytes));
+      if (contentsEqual(der, oid, OID_COMMON_NAME))
+        found.push(value.tag === TAG.UTF8_STRING ? utf8.decode(bytes) : latin1.decode(bytes));
       inner = attr.end;
     }
     at = rdn.end;
@@ -59,13 +62,21 @@ export function readPlainCsr(der: Uint8Array<ArrayBuffer>): PlainCsr | undefined
     const subject = expectTlv(der, version.end, TAG.SEQUENCE, info.end);
     const spki = expectTlv(der, subject.end, TAG.SEQUENCE, info.end);
     const keyAlgorithm = expectTlv(der, spki.body, TAG.SEQUENCE, spki.end);
-    if (!contentsEqual(der, { ...keyAlgorithm, body: keyAlgorithm.start }, EC_P256_ALGORITHM)) return undefined;
+    if (!contentsEqual(der, { ...keyAlgorithm, body: keyAlgorithm.start }, EC_P256_ALGORITHM))
+      return undefined;
     const point = expectTlv(der, keyAlgorithm.end, TAG.BIT_STRING, spki.end);
-    if (point.end !== spki.end || point.end - point.body !== 66 || der[point.body] !== 0 || der[point.body + 1] !== 0x04) return undefined;
+    if (
+      point.end !== spki.end ||
+      point.end - point.body !== 66 ||
+      der[point.body] !== 0 ||
+      der[point.body + 1] !== 0x04
+    )
+      return undefined;
     const attributes = expectTlv(der, spki.end, 0xa0, info.end);
     if (attributes.end !== info.end || attributes.end !== attributes.body) return undefined;
     const algorithm = expectTlv(der, info.end, TAG.SEQUENCE, outer.end);
-    if (!contentsEqual(der, { ...algorithm, body: algorithm.start }, ECDSA_SHA256_ALGORITHM)) return undefined;
+    if (!contentsEqual(der, { ...algorithm, body: algorithm.start }, ECDSA_SHA256_ALGORITHM))
+      return undefined;
     const bits = expectTlv(der, algorithm.end, TAG.BIT_STRING, outer.end);
     if (bits.end !== outer.end || der[bits.body] !== 0) return undefined;
     const names = commonNames(der, subject);

@@ -28,10 +28,19 @@ export function deviceView(d: DeviceRecord): DeviceView {
 }
 
 /** Creates one device; 409 when it exists. */
-export async function createDevice(ctx: ServiceContext, tenant: string, group: string, name: string): Promise<DeviceView> {
+export async function createDevice(
+  ctx: ServiceContext,
+  tenant: string,
+  group: string,
+  name: string,
+): Promise<DeviceView> {
   await requireGroup(ctx, tenant, group);
   const created = await ctx.store.insertDevices(tenant, group, [name], ctx.now());
-  if (created.length === 0) throw new IotaError(409, `Device ${JSON.stringify(name)} already exists in group ${JSON.stringify(group)}`);
+  if (created.length === 0)
+    throw new IotaError(
+      409,
+      `Device ${JSON.stringify(name)} already exists in group ${JSON.stringify(group)}`,
+    );
   return deviceView(await requireDevice(ctx, { tenantId: tenant, group, name }));
 }
 
@@ -39,7 +48,12 @@ export async function createDevice(ctx: ServiceContext, tenant: string, group: s
  * Creates many devices in one transaction. Each name is reported once: created, already existing,
  * or invalid with its reason. Duplicates within the request count once.
  */
-export async function createDevices(ctx: ServiceContext, tenant: string, group: string, names: string[]): Promise<BulkCreateResult> {
+export async function createDevices(
+  ctx: ServiceContext,
+  tenant: string,
+  group: string,
+  names: string[],
+): Promise<BulkCreateResult> {
   await requireGroup(ctx, tenant, group);
   const invalid: BulkCreateResult["invalid"] = [];
   const valid = new Set<string>();
@@ -57,12 +71,22 @@ export async function createDevices(ctx: ServiceContext, tenant: string, group: 
 /** A device record; 404 naming the device when it does not exist. */
 export async function requireDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceRecord> {
   const device = await ctx.store.getDevice(key);
-  if (!device) throw new IotaError(404, `No device named ${JSON.stringify(key.name)} in group ${JSON.stringify(key.group)}`);
+  if (!device)
+    throw new IotaError(
+      404,
+      `No device named ${JSON.stringify(key.name)} in group ${JSON.stringify(key.group)}`,
+    );
   return device;
 }
 
 /** One page of a group's devices, in name order; pass `nextCursor` back for the next page. */
-export async function listDevices(ctx: ServiceContext, tenant: string, group: string, limit: number, cursor?: string): Promise<Page<DeviceView>> {
+export async function listDevices(
+  ctx: ServiceContext,
+  tenant: string,
+  group: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<DeviceView>> {
   await requireGroup(ctx, tenant, group);
   const rows = await ctx.store.listDevices(tenant, group, limit + 1, cursor);
   const items = rows.slice(0, limit).map(deviceView);

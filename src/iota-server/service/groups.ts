@@ -23,7 +23,11 @@ export function groupView(g: GroupRecord, deviceCount?: number): GroupView {
 }
 
 /** Creates a group; 409 when the name is taken. The secret is in this answer only. */
-export async function createGroup(ctx: ServiceContext, tenant: string, body: CreateGroupBody): Promise<GroupWithSecret> {
+export async function createGroup(
+  ctx: ServiceContext,
+  tenant: string,
+  body: CreateGroupBody,
+): Promise<GroupWithSecret> {
   const now = ctx.now();
   const secret = newProvisioningSecret();
   const record: GroupRecord = {
@@ -42,7 +46,11 @@ export async function createGroup(ctx: ServiceContext, tenant: string, body: Cre
 }
 
 /** A group record; 404 naming the group when it does not exist. */
-export async function requireGroup(ctx: ServiceContext, tenant: string, name: string): Promise<GroupRecord> {
+export async function requireGroup(
+  ctx: ServiceContext,
+  tenant: string,
+  name: string,
+): Promise<GroupRecord> {
   const group = await ctx.store.getGroup(tenant, name);
   if (!group) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
   return group;
@@ -59,7 +67,11 @@ export async function listGroups(ctx: ServiceContext, tenant: string): Promise<G
 }
 
 /** One group with its device count. */
-export async function getGroup(ctx: ServiceContext, tenant: string, name: string): Promise<GroupView> {
+export async function getGroup(
+  ctx: ServiceContext,
+  tenant: string,
+  name: string,
+): Promise<GroupView> {
   const group = await requireGroup(ctx, tenant, name);
   return groupView(group, await ctx.store.countDevices(tenant, name));
 }
@@ -68,24 +80,41 @@ export async function getGroup(ctx: ServiceContext, tenant: string, name: string
  * Replaces the provisioning secret. Device tokens derived from the old secret stop working for
  * devices not yet provisioned; provisioned devices renew with their certificates and are unaffected.
  */
-export async function rotateSecret(ctx: ServiceContext, tenant: string, name: string): Promise<GroupWithSecret> {
+export async function rotateSecret(
+  ctx: ServiceContext,
+  tenant: string,
+  name: string,
+): Promise<GroupWithSecret> {
   const group = await requireGroup(ctx, tenant, name);
   const now = ctx.now();
   const secret = newProvisioningSecret();
   const sealed = ctx.sealer.seal(secret, secretContext(tenant, name));
-  if (!(await ctx.store.setGroupSecret(tenant, name, sealed, now))) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
-  return { ...groupView({ ...group, secretSealed: sealed, secretRotatedAt: now }), provisioningSecret: secret };
+  if (!(await ctx.store.setGroupSecret(tenant, name, sealed, now)))
+    throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+  return {
+    ...groupView({ ...group, secretSealed: sealed, secretRotatedAt: now }),
+    provisioningSecret: secret,
+  };
 }
 
 /**
  * Deletes a group. A group that still has devices is refused (409) unless `force` is set; then its
  * devices are deleted too and their certificates revoked.
  */
-export async function deleteGroup(ctx: ServiceContext, tenant: string, name: string, force: boolean): Promise<void> {
+export async function deleteGroup(
+  ctx: ServiceContext,
+  tenant: string,
+  name: string,
+  force: boolean,
+): Promise<void> {
   await requireGroup(ctx, tenant, name);
   const count = await ctx.store.countDevices(tenant, name);
   if (count > 0 && !force) {
-    throw new IotaError(409, `Group ${JSON.stringify(name)} still has ${count} devices; delete them first or pass force=true`);
+    throw new IotaError(
+      409,
+      `Group ${JSON.stringify(name)} still has ${count} devices; delete them first or pass force=true`,
+    );
   }
-  if (!(await ctx.store.deleteGroup(tenant, name, ctx.now()))) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+  if (!(await ctx.store.deleteGroup(tenant, name, ctx.now())))
+    throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
 }

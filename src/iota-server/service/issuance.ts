@@ -25,7 +25,12 @@ async function answer(ctx: ServiceContext, device: DeviceRecord): Promise<Issued
   const certificate = device.certificate ?? "";
   const serial = device.serial ?? "";
   const validity = { notBefore: device.notBefore ?? 0, notAfter: device.notAfter ?? 0 };
-  const renewAt = renewalTime(validity, DEFAULT_RENEWAL_POLICY, serialRandom(serial), device.firstIssue);
+  const renewAt = renewalTime(
+    validity,
+    DEFAULT_RENEWAL_POLICY,
+    serialRandom(serial),
+    device.firstIssue,
+  );
   return {
     certificate,
     chain: `${certificate}${ca.certPem}`,
@@ -44,7 +49,12 @@ function sameDer(storedPem: string | null, cert: x509.X509Certificate): boolean 
 }
 
 /** Checks the device token or group secret of a provisioning request; 401 when neither matches. */
-function checkCredential(ctx: ServiceContext, group: GroupRecord, body: ProvisionBody, onFailure: OnAuthFailure): void {
+function checkCredential(
+  ctx: ServiceContext,
+  group: GroupRecord,
+  body: ProvisionBody,
+  onFailure: OnAuthFailure,
+): void {
   const secret = groupSecret(ctx, group);
   const ok =
     body.token !== undefined
@@ -53,7 +63,10 @@ function checkCredential(ctx: ServiceContext, group: GroupRecord, body: Provisio
   if (!ok) {
     onFailure(`${group.tenantId}/${group.name}`);
     const what = body.token !== undefined ? "device token" : "provisioning secret";
-    throw new IotaError(401, `The ${what} is not valid for device ${JSON.stringify(body.device)} in group ${JSON.stringify(group.name)}`);
+    throw new IotaError(
+      401,
+      `The ${what} is not valid for device ${JSON.stringify(body.device)} in group ${JSON.stringify(group.name)}`,
+    );
   }
 }
 
@@ -61,7 +74,11 @@ function checkCredential(ctx: ServiceContext, group: GroupRecord, body: Provisio
  * Provisions a device: checks the credential and the CSR, issues a certificate and records it.
  * Idempotent for the same public key; a different key on a provisioned device is refused (409).
  */
-export async function provision(ctx: ServiceContext, body: ProvisionBody, onFailure: OnAuthFailure): Promise<{ created: boolean; issued: IssuedCertificate }> {
+export async function provision(
+  ctx: ServiceContext,
+  body: ProvisionBody,
+  onFailure: OnAuthFailure,
+): Promise<{ created: boolean; issued: IssuedCertificate }> {
   const tenant = body.tenant ?? DEFAULT_TENANT;
   const group = await requireGroup(ctx, tenant, body.group);
   const key: DeviceKey = { tenantId: tenant, group: body.group, name: body.device };
@@ -71,24 +88,59 @@ export async function provision(ctx: ServiceContext, body: ProvisionBody, onFail
   const csr = await checkCsr(body.csr, body.device);
   for (let attempt = 0; attempt < 2; attempt++) {
     const current = attempt === 0 ? device : await requireDevice(ctx, key);
-    if (current.state === "revoked") throw new IotaError(403, `Device ${JSON.stringify(body.device)} is revoked; an operator must reset it before it can provision again`);
+    if (current.state === "revoked")
+      throw new IotaError(
+        403,
+        `Device ${JSON.stringify(body.device)} is revoked; an operator must reset it before it can provision again`,
+      );
     if (current.state === "provisioned") {
-      if (current.keyHash === csr.keyHash && (current.notAfter ?? 0) > ctx.now()) return { created: false, issued: await answer(ctx, current) };
+      if (current.keyHash === csr.keyHash && (current.notAfter ?? 0) > ctx.now())
+        return { created: false, issued: await answer(ctx, current) };
       if (current.keyHash !== csr.keyHash) {
-        throw new IotaError(409, `Device ${JSON.stringify(body.device)} is already provisioned with another key; an operator must reset it first`);
+        throw new IotaError(
+          409,
+          `Device ${JSON.stringify(body.device)} is already provisioned with another key; an operator must reset it first`,
+        );
       }
-      throw new IotaError(409, `Device ${JSON.stringify(body.device)} is provisioned and its certificate expired; renew it or have an operator reset it`);
+      throw new IotaError(
+        409,
+        `Device ${JSON.stringify(body.device)} is provisioned and its certificate expired; renew it or have an operator reset it`,
+      );
     }
     const ca = await ctx.tenants.ca(tenant);
     const now = ctx.now();
-    const cert = await ca.issue({ tenant, group: body.group, device: body.device }, csr.publicKey, group.validity, now);
-    const issuance = { serial: cert.serial, keyHash: csr.keyHash, certificate: cert.pem, notBefore: cert.notBefore, notAfter: cert.notAfter, issuedAt: now };
+    const cert = await ca.issue(
+      { tenant, group: body.group, device: body.device },
+      csr.publicKey,
+      group.validity,
+      now,
+    );
+    const issuance = {
+      serial: cert.serial,
+      keyHash: csr.keyHash,
+      certificate: cert.pem,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      issuedAt: now,
+    };
     if (await ctx.store.recordProvisioned(key, issuance)) {
-      return { created: true, issued: await answer(ctx, { ...current, ...issuance, state: "provisioned", firstIssue: true, provisionedAt: now }) };
+      return {
+        created: true,
+        issued: await answer(ctx, {
+          ...current,
+          ...issuance,
+          state: "provisioned",
+          firstIssue: true,
+          provisionedAt: now,
+        }),
+      };
     }
     // Another request provisioned the device meanwhile: answer as if this one came second.
   }
-  throw new IotaError(409, `Device ${JSON.stringify(body.device)} changed while it was being provisioned; retry`);
+  throw new IotaError(
+    409,
+    `Device ${JSON.stringify(body.device)} changed while it was being provisioned; retry`,
+  );
 }
 
 /**
@@ -96,20 +148,31 @@ export async function provision(ctx: ServiceContext, body: ProvisionBody, onFail
  * proof), carries a CSR for a new key, and is refused for revoked, superseded or long-expired certificates.
  * A retried renewal whose answer was lost (same new key, previous serial) gets the same certificate back.
  */
-export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnAuthFailure): Promise<{ created: boolean; issued: IssuedCertificate }> {
+export async function renew(
+  ctx: ServiceContext,
+  body: RenewBody,
+  onFailure: OnAuthFailure,
+): Promise<{ created: boolean; issued: IssuedCertificate }> {
   let cert: x509.X509Certificate;
   const blocks = decodePem(body.certificate);
-  if (blocks.length !== 1 || blocks[0]?.label !== "CERTIFICATE") throw invalidField("certificate", "must be exactly one PEM block labelled CERTIFICATE");
+  if (blocks.length !== 1 || blocks[0]?.label !== "CERTIFICATE")
+    throw invalidField("certificate", "must be exactly one PEM block labelled CERTIFICATE");
   let uri: string | undefined;
   try {
     cert = new x509.X509Certificate(body.certificate);
     // Hint: extensions are decoded lazily, so a damaged one throws here, not in the constructor.
-    uri = cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((n) => n.type === "url")?.value;
+    uri = cert
+      .getExtension(x509.SubjectAlternativeNameExtension)
+      ?.names.items.find((n) => n.type === "url")?.value;
   } catch {
     throw invalidField("certificate", "is not a valid X.509 certificate in PEM");
   }
   const id = uri ? parseIdentityUri(uri) : undefined;
-  if (!id) throw invalidField("certificate", "is not an IoTA device certificate (no iota:// identity URI)");
+  if (!id)
+    throw invalidField(
+      "certificate",
+      "is not an IoTA device certificate (no iota:// identity URI)",
+    );
   const ca = await ctx.tenants.ca(id.tenant);
   if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) {
     onFailure(`${id.tenant}/${id.group}`);
@@ -123,14 +186,22 @@ export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnA
   }
   const record = await ctx.store.getCertificate(cert.serialNumber);
   if (!record) throw new IotaError(401, "The certificate is not known to this service");
-  if (record.revokedAt !== null) throw new IotaError(403, `Certificate ${cert.serialNumber} is revoked`);
+  if (record.revokedAt !== null)
+    throw new IotaError(403, `Certificate ${cert.serialNumber} is revoked`);
   const group = await requireGroup(ctx, id.tenant, id.group);
   if (cert.notAfter.getTime() + group.grace * 1000 < now) {
-    throw new IotaError(403, `Certificate ${cert.serialNumber} expired more than the group's renew grace (${group.grace}s) ago; an operator must reset the device`);
+    throw new IotaError(
+      403,
+      `Certificate ${cert.serialNumber} expired more than the group's renew grace (${group.grace}s) ago; an operator must reset the device`,
+    );
   }
   const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
   const device = await requireDevice(ctx, key);
-  if (device.state !== "provisioned") throw new IotaError(403, `Device ${JSON.stringify(id.device)} is ${device.state}; it cannot renew`);
+  if (device.state !== "provisioned")
+    throw new IotaError(
+      403,
+      `Device ${JSON.stringify(id.device)} is ${device.state}; it cannot renew`,
+    );
   // Hint: the DER parser tolerates a few changed bytes outside the signed part; only the exact issued bytes may renew.
   if (device.serial === cert.serialNumber && !sameDer(device.certificate, cert)) {
     onFailure(`${id.tenant}/${id.group}`);
@@ -138,16 +209,38 @@ export async function renew(ctx: ServiceContext, body: RenewBody, onFailure: OnA
   }
   const csr = await checkCsr(body.csr, id.device);
   if (device.serial !== cert.serialNumber) {
-    if (device.prevSerial === cert.serialNumber && device.keyHash === csr.keyHash) return { created: false, issued: await answer(ctx, device) };
-    throw new IotaError(409, `Certificate ${cert.serialNumber} is no longer the device's current certificate`);
+    if (device.prevSerial === cert.serialNumber && device.keyHash === csr.keyHash)
+      return { created: false, issued: await answer(ctx, device) };
+    throw new IotaError(
+      409,
+      `Certificate ${cert.serialNumber} is no longer the device's current certificate`,
+    );
   }
-  if (device.keyHash === csr.keyHash) throw invalidField("csr", "must be for a new key; renewal re-keys the device");
+  if (device.keyHash === csr.keyHash)
+    throw invalidField("csr", "must be for a new key; renewal re-keys the device");
   const issued = await ca.issue(id, csr.publicKey, group.validity, now);
-  const issuance = { serial: issued.serial, keyHash: csr.keyHash, certificate: issued.pem, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now };
+  const issuance = {
+    serial: issued.serial,
+    keyHash: csr.keyHash,
+    certificate: issued.pem,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    issuedAt: now,
+  };
   if (!(await ctx.store.recordRenewed(key, cert.serialNumber, issuance))) {
     const latest = await requireDevice(ctx, key);
-    if (latest.prevSerial === cert.serialNumber && latest.keyHash === csr.keyHash) return { created: false, issued: await answer(ctx, latest) };
+    if (latest.prevSerial === cert.serialNumber && latest.keyHash === csr.keyHash)
+      return { created: false, issued: await answer(ctx, latest) };
     throw new IotaError(409, `Certificate ${cert.serialNumber} was renewed by another request`);
   }
-  return { created: true, issued: await answer(ctx, { ...device, ...issuance, firstIssue: false, prevSerial: cert.serialNumber, lastRenewal: now }) };
+  return {
+    created: true,
+    issued: await answer(ctx, {
+      ...device,
+      ...issuance,
+      firstIssue: false,
+      prevSerial: cert.serialNumber,
+      lastRenewal: now,
+    }),
+  };
 }

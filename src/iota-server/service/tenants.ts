@@ -35,7 +35,12 @@ export class Tenants {
   async create(id: string, now: number): Promise<{ adminToken: string } | undefined> {
     const { ca, keyPem } = await CertificateAuthority.create(id, now);
     const adminToken = newAdminToken();
-    const tenant = { id, caCert: ca.certPem, caKeySealed: this.sealer.seal(keyPem, `ca-key:${id}`), createdAt: now };
+    const tenant = {
+      id,
+      caCert: ca.certPem,
+      caKeySealed: this.sealer.seal(keyPem, `ca-key:${id}`),
+      createdAt: now,
+    };
     // Hint: the token goes in with the tenant, so a replica that loses the race (or dies half-way) leaves no tenant without a token.
     if (!(await this.store.insertTenant(tenant, hashAdminToken(adminToken)))) return undefined;
     return { adminToken };
@@ -69,6 +74,9 @@ export class Tenants {
   private async loadCa(id: string): Promise<CertificateAuthority> {
     const tenant = await this.store.getTenant(id);
     if (!tenant) throw new IotaError(404, `No tenant named ${JSON.stringify(id)}`);
-    return await CertificateAuthority.load(tenant.caCert, this.sealer.open(tenant.caKeySealed, `ca-key:${id}`));
+    return await CertificateAuthority.load(
+      tenant.caCert,
+      this.sealer.open(tenant.caKeySealed, `ca-key:${id}`),
+    );
   }
 }

@@ -5,7 +5,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "./sql-store.ts";
-import { GroupCommit, durableStore, sqliteFileOf, walSync, withGroupCommit } from "./group-commit.ts";
+import {
+  GroupCommit,
+  durableStore,
+  sqliteFileOf,
+  walSync,
+  withGroupCommit,
+} from "./group-commit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iota-group-commit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,7 +72,15 @@ describe("withGroupCommit over the SQLite store", () => {
     await store.insertTenant({ id: "t", caCert: "x", caKeySealed: "y", createdAt: 1 });
     expect(synced).toBe(1);
     expect(existsSync(`${path}-wal`)).toBe(true);
-    await store.insertGroup({ tenantId: "t", name: "g", secretSealed: "s", validity: 60, grace: 60, createdAt: 1, secretRotatedAt: 1 });
+    await store.insertGroup({
+      tenantId: "t",
+      name: "g",
+      secretSealed: "s",
+      validity: 60,
+      grace: 60,
+      createdAt: 1,
+      secretRotatedAt: 1,
+    });
     const names = Array.from({ length: 200 }, (_, i) => `d-${i}`);
     await store.insertDevices("t", "g", names, 1);
     const before = synced;
@@ -74,13 +88,25 @@ describe("withGroupCommit over the SQLite store", () => {
     expect(synced).toBe(before);
     const results = await Promise.all(
       names.map((name, i) =>
-        store.recordProvisioned({ tenantId: "t", group: "g", name }, { serial: `s${i}`, keyHash: `k${i}`, certificate: "c", notBefore: 0, notAfter: 10, issuedAt: 1 }),
+        store.recordProvisioned(
+          { tenantId: "t", group: "g", name },
+          {
+            serial: `s${i}`,
+            keyHash: `k${i}`,
+            certificate: "c",
+            notBefore: 0,
+            notAfter: 10,
+            issuedAt: 1,
+          },
+        ),
       ),
     );
     expect(results.every(Boolean)).toBe(true);
     expect(synced - before).toBeGreaterThanOrEqual(1);
     expect(synced - before).toBeLessThan(names.length);
-    expect((await store.getDevice({ tenantId: "t", group: "g", name: "d-199" }))?.state).toBe("provisioned");
+    expect((await store.getDevice({ tenantId: "t", group: "g", name: "d-199" }))?.state).toBe(
+      "provisioned",
+    );
     expect(store.dialect).toBe("sqlite");
     await store.close();
   });

@@ -12,8 +12,10 @@ export type Row = Record<string, unknown>;
 /** A number from an INTEGER, BIGINT (string on PostgreSQL) or count(*) column. */
 export const num = (value: unknown): number => (typeof value === "number" ? value : Number(value));
 /** {@link num} for nullable columns. */
-export const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : num(value));
-const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+export const numOrNull = (value: unknown): number | null =>
+  value === null || value === undefined ? null : num(value);
+const strOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
 
 /** A `tenants` row. */
 export function toTenant(row: Row): TenantRecord {

@@ -31,13 +31,18 @@ export interface Driver {
 export function postgresDriver(url: string): Driver {
   const sql = new SQL(url, { max: 10 });
   const wrap = (s: SQL): Query =>
-    Object.assign((strings: TemplateStringsArray, ...values: unknown[]) => s(strings, ...values) as Promise<Row[]>, {
-      unsafe: (text: string, params?: unknown[]) => s.unsafe(text, params) as Promise<Row[]>,
-    });
+    Object.assign(
+      (strings: TemplateStringsArray, ...values: unknown[]) =>
+        s(strings, ...values) as Promise<Row[]>,
+      {
+        unsafe: (text: string, params?: unknown[]) => s.unsafe(text, params) as Promise<Row[]>,
+      },
+    );
   return {
     dialect: "postgres",
     query: wrap(sql),
-    write: async <T>(fn: (tx: Query) => Promise<T>) => (await sql.begin("read write", (tx) => fn(wrap(tx)))) as T,
+    write: async <T>(fn: (tx: Query) => Promise<T>) =>
+      (await sql.begin("read write", (tx) => fn(wrap(tx)))) as T,
     close: () => sql.close(),
   };
 }
@@ -97,9 +102,12 @@ class SqliteDriver implements Driver {
     }
   }
 
-  private readonly direct: Query = Object.assign(async (strings: TemplateStringsArray, ...values: unknown[]) => this.run(strings, values), {
-    unsafe: async (text: string, params?: unknown[]) => this.runText(text, params),
-  });
+  private readonly direct: Query = Object.assign(
+    async (strings: TemplateStringsArray, ...values: unknown[]) => this.run(strings, values),
+    {
+      unsafe: async (text: string, params?: unknown[]) => this.runText(text, params),
+    },
+  );
 
   readonly query: Query = Object.assign(
     async (strings: TemplateStringsArray, ...values: unknown[]) => {
@@ -144,6 +152,9 @@ class SqliteDriver implements Driver {
 
 /** Opens the SQLite driver on `filename` (`:memory:` for an in-memory database). */
 export function sqliteDriver(filename: string): Driver {
-  const db = filename === ":memory:" ? new Database(":memory:") : new Database(filename, { create: true, readwrite: true });
+  const db =
+    filename === ":memory:"
+      ? new Database(":memory:")
+      : new Database(filename, { create: true, readwrite: true });
   return new SqliteDriver(db);
 }

@@ -59,7 +59,14 @@ const ENGINES: Engine[] = [
 ];
 
 function issuance(serial: string, issuedAt = NOW, lifetime = 30 * DAY): Issuance {
-  return { serial, keyHash: `key-of-${serial}`, certificate: `PEM ${serial}`, notBefore: issuedAt - 60_000, notAfter: issuedAt + lifetime, issuedAt };
+  return {
+    serial,
+    keyHash: `key-of-${serial}`,
+    certificate: `PEM ${serial}`,
+    notBefore: issuedAt - 60_000,
+    notAfter: issuedAt + lifetime,
+    issuedAt,
+  };
 }
 
 const dev = (name: string, group = "room2-lights"): DeviceKey => ({ tenantId: T, group, name });
@@ -73,8 +80,22 @@ for (const engine of ENGINES) {
       url = await engine.freshUrl();
       store = await openStore(url);
       expect(store.dialect).toBe(engine.name);
-      expect(await store.insertTenant({ id: T, caCert: "CA PEM", caKeySealed: "sealed", createdAt: NOW })).toBe(true);
-      const group = { tenantId: T, secretSealed: "s", validity: 30 * 86_400, grace: 7 * 86_400, createdAt: NOW, secretRotatedAt: NOW };
+      expect(
+        await store.insertTenant({
+          id: T,
+          caCert: "CA PEM",
+          caKeySealed: "sealed",
+          createdAt: NOW,
+        }),
+      ).toBe(true);
+      const group = {
+        tenantId: T,
+        secretSealed: "s",
+        validity: 30 * 86_400,
+        grace: 7 * 86_400,
+        createdAt: NOW,
+        secretRotatedAt: NOW,
+      };
       expect(await store.insertGroup({ ...group, name: "room2-lights" })).toBe(true);
     }, 30_000);
 
@@ -83,17 +104,36 @@ for (const engine of ENGINES) {
     });
 
     test("tenants: insert once, read back with numbers", async () => {
-      expect(await store.insertTenant({ id: T, caCert: "other", caKeySealed: "other", createdAt: NOW + 1 })).toBe(false);
+      expect(
+        await store.insertTenant({
+          id: T,
+          caCert: "other",
+          caKeySealed: "other",
+          createdAt: NOW + 1,
+        }),
+      ).toBe(false);
       const tenant = await store.getTenant(T);
-      expect(tenant).toEqual({ id: T, caCert: "CA PEM", caKeySealed: "sealed", crlNumber: 1, createdAt: NOW });
+      expect(tenant).toEqual({
+        id: T,
+        caCert: "CA PEM",
+        caKeySealed: "sealed",
+        crlNumber: 1,
+        createdAt: NOW,
+      });
       expect(await store.getTenant("nobody")).toBeUndefined();
     });
 
     test("a tenant and its first admin token go in together, and only for the winner", async () => {
       const tenant = { id: "second", caCert: "c", caKeySealed: "k", createdAt: NOW };
-      const results = await Promise.all([store.insertTenant(tenant, "hash-a"), store.insertTenant(tenant, "hash-b")]);
+      const results = await Promise.all([
+        store.insertTenant(tenant, "hash-a"),
+        store.insertTenant(tenant, "hash-b"),
+      ]);
       expect(results.filter(Boolean).length).toBe(1);
-      const tokens = await Promise.all([store.tenantIdForToken("hash-a"), store.tenantIdForToken("hash-b")]);
+      const tokens = await Promise.all([
+        store.tenantIdForToken("hash-a"),
+        store.tenantIdForToken("hash-b"),
+      ]);
       expect(tokens.filter((t) => t === "second").length).toBe(1);
       expect(tokens.filter((t) => t === undefined).length).toBe(1);
     });
@@ -106,12 +146,28 @@ for (const engine of ENGINES) {
     });
 
     test("groups: insert once, get, list in byte order with device counts, rotate the secret", async () => {
-      const base = { tenantId: T, secretSealed: "x", validity: 60, grace: 0, createdAt: NOW, secretRotatedAt: NOW };
+      const base = {
+        tenantId: T,
+        secretSealed: "x",
+        validity: 60,
+        grace: 0,
+        createdAt: NOW,
+        secretRotatedAt: NOW,
+      };
       expect(await store.insertGroup({ ...base, name: "room2-lights" })).toBe(false);
-      for (const name of ["ab", "a-c", "a-b"]) expect(await store.insertGroup({ ...base, name })).toBe(true);
+      for (const name of ["ab", "a-c", "a-b"])
+        expect(await store.insertGroup({ ...base, name })).toBe(true);
       await store.insertDevices(T, "a-c", ["d1", "d2", "d3"], NOW);
       const group = await store.getGroup(T, "room2-lights");
-      expect(group).toEqual({ tenantId: T, name: "room2-lights", secretSealed: "s", validity: 2_592_000, grace: 604_800, createdAt: NOW, secretRotatedAt: NOW });
+      expect(group).toEqual({
+        tenantId: T,
+        name: "room2-lights",
+        secretSealed: "s",
+        validity: 2_592_000,
+        grace: 604_800,
+        createdAt: NOW,
+        secretRotatedAt: NOW,
+      });
       expect(await store.getGroup(T, "nope")).toBeUndefined();
       const listed = await store.listGroups(T);
       expect(listed.map((g) => g.name)).toEqual(["a-b", "a-c", "ab", "room2-lights"]);
@@ -120,7 +176,10 @@ for (const engine of ENGINES) {
       expect(await store.countDevices(T, "ab")).toBe(0);
       expect(await store.setGroupSecret(T, "ab", "rotated", NOW + 5)).toBe(true);
       expect(await store.setGroupSecret(T, "nope", "rotated", NOW + 5)).toBe(false);
-      expect(await store.getGroup(T, "ab")).toMatchObject({ secretSealed: "rotated", secretRotatedAt: NOW + 5 });
+      expect(await store.getGroup(T, "ab")).toMatchObject({
+        secretSealed: "rotated",
+        secretRotatedAt: NOW + 5,
+      });
     });
 
     test("deleteGroup removes its devices, revokes their live certificates and bumps the CRL number", async () => {
@@ -135,7 +194,8 @@ for (const engine of ENGINES) {
     });
 
     test("deleteGroup wins against a creation that commits devices while it runs", async () => {
-      if (engine.name === "sqlite") return expect(await store.deleteGroup(T, "room2-lights", NOW)).toBe(true);
+      if (engine.name === "sqlite")
+        return expect(await store.deleteGroup(T, "room2-lights", NOW)).toBe(true);
       // Hint: a raw transaction holds new devices uncommitted; deleteGroup must wait for it, then still succeed.
       const raw = engine.raw(url);
       const watcher = engine.raw(url);
@@ -150,7 +210,8 @@ for (const engine of ENGINES) {
         await held.promise;
         const deletion = store.deleteGroup(T, "room2-lights", NOW);
         for (;;) {
-          const [row] = await watcher`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`;
+          const [row] =
+            await watcher`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`;
           if (Number(row.n) > 0) break;
           await Bun.sleep(10);
         }
@@ -166,8 +227,15 @@ for (const engine of ENGINES) {
     });
 
     test("insertDevices reports the new names once, in request order, across overlapping calls", async () => {
-      expect(await store.insertDevices(T, "room2-lights", ["c", "a", "b", "a"], NOW)).toEqual(["c", "a", "b"]);
-      expect(await store.insertDevices(T, "room2-lights", ["b", "d", "c", "e"], NOW)).toEqual(["d", "e"]);
+      expect(await store.insertDevices(T, "room2-lights", ["c", "a", "b", "a"], NOW)).toEqual([
+        "c",
+        "a",
+        "b",
+      ]);
+      expect(await store.insertDevices(T, "room2-lights", ["b", "d", "c", "e"], NOW)).toEqual([
+        "d",
+        "e",
+      ]);
       expect(await store.insertDevices(T, "room2-lights", [], NOW)).toEqual([]);
       expect(await store.countDevices(T, "room2-lights")).toBe(5);
     });
@@ -177,7 +245,10 @@ for (const engine of ENGINES) {
       const second = Array.from({ length: 7000 }, (_, i) => `dev-${i + 3500}`).reverse();
       const other = await engine.peer(store, url);
       try {
-        const [a, b] = await Promise.all([store.insertDevices(T, "room2-lights", first, NOW), other.insertDevices(T, "room2-lights", second, NOW)]);
+        const [a, b] = await Promise.all([
+          store.insertDevices(T, "room2-lights", first, NOW),
+          other.insertDevices(T, "room2-lights", second, NOW),
+        ]);
         const both = a.filter((n) => new Set(b).has(n));
         expect(both).toEqual([]);
         expect(new Set([...a, ...b]).size).toBe(10_500);
@@ -235,11 +306,20 @@ for (const engine of ENGINES) {
       const other = await engine.peer(store, url);
       try {
         const serials = Array.from({ length: 12 }, (_, i) => `p${i}`);
-        const results = await Promise.all(serials.map((s, i) => (i % 2 ? other : store).recordProvisioned(dev("a"), issuance(s))));
+        const results = await Promise.all(
+          serials.map((s, i) => (i % 2 ? other : store).recordProvisioned(dev("a"), issuance(s))),
+        );
         expect(results.filter(Boolean).length).toBe(1);
         const winner = serials[results.indexOf(true)] ?? "";
         const device = await store.getDevice(dev("a"));
-        expect(device).toMatchObject({ state: "provisioned", serial: winner, keyHash: `key-of-${winner}`, firstIssue: true, provisionedAt: NOW, notAfter: NOW + 30 * DAY });
+        expect(device).toMatchObject({
+          state: "provisioned",
+          serial: winner,
+          keyHash: `key-of-${winner}`,
+          firstIssue: true,
+          provisionedAt: NOW,
+          notAfter: NOW + 30 * DAY,
+        });
         const stored = await Promise.all(serials.map((s) => store.getCertificate(s)));
         expect(stored.filter(Boolean).length).toBe(1);
         expect(await store.recordProvisioned(dev("a"), issuance("late"))).toBe(false);
@@ -253,10 +333,20 @@ for (const engine of ENGINES) {
       await store.insertDevices(T, "room2-lights", ["a"], NOW);
       await store.recordProvisioned(dev("a"), issuance("01"));
       const renewedAt = NOW + 20 * DAY;
-      const results = await Promise.all(["r1", "r2", "r3", "r4"].map((s) => store.recordRenewed(dev("a"), "01", issuance(s, renewedAt))));
+      const results = await Promise.all(
+        ["r1", "r2", "r3", "r4"].map((s) =>
+          store.recordRenewed(dev("a"), "01", issuance(s, renewedAt)),
+        ),
+      );
       expect(results.filter(Boolean).length).toBe(1);
       const winner = ["r1", "r2", "r3", "r4"][results.indexOf(true)];
-      expect(await store.getDevice(dev("a"))).toMatchObject({ serial: winner, prevSerial: "01", firstIssue: false, lastRenewal: renewedAt, provisionedAt: NOW });
+      expect(await store.getDevice(dev("a"))).toMatchObject({
+        serial: winner,
+        prevSerial: "01",
+        firstIssue: false,
+        lastRenewal: renewedAt,
+        provisionedAt: NOW,
+      });
       expect(await store.recordRenewed(dev("a"), "01", issuance("again", renewedAt))).toBe(false);
       expect(await store.getCertificate("again")).toBeUndefined();
     });
@@ -278,7 +368,14 @@ for (const engine of ENGINES) {
       await store.insertDevices(T, "room2-lights", ["a"], NOW);
       await store.recordProvisioned(dev("a"), issuance("01"));
       expect(await store.resetDevice(dev("a"), NOW + 1)).toBe(1);
-      expect(await store.getDevice(dev("a"))).toMatchObject({ state: "created", serial: null, keyHash: null, certificate: null, notAfter: null, firstIssue: false });
+      expect(await store.getDevice(dev("a"))).toMatchObject({
+        state: "created",
+        serial: null,
+        keyHash: null,
+        certificate: null,
+        notAfter: null,
+        firstIssue: false,
+      });
       expect((await store.getTenant(T))?.crlNumber).toBe(2);
       expect(await store.recordProvisioned(dev("a"), issuance("02", NOW + 2))).toBe(true);
     });
@@ -287,7 +384,15 @@ for (const engine of ENGINES) {
       await store.insertDevices(T, "room2-lights", ["short", "long"], NOW);
       await store.recordProvisioned(dev("short"), issuance("aa", NOW, 60_000));
       await store.recordProvisioned(dev("long"), issuance("bb", NOW, 30 * DAY));
-      expect(await store.getCertificate("bb")).toEqual({ serial: "bb", tenantId: T, group: "room2-lights", device: "long", notAfter: NOW + 30 * DAY, issuedAt: NOW, revokedAt: null });
+      expect(await store.getCertificate("bb")).toEqual({
+        serial: "bb",
+        tenantId: T,
+        group: "room2-lights",
+        device: "long",
+        notAfter: NOW + 30 * DAY,
+        issuedAt: NOW,
+        revokedAt: null,
+      });
       expect(await store.getCertificate("cc")).toBeUndefined();
       await store.revokeDevice(dev("short"), NOW + 1000);
       await store.revokeDevice(dev("long"), NOW + 2000);
@@ -296,7 +401,9 @@ for (const engine of ENGINES) {
         { serial: "bb", revokedAt: NOW + 2000 },
       ]);
       // Hint: an expired certificate needs no CRL entry; devices cannot use it anyway.
-      expect(await store.listRevoked(T, NOW + 120_000)).toEqual([{ serial: "bb", revokedAt: NOW + 2000 }]);
+      expect(await store.listRevoked(T, NOW + 120_000)).toEqual([
+        { serial: "bb", revokedAt: NOW + 2000 },
+      ]);
       expect(await store.listRevoked("nobody", NOW)).toEqual([]);
     });
 
@@ -307,7 +414,9 @@ for (const engine of ENGINES) {
       const raw = engine.raw(url);
       try {
         const rows = await raw`select version from schema_migrations order by version`;
-        expect(rows.map((r: { version: unknown }) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+        expect(rows.map((r: { version: unknown }) => Number(r.version))).toEqual(
+          MIGRATIONS.map((m) => m.version),
+        );
       } finally {
         await raw.close();
       }
@@ -322,7 +431,11 @@ for (const engine of ENGINES) {
         } finally {
           await raw2.close();
         }
-        const wins = await Promise.all(replicas.map((r) => r.insertTenant({ id: "default", caCert: "c", caKeySealed: "k", createdAt: NOW })));
+        const wins = await Promise.all(
+          replicas.map((r) =>
+            r.insertTenant({ id: "default", caCert: "c", caKeySealed: "k", createdAt: NOW }),
+          ),
+        );
         expect(wins.filter(Boolean).length).toBe(1);
       } finally {
         await Promise.all([...new Set(replicas)].map((r) => r.close()));

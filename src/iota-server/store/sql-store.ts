@@ -9,7 +9,15 @@
  */
 
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
-import type { CertificateRecord, DeviceKey, DeviceRecord, GroupRecord, Issuance, Store, TenantRecord } from "./store.ts";
+import type {
+  CertificateRecord,
+  DeviceKey,
+  DeviceRecord,
+  GroupRecord,
+  Issuance,
+  Store,
+  TenantRecord,
+} from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toTenant, type Row } from "./rows.ts";
 import { IotaError } from "../../core/problem.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
@@ -19,7 +27,8 @@ const INSERT_CHUNK = 5000;
 
 /** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
 export async function openStore(url: string): Promise<SqlStore> {
-  const dialect = url.startsWith("postgres://") || url.startsWith("postgresql://") ? "postgres" : "sqlite";
+  const dialect =
+    url.startsWith("postgres://") || url.startsWith("postgresql://") ? "postgres" : "sqlite";
   let driver: Driver | undefined;
   try {
     driver = dialect === "postgres" ? postgresDriver(url) : sqliteDriver(sqliteFilename(url));
@@ -36,7 +45,10 @@ export async function openStore(url: string): Promise<SqlStore> {
     await driver?.close().catch(() => {});
     const e = error as { code?: unknown; message?: unknown };
     const code = typeof e.code === "string" ? ` (${e.code})` : "";
-    throw new IotaError(503, `Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`);
+    throw new IotaError(
+      503,
+      `Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`,
+    );
   }
 }
 
@@ -66,7 +78,9 @@ export class SqlStore implements Store {
       // Hint: replicas starting together serialise here; the lock is released with the transaction.
       if (this.dialect === "postgres") await tx`select pg_advisory_xact_lock(7340033)`;
       await tx`create table if not exists schema_migrations (version integer primary key, description text not null, applied_at bigint not null)`;
-      const applied = new Set((await tx`select version from schema_migrations`).map((r: Row) => num(r.version)));
+      const applied = new Set(
+        (await tx`select version from schema_migrations`).map((r: Row) => num(r.version)),
+      );
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
         for (const statement of migration.statements(this.dialect)) await tx.unsafe(statement);
@@ -89,7 +103,10 @@ export class SqlStore implements Store {
     return row ? toTenant(row) : undefined;
   }
 
-  async insertTenant(t: Omit<TenantRecord, "crlNumber">, adminTokenHash?: string): Promise<boolean> {
+  async insertTenant(
+    t: Omit<TenantRecord, "crlNumber">,
+    adminTokenHash?: string,
+  ): Promise<boolean> {
     return await this.write(async (tx) => {
       const rows = await tx`insert into tenants (id, ca_cert, ca_key_sealed, created_at)
         values (${t.id}, ${t.caCert}, ${t.caKeySealed}, ${t.createdAt}) on conflict do nothing returning id`;
@@ -102,34 +119,40 @@ export class SqlStore implements Store {
   }
 
   async insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void> {
-    await this.sql`insert into admin_tokens (token_hash, tenant_id, created_at) values (${tokenHash}, ${tenantId}, ${now})`;
+    await this
+      .sql`insert into admin_tokens (token_hash, tenant_id, created_at) values (${tokenHash}, ${tenantId}, ${now})`;
   }
 
   async tenantIdForToken(tokenHash: string): Promise<string | undefined> {
-    const [row] = await this.sql`select tenant_id from admin_tokens where token_hash = ${tokenHash}`;
+    const [row] = await this
+      .sql`select tenant_id from admin_tokens where token_hash = ${tokenHash}`;
     return row ? String(row.tenant_id) : undefined;
   }
 
   async insertGroup(g: GroupRecord): Promise<boolean> {
-    const rows = await this.sql`insert into device_groups (tenant_id, name, secret_sealed, validity_s, grace_s, created_at, secret_rotated_at)
+    const rows = await this
+      .sql`insert into device_groups (tenant_id, name, secret_sealed, validity_s, grace_s, created_at, secret_rotated_at)
       values (${g.tenantId}, ${g.name}, ${g.secretSealed}, ${g.validity}, ${g.grace}, ${g.createdAt}, ${g.secretRotatedAt})
       on conflict do nothing returning name`;
     return rows.length === 1;
   }
 
   async getGroup(tenantId: string, name: string): Promise<GroupRecord | undefined> {
-    const [row] = await this.sql`select * from device_groups where tenant_id = ${tenantId} and name = ${name}`;
+    const [row] = await this
+      .sql`select * from device_groups where tenant_id = ${tenantId} and name = ${name}`;
     return row ? toGroup(row) : undefined;
   }
 
   async listGroups(tenantId: string): Promise<(GroupRecord & { deviceCount: number })[]> {
-    const rows = await this.sql`select g.*, (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name) as device_count
+    const rows = await this
+      .sql`select g.*, (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name) as device_count
       from device_groups g where g.tenant_id = ${tenantId} order by g.name`;
     return rows.map((row: Row) => ({ ...toGroup(row), deviceCount: num(row.device_count) }));
   }
 
   async countDevices(tenantId: string, group: string): Promise<number> {
-    const [row] = await this.sql`select count(*) as n from devices where tenant_id = ${tenantId} and group_name = ${group}`;
+    const [row] = await this
+      .sql`select count(*) as n from devices where tenant_id = ${tenantId} and group_name = ${group}`;
     return num(row?.n ?? 0);
   }
 
@@ -140,8 +163,10 @@ export class SqlStore implements Store {
           await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
           const revoked = await tx`update certificates set revoked_at = ${now}
             where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
-          if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
-          const rows = await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
+          if (revoked.length > 0)
+            await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
+          const rows =
+            await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
           return rows.length === 1;
         });
       } catch (error) {
@@ -153,13 +178,24 @@ export class SqlStore implements Store {
     }
   }
 
-  async setGroupSecret(tenantId: string, name: string, secretSealed: string, now: number): Promise<boolean> {
-    const rows = await this.sql`update device_groups set secret_sealed = ${secretSealed}, secret_rotated_at = ${now}
+  async setGroupSecret(
+    tenantId: string,
+    name: string,
+    secretSealed: string,
+    now: number,
+  ): Promise<boolean> {
+    const rows = await this
+      .sql`update device_groups set secret_sealed = ${secretSealed}, secret_rotated_at = ${now}
       where tenant_id = ${tenantId} and name = ${name} returning name`;
     return rows.length === 1;
   }
 
-  async insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]> {
+  async insertDevices(
+    tenantId: string,
+    group: string,
+    names: string[],
+    now: number,
+  ): Promise<string[]> {
     // Hint: sorted, so two overlapping bulk creations lock their common rows in the same order and one
     // waits for the other (then skips what it inserted) instead of deadlocking.
     const unique = [...new Set(names)];
@@ -184,19 +220,27 @@ export class SqlStore implements Store {
   }
 
   async getDevice(k: DeviceKey): Promise<DeviceRecord | undefined> {
-    const [row] = await this.sql`select * from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+    const [row] = await this
+      .sql`select * from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
     return row ? toDevice(row) : undefined;
   }
 
-  async listDevices(tenantId: string, group: string, limit: number, after?: string): Promise<DeviceRecord[]> {
-    const rows = await this.sql`select * from devices where tenant_id = ${tenantId} and group_name = ${group}
+  async listDevices(
+    tenantId: string,
+    group: string,
+    limit: number,
+    after?: string,
+  ): Promise<DeviceRecord[]> {
+    const rows = await this
+      .sql`select * from devices where tenant_id = ${tenantId} and group_name = ${group}
       and name > ${after ?? ""} order by name limit ${limit}`;
     return rows.map(toDevice);
   }
 
   async deleteDevice(k: DeviceKey, now: number): Promise<boolean> {
     return await this.write(async (tx) => {
-      const rows = await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
+      const rows =
+        await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
       await revokeLive(tx, k, now);
       return rows.length === 1;
     });
@@ -204,7 +248,8 @@ export class SqlStore implements Store {
 
   async recordProvisioned(k: DeviceKey, i: Issuance): Promise<boolean> {
     return await this.write(async (tx) => {
-      const rows = await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
+      const rows =
+        await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
           not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt}
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'created' returning name`;
       if (rows.length !== 1) return false;
@@ -215,7 +260,8 @@ export class SqlStore implements Store {
 
   async recordRenewed(k: DeviceKey, fromSerial: string, i: Issuance): Promise<boolean> {
     return await this.write(async (tx) => {
-      const rows = await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
+      const rows =
+        await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
           not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt}
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'provisioned' and serial = ${fromSerial}
         returning name`;
@@ -246,7 +292,10 @@ export class SqlStore implements Store {
     return row ? toCertificate(row) : undefined;
   }
 
-  async listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]> {
+  async listRevoked(
+    tenantId: string,
+    now: number,
+  ): Promise<{ serial: string; revokedAt: number }[]> {
     const rows = await this.sql`select serial, revoked_at from certificates
       where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
     return rows.map((row: Row) => ({ serial: String(row.serial), revokedAt: num(row.revoked_at) }));
@@ -263,6 +312,7 @@ async function revokeLive(tx: Query, k: DeviceKey, now: number): Promise<number>
   const revoked = await tx`update certificates set revoked_at = ${now}
     where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and revoked_at is null and not_after > ${now}
     returning serial`;
-  if (revoked.length > 0) await tx`update tenants set crl_number = crl_number + 1 where id = ${k.tenantId}`;
+  if (revoked.length > 0)
+    await tx`update tenants set crl_number = crl_number + 1 where id = ${k.tenantId}`;
   return revoked.length;
 }

@@ -91,12 +91,22 @@ export interface Store {
   countDevices(tenantId: string, group: string): Promise<number>;
   /** Deletes a group and its devices, revoking their live certificates; false when it did not exist. */
   deleteGroup(tenantId: string, name: string, now: number): Promise<boolean>;
-  setGroupSecret(tenantId: string, name: string, secretSealed: string, now: number): Promise<boolean>;
+  setGroupSecret(
+    tenantId: string,
+    name: string,
+    secretSealed: string,
+    now: number,
+  ): Promise<boolean>;
 
   /** Inserts devices in one transaction; returns the names that were new. */
   insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]>;
   getDevice(key: DeviceKey): Promise<DeviceRecord | undefined>;
-  listDevices(tenantId: string, group: string, limit: number, after?: string): Promise<DeviceRecord[]>;
+  listDevices(
+    tenantId: string,
+    group: string,
+    limit: number,
+    after?: string,
+  ): Promise<DeviceRecord[]>;
   /** Deletes a device, revoking its live certificates; false when it did not exist. */
   deleteDevice(key: DeviceKey, now: number): Promise<boolean>;
 

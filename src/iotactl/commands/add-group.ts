@@ -9,7 +9,9 @@ import { printJson } from "../output.ts";
 function durationFlag(args: ParsedArgs, name: string): string | undefined {
   const text = stringFlag(args, name);
   if (text !== undefined && parseDuration(text) === undefined) {
-    throw usageError(`--${name} must be a duration such as 30d, 12h, 90m or a number of seconds, got ${JSON.stringify(text)}`);
+    throw usageError(
+      `--${name} must be a duration such as 30d, 12h, 90m or a number of seconds, got ${JSON.stringify(text)}`,
+    );
   }
   return text;
 }
@@ -25,8 +27,18 @@ It is shown only once (rotate it with "iotactl rotate secret"); store it safely.
 Names: lowercase ASCII letters and digits, words separated by single dashes, 1-63 characters.
 An existing group is not changed: the command fails with exit code 4.`,
   flags: [
-    { name: "validity", type: "string", value: "DURATION", help: "certificate lifetime of the group's devices (default 30d; at least 1m)" },
-    { name: "renew-grace", type: "string", value: "DURATION", help: "how long after expiry a certificate may still renew (default 7d)" },
+    {
+      name: "validity",
+      type: "string",
+      value: "DURATION",
+      help: "certificate lifetime of the group's devices (default 30d; at least 1m)",
+    },
+    {
+      name: "renew-grace",
+      type: "string",
+      value: "DURATION",
+      help: "how long after expiry a certificate may still renew (default 7d)",
+    },
   ],
   examples: [
     "iotactl add group room2-lights > prov_secret.txt",
@@ -44,7 +56,9 @@ An existing group is not changed: the command fails with exit code 4.`,
     const group = await ctx.admin().createGroup(body);
     if (ctx.json) printJson(ctx.io, group);
     else ctx.io.stdout.write(`${group.provisioningSecret}\n`);
-    ctx.console.info(`Created group ${name}. Store its provisioning secret safely: it is not shown again.`);
+    ctx.console.info(
+      `Created group ${name}. Store its provisioning secret safely: it is not shown again.`,
+    );
     return 0;
   },
 };

@@ -4,7 +4,13 @@ import { dirname } from "node:path";
 import type { Command } from "../command.ts";
 import { positionals, stringFlag } from "../flags.ts";
 import { usageError } from "../exit-codes.ts";
-import { checkServerUrl, configPath, readConfigFile, resolveSettings, type ConfigFile } from "../config.ts";
+import {
+  checkServerUrl,
+  configPath,
+  readConfigFile,
+  resolveSettings,
+  type ConfigFile,
+} from "../config.ts";
 import { SETTINGS_HELP } from "../help.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { printJson } from "../output.ts";
@@ -22,9 +28,24 @@ Without flags, shows the settings in use and where each comes from (never the to
 
 ${SETTINGS_HELP}`,
   flags: [
-    { name: "server", type: "string", value: "URL", help: "the IoTA server, e.g. https://iota.example.com" },
-    { name: "token-file", type: "string", value: "FILE", help: "a file holding the admin token (e.g. .iota/admin-token)" },
-    { name: "token", type: "string", value: "-", help: 'read the admin token from stdin (only "-" is accepted)' },
+    {
+      name: "server",
+      type: "string",
+      value: "URL",
+      help: "the IoTA server, e.g. https://iota.example.com",
+    },
+    {
+      name: "token-file",
+      type: "string",
+      value: "FILE",
+      help: "a file holding the admin token (e.g. .iota/admin-token)",
+    },
+    {
+      name: "token",
+      type: "string",
+      value: "-",
+      help: 'read the admin token from stdin (only "-" is accepted)',
+    },
   ],
   examples: [
     "iotactl configure --server http://127.0.0.1:8440 --token-file .iota/admin-token",
@@ -37,15 +58,27 @@ ${SETTINGS_HELP}`,
     const tokenFile = stringFlag(ctx.args, "token-file");
     const token = stringFlag(ctx.args, "token");
     if (token !== undefined && token !== "-") {
-      throw usageError('--token only accepts "-" (read from stdin), so the token never appears in the process list; or use --token-file FILE');
+      throw usageError(
+        '--token only accepts "-" (read from stdin), so the token never appears in the process list; or use --token-file FILE',
+      );
     }
-    if (token !== undefined && tokenFile !== undefined) throw usageError("give --token-file or --token -, not both");
+    if (token !== undefined && tokenFile !== undefined)
+      throw usageError("give --token-file or --token -, not both");
     const path = configPath(ctx.io);
     if (server === undefined && token === undefined && tokenFile === undefined) {
       const s = resolveSettings(ctx.io);
-      const shown = { config: path, server: s.server, serverFrom: s.serverSource, token: s.token ? "set" : "missing", tokenFrom: s.tokenSource };
+      const shown = {
+        config: path,
+        server: s.server,
+        serverFrom: s.serverSource,
+        token: s.token ? "set" : "missing",
+        tokenFrom: s.tokenSource,
+      };
       if (ctx.json) printJson(ctx.io, shown);
-      else ctx.io.stdout.write(`config file: ${path}\nserver:      ${s.server}  (from ${s.serverSource})\ntoken:       ${shown.token}  (from ${s.tokenSource})\n`);
+      else
+        ctx.io.stdout.write(
+          `config file: ${path}\nserver:      ${s.server}  (from ${s.serverSource})\ntoken:       ${shown.token}  (from ${s.tokenSource})\n`,
+        );
       return 0;
     }
     const next: ConfigFile = { ...readConfigFile(ctx.io) };
@@ -54,9 +87,17 @@ ${SETTINGS_HELP}`,
     if (token === "-") next.token = await readSecretStdin(ctx.io, "the admin token");
     ctx.io.files.mkdir(dirname(path), 0o700);
     ctx.io.files.writeFile(path, `${JSON.stringify(next, null, 2)}\n`, 0o600);
-    if (ctx.json) printJson(ctx.io, { config: path, server: next.server ?? null, token: next.token ? "set" : "missing" });
+    if (ctx.json)
+      printJson(ctx.io, {
+        config: path,
+        server: next.server ?? null,
+        token: next.token ? "set" : "missing",
+      });
     ctx.console.info(`Wrote ${path} (mode 0600).`);
-    if (ctx.io.env.IOTA_SERVER || ctx.io.env.IOTA_TOKEN) ctx.console.warn("IOTA_SERVER / IOTA_TOKEN are set in the environment and take precedence over this file");
+    if (ctx.io.env.IOTA_SERVER || ctx.io.env.IOTA_TOKEN)
+      ctx.console.warn(
+        "IOTA_SERVER / IOTA_TOKEN are set in the environment and take precedence over this file",
+      );
     return 0;
   },
 };

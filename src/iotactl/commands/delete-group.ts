@@ -11,7 +11,13 @@ export const deleteGroup: Command = {
   usage: "delete group <group> [--force]",
   description: `Deletes a group. A group that still has devices is refused (exit 4) unless --force is given;
 then its devices are deleted too and their certificates revoked.`,
-  flags: [{ name: "force", type: "boolean", help: "also delete the group's devices (revoking their certificates)" }],
+  flags: [
+    {
+      name: "force",
+      type: "boolean",
+      help: "also delete the group's devices (revoking their certificates)",
+    },
+  ],
   examples: ["iotactl delete group room2-lights", "iotactl delete group room2-lights --force"],
   async run(ctx) {
     const [name = ""] = positionals(ctx.args, ["<group>"]);

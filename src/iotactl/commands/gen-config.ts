@@ -18,10 +18,15 @@ type Template = Omit<AgentConfigInput, "device" | "token">;
 
 function template(ctx: CommandContext, group: string): Template {
   const serverUrl = stringFlag(ctx.args, "server-url");
-  const t: Template = { server: serverUrl === undefined ? ctx.settings().server : checkServerUrl(serverUrl, "--server-url"), group };
+  const t: Template = {
+    server:
+      serverUrl === undefined ? ctx.settings().server : checkServerUrl(serverUrl, "--server-url"),
+    group,
+  };
   const mqttUrl = stringFlag(ctx.args, "mqtt-url");
   const mqttCa = stringFlag(ctx.args, "mqtt-ca");
-  if (mqttCa !== undefined && mqttUrl === undefined) throw usageError("--mqtt-ca goes with --mqtt-url URL");
+  if (mqttCa !== undefined && mqttUrl === undefined)
+    throw usageError("--mqtt-ca goes with --mqtt-url URL");
   if (mqttUrl !== undefined) {
     t.mqtt = { url: mqttUrl };
     if (mqttCa !== undefined) {
@@ -40,7 +45,13 @@ function template(ctx: CommandContext, group: string): Template {
 }
 
 /** Which flag each config field comes from, so a schema complaint names what the user typed. */
-const FLAG_OF: Record<string, string> = { server: "--server-url", "mqtt.url": "--mqtt-url", "mqtt.ca": "--mqtt-ca", statusListen: "--status-listen", dataDir: "--data-dir" };
+const FLAG_OF: Record<string, string> = {
+  server: "--server-url",
+  "mqtt.url": "--mqtt-url",
+  "mqtt.ca": "--mqtt-ca",
+  statusListen: "--status-listen",
+  dataDir: "--data-dir",
+};
 
 /** Checks a config with the agent's own schema; a usage error naming the flag otherwise. */
 function checkConfig(config: AgentConfigInput): void {
@@ -55,7 +66,8 @@ function checkConfig(config: AgentConfigInput): void {
 export const genConfig: Command = {
   words: ["gen", "config"],
   summary: "write one iotad config per device (device token, no group secret)",
-  usage: "gen config -g GROUP (NAME... | --from-file FILE) (--secret-file F | --secret -) [--out DIR]",
+  usage:
+    "gen config -g GROUP (NAME... | --from-file FILE) (--secret-file F | --secret -) [--out DIR]",
   description: `Writes DIR/<device>.json (mode 0600) for every device: an iotad configuration holding the
 server URL, group, device and its device token. The token is derived from the group's
 provisioning secret here, offline; the secret itself is never written, so a device taken apart
@@ -64,14 +76,55 @@ The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (
   flags: [
     GROUP_FLAG,
     FROM_FILE_FLAG,
-    { name: "secret-file", type: "string", value: "FILE", help: "the group's provisioning secret (e.g. prov_secret.txt)" },
-    { name: "secret", type: "string", value: "-", help: 'read the provisioning secret from stdin (only "-" is accepted)' },
-    { name: "out", short: "o", type: "string", value: "DIR", help: "where to write <device>.json (default: the current folder; created 0700)" },
-    { name: "server-url", type: "string", value: "URL", help: "the server URL the devices use (default: the one iotactl uses)" },
-    { name: "mqtt-url", type: "string", value: "URL", help: "MQTT broker for readiness messages (mqtts://host:8883)" },
-    { name: "mqtt-ca", type: "string", value: "FILE", help: "the broker's server CA (PEM), embedded in each config" },
-    { name: "status-listen", type: "string", value: "HOST:PORT", help: "iotad's status endpoint (default 127.0.0.1:7780)" },
-    { name: "data-dir", type: "string", value: "DIR", help: "where iotad keeps key and certificate (default /var/lib/iotad)" },
+    {
+      name: "secret-file",
+      type: "string",
+      value: "FILE",
+      help: "the group's provisioning secret (e.g. prov_secret.txt)",
+    },
+    {
+      name: "secret",
+      type: "string",
+      value: "-",
+      help: 'read the provisioning secret from stdin (only "-" is accepted)',
+    },
+    {
+      name: "out",
+      short: "o",
+      type: "string",
+      value: "DIR",
+      help: "where to write <device>.json (default: the current folder; created 0700)",
+    },
+    {
+      name: "server-url",
+      type: "string",
+      value: "URL",
+      help: "the server URL the devices use (default: the one iotactl uses)",
+    },
+    {
+      name: "mqtt-url",
+      type: "string",
+      value: "URL",
+      help: "MQTT broker for readiness messages (mqtts://host:8883)",
+    },
+    {
+      name: "mqtt-ca",
+      type: "string",
+      value: "FILE",
+      help: "the broker's server CA (PEM), embedded in each config",
+    },
+    {
+      name: "status-listen",
+      type: "string",
+      value: "HOST:PORT",
+      help: "iotad's status endpoint (default 127.0.0.1:7780)",
+    },
+    {
+      name: "data-dir",
+      type: "string",
+      value: "DIR",
+      help: "where iotad keeps key and certificate (default /var/lib/iotad)",
+    },
   ],
   examples: [
     "iotactl gen config -g room2-lights --from-file device_names.txt --secret-file prov_secret.txt --out configs",
@@ -83,13 +136,19 @@ The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (
     const file = stringFlag(ctx.args, "from-file");
     const secretFile = stringFlag(ctx.args, "secret-file");
     const secretFlag = stringFlag(ctx.args, "secret");
-    if (file !== undefined && ctx.args.positionals.length > 0) throw usageError("give device names or --from-file, not both");
-    if (file === undefined && ctx.args.positionals.length === 0) throw usageError("give device names or --from-file FILE");
+    if (file !== undefined && ctx.args.positionals.length > 0)
+      throw usageError("give device names or --from-file, not both");
+    if (file === undefined && ctx.args.positionals.length === 0)
+      throw usageError("give device names or --from-file FILE");
     if (secretFlag !== undefined && secretFlag !== "-") {
-      throw usageError('--secret only accepts "-" (read from stdin), so the secret never appears in the process list; or use --secret-file FILE');
+      throw usageError(
+        '--secret only accepts "-" (read from stdin), so the secret never appears in the process list; or use --secret-file FILE',
+      );
     }
-    if ((secretFile === undefined) === (secretFlag === undefined)) throw usageError("give exactly one of --secret-file FILE and --secret -");
-    if (file === "-" && secretFlag === "-") throw usageError("--from-file - and --secret - cannot both read stdin; put one in a file");
+    if ((secretFile === undefined) === (secretFlag === undefined))
+      throw usageError("give exactly one of --secret-file FILE and --secret -");
+    if (file === "-" && secretFlag === "-")
+      throw usageError("--from-file - and --secret - cannot both read stdin; put one in a file");
     const out = resolve(ctx.io.cwd, stringFlag(ctx.args, "out") ?? ".");
     const base = template(ctx, group);
     checkConfig({ ...base, device: "x", token: "x" });
@@ -98,18 +157,27 @@ The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (
     if (names.length === 0) throw usageError(`${file} holds no device names`);
     for (const name of names) checkName(name, `device name (${file ?? "argument"})`);
     if (duplicates > 0) ctx.console.warn(`${duplicates} repeated names ignored`);
-    const secret = secretFile !== undefined ? readSecretFile(ctx.io, secretFile, "--secret-file") : await readSecretStdin(ctx.io, "the provisioning secret");
+    const secret =
+      secretFile !== undefined
+        ? readSecretFile(ctx.io, secretFile, "--secret-file")
+        : await readSecretStdin(ctx.io, "the provisioning secret");
     ctx.io.files.mkdir(out, 0o700);
     const written: string[] = [];
     for (const device of names) {
-      const config: AgentConfigInput = { ...base, device, token: deviceToken(secret, group, device) };
+      const config: AgentConfigInput = {
+        ...base,
+        device,
+        token: deviceToken(secret, group, device),
+      };
       const path = join(out, `${device}.json`);
       ctx.io.files.writeFile(path, `${JSON.stringify(config, null, 2)}\n`, 0o600);
       written.push(path);
     }
     if (ctx.json) printJson(ctx.io, { dir: out, files: written });
     else ctx.io.stdout.write(`${out}\n`);
-    ctx.console.info(`Wrote ${written.length} iotad configs to ${out}; copy each <device>.json to /etc/iotad/config.json on its device.`);
+    ctx.console.info(
+      `Wrote ${written.length} iotad configs to ${out}; copy each <device>.json to /etc/iotad/config.json on its device.`,
+    );
     return 0;
   },
 };

@@ -9,7 +9,8 @@ export const getCa: Command = {
   words: ["get", "ca"],
   summary: "print the tenant CA certificate (PEM)",
   usage: "get ca",
-  description: "Prints the tenant CA certificate, PEM, on stdout: what brokers and services trust for device certificates.",
+  description:
+    "Prints the tenant CA certificate, PEM, on stdout: what brokers and services trust for device certificates.",
   flags: [],
   examples: ["iotactl get ca > ca.pem", "iotactl get ca | openssl x509 -noout -subject"],
   async run(ctx) {

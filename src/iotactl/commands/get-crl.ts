@@ -9,7 +9,8 @@ export const getCrl: Command = {
   words: ["get", "crl"],
   summary: "print the tenant CRL (PEM, X509 CRL)",
   usage: "get crl",
-  description: "Prints the tenant's certificate revocation list, PEM (X509 CRL), on stdout; openssl and Mosquitto read it.",
+  description:
+    "Prints the tenant's certificate revocation list, PEM (X509 CRL), on stdout; openssl and Mosquitto read it.",
   flags: [],
   examples: ["iotactl get crl > crl.pem", "iotactl get crl | openssl crl -noout -text"],
   async run(ctx) {

@@ -9,9 +9,13 @@ export const getDevice: Command = {
   words: ["get", "device"],
   summary: "show a device",
   usage: "get device -g <group> <device>",
-  description: "Shows a device: state (created, provisioned, revoked), serial, validity, provisioning and last renewal.",
+  description:
+    "Shows a device: state (created, provisioned, revoked), serial, validity, provisioning and last renewal.",
   flags: [GROUP_FLAG],
-  examples: ["iotactl get device -g room2-lights test-device-123", "iotactl get device -g room2-lights test-device-123 --json"],
+  examples: [
+    "iotactl get device -g room2-lights test-device-123",
+    "iotactl get device -g room2-lights test-device-123 --json",
+  ],
   async run(ctx) {
     const group = groupFlag(ctx.args);
     const [name = ""] = positionals(ctx.args, ["<device>"]);

@@ -9,7 +9,8 @@ export const getGroup: Command = {
   words: ["get", "group"],
   summary: "show a group",
   usage: "get group <group>",
-  description: "Shows a group: device count, certificate validity, renew grace, creation and secret rotation times.",
+  description:
+    "Shows a group: device count, certificate validity, renew grace, creation and secret rotation times.",
   flags: [],
   examples: ["iotactl get group room2-lights", "iotactl get group room2-lights --json"],
   async run(ctx) {

@@ -15,7 +15,10 @@ export const listDevices: Command = {
 Pages are fetched and printed one after another, so a group of a million devices streams.
 With --json the output is one JSON array.`,
   flags: [GROUP_FLAG],
-  examples: ["iotactl list devices -g room2-lights", "iotactl list devices -g room2-lights --json > devices.json"],
+  examples: [
+    "iotactl list devices -g room2-lights",
+    "iotactl list devices -g room2-lights --json > devices.json",
+  ],
   async run(ctx) {
     const group = groupFlag(ctx.args);
     positionals(ctx.args, []);

@@ -12,7 +12,8 @@ export const listGroups: Command = {
   words: ["list", "groups"],
   summary: "list the groups",
   usage: "list groups",
-  description: "Lists the tenant's groups on stdout: name, device count, certificate validity, creation time.",
+  description:
+    "Lists the tenant's groups on stdout: name, device count, certificate validity, creation time.",
   flags: [],
   examples: ["iotactl list groups", "iotactl list groups --json"],
   async run(ctx) {
@@ -23,8 +24,15 @@ export const listGroups: Command = {
       return 0;
     }
     ctx.io.stdout.write(row(["NAME", "DEVICES", "VALIDITY", "CREATED"], WIDTHS));
-    for (const g of items) ctx.io.stdout.write(row([g.name, String(g.deviceCount ?? "-"), formatDuration(g.validity), g.createdAt], WIDTHS));
-    if (items.length === 0) ctx.console.info('No groups yet; create one with "iotactl add group <name>".');
+    for (const g of items)
+      ctx.io.stdout.write(
+        row(
+          [g.name, String(g.deviceCount ?? "-"), formatDuration(g.validity), g.createdAt],
+          WIDTHS,
+        ),
+      );
+    if (items.length === 0)
+      ctx.console.info('No groups yet; create one with "iotactl add group <name>".');
     return 0;
   },
 };

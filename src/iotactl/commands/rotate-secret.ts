@@ -20,7 +20,9 @@ their configs again); provisioned devices renew with their certificates and are 
     const rotated = await ctx.admin().rotateSecret(group);
     if (ctx.json) printJson(ctx.io, rotated);
     else ctx.io.stdout.write(`${rotated.provisioningSecret}\n`);
-    ctx.console.info(`Rotated the provisioning secret of group ${group}. Store it safely: it is not shown again.`);
+    ctx.console.info(
+      `Rotated the provisioning secret of group ${group}. Store it safely: it is not shown again.`,
+    );
     return 0;
   },
 };
