@@ -130,7 +130,7 @@ export function opensslSpeed(seconds = 3): { signPerSecond: number; verifyPerSec
     );
   const line = run.stdout.split("\n").find((l) => /256 bits ecdsa \(nistp256\)/.test(l));
   const numbers = line?.trim().split(/\s+/).slice(-2).map(Number);
-  if (!numbers || numbers.length !== 2 || numbers.some((n) => !(n > 0)))
+  if (numbers?.length !== 2 || numbers.some((n) => !(n > 0)))
     throw new Error(`cannot read openssl speed output:\n${run.stdout}`);
   return { signPerSecond: numbers[0] ?? 0, verifyPerSecond: numbers[1] ?? 0 };
 }

@@ -24,8 +24,18 @@ async function cli(
   let stdout = "";
   let stderr = "";
   const io: Io = {
-    stdout: { write: (t) => void (stdout += t), isTTY: false },
-    stderr: { write: (t) => void (stderr += t), isTTY: options.tty ?? false },
+    stdout: {
+      write: (t) => {
+        stdout += t;
+      },
+      isTTY: false,
+    },
+    stderr: {
+      write: (t) => {
+        stderr += t;
+      },
+      isTTY: options.tty ?? false,
+    },
     readStdin: async () => options.stdin ?? "",
     env: {
       IOTA_SERVER: SERVER,
@@ -98,7 +108,9 @@ describe("add group", () => {
 });
 
 describe("add device", () => {
-  beforeEach(async () => void (await cli(["add", "group", "g"])));
+  beforeEach(async () => {
+    await cli(["add", "group", "g"]);
+  });
 
   test("one device; again is a conflict; unknown group is not found", async () => {
     const one = await cli(["add", "device", "-g", "g", "test-device-123"]);

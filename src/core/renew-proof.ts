@@ -4,7 +4,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { crypto, x509 } from "./x509.ts";
+import { crypto, type x509 } from "./x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "./csr.ts";
 import { toBase64Url, fromBase64Url, utf8 } from "./encoding.ts";
 import { toArrayBuffer } from "./pem.ts";
@@ -55,7 +55,7 @@ export async function checkRenewProof(
   if (Math.abs(at - now) > PROOF_WINDOW_MS)
     return "timestamp is more than 5 minutes from the service's clock";
   const signature = fromBase64Url(proof.signature);
-  if (!signature || signature.length !== 64)
+  if (signature?.length !== 64)
     return "signature is not a base64url P-256 signature (64 bytes r||s)";
   // Hint: importing an EC key needs its curve; the hash belongs to the signature, not the key.
   const publicKey = await cert.publicKey.export(EC_P256, ["verify"], crypto);

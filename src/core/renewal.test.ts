@@ -64,7 +64,10 @@ describe("renewalTime", () => {
     const horizon = 1.3 * LIFETIME;
     const counts = new Array(bins).fill(0) as number[];
     let seed = 7;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
     for (let i = 0; i < devices; i++) {
       let cert = CERT;
       let at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, fixed((i + 0.5) / devices), true);

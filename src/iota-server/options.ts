@@ -56,31 +56,32 @@ export function parseHostPort(text: string, what: string): { host: string; port:
   return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
 }
 
+/** The command-line flags of iota-server. */
+const FLAGS = {
+  data: { type: "string" },
+  listen: { type: "string" },
+  db: { type: "string" },
+  "mqtt-listen": { type: "string" },
+  "trust-proxy": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+/** argv parsed against {@link FLAGS}; a 400 naming the flag otherwise. */
+function readFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: FLAGS, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new IotaError(400, (error as Error).message);
+  }
+}
+
 /** Parses argv and the environment; throws IotaError(400) naming the bad flag. `undefined` for --help/--version. */
 export function parseServerOptions(
   argv: string[],
   env: Record<string, string | undefined>,
 ): ServerOptions | "help" | "version" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        data: { type: "string" },
-        listen: { type: "string" },
-        db: { type: "string" },
-        "mqtt-listen": { type: "string" },
-        "trust-proxy": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (error) {
-    throw new IotaError(400, (error as Error).message);
-  }
-  const { values } = parsed;
+  const { values } = readFlags(argv);
   if (values.help) return "help";
   if (values.version) return "version";
   const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");

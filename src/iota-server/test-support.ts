@@ -128,9 +128,7 @@ export async function provisionDevice(
 }
 
 /** The problem+json body of an error answer; throws when the answer is not problem+json. */
-export async function readProblem(
-  res: Response,
-): Promise<{
+export async function readProblem(res: Response): Promise<{
   status: number;
   title: string;
   detail: string;

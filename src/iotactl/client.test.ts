@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ApiClient } from "./client.ts";
 import { batches, createInBatches } from "./bulk.ts";
-import { CliError } from "./exit-codes.ts";
+import type { CliError } from "./exit-codes.ts";
 
 const problem = (status: number, detail: string, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify({ type: "about:blank", status, title: "x", detail }), {

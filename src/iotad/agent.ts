@@ -132,8 +132,10 @@ export class Agent {
 
   /** SIGHUP: renew (or retry provisioning) now instead of at the planned time. */
   renewNow(): void {
-    if (this.stopped || this.busy)
-      return this.deps.log.info("a request to the service is already running; renew-now ignored");
+    if (this.stopped || this.busy) {
+      this.deps.log.info("a request to the service is already running; renew-now ignored");
+      return;
+    }
     this.timer.cancel();
     if (this.identity && this.refusedRenewal === undefined) this.runRenewal(1);
     else this.runProvisioning(1);

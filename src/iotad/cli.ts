@@ -51,20 +51,21 @@ Examples:
   kill -HUP "$(pidof iotad)"     # renew now
 `;
 
+/** The flags every command takes. */
+const FLAGS = {
+  config: { type: "string", short: "c" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
 /** Parses argv (without the program name). */
 export function parseCommandLine(argv: string[]): Invocation {
-  let parsed;
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof FLAGS; allowPositionals: true }>
+  >;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: "string", short: "c" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: FLAGS });
   } catch (error) {
     return { kind: "error", message: `${(error as Error).message}; see iotad --help` };
   }

@@ -4,6 +4,7 @@ import { VERSION } from "../core/version.ts";
 import { runAfterRenew } from "./after-renew.ts";
 import { buildAgent } from "./build-agent.ts";
 import { EXIT } from "./exit-codes.ts";
+import type { Listener } from "./http-listener.ts";
 import type { Logger } from "./logger.ts";
 import { MqttAnnouncer, type MqttStatus } from "./mqtt-announcer.ts";
 import type { Runtime } from "./runtime.ts";
@@ -38,7 +39,7 @@ export async function runDaemon(
     () => ({ ...agent.snapshot(), mqtt: mqttStatus() }),
     () => serverClock.now(),
   );
-  let listener;
+  let listener: Listener;
   try {
     listener = await runtime.listen(
       app.fetch,

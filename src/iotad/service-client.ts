@@ -2,7 +2,7 @@
 
 import type { IssuedCertificate } from "../core/wire.ts";
 import type { RenewProof } from "../core/renew-proof.ts";
-import type { HttpTransport } from "./http-transport.ts";
+import type { HttpAnswer, HttpTransport } from "./http-transport.ts";
 import type { ServerClock } from "./server-clock.ts";
 
 /** Why a call did not give a certificate. */
@@ -62,7 +62,7 @@ export class ServiceClient {
   private async post(path: string, body: Record<string, string>): Promise<ServiceResult> {
     const url = `${this.baseUrl.replace(/\/+$/, "")}${path}`;
     const sentAt = this.localNow();
-    let answer;
+    let answer: HttpAnswer;
     try {
       answer = await this.transport({
         method: "POST",

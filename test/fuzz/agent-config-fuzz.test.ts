@@ -111,7 +111,7 @@ function validConfig(dataDir: string): Record<string, unknown> {
 /** Sets `path` (dotted) in `config`; `tokenFile` replaces the token, since exactly one credential is allowed. */
 function setField(config: Record<string, unknown>, path: string, value: unknown): void {
   if (path === "tokenFile") delete config.token;
-  const [head, tail] = path.split(":")[0]?.split(".") as [string, string | undefined];
+  const [head = "", tail] = (path.split(":")[0] ?? "").split(".");
   if (tail === undefined) config[head] = value;
   else (config[head] as Record<string, unknown>)[tail] = value;
 }

@@ -110,7 +110,6 @@ function rawBody(rng: Prng): { headers: Record<string, string>; body: string } {
 /** Applies `count` distinct mutations from `mutations` (each of which alone makes the request invalid). */
 function mutate(
   rng: Prng,
-  body: Record<string, unknown>,
   mutations: ((b: Record<string, unknown>) => void | Promise<void>)[],
   count = rng.int(1, 3),
 ) {
@@ -180,10 +179,16 @@ export async function nextCase(rng: Prng, w: FuzzWorld): Promise<FuzzCase> {
   }
   if (kind === 2) {
     const body: Record<string, unknown> = { name: absentName(rng), validity: "1h" };
-    for (const m of mutate(rng, body, [
-      (b) => void (b.name = invalidName(rng)),
-      (b) => void (b.validity = invalidDuration(rng)),
-      (b) => void (b.renewGrace = rng.pick<unknown>(["abc", -1, "9999999d", null, [], "1 d"])),
+    for (const m of mutate(rng, [
+      (b) => {
+        b.name = invalidName(rng);
+      },
+      (b) => {
+        b.validity = invalidDuration(rng);
+      },
+      (b) => {
+        b.renewGrace = rng.pick<unknown>(["abc", -1, "9999999d", null, [], "1 d"]);
+      },
     ]))
       await m(body);
     if (rng.chance(0.2)) body[randomString(rng, 8)] = randomJson(rng);
@@ -313,7 +318,7 @@ export async function nextCase(rng: Prng, w: FuzzWorld): Promise<FuzzCase> {
       return {
         route: "DELETE /v1/groups/{g}?force=bad",
         method: "DELETE",
-        path: `/v1/groups/${w.group}?force=${pct(rng.pick(["yes", "1", "TRUE", "", randomString(rng, 5) + "x"]))}`,
+        path: `/v1/groups/${w.group}?force=${pct(rng.pick(["yes", "1", "TRUE", "", `${randomString(rng, 5)}x`]))}`,
         headers: admin,
         expect: "problem",
       };
@@ -350,45 +355,59 @@ async function provisionCase(rng: Prng, w: FuzzWorld): Promise<FuzzCase> {
   const hostile = rng.pick(w.csrs);
   let label = "";
   const mutations = [
-    (b: Record<string, unknown>) => void ((b.csr = hostile.pem), (label = hostile.kind)),
-    (b: Record<string, unknown>) =>
-      void (b.csr = rng.pick<unknown>([
+    (b: Record<string, unknown>) => {
+      b.csr = hostile.pem;
+      label = hostile.kind;
+    },
+    (b: Record<string, unknown>) => {
+      b.csr = rng.pick<unknown>([
         brokenPem(rng, w.deviceCsr),
         notAString(rng),
         hugeString(rng),
         randomString(rng),
-      ])),
-    (b: Record<string, unknown>) =>
-      void (b.group = rng.chance(0.5) ? invalidName(rng) : absentName(rng)),
-    (b: Record<string, unknown>) =>
-      void (b.device = rng.pick<unknown>([invalidName(rng), absentName(rng), w.sibling])),
-    (b: Record<string, unknown>) =>
-      void (b.secret = rng.pick<unknown>([
+      ]);
+    },
+    (b: Record<string, unknown>) => {
+      b.group = rng.chance(0.5) ? invalidName(rng) : absentName(rng);
+    },
+    (b: Record<string, unknown>) => {
+      b.device = rng.pick<unknown>([invalidName(rng), absentName(rng), w.sibling]);
+    },
+    (b: Record<string, unknown>) => {
+      b.secret = rng.pick<unknown>([
         `${w.secret}x`,
         w.secret.slice(1),
         "",
         notAString(rng),
         hugeString(rng).slice(0, 300),
         randomString(rng),
-      ])),
-    (b: Record<string, unknown>) =>
-      void (delete b.secret,
-      (b.token = rng.pick<unknown>([
+      ]);
+    },
+    (b: Record<string, unknown>) => {
+      delete b.secret;
+      b.token = rng.pick<unknown>([
         deviceToken(w.secret, w.group, w.sibling),
         deviceToken(`${w.secret}x`, w.group, w.device),
         deviceToken(w.secret, "other", w.device),
         "",
         notAString(rng),
         randomString(rng),
-      ]))),
+      ]);
+    },
     // Hint: the right token always goes with the secret (both given is refused); no order of mutations can leave it alone.
-    (b: Record<string, unknown>) =>
-      void ((b.token = deviceToken(w.secret, w.group, w.device)), (b.secret = w.secret)),
-    (b: Record<string, unknown>) => void (delete b.secret, delete b.token),
-    (b: Record<string, unknown>) =>
-      void (b.tenant = rng.chance(0.5) ? invalidName(rng) : absentName(rng)),
+    (b: Record<string, unknown>) => {
+      b.token = deviceToken(w.secret, w.group, w.device);
+      b.secret = w.secret;
+    },
+    (b: Record<string, unknown>) => {
+      delete b.secret;
+      delete b.token;
+    },
+    (b: Record<string, unknown>) => {
+      b.tenant = rng.chance(0.5) ? invalidName(rng) : absentName(rng);
+    },
   ];
-  for (const m of mutate(rng, body, mutations)) await m(body);
+  for (const m of mutate(rng, mutations)) await m(body);
   return {
     route: `POST /v1/provision${label ? ` (${label})` : ""}`,
     method: "POST",
@@ -410,47 +429,54 @@ async function renewCase(rng: Prng, w: FuzzWorld): Promise<FuzzCase> {
   const hostile = rng.pick(w.csrs);
   let label = "";
   const mutations = [
-    (b: Record<string, unknown>) =>
-      void (b.certificate = rng.pick<unknown>([
+    (b: Record<string, unknown>) => {
+      b.certificate = rng.pick<unknown>([
         brokenPem(rng, r.certificate),
         w.foreignCertificate,
         w.peerCertificate,
         notAString(rng),
         hugeString(rng),
-      ])),
-    async (b: Record<string, unknown>) =>
-      void (Object.assign(b, await sign(hostile.pem, w.now())),
-      (label = `re-signed ${hostile.kind}`)),
-    async (b: Record<string, unknown>) =>
-      void (Object.assign(b, await sign(r.sameKeyCsr, w.now())), (label = "same key")),
-    (b: Record<string, unknown>) =>
-      void (b.csr = rng.pick<unknown>([hostile.pem, brokenPem(rng, r.nextCsr), notAString(rng)])),
+      ]);
+    },
+    async (b: Record<string, unknown>) => {
+      Object.assign(b, await sign(hostile.pem, w.now()));
+      label = `re-signed ${hostile.kind}`;
+    },
+    async (b: Record<string, unknown>) => {
+      Object.assign(b, await sign(r.sameKeyCsr, w.now()));
+      label = "same key";
+    },
+    (b: Record<string, unknown>) => {
+      b.csr = rng.pick<unknown>([hostile.pem, brokenPem(rng, r.nextCsr), notAString(rng)]);
+    },
     async (b: Record<string, unknown>) =>
       void Object.assign(
         b,
         await sign(r.nextCsr, w.now() + rng.pick([-1, 1]) * rng.int(301_000, 10 ** 10)),
       ),
-    (b: Record<string, unknown>) =>
-      void (b.timestamp = rng.pick<unknown>([
+    (b: Record<string, unknown>) => {
+      b.timestamp = rng.pick<unknown>([
         new Date(w.now() + 1000).toISOString(),
         "",
         "yesterday",
         notAString(rng),
         randomString(rng, 70),
-      ])),
-    (b: Record<string, unknown>) =>
-      void (b.signature = rng.pick<unknown>([
+      ]);
+    },
+    (b: Record<string, unknown>) => {
+      b.signature = rng.pick<unknown>([
         "",
         "AAAA",
         Buffer.alloc(64).toString("base64url"),
         Buffer.alloc(64, 1).toString("base64"),
         notAString(rng),
         randomString(rng, 300),
-      ])),
+      ]);
+    },
     (b: Record<string, unknown>) =>
       void delete b[rng.pick(["certificate", "csr", "timestamp", "signature"])],
   ];
-  for (const m of mutate(rng, body, mutations)) await m(body);
+  for (const m of mutate(rng, mutations)) await m(body);
   return {
     route: `POST /v1/renew${label ? ` (${label})` : ""}`,
     method: "POST",

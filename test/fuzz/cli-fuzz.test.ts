@@ -1,7 +1,7 @@
 /** Fuzzing iotactl's command line in process: every malformed flag or name exits 2 naming it; no network, nothing written. */
 
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/iotactl/cli.ts";
@@ -225,8 +225,18 @@ test(`${CASES} malformed iotactl command lines: exit 2 with a one-line reason na
     let stdout = "";
     let stderr = "";
     const io: Io = {
-      stdout: { write: (t) => void (stdout += t), isTTY: false },
-      stderr: { write: (t) => void (stderr += t), isTTY: false },
+      stdout: {
+        write: (t) => {
+          stdout += t;
+        },
+        isTTY: false,
+      },
+      stderr: {
+        write: (t) => {
+          stderr += t;
+        },
+        isTTY: false,
+      },
       readStdin: async () => "",
       env: {
         XDG_CONFIG_HOME: join(cwd, "xdg"),

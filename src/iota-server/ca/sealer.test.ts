@@ -28,7 +28,8 @@ describe("Sealer", () => {
     const values = Array.from({ length: 1100 }, (_, i) =>
       sealer.seal(`s${i}`, `group-secret:t/g${i}`),
     );
-    values.forEach((v, i) => expect(sealer.openCached(v, `group-secret:t/g${i}`)).toBe(`s${i}`));
+    for (const [i, v] of values.entries())
+      expect(sealer.openCached(v, `group-secret:t/g${i}`)).toBe(`s${i}`);
     expect((sealer as unknown as { opened: Map<string, string> }).opened.size).toBeLessThanOrEqual(
       1024,
     );

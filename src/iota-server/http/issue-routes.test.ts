@@ -23,7 +23,10 @@ async function scenario(send: Send): Promise<string[]> {
   const { csr } = await deviceCsr("d1");
   const json = { "content-type": "application/json" };
   const chunked = new ReadableStream({
-    start: (c) => (c.enqueue(new TextEncoder().encode("x".repeat(70_000))), c.close()),
+    start: (c) => {
+      c.enqueue(new TextEncoder().encode("x".repeat(70_000)));
+      c.close();
+    },
   });
   const inits: RequestInit[] = [
     {

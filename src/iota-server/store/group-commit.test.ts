@@ -22,7 +22,12 @@ function manualSync() {
   const pending: (() => void)[] = [];
   const sync = () => {
     log.push("start");
-    return new Promise<void>((done) => pending.push(() => (log.push("end"), done())));
+    return new Promise<void>((done) =>
+      pending.push(() => {
+        log.push("end");
+        done();
+      }),
+    );
   };
   return { log, sync, finishOne: () => pending.shift()?.() };
 }
