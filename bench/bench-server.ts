@@ -3,9 +3,9 @@
  * request log on stderr), with the per-address issue limit lifted, because one load generator is one address.
  */
 
-import { parseServerOptions } from "../src/iota-server/options.ts";
+import { parseServerOptions } from "../src/iota-server/config.ts";
 import { startServer } from "../src/iota-server/server.ts";
-import { streamLogger } from "../src/iota-server/http/logger.ts";
+import { streamLogger } from "../src/iota-server/log.ts";
 
 const options = parseServerOptions(process.argv.slice(2), process.env);
 if (typeof options === "string") throw new Error("bench-server takes the iota-server flags only");

@@ -8,8 +8,7 @@ import { spawnSync } from "node:child_process";
 import { crypto } from "../src/core/x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "../src/core/csr.ts";
 import { encodePem } from "../src/core/pem.ts";
-import { TAG, p1363ToDer, tlv } from "../src/iota-server/ca/der.ts";
-import { ECDSA_SHA256_ALGORITHM } from "../src/iota-server/ca/template-issuer.ts";
+import { ECDSA_SHA256_ALGORITHM, TAG, p1363ToDer, tlv } from "../src/core/der.ts";
 
 const OID_COMMON_NAME = Uint8Array.of(0x06, 0x03, 0x55, 0x04, 0x03);
 

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import * as v from "valibot";
 import { fieldErrors, parseOrThrow } from "./validate.ts";
-import { IotaError } from "./problem.ts";
+import { IotaError } from "./errors.ts";
 import { CreateGroupBody, ProvisionBody } from "./wire.ts";
 
 const Schema = v.object({
@@ -16,7 +16,7 @@ test("returns the parsed output when the input is valid", () => {
   });
 });
 
-test("throws a 400 IotaError naming every bad field by its dotted path", () => {
+test("throws an invalid-input IotaError naming every bad field by its dotted path", () => {
   let error: unknown;
   try {
     parseOrThrow(Schema, { name: "x", tags: ["ok", 3] }, "config file");
@@ -25,7 +25,7 @@ test("throws a 400 IotaError naming every bad field by its dotted path", () => {
   }
   expect(error).toBeInstanceOf(IotaError);
   const iota = error as IotaError;
-  expect(iota.status).toBe(400);
+  expect(iota.kind).toBe("invalid");
   expect(iota.errors).toEqual([
     { field: "name", message: "is too short" },
     { field: "tags.1", message: "must be a string" },

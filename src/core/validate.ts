@@ -1,7 +1,8 @@
 /** Turning valibot issues into IoTA field errors, for API bodies, config files and CLI input alike. */
 
 import * as v from "valibot";
-import { IotaError, type FieldError } from "./problem.ts";
+import { IotaError } from "./errors.ts";
+import type { FieldError } from "./problem.ts";
 
 /** Field errors for valibot issues; the field is the dotted path (`names.3`), `(body)` for the root. */
 export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
@@ -33,5 +34,5 @@ export function parseOrThrow<S extends v.GenericSchema>(
   if (result.success) return result.output;
   const errors = fieldErrors(result.issues);
   const summary = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
-  throw new IotaError(400, `Invalid ${what}: ${summary}`, { errors });
+  throw new IotaError("invalid", `Invalid ${what}: ${summary}`, { errors });
 }

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { newMasterKey } from "./ca/sealer.ts";
-import { IotaError } from "../core/problem.ts";
+import { cannotStart } from "./exit.ts";
 
 /** Writes `text` to `path` with mode 0600 via a temporary file, fsync and rename. */
 export function writeSecretFile(path: string, text: string): void {
@@ -41,7 +41,7 @@ export function decodeMasterKey(text: string, source: string): Uint8Array {
     ? Buffer.from(trimmed, "hex")
     : Buffer.from(trimmed, "base64url");
   if (bytes.length !== 32)
-    throw new IotaError(400, `${source} must hold a 32-byte key as base64url or hex`);
+    throw cannotStart(`${source} must hold a 32-byte key as base64url or hex`);
   return new Uint8Array(bytes);
 }
 

@@ -2,10 +2,10 @@
 /** iota-server: the entry point that builds the real clock, files, database and sockets. */
 
 import { existsSync } from "node:fs";
-import { parseServerOptions, SERVER_USAGE } from "./options.ts";
+import { parseServerOptions, SERVER_USAGE } from "./config.ts";
 import { startServer } from "./server.ts";
-import { streamLogger } from "./http/logger.ts";
-import { isIotaError } from "../core/problem.ts";
+import { streamLogger } from "./log.ts";
+import { isStartupError, SERVER_EXIT } from "./exit.ts";
 import { VERSION } from "../core/version.ts";
 
 // Hint: the database (and its WAL) holds sealed secrets and token hashes; nothing the service creates is for other users.
@@ -58,9 +58,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error) => {
-    process.stderr.write(
-      `iota-server: ${isIotaError(error) ? error.message : (error as Error).message}\n`,
-    );
-    process.exit(isIotaError(error) ? 2 : 1);
+    process.stderr.write(`iota-server: ${(error as Error).message}\n`);
+    process.exit(isStartupError(error) ? error.exitCode : SERVER_EXIT.internal);
   },
 );

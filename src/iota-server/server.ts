@@ -6,12 +6,12 @@ import { Sealer } from "./ca/sealer.ts";
 import { openStore } from "./store/sql-store.ts";
 import { durableStore } from "./store/group-commit.ts";
 import type { Store } from "./store/store.ts";
-import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
-import type { ServiceContext } from "./service/context.ts";
+import { Tenants, DEFAULT_TENANT } from "./domain/tenants.ts";
+import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
-import type { Logger } from "./http/logger.ts";
+import type { Logger } from "./log.ts";
 import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
-import type { ServerOptions } from "./options.ts";
+import type { ServerOptions } from "./config.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
 import { isWildcardHost } from "./mqtt/broker-certificate.ts";
 import { hostname } from "node:os";
@@ -26,7 +26,7 @@ export interface RunningServer {
   newAdminToken: string | undefined;
   /** The embedded MQTT broker, when `--mqtt-listen` asked for one. */
   broker: EmbeddedBroker | undefined;
-  context: ServiceContext;
+  context: DomainContext;
   stop(): Promise<void>;
 }
 
@@ -39,7 +39,7 @@ export async function startServer(
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
   const store: Store = durableStore(await openStore(options.db), options.db);
-  const context: ServiceContext = {
+  const context: DomainContext = {
     store,
     sealer,
     tenants: new Tenants(store, sealer),

@@ -2,10 +2,10 @@
 
 import { Sealer, newMasterKey } from "./ca/sealer.ts";
 import { openStore, type SqlStore } from "./store/sql-store.ts";
-import { Tenants, DEFAULT_TENANT } from "./service/tenants.ts";
-import type { ServiceContext } from "./service/context.ts";
+import { Tenants, DEFAULT_TENANT } from "./domain/tenants.ts";
+import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions, type HttpHandlers } from "./http/app.ts";
-import { memoryLogger } from "./http/logger.ts";
+import { memoryLogger } from "./log.ts";
 import { createCsrPem, generateDeviceKey } from "../core/csr.ts";
 import type { IssuedCertificate } from "../core/wire.ts";
 
@@ -14,7 +14,7 @@ export interface TestService {
   app: HttpHandlers["app"];
   /** The issuing routes as Bun.serve dispatches them (the app serves the same handlers). */
   routes: HttpHandlers["routes"];
-  ctx: ServiceContext;
+  ctx: DomainContext;
   store: SqlStore;
   adminToken: string;
   log: ReturnType<typeof memoryLogger>;
@@ -42,7 +42,7 @@ export async function createTestService(
   };
   const store = await openStore(dbUrl);
   const sealer = new Sealer(newMasterKey());
-  const ctx: ServiceContext = {
+  const ctx: DomainContext = {
     store,
     sealer,
     tenants: new Tenants(store, sealer),

@@ -16,7 +16,7 @@ import {
 } from "../../core/profile.ts";
 import { CertificateAuthority } from "./authority.ts";
 import { TemplateIssuer, certificatePem, type DeviceCertificateFields } from "./template-issuer.ts";
-import { TAG, expectTlv } from "./der.ts";
+import { TAG, expectTlv } from "../../core/der.ts";
 
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
 /** A random valid IoTA name of 1-63 characters. */

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { crypto } from "../../core/x509.ts";
 import { ECDSA_SHA256 } from "../../core/csr.ts";
 import {
+  ECDSA_SHA256_ALGORITHM,
   TAG,
   certificateTime,
   concat,
@@ -15,7 +16,7 @@ import {
   readTlv,
   tlv,
   unsignedInteger,
-} from "./der.ts";
+} from "../../core/der.ts";
 
 /** The per-certificate fields of the IoTA device profile. */
 export interface DeviceCertificateFields {
@@ -36,8 +37,6 @@ const hex = (text: string): Uint8Array =>
   new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const ascii = new TextEncoder();
 
-/** AlgorithmIdentifier ecdsa-with-SHA256 (no parameters, RFC 5758). */
-export const ECDSA_SHA256_ALGORITHM = hex("300a 0608 2a8648ce3d040302");
 /** `[0] { INTEGER 2 }`: X.509 v3. */
 const VERSION_3 = hex("a003 020102");
 const OID_COMMON_NAME = hex("0603 550403");

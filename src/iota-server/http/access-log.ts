@@ -1,6 +1,6 @@
 /** The one access-log line per request, and the source address a request is counted against. */
 
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log.ts";
 
 /** What Bun.serve hands a handler beside the request; absent in-process (`app.request`). */
 export interface PeerSource {

@@ -9,13 +9,13 @@ import {
   NameSchema,
   type CreateDevicesBody,
 } from "../../core/wire.ts";
-import { IotaError, invalidField } from "../../core/problem.ts";
-import type { ServiceContext } from "../service/context.ts";
-import * as groups from "../service/groups.ts";
-import * as devices from "../service/devices.ts";
+import { IotaError, invalidField } from "../../core/errors.ts";
+import type { DomainContext } from "../domain/context.ts";
+import * as groups from "../domain/groups.ts";
+import * as devices from "../domain/devices.ts";
 import type { DeviceKey } from "../store/store.ts";
 import { readJson } from "./problem-response.ts";
-import type { AppEnv } from "./app.ts";
+import type { AppEnv } from "./env.ts";
 
 /** A path segment that must be a valid name; 400 naming the parameter otherwise. */
 function nameParam(c: Context, param: "group" | "device"): string {
@@ -36,13 +36,16 @@ function limitParam(value: string | undefined): number {
 }
 
 /** The admin routes; every one needs `Authorization: Bearer <admin token>`. */
-export function adminRoutes(ctx: ServiceContext): Hono<AppEnv> {
+export function adminRoutes(ctx: DomainContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   const requireAdmin = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     if (!match?.[1])
-      throw new IotaError(401, "This call needs an admin token: Authorization: Bearer <token>");
+      throw new IotaError(
+        "unauthorized",
+        "This call needs an admin token: Authorization: Bearer <token>",
+      );
     c.set("tenant", await ctx.tenants.authenticate(match[1]));
     await next();
   };

@@ -1,23 +1,19 @@
 /** The iota-server HTTP app (hono): routes, limits, auth and the one error handler. */
 
 import { Hono } from "hono";
-import { IotaError } from "../../core/problem.ts";
-import type { ServiceContext } from "../service/context.ts";
-import { CrlCache } from "../service/crl.ts";
+import { IotaError } from "../../core/errors.ts";
+import type { DomainContext } from "../domain/context.ts";
+import { CrlCache } from "../domain/crl.ts";
 import { errorHandler, problemResponse } from "./problem-response.ts";
 import { RateLimiter, type BucketPolicy } from "./rate-limit.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log.ts";
 import { adminRoutes } from "./admin-routes.ts";
 import { deviceRoutes } from "./device-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { bodyLimit } from "./body-limit.ts";
 import { logAccess, type PeerSource } from "./access-log.ts";
+import type { AppEnv } from "./env.ts";
 import { issueRoutes, type IssueRoutes } from "./issue-routes.ts";
-
-/** Variables the middleware hands to the routes. */
-export interface AppEnv {
-  Variables: { tenant: string };
-}
 
 /** Limits of the HTTP layer. */
 export interface AppOptions {
@@ -47,7 +43,7 @@ export interface HttpHandlers {
 
 /** Builds the app over a service context. */
 export function createApp(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   log: Logger,
   options: AppOptions = DEFAULT_APP_OPTIONS,
 ): Hono<AppEnv> {
@@ -56,7 +52,7 @@ export function createApp(
 
 /** Builds the app and the issuing routes over one service context, sharing their limits. */
 export function createHttp(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   log: Logger,
   options: AppOptions = DEFAULT_APP_OPTIONS,
 ): HttpHandlers {
@@ -76,7 +72,7 @@ export function createHttp(
 
   app.onError(errorHandler(log));
   app.notFound((c) =>
-    problemResponse(new IotaError(404, `No route for ${c.req.method} ${c.req.path}`)),
+    problemResponse(new IotaError("not-found", `No route for ${c.req.method} ${c.req.path}`)),
   );
   // Hint: registered before the middleware, so these answer (limit, log and errors included) without it.
   for (const [path, { POST }] of Object.entries(routes))

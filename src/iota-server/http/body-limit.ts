@@ -1,11 +1,11 @@
 /** The request body size limit: 413 before more than the limit is buffered, for hono routes and plain handlers alike. */
 
 import type { MiddlewareHandler } from "hono";
-import { IotaError } from "../../core/problem.ts";
+import { IotaError } from "../../core/errors.ts";
 
 /** The 413 answer for a body over `max` bytes. */
 function tooLarge(max: number): IotaError {
-  return new IotaError(413, `The request body is larger than ${max} bytes`);
+  return new IotaError("too-large", `The request body is larger than ${max} bytes`);
 }
 
 /**

@@ -1,12 +1,12 @@
 /** The public routes anyone may read without an admin token: the CA certificate and the CRL (provision and renew are in issue-routes.ts). */
 
 import { Hono } from "hono";
-import { invalidField } from "../../core/problem.ts";
+import { invalidField } from "../../core/errors.ts";
 import { isValidName } from "../../core/names.ts";
-import type { ServiceContext } from "../service/context.ts";
-import type { CrlCache } from "../service/crl.ts";
-import { DEFAULT_TENANT } from "../service/tenants.ts";
-import type { AppEnv } from "./app.ts";
+import type { DomainContext } from "../domain/context.ts";
+import type { CrlCache } from "../domain/crl.ts";
+import { DEFAULT_TENANT } from "../domain/tenants.ts";
+import type { AppEnv } from "./env.ts";
 
 const PEM_TYPE = "application/x-pem-file";
 
@@ -18,7 +18,7 @@ function tenantParam(value: string | undefined): string {
 }
 
 /** Routes for devices and anyone who needs the trust anchors. */
-export function deviceRoutes(ctx: ServiceContext, crls: CrlCache): Hono<AppEnv> {
+export function deviceRoutes(ctx: DomainContext, crls: CrlCache): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/ca", async (c) => {

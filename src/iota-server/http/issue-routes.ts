@@ -5,11 +5,11 @@
 
 import { parseOrThrow } from "../../core/validate.ts";
 import { ProvisionBody, RenewBody, type IssuedCertificate } from "../../core/wire.ts";
-import type { ServiceContext } from "../service/context.ts";
-import { provision, renew } from "../service/issuance.ts";
-import { DEFAULT_TENANT } from "../service/tenants.ts";
+import type { DomainContext } from "../domain/context.ts";
+import { provision, renew } from "../domain/issuance.ts";
+import { DEFAULT_TENANT } from "../domain/tenants.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log.ts";
 import { errorResponse, readJson } from "./problem-response.ts";
 import { limitBody } from "./body-limit.ts";
 import { logAccess, requestSource, type PeerSource } from "./access-log.ts";
@@ -34,7 +34,7 @@ const JSON_HEADERS = { "content-type": "application/json" };
 
 /** The provision and renew endpoints over one service context, limits and log. */
 export function issueRoutes(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   limits: IssueLimits,
   log: Logger,
   maxBody: number,

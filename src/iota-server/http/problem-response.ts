@@ -1,14 +1,68 @@
 /** The one place errors become HTTP answers: RFC 9457 problem details, never a stack trace. */
 
 import type { Context } from "hono";
-import { IotaError, isIotaError } from "../../core/problem.ts";
-import type { Logger } from "./logger.ts";
+import { type ErrorKind, IotaError, isIotaError } from "../../core/errors.ts";
+import type { Problem } from "../../core/problem.ts";
+import type { Logger } from "../log.ts";
 
-/** A problem+json response for `error`. */
+/** The HTTP status of each kind of domain failure: the only place the two meet. */
+export const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  "not-found": 404,
+  conflict: 409,
+  "too-large": 413,
+  "unsupported-media-type": 415,
+  "rate-limited": 429,
+  unavailable: 503,
+};
+
+/** Titles for the statuses IoTA answers. */
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** A problem+json response with `status`; `headers` are added (e.g. `allow`). */
+export function problemAnswer(
+  status: number,
+  detail: string,
+  extra: { errors?: Problem["errors"]; retryAfter?: number; headers?: Record<string, string> } = {},
+): Response {
+  const problem: Problem = {
+    type: "about:blank",
+    status,
+    title: TITLES[status] ?? "Error",
+    detail,
+  };
+  if (extra.errors) problem.errors = extra.errors;
+  const headers: Record<string, string> = {
+    "content-type": "application/problem+json",
+    "cache-control": "no-store",
+    ...extra.headers,
+  };
+  if (extra.retryAfter !== undefined) headers["retry-after"] = String(extra.retryAfter);
+  // Hint: RFC 9110 requires a challenge on every 401; IoTA's admin calls take a Bearer token.
+  if (status === 401) headers["www-authenticate"] = 'Bearer realm="iota"';
+  return new Response(JSON.stringify(problem), { status, headers });
+}
+
+/** The problem+json answer for a domain failure. */
 export function problemResponse(error: IotaError): Response {
-  const headers: Record<string, string> = { "content-type": "application/problem+json" };
-  if (error.retryAfter !== undefined) headers["retry-after"] = String(error.retryAfter);
-  return new Response(JSON.stringify(error.toProblem()), { status: error.status, headers });
+  const extra: Parameters<typeof problemAnswer>[2] = {};
+  if (error.errors) extra.errors = error.errors;
+  if (error.retryAfter !== undefined) extra.retryAfter = error.retryAfter;
+  return problemAnswer(STATUS_OF[error.kind], error.message, extra);
 }
 
 /** The answer for an error thrown by `method path`: expected errors as they are, anything else as a logged 500 without details. */
@@ -16,11 +70,9 @@ export function errorResponse(log: Logger, error: Error, method: string, path: s
   if (isIotaError(error)) return problemResponse(error);
   const status = (error as { status?: unknown }).status;
   if (typeof status === "number" && status >= 400 && status < 500)
-    return problemResponse(new IotaError(status, error.message));
+    return problemAnswer(status, error.message);
   log.error(`${method} ${path} failed: ${error.stack ?? error.message}`);
-  return problemResponse(
-    new IotaError(500, "The service failed to handle this request; it has been logged"),
-  );
+  return problemAnswer(500, "The service failed to handle this request; it has been logged");
 }
 
 /** The hono app's error handler: {@link errorResponse}. */
@@ -31,16 +83,32 @@ export function errorHandler(log: Logger) {
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
-/** Reads a JSON body; 415 when it is not JSON, 400 when it does not parse. */
+/**
+ * Reads a JSON body: `unsupported-media-type` when it is not JSON, `invalid` when it does not parse or
+ * did not arrive whole. Hint: the parser's message quotes the body, which may hold a secret, so it is
+ * never passed on.
+ */
 export async function readJson(req: Request): Promise<unknown> {
   if (!JSON_TYPE.test(req.headers.get("content-type") ?? "")) {
-    throw new IotaError(415, "The request body must be JSON (Content-Type: application/json)");
+    throw new IotaError(
+      "unsupported-media-type",
+      "The request body must be JSON (Content-Type: application/json)",
+    );
   }
-  const text = await req.text();
+  let text: string;
+  try {
+    text = await req.text();
+  } catch (error) {
+    if (isIotaError(error)) throw error;
+    // Hint: a client that stops sending halfway is its own failure, not the service's (no 500 in the log).
+    throw new IotaError("invalid", "The request body did not arrive completely", {
+      errors: [{ field: "(body)", message: "was cut off before its end" }],
+    });
+  }
   try {
     return JSON.parse(text);
-  } catch (error) {
-    throw new IotaError(400, `The request body is not valid JSON: ${(error as Error).message}`, {
+  } catch {
+    throw new IotaError("invalid", "The request body is not valid JSON", {
       errors: [{ field: "(body)", message: "is not valid JSON" }],
     });
   }

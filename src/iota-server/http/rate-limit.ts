@@ -1,6 +1,6 @@
 /** In-memory rate limiting: a token bucket per key, and a throttle on repeated wrong credentials. */
 
-import { IotaError } from "../../core/problem.ts";
+import { IotaError } from "../../core/errors.ts";
 
 /** Token-bucket parameters. */
 export interface BucketPolicy {
@@ -47,7 +47,9 @@ export class RateLimiter {
   enforce(key: string, what: string): void {
     const wait = this.take(key);
     if (wait > 0)
-      throw new IotaError(429, `Too many ${what}; retry in ${wait} s`, { retryAfter: wait });
+      throw new IotaError("rate-limited", `Too many ${what}; retry in ${wait} s`, {
+        retryAfter: wait,
+      });
   }
 
   private refill(key: string): Bucket {

@@ -9,7 +9,7 @@ import {
   type TestService,
 } from "../test-support.ts";
 import { exportPrivateKeyPem } from "../../core/csr.ts";
-import { DEFAULT_TENANT } from "../service/tenants.ts";
+import { DEFAULT_TENANT } from "../domain/tenants.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./embedded-broker.ts";
 
 /** A device's TLS credentials as issued by the service. */

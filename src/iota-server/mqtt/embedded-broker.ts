@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { DEFAULT_TOPIC_PREFIX } from "../../core/agent-config.ts";
 import { identityUri } from "../../core/profile.ts";
-import type { ServiceContext } from "../service/context.ts";
-import type { Logger } from "../http/logger.ts";
+import type { DomainContext } from "../domain/context.ts";
+import type { Logger } from "../log.ts";
 import { brokerNames, isWildcardHost, issueBrokerCertificate } from "./broker-certificate.ts";
 import {
   checkClientCertificate,
@@ -20,7 +20,7 @@ import { deviceTopicPolicy } from "./topic-policy.ts";
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; port 0 lets the OS choose. */
   listen: { host: string; port: number };
-  ctx: ServiceContext;
+  ctx: DomainContext;
   /** The tenant whose CA signs the broker certificate and whose devices may connect. */
   tenant: string;
   log: Logger;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { startServer, type RunningServer } from "../server.ts";
-import { memoryLogger } from "../http/logger.ts";
+import { memoryLogger } from "../log.ts";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../core/csr.ts";
 import { deviceToken } from "../../core/token.ts";
 

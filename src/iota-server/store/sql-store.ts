@@ -19,7 +19,7 @@ import type {
   TenantRecord,
 } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toTenant, type Row } from "./rows.ts";
-import { IotaError } from "../../core/problem.ts";
+import { cannotStart } from "../exit.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
 
 /** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
@@ -45,10 +45,7 @@ export async function openStore(url: string): Promise<SqlStore> {
     await driver?.close().catch(() => {});
     const e = error as { code?: unknown; message?: unknown };
     const code = typeof e.code === "string" ? ` (${e.code})` : "";
-    throw new IotaError(
-      503,
-      `Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`,
-    );
+    throw cannotStart(`Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`);
   }
 }
 

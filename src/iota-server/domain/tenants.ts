@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { CertificateAuthority } from "../ca/authority.ts";
 import type { Sealer } from "../ca/sealer.ts";
 import type { Store } from "../store/store.ts";
-import { IotaError } from "../../core/problem.ts";
+import { IotaError } from "../../core/errors.ts";
 
 /** The tenant a fresh server creates. */
 export const DEFAULT_TENANT = "default";
@@ -56,7 +56,8 @@ export class Tenants {
   /** The tenant an admin token belongs to; 401 when the token is unknown. */
   async authenticate(token: string): Promise<string> {
     const tenant = await this.store.tenantIdForToken(hashAdminToken(token));
-    if (!tenant) throw new IotaError(401, "The admin token is not valid for this service");
+    if (!tenant)
+      throw new IotaError("unauthorized", "The admin token is not valid for this service");
     return tenant;
   }
 
@@ -73,7 +74,7 @@ export class Tenants {
 
   private async loadCa(id: string): Promise<CertificateAuthority> {
     const tenant = await this.store.getTenant(id);
-    if (!tenant) throw new IotaError(404, `No tenant named ${JSON.stringify(id)}`);
+    if (!tenant) throw new IotaError("not-found", `No tenant named ${JSON.stringify(id)}`);
     return await CertificateAuthority.load(
       tenant.caCert,
       this.sealer.open(tenant.caKeySealed, `ca-key:${id}`),

@@ -2,7 +2,7 @@
 
 import { x509 } from "../../core/x509.ts";
 import { decodePem } from "../../core/pem.ts";
-import { IotaError, invalidField } from "../../core/problem.ts";
+import { IotaError, invalidField } from "../../core/errors.ts";
 import { constantTimeEqual } from "../../core/encoding.ts";
 import { deviceToken } from "../../core/token.ts";
 import { parseIdentityUri } from "../../core/profile.ts";
@@ -10,7 +10,7 @@ import { checkRenewProof } from "../../core/renew-proof.ts";
 import { DEFAULT_RENEWAL_POLICY, renewalTime, serialRandom } from "../../core/renewal.ts";
 import type { IssuedCertificate, ProvisionBody, RenewBody } from "../../core/wire.ts";
 import type { DeviceKey, DeviceRecord, GroupRecord } from "../store/store.ts";
-import type { ServiceContext } from "./context.ts";
+import type { DomainContext } from "./context.ts";
 import { groupSecret, requireGroup } from "./groups.ts";
 import { requireDevice } from "./devices.ts";
 import { checkCsr } from "./csr-check.ts";
@@ -20,7 +20,7 @@ import { DEFAULT_TENANT } from "./tenants.ts";
 export type OnAuthFailure = (scope: string) => void;
 
 /** The answer for a stored device certificate. */
-async function answer(ctx: ServiceContext, device: DeviceRecord): Promise<IssuedCertificate> {
+async function answer(ctx: DomainContext, device: DeviceRecord): Promise<IssuedCertificate> {
   const ca = await ctx.tenants.ca(device.tenantId);
   const certificate = device.certificate ?? "";
   const serial = device.serial ?? "";
@@ -50,7 +50,7 @@ function sameDer(storedPem: string | null, cert: x509.X509Certificate): boolean 
 
 /** Checks the device token or group secret of a provisioning request; 401 when neither matches. */
 function checkCredential(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   group: GroupRecord,
   body: ProvisionBody,
   onFailure: OnAuthFailure,
@@ -64,7 +64,7 @@ function checkCredential(
     onFailure(`${group.tenantId}/${group.name}`);
     const what = body.token !== undefined ? "device token" : "provisioning secret";
     throw new IotaError(
-      401,
+      "unauthorized",
       `The ${what} is not valid for device ${JSON.stringify(body.device)} in group ${JSON.stringify(group.name)}`,
     );
   }
@@ -75,7 +75,7 @@ function checkCredential(
  * Idempotent for the same public key; a different key on a provisioned device is refused (409).
  */
 export async function provision(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   body: ProvisionBody,
   onFailure: OnAuthFailure,
 ): Promise<{ created: boolean; issued: IssuedCertificate }> {
@@ -90,7 +90,7 @@ export async function provision(
     const current = attempt === 0 ? device : await requireDevice(ctx, key);
     if (current.state === "revoked")
       throw new IotaError(
-        403,
+        "forbidden",
         `Device ${JSON.stringify(body.device)} is revoked; an operator must reset it before it can provision again`,
       );
     if (current.state === "provisioned") {
@@ -98,12 +98,12 @@ export async function provision(
         return { created: false, issued: await answer(ctx, current) };
       if (current.keyHash !== csr.keyHash) {
         throw new IotaError(
-          409,
+          "conflict",
           `Device ${JSON.stringify(body.device)} is already provisioned with another key; an operator must reset it first`,
         );
       }
       throw new IotaError(
-        409,
+        "conflict",
         `Device ${JSON.stringify(body.device)} is provisioned and its certificate expired; renew it or have an operator reset it`,
       );
     }
@@ -138,7 +138,7 @@ export async function provision(
     // Another request provisioned the device meanwhile: answer as if this one came second.
   }
   throw new IotaError(
-    409,
+    "conflict",
     `Device ${JSON.stringify(body.device)} changed while it was being provisioned; retry`,
   );
 }
@@ -149,7 +149,7 @@ export async function provision(
  * A retried renewal whose answer was lost (same new key, previous serial) gets the same certificate back.
  */
 export async function renew(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   body: RenewBody,
   onFailure: OnAuthFailure,
 ): Promise<{ created: boolean; issued: IssuedCertificate }> {
@@ -176,22 +176,22 @@ export async function renew(
   const ca = await ctx.tenants.ca(id.tenant);
   if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) {
     onFailure(`${id.tenant}/${id.group}`);
-    throw new IotaError(401, "The certificate was not issued by this tenant's CA");
+    throw new IotaError("unauthorized", "The certificate was not issued by this tenant's CA");
   }
   const now = ctx.now();
   const proofProblem = await checkRenewProof(cert, body, now);
   if (proofProblem) {
     onFailure(`${id.tenant}/${id.group}`);
-    throw new IotaError(401, `The renewal proof is not valid: ${proofProblem}`);
+    throw new IotaError("unauthorized", `The renewal proof is not valid: ${proofProblem}`);
   }
   const record = await ctx.store.getCertificate(cert.serialNumber);
-  if (!record) throw new IotaError(401, "The certificate is not known to this service");
+  if (!record) throw new IotaError("unauthorized", "The certificate is not known to this service");
   if (record.revokedAt !== null)
-    throw new IotaError(403, `Certificate ${cert.serialNumber} is revoked`);
+    throw new IotaError("forbidden", `Certificate ${cert.serialNumber} is revoked`);
   const group = await requireGroup(ctx, id.tenant, id.group);
   if (cert.notAfter.getTime() + group.grace * 1000 < now) {
     throw new IotaError(
-      403,
+      "forbidden",
       `Certificate ${cert.serialNumber} expired more than the group's renew grace (${group.grace}s) ago; an operator must reset the device`,
     );
   }
@@ -199,20 +199,23 @@ export async function renew(
   const device = await requireDevice(ctx, key);
   if (device.state !== "provisioned")
     throw new IotaError(
-      403,
+      "forbidden",
       `Device ${JSON.stringify(id.device)} is ${device.state}; it cannot renew`,
     );
   // Hint: the DER parser tolerates a few changed bytes outside the signed part; only the exact issued bytes may renew.
   if (device.serial === cert.serialNumber && !sameDer(device.certificate, cert)) {
     onFailure(`${id.tenant}/${id.group}`);
-    throw new IotaError(401, "The certificate is not the one this service issued to the device");
+    throw new IotaError(
+      "unauthorized",
+      "The certificate is not the one this service issued to the device",
+    );
   }
   const csr = await checkCsr(body.csr, id.device);
   if (device.serial !== cert.serialNumber) {
     if (device.prevSerial === cert.serialNumber && device.keyHash === csr.keyHash)
       return { created: false, issued: await answer(ctx, device) };
     throw new IotaError(
-      409,
+      "conflict",
       `Certificate ${cert.serialNumber} is no longer the device's current certificate`,
     );
   }
@@ -231,7 +234,10 @@ export async function renew(
     const latest = await requireDevice(ctx, key);
     if (latest.prevSerial === cert.serialNumber && latest.keyHash === csr.keyHash)
       return { created: false, issued: await answer(ctx, latest) };
-    throw new IotaError(409, `Certificate ${cert.serialNumber} was renewed by another request`);
+    throw new IotaError(
+      "conflict",
+      `Certificate ${cert.serialNumber} was renewed by another request`,
+    );
   }
   return {
     created: true,

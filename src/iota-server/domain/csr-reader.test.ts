@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { x509 } from "../../core/x509.ts";
 import { createCsrPem, generateDeviceKey, publicKeyHash } from "../../core/csr.ts";
 import { decodePem, encodePem, toArrayBuffer } from "../../core/pem.ts";
-import { invalidField, isIotaError } from "../../core/problem.ts";
+import { invalidField, isIotaError } from "../../core/errors.ts";
 import { checkCsr } from "./csr-check.ts";
 import { readPlainCsr } from "./csr-reader.ts";
 
@@ -71,7 +71,7 @@ async function outcome(run: () => Promise<{ spki: string; keyHash: string }>): P
     return `ok ${r.spki} ${r.keyHash}`;
   } catch (error) {
     if (!isIotaError(error)) throw error;
-    return `${error.status} ${error.message} ${JSON.stringify(error.errors ?? [])}`;
+    return `${error.kind} ${error.message} ${JSON.stringify(error.errors ?? [])}`;
   }
 }
 
@@ -126,7 +126,7 @@ describe("checkCsr on the lean path", () => {
       const bad = der.slice();
       bad[at] = (bad[at] ?? 0) ^ 0x01;
       const answer = await expectSameAnswer(encodePem(bad, "CERTIFICATE REQUEST"), "dev-1");
-      expect(answer).toStartWith("400 ");
+      expect(answer).toStartWith("invalid ");
     }
   });
 
@@ -185,7 +185,7 @@ describe("checkCsr on the lean path", () => {
       new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]),
     ]) {
       expect(await expectSameAnswer(encodePem(bad, "CERTIFICATE REQUEST"), "dev-1")).toStartWith(
-        "400 ",
+        "invalid ",
       );
     }
     // Hint: the general parser tolerates a trailing byte; the lean path leaves such input to it, so the answer stays.

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { crypto, x509 } from "../../core/x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "../../core/csr.ts";
 import { decodePem, toArrayBuffer } from "../../core/pem.ts";
-import { invalidField } from "../../core/problem.ts";
+import { invalidField } from "../../core/errors.ts";
 import { readPlainCsr, type PlainCsr } from "./csr-reader.ts";
 
 /** A CSR that passed every check. */

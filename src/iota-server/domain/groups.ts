@@ -1,11 +1,11 @@
 /** Group operations: create with a provisioning secret, list, show, rotate the secret, delete. */
 
-import { IotaError } from "../../core/problem.ts";
+import { IotaError } from "../../core/errors.ts";
 import { newProvisioningSecret } from "../../core/token.ts";
 import { DEFAULT_GRACE_SECONDS, DEFAULT_VALIDITY_SECONDS } from "../../core/profile.ts";
 import type { CreateGroupBody, GroupView, GroupWithSecret } from "../../core/wire.ts";
 import type { GroupRecord } from "../store/store.ts";
-import { secretContext, type ServiceContext } from "./context.ts";
+import { secretContext, type DomainContext } from "./context.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -24,7 +24,7 @@ export function groupView(g: GroupRecord, deviceCount?: number): GroupView {
 
 /** Creates a group; 409 when the name is taken. The secret is in this answer only. */
 export async function createGroup(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   body: CreateGroupBody,
 ): Promise<GroupWithSecret> {
@@ -40,35 +40,35 @@ export async function createGroup(
     secretRotatedAt: now,
   };
   if (!(await ctx.store.insertGroup(record))) {
-    throw new IotaError(409, `A group named ${JSON.stringify(body.name)} already exists`);
+    throw new IotaError("conflict", `A group named ${JSON.stringify(body.name)} already exists`);
   }
   return { ...groupView(record, 0), provisioningSecret: secret };
 }
 
 /** A group record; 404 naming the group when it does not exist. */
 export async function requireGroup(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   name: string,
 ): Promise<GroupRecord> {
   const group = await ctx.store.getGroup(tenant, name);
-  if (!group) throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+  if (!group) throw new IotaError("not-found", `No group named ${JSON.stringify(name)}`);
   return group;
 }
 
 /** The plaintext provisioning secret of a group (opened once per sealed value, then remembered). */
-export function groupSecret(ctx: ServiceContext, group: GroupRecord): string {
+export function groupSecret(ctx: DomainContext, group: GroupRecord): string {
   return ctx.sealer.openCached(group.secretSealed, secretContext(group.tenantId, group.name));
 }
 
 /** Every group of a tenant with its device count. */
-export async function listGroups(ctx: ServiceContext, tenant: string): Promise<GroupView[]> {
+export async function listGroups(ctx: DomainContext, tenant: string): Promise<GroupView[]> {
   return (await ctx.store.listGroups(tenant)).map((g) => groupView(g, g.deviceCount));
 }
 
 /** One group with its device count. */
 export async function getGroup(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   name: string,
 ): Promise<GroupView> {
@@ -81,7 +81,7 @@ export async function getGroup(
  * devices not yet provisioned; provisioned devices renew with their certificates and are unaffected.
  */
 export async function rotateSecret(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   name: string,
 ): Promise<GroupWithSecret> {
@@ -90,7 +90,7 @@ export async function rotateSecret(
   const secret = newProvisioningSecret();
   const sealed = ctx.sealer.seal(secret, secretContext(tenant, name));
   if (!(await ctx.store.setGroupSecret(tenant, name, sealed, now)))
-    throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+    throw new IotaError("not-found", `No group named ${JSON.stringify(name)}`);
   return {
     ...groupView({ ...group, secretSealed: sealed, secretRotatedAt: now }),
     provisioningSecret: secret,
@@ -102,7 +102,7 @@ export async function rotateSecret(
  * devices are deleted too and their certificates revoked.
  */
 export async function deleteGroup(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   name: string,
   force: boolean,
@@ -111,10 +111,10 @@ export async function deleteGroup(
   const count = await ctx.store.countDevices(tenant, name);
   if (count > 0 && !force) {
     throw new IotaError(
-      409,
+      "conflict",
       `Group ${JSON.stringify(name)} still has ${count} devices; delete them first or pass force=true`,
     );
   }
   if (!(await ctx.store.deleteGroup(tenant, name, ctx.now())))
-    throw new IotaError(404, `No group named ${JSON.stringify(name)}`);
+    throw new IotaError("not-found", `No group named ${JSON.stringify(name)}`);
 }

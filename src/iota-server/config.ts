@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { IotaError } from "../core/problem.ts";
+import { SERVER_EXIT_HELP, usageError } from "./exit.ts";
 
 /** Everything iota-server needs to start. */
 export interface ServerOptions {
@@ -42,15 +42,15 @@ Examples:
   iota-server
   iota-server --data /var/lib/iota --listen 0.0.0.0:8440
   IOTA_DB=postgres://iota@db/iota IOTA_MASTER_KEY=... iota-server --listen 0.0.0.0:8440
-`;
+
+${SERVER_EXIT_HELP}`;
 
 /** Parses `HOST:PORT` (IPv6 hosts in brackets); `what` names the flag in errors. */
 export function parseHostPort(text: string, what: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
   if (!match || port > 65535)
-    throw new IotaError(
-      400,
+    throw usageError(
       `${what} must be HOST:PORT (e.g. 127.0.0.1:8440), got ${JSON.stringify(text)}`,
     );
   return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
@@ -72,11 +72,11 @@ function readFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, allowPositionals: false, strict: true });
   } catch (error) {
-    throw new IotaError(400, (error as Error).message);
+    throw usageError((error as Error).message);
   }
 }
 
-/** Parses argv and the environment; throws IotaError(400) naming the bad flag. `undefined` for --help/--version. */
+/** Parses argv and the environment; throws a usage StartupError naming the bad flag. `undefined` for --help/--version. */
 export function parseServerOptions(
   argv: string[],
   env: Record<string, string | undefined>,
@@ -91,8 +91,7 @@ export function parseServerOptions(
     db: values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`,
   };
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(options.db))
-    throw new IotaError(
-      400,
+    throw usageError(
       `--db must start with sqlite: or postgres://, got ${JSON.stringify(options.db)}`,
     );
   const mqtt = values["mqtt-listen"] ?? env.IOTA_MQTT_LISTEN;
@@ -111,11 +110,10 @@ export function parseProxyList(text: string): string[] {
     .filter((entry) => entry !== "");
   for (const entry of entries) {
     if (!isIP(entry))
-      throw new IotaError(
-        400,
+      throw usageError(
         `--trust-proxy takes IP addresses separated by commas; ${JSON.stringify(entry)} is not one`,
       );
   }
-  if (entries.length === 0) throw new IotaError(400, "--trust-proxy needs at least one IP address");
+  if (entries.length === 0) throw usageError("--trust-proxy needs at least one IP address");
   return entries;
 }

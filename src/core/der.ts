@@ -3,6 +3,11 @@
 /** Thrown by the reader on anything that is not well-formed DER; callers turn it into their own error. */
 export class DerError extends Error {}
 
+/** AlgorithmIdentifier ecdsa-with-SHA256 (no parameters, RFC 5758), as certificates and CSRs carry it. */
+export const ECDSA_SHA256_ALGORITHM = new Uint8Array(
+  Buffer.from("300a06082a8648ce3d040302", "hex"),
+);
+
 /** ASN.1 tags the hot path writes or reads. */
 export const TAG = {
   BOOLEAN: 0x01,

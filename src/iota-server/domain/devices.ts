@@ -1,10 +1,10 @@
 /** Device operations: create one or many, list by pages, show, delete, revoke, reset. */
 
-import { IotaError } from "../../core/problem.ts";
+import { IotaError } from "../../core/errors.ts";
 import { nameProblem, NAME_RULE } from "../../core/names.ts";
 import type { BulkCreateResult, DeviceView, Page } from "../../core/wire.ts";
 import type { DeviceKey, DeviceRecord } from "../store/store.ts";
-import type { ServiceContext } from "./context.ts";
+import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -29,7 +29,7 @@ export function deviceView(d: DeviceRecord): DeviceView {
 
 /** Creates one device; 409 when it exists. */
 export async function createDevice(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   group: string,
   name: string,
@@ -38,7 +38,7 @@ export async function createDevice(
   const created = await ctx.store.insertDevices(tenant, group, [name], ctx.now());
   if (created.length === 0)
     throw new IotaError(
-      409,
+      "conflict",
       `Device ${JSON.stringify(name)} already exists in group ${JSON.stringify(group)}`,
     );
   return deviceView(await requireDevice(ctx, { tenantId: tenant, group, name }));
@@ -49,7 +49,7 @@ export async function createDevice(
  * or invalid with its reason. Duplicates within the request count once.
  */
 export async function createDevices(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   group: string,
   names: string[],
@@ -69,11 +69,11 @@ export async function createDevices(
 }
 
 /** A device record; 404 naming the device when it does not exist. */
-export async function requireDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceRecord> {
+export async function requireDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceRecord> {
   const device = await ctx.store.getDevice(key);
   if (!device)
     throw new IotaError(
-      404,
+      "not-found",
       `No device named ${JSON.stringify(key.name)} in group ${JSON.stringify(key.group)}`,
     );
   return device;
@@ -81,7 +81,7 @@ export async function requireDevice(ctx: ServiceContext, key: DeviceKey): Promis
 
 /** One page of a group's devices, in name order; pass `nextCursor` back for the next page. */
 export async function listDevices(
-  ctx: ServiceContext,
+  ctx: DomainContext,
   tenant: string,
   group: string,
   limit: number,
@@ -97,20 +97,20 @@ export async function listDevices(
 }
 
 /** Deletes a device and revokes its live certificates. */
-export async function deleteDevice(ctx: ServiceContext, key: DeviceKey): Promise<void> {
+export async function deleteDevice(ctx: DomainContext, key: DeviceKey): Promise<void> {
   await requireGroup(ctx, key.tenantId, key.group);
   if (!(await ctx.store.deleteDevice(key, ctx.now()))) await requireDevice(ctx, key);
 }
 
 /** Revokes a device: it can neither renew nor provision again until reset; its certificates go on the CRL. */
-export async function revokeDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceView> {
+export async function revokeDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
   await requireDevice(ctx, key);
   await ctx.store.revokeDevice(key, ctx.now());
   return deviceView(await requireDevice(ctx, key));
 }
 
 /** Resets a device to `created` so it may provision again (with a new key); its certificates are revoked. */
-export async function resetDevice(ctx: ServiceContext, key: DeviceKey): Promise<DeviceView> {
+export async function resetDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
   await requireDevice(ctx, key);
   await ctx.store.resetDevice(key, ctx.now());
   return deviceView(await requireDevice(ctx, key));

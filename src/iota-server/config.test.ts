@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseServerOptions, type ServerOptions } from "./options.ts";
+import { parseServerOptions, type ServerOptions } from "./config.ts";
 
 const parse = (argv: string[], env: Record<string, string> = {}) =>
   parseServerOptions(argv, env) as ServerOptions;

@@ -1,8 +1,8 @@
 /** The tenant CRL: signed again whenever a revocation bumps the tenant's CRL number, or half its validity passed. */
 
 import { CRL_VALIDITY_MS } from "../ca/authority.ts";
-import { IotaError } from "../../core/problem.ts";
-import type { ServiceContext } from "./context.ts";
+import { IotaError } from "../../core/errors.ts";
+import type { DomainContext } from "./context.ts";
 
 interface CachedCrl {
   crlNumber: number;
@@ -15,9 +15,9 @@ export class CrlCache {
   private readonly cache = new Map<string, CachedCrl>();
 
   /** The current CRL of `tenant`, PEM (`X509 CRL`). */
-  async get(ctx: ServiceContext, tenant: string): Promise<string> {
+  async get(ctx: DomainContext, tenant: string): Promise<string> {
     const record = await ctx.store.getTenant(tenant);
-    if (!record) throw new IotaError(404, `No tenant named ${JSON.stringify(tenant)}`);
+    if (!record) throw new IotaError("not-found", `No tenant named ${JSON.stringify(tenant)}`);
     const now = ctx.now();
     const cached = this.cache.get(tenant);
     if (

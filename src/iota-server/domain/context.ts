@@ -1,11 +1,11 @@
-/** What every service operation receives: the store, the sealer, the tenants' CAs and the clock. */
+/** What every domain operation receives: the store, the sealer, the tenants' CAs and the clock. */
 
 import type { Sealer } from "../ca/sealer.ts";
 import type { Store } from "../store/store.ts";
 import type { Tenants } from "./tenants.ts";
 
-/** Dependencies of the service operations; only `main.ts` builds the real ones. */
-export interface ServiceContext {
+/** Dependencies of the domain operations; only `main.ts` builds the real ones. */
+export interface DomainContext {
   store: Store;
   sealer: Sealer;
   tenants: Tenants;

@@ -1,4 +1,4 @@
-/** The service's log: one line per event on stderr. Never given request bodies, headers or secrets. */
+/** The service's log: one line per event on stderr, shared by the HTTP layer, the broker and start-up. Never given request bodies, headers or secrets. */
 
 /** Where the service writes its log lines. */
 export interface Logger {

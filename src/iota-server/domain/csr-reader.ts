@@ -3,8 +3,15 @@
  * attributes): a strict DER walk instead of a full ASN.1 object model. Anything else is left to @peculiar/x509.
  */
 
-import { TAG, contentsEqual, derToP1363, expectTlv, readTlv, type Tlv } from "../ca/der.ts";
-import { ECDSA_SHA256_ALGORITHM } from "../ca/template-issuer.ts";
+import {
+  ECDSA_SHA256_ALGORITHM,
+  TAG,
+  contentsEqual,
+  derToP1363,
+  expectTlv,
+  readTlv,
+  type Tlv,
+} from "../../core/der.ts";
 
 /** The parts of a PKCS#10 request the checks need. */
 export interface PlainCsr {
