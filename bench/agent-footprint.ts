@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { deviceToken } from "../src/core/token.ts";
 import { printTable, processCpuSeconds } from "./load.ts";
+import { startServerProcess } from "../test/helpers/server-process.ts";
 
 /** Benchmark knobs: idle window and fresh starts per artifact (the median start is reported). */
 export interface FootprintOptions {
@@ -128,43 +128,19 @@ function wakeupsBetween(
 }
 
 /** The server under the agents: iota-server with the embedded broker, on loopback. */
-async function startServer(
-  dir: string,
-): Promise<{ child: ChildProcess; url: string; mqttUrl: string; admin: Record<string, string> }> {
-  const data = join(dir, "server");
-  const child = spawn(
-    BUN,
-    [
-      join(ROOT, "src/iota-server/main.ts"),
-      "--data",
-      data,
-      "--listen",
-      "127.0.0.1:0",
-      "--mqtt-listen",
-      "127.0.0.1:0",
-    ],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "ignore"],
-    },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  let url = "";
-  let mqttUrl = "";
-  await new Promise<void>((done, fail) => {
-    child.once("exit", (code) => fail(new Error(`iota-server exited with ${code}`)));
-    lines.on("line", (line) => {
-      url ||= /listening on (\S+)/.exec(line)?.[1] ?? "";
-      mqttUrl ||= /mqtt broker: (\S+)/.exec(line)?.[1] ?? "";
-      if (url && mqttUrl) done();
-    });
+async function startServer(dir: string) {
+  const server = await startServerProcess({
+    tls: true,
+    data: join(dir, "server"),
+    args: ["--mqtt-listen", "127.0.0.1:0"],
   });
-  const token = readFileSync(join(data, "admin-token"), "utf8").trim();
   return {
-    child,
-    url,
-    mqttUrl,
-    admin: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    process: server,
+    url: server.url,
+    mqttUrl: server.brokerUrl ?? "",
+    serverCa: server.serverCaPem,
+    fetch: server.fetch,
+    admin: { authorization: `Bearer ${server.token()}`, "content-type": "application/json" },
   };
 }
 
@@ -199,7 +175,7 @@ async function startAgent(
   n: number,
 ): Promise<StartedAgent> {
   const device = `agent-${n}`;
-  const created = await fetch(`${server.url}/v1/groups/footprint/devices`, {
+  const created = await server.fetch("/v1/groups/footprint/devices", {
     method: "POST",
     headers: server.admin,
     body: JSON.stringify({ name: device }),
@@ -210,6 +186,7 @@ async function startAgent(
   const config = join(dir, `${device}.json`);
   const settings = {
     server: server.url,
+    serverCa: server.serverCa,
     group: "footprint",
     device,
     token: deviceToken(secret, "footprint", device),
@@ -272,7 +249,7 @@ export async function main(
     );
     const artifacts = build(dir);
     server = await startServer(dir);
-    const group = await fetch(`${server.url}/v1/groups`, {
+    const group = await server.fetch("/v1/groups", {
       method: "POST",
       headers: server.admin,
       body: JSON.stringify({ name: "footprint" }),
@@ -280,7 +257,8 @@ export async function main(
     if (group.status !== 201)
       throw new Error(`creating the group: ${group.status} ${await group.text()}`);
     const { provisioningSecret } = (await group.json()) as { provisioningSecret: string };
-    const ca = await (await fetch(`${server.url}/v1/ca`)).text();
+    // Hint: the embedded broker presents a certificate of the server CA, like the API.
+    const ca = server.serverCa;
     const results: Footprint[] = [];
     const kept: { artifact: Artifact; child: ChildProcess; result: Footprint }[] = [];
     let n = 0;
@@ -373,7 +351,7 @@ export async function main(
     );
   } finally {
     for (const child of agents) await stop(child);
-    if (server) await stop(server.child);
+    if (server) await server.process.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,8 @@
 
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, buildIotactl, run, startServerProcess, tempDir } from "../test/iotactl-support.ts";
+import { ROOT, buildIotactl, run, tempDir } from "../test/iotactl-support.ts";
+import { startServerProcess } from "../test/helpers/server-process.ts";
 
 /** The figures of one run. */
 export interface MassCreateResult {
@@ -25,13 +26,13 @@ const rate = (devices: number, ms: number) => ({
 /** Runs the benchmark: `bulkCount` names through `--from-file`, `loopCount` through the seed's script. */
 export async function main(bulkCount = 100_000, loopCount = 300): Promise<MassCreateResult> {
   const dir = tempDir("iota-bench-");
-  const server = await startServerProcess();
+  const server = await startServerProcess({ tls: false });
   try {
     const bin = await buildIotactl(dir);
     const env = {
       PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       IOTA_SERVER: server.url,
-      IOTA_TOKEN: server.token,
+      IOTA_TOKEN: server.token(),
       XDG_CONFIG_HOME: join(dir, "xdg"),
     };
 

@@ -89,14 +89,24 @@ async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Prom
   const bunArgs = (process.env.BENCH_SERVER_BUN_ARGS ?? "").split(" ").filter(Boolean);
   const { child, firstLine } = await startChild(
     BUN,
-    [...bunArgs, join(ROOT, "bench/bench-server.ts"), "--data", data, "--listen", "127.0.0.1:0"],
+    // Hint: plain HTTP on loopback, as cfssl serve runs here; the operator flag lifts the per-address limit.
+    [
+      ...bunArgs,
+      join(ROOT, "src/iota-server/main.ts"),
+      "--data",
+      data,
+      "--listen",
+      "127.0.0.1:0",
+      "--plain-http",
+      "--issue-rate",
+      "0",
+    ],
     join(dir, "iota.log"),
   );
   try {
-    const { url, adminTokenPath } = JSON.parse(firstLine) as {
-      url: string;
-      adminTokenPath: string;
-    };
+    const url = /listening on (\S+)/.exec(firstLine)?.[1];
+    if (!url) throw new Error(`iota-server did not say where it listens: ${firstLine}`);
+    const adminTokenPath = join(data, "admin-token");
     const admin = {
       authorization: `Bearer ${readFileSync(adminTokenPath, "utf8").trim()}`,
       "content-type": "application/json",

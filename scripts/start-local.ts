@@ -98,6 +98,9 @@ const apiUrl =
 const brokerUrl =
   /mqtt broker: (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its broker address");
 const adminToken = readFileSync(join(data, "admin-token"), "utf8").trim();
+const fingerprint = /SHA-256 fingerprint ([0-9A-F:]+)/.exec(serverOut)?.[1] ?? "";
+// The service's own server CA: the demo's tools and device trust it, and only it.
+const serverCaPem = readFileSync(join(data, "server-ca.pem"), "utf8");
 
 // The demo group's secret is shown once, at creation; keep it (0600) so later starts can write the same config.
 const secretFile = join(demoDir, "group-secret");
@@ -122,15 +125,16 @@ const device = await api(apiUrl, adminToken, "POST", `/v1/groups/${demoGroup}/de
 if (!device.ok && device.status !== 409)
   fail(`could not create the demo device: ${device.status} ${await device.text()}`);
 
-const caPem = await (await fetch(`${apiUrl}/v1/ca`)).text();
 const config: AgentConfigInput = {
   server: apiUrl,
+  // Hint: the device pins the server CA; the embedded broker presents a certificate of the same CA.
+  serverCa: serverCaPem,
   group: demoGroup,
   device: demoDevice,
   token: deviceToken(secret, demoGroup, demoDevice),
   dataDir: join(demoDir, "iotad"),
   statusListen,
-  mqtt: { url: brokerUrl, ca: caPem },
+  mqtt: { url: brokerUrl, ca: serverCaPem },
 };
 const configFile = join(demoDir, "iotad.json");
 writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
@@ -157,9 +161,11 @@ for (let i = 0; ; i++) {
 }
 
 process.stdout.write(`
-IoTA is running on this machine:
+IoTA is running on this machine, over HTTPS with its own trust:
   API         ${apiUrl}   (admin token in ${join(data, "admin-token")}; OpenAPI at ${apiUrl}/v1/openapi.json)
-  MQTT broker ${brokerUrl}   (mutual TLS, device certificates from ${apiUrl}/v1/ca)
+  server CA   ${join(data, "server-ca.pem")}   (SHA-256 fingerprint ${fingerprint})
+              try: curl --cacert ${join(data, "server-ca.pem")} ${apiUrl}/v1/ca
+  MQTT broker ${brokerUrl}   (mutual TLS: its certificate is from the server CA, devices use their own)
   device      ${demoGroup}/${demoDevice}, run by iotad with ${configFile}
   status      ${statusUrl}/status   (try: curl ${statusUrl}/healthz)
   logs        ${join(data, "iota-server.log")}, ${agentLog}

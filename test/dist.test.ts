@@ -23,8 +23,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS, type Target } from "../targets/index.ts";
 import { deviceToken } from "../src/core/token.ts";
-import { startServerProcess, type ServerProcess } from "./support/iota-server-process.ts";
-import { makeSandbox, qemuNodeArgv, type Sandbox } from "./support/foreign-run.ts";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
+import { makeSandbox, qemuNodeArgv, type Sandbox } from "./helpers/foreign-run.ts";
 
 const repo = join(import.meta.dir, "..");
 const dist = join(repo, "dist");
@@ -46,8 +46,8 @@ beforeAll(async () => {
     if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stderr}`);
   }
   manifest = JSON.parse(readFileSync(join(dist, "artifacts.json"), "utf8"));
-  server = await startServerProcess(repo);
-  const group = await server.call("POST", "/v1/groups", { name: GROUP, validity: "1m" }, 201);
+  server = await startServerProcess({ tls: true });
+  const group = await server.admin("POST", "/v1/groups", { name: GROUP, validity: "1m" }, 201);
   secret = String(group.provisioningSecret);
 }, 900_000);
 
@@ -116,9 +116,10 @@ async function prepareDevice(target: Target, box: Sandbox, device: string): Prom
     "--strip-components=1",
   ]);
   expect(untar.status).toBe(0);
-  await server.call("POST", `/v1/groups/${GROUP}/devices`, { name: device }, 201);
+  await server.admin("POST", `/v1/groups/${GROUP}/devices`, { name: device }, 201);
   const config = {
     server: server.url,
+    serverCa: server.serverCaPem,
     group: GROUP,
     device,
     token: deviceToken(secret, GROUP, device),
@@ -181,7 +182,7 @@ describe.each(runnable.map((t) => [t.name, t] as const))(
 
         const provision = iotad("provision", "--config", config);
         expect(`${provision.status} ${provision.stderr}`).toBe(`0 ${provision.stderr}`);
-        const provisioned = await server.call(
+        const provisioned = await server.admin(
           "GET",
           `/v1/groups/${GROUP}/devices/${device}`,
           undefined,
@@ -196,7 +197,7 @@ describe.each(runnable.map((t) => [t.name, t] as const))(
 
         const renew = iotad("renew", "--config", config);
         expect(`${renew.status} ${renew.stderr}`).toBe(`0 ${renew.stderr}`);
-        const renewed = await server.call(
+        const renewed = await server.admin(
           "GET",
           `/v1/groups/${GROUP}/devices/${device}`,
           undefined,

@@ -4,14 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GroupView } from "../src/core/wire.ts";
-import {
-  apiGet,
-  buildIotactl,
-  run,
-  startServerProcess,
-  tempDir,
-  type ServerProcess,
-} from "./iotactl-support.ts";
+import { apiGet, buildIotactl, run, tempDir } from "./iotactl-support.ts";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 
 let server: ServerProcess;
 let dir: string;
@@ -20,7 +14,7 @@ let iotactl: string;
 beforeAll(async () => {
   dir = tempDir("iotactl-bin-");
   iotactl = join(await buildIotactl(dir), "iotactl");
-  server = await startServerProcess();
+  server = await startServerProcess({ tls: false });
 });
 afterAll(async () => {
   await server?.stop();
@@ -29,7 +23,7 @@ afterAll(async () => {
 
 const env = () => ({
   IOTA_SERVER: server.url,
-  IOTA_TOKEN: server.token,
+  IOTA_TOKEN: server.token(),
   XDG_CONFIG_HOME: join(dir, "xdg"),
 });
 const ctl = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) =>

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { createTestService, type TestService } from "../src/iota-server/test-support.ts";
+import { createTestService, type TestService } from "./helpers/test-service.ts";
 import { runCli } from "../src/iotactl/cli.ts";
 import { systemFiles, type Io } from "../src/iotactl/io.ts";
 import { AgentConfigSchema } from "../src/core/agent-config.ts";

@@ -1,54 +1,13 @@
-/** Test support for iotactl: a real iota-server process, a compiled iotactl binary, and a way to run it. */
+/** Test support for iotactl: a compiled iotactl binary, and a way to run it (the server: helpers/server-process.ts). */
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { ServerProcess } from "./helpers/server-process.ts";
 
 /** The repository root and the Bun that runs it. */
 export const ROOT = resolve(import.meta.dir, "..");
 export const BUN = join(ROOT, "node_modules/.bin/bun");
-
-/** A running iota-server process. */
-export interface ServerProcess {
-  url: string;
-  token: string;
-  data: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `iota-server --data <tmp> --listen 127.0.0.1:0` and waits for its "listening on" line. */
-export async function startServerProcess(): Promise<ServerProcess> {
-  const data = mkdtempSync(join(tmpdir(), "iota-data-"));
-  const proc = Bun.spawn(
-    [BUN, join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
-    {
-      stdout: "pipe",
-      stderr: "ignore",
-      cwd: ROOT,
-    },
-  );
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!/listening on (http:\/\/\S+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done)
-      throw new Error(`iota-server exited before listening (status ${await proc.exited}): ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const url = /listening on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
-  const token = readFileSync(join(data, "admin-token"), "utf8").trim();
-  return {
-    url,
-    token,
-    data,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
-      rmSync(data, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Compiles src/iotactl/main.ts into `<dir>/bin/iotactl`, as users get it; returns the bin folder. */
 export async function buildIotactl(dir: string): Promise<string> {
@@ -107,8 +66,8 @@ export function tempDir(prefix: string): string {
 
 /** GET an admin API path with the token; the parsed JSON. */
 export async function apiGet<T>(server: ServerProcess, path: string): Promise<T> {
-  const response = await fetch(`${server.url}${path}`, {
-    headers: { authorization: `Bearer ${server.token}` },
+  const response = await server.fetch(path, {
+    headers: { authorization: `Bearer ${server.token()}` },
   });
   if (!response.ok)
     throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);

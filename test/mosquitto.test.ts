@@ -18,7 +18,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { startServerProcess, type ServerProcess } from "./iotactl-support.ts";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { mosquittoAcl, mosquittoConfig } from "../src/iota-server/mqtt/mosquitto-config.ts";
@@ -118,15 +118,15 @@ const clients: MqttClient[] = [];
 async function api(method: string, path: string, body?: unknown): Promise<Response> {
   const init: RequestInit = {
     method,
-    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${server.token()}`, "content-type": "application/json" },
   };
   if (body !== undefined) init.body = JSON.stringify(body);
-  return await fetch(`${server.url}${path}`, init);
+  return await server.fetch(`${path}`, init);
 }
 
 /** GET /v1/crl into the broker's CRL file the way a refresh job should: a temp file renamed over the old one. */
 async function refreshCrl(): Promise<void> {
-  const res = await fetch(`${server.url}/v1/crl`);
+  const res = await server.fetch(`/v1/crl`);
   if (!res.ok) throw new Error(`GET /v1/crl: ${res.status}`);
   writeFileSync(join(dir, "crl.pem.tmp"), await res.text(), { mode: 0o644 });
   renameSync(join(dir, "crl.pem.tmp"), join(dir, "crl.pem"));
@@ -141,7 +141,7 @@ async function provision(name: string, secret: string): Promise<DeviceFiles> {
     csr: await createCsrPem(keys, name),
     token: deviceToken(secret, GROUP, name),
   };
-  const res = await fetch(`${server.url}/v1/provision`, {
+  const res = await server.fetch(`/v1/provision`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -206,7 +206,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "iota-mosquitto-"));
   // Hint: Mosquitto started as root drops to user mosquitto before it reads the CRL again on SIGHUP.
   chmodSync(dir, 0o755);
-  server = await startServerProcess();
+  server = await startServerProcess({ tls: true });
   const group = await api("POST", "/v1/groups", { name: GROUP });
   if (group.status !== 201)
     throw new Error(`creating the group: ${group.status} ${await group.text()}`);
@@ -217,7 +217,7 @@ beforeAll(async () => {
   devices.lamp1 = await provision("lamp-1", secret);
   devices.lamp2 = await provision("lamp-2", secret);
 
-  writeFileSync(join(dir, "ca.pem"), await (await fetch(`${server.url}/v1/ca`)).text(), {
+  writeFileSync(join(dir, "ca.pem"), await (await server.fetch(`/v1/ca`)).text(), {
     mode: 0o644,
   });
   await refreshCrl();

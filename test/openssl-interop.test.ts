@@ -6,10 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-
-const ROOT = resolve(import.meta.dir, "..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
+import { join } from "node:path";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 
 interface Ran {
   code: number;
@@ -39,43 +37,20 @@ let work = "";
 let data = "";
 let url = "";
 let token = "";
-let server: ReturnType<typeof Bun.spawn> | undefined;
+let server: ServerProcess | undefined;
 
-/** Starts `iota-server --listen 127.0.0.1:0` and reads the URL it prints. */
-async function startServer(): Promise<string> {
-  server = Bun.spawn(
-    [BUN, join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
-    { cwd: work, stdout: "pipe", stderr: "pipe" },
-  );
-  const reader = (server.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  for (;;) {
-    const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(text);
-    if (match?.[1]) {
-      reader.releaseLock();
-      return match[1];
-    }
-    const { value, done } = await reader.read();
-    if (done)
-      throw new Error(
-        `iota-server exited before listening:\n${text}\n${await new Response(server.stderr as ReadableStream).text()}`,
-      );
-    text += new TextDecoder().decode(value);
-  }
-}
+/** curl trusting only the service's own server CA, failing on an HTTP error. */
+const curl = (): string[] => [
+  "curl",
+  "-sS",
+  "--fail-with-body",
+  "--cacert",
+  join(data, "server-ca.pem"),
+];
 
 /** curl with the admin token; returns the body, failing on an HTTP error. */
 function admin(method: string, path: string, body?: unknown): string {
-  const cmd = [
-    "curl",
-    "-sS",
-    "--fail-with-body",
-    "-X",
-    method,
-    "-H",
-    `Authorization: Bearer ${token}`,
-    `${url}${path}`,
-  ];
+  const cmd = [...curl(), "-X", method, "-H", `Authorization: Bearer ${token}`, `${url}${path}`];
   if (body !== undefined)
     cmd.push("-H", "Content-Type: application/json", "-d", JSON.stringify(body));
   return ok(cmd, work);
@@ -87,16 +62,120 @@ beforeAll(async () => {
       throw new Error(`${tool} is not installed; this test needs it (apt-get install ${tool})`);
   work = mkdtempSync(join(tmpdir(), "iota-openssl-"));
   data = join(work, "data");
-  url = await startServer();
-  token = readFileSync(join(data, "admin-token"), "utf8").trim();
+  server = await startServerProcess({ tls: true, data });
+  url = server.url;
+  token = server.token();
 });
 
 afterAll(async () => {
-  if (server) {
-    server.kill("SIGTERM");
-    await server.exited;
-  }
+  await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("HTTPS by default, checked with curl and openssl", () => {
+  const port = () => new URL(url).port;
+
+  test("curl trusts the server with DATA/server-ca.pem at 127.0.0.1 and at localhost; nothing else vouches for it", () => {
+    expect(url).toStartWith("https://127.0.0.1:");
+    for (const host of ["127.0.0.1", "localhost"])
+      expect(ok([...curl(), `https://${host}:${port()}/v1/ca`], work)).toContain(
+        "BEGIN CERTIFICATE",
+      );
+    const untrusted = run(["curl", "-sS", `https://127.0.0.1:${port()}/v1/ca`], work);
+    expect(untrusted.code).toBe(60);
+  });
+
+  test("the fingerprint printed at start is openssl's SHA-256 fingerprint of DATA/server-ca.pem; it is not the tenant CA", () => {
+    const printed = server?.fingerprint ?? "";
+    const openssl = ok(
+      ["openssl", "x509", "-in", join(data, "server-ca.pem"), "-noout", "-fingerprint", "-sha256"],
+      work,
+    );
+    expect(openssl.trim()).toBe(`sha256 Fingerprint=${printed}`);
+    const tenantCa = ok([...curl(), `${url}/v1/ca`], work);
+    expect(tenantCa).not.toBe(readFileSync(join(data, "server-ca.pem"), "utf8"));
+    expect(ok([...curl(), `${url}/v1/server-ca`], work)).toBe(
+      readFileSync(join(data, "server-ca.pem"), "utf8"),
+    );
+  });
+
+  test("plain HTTP on the API port gets no API answer", () => {
+    const plain = run(
+      [
+        "curl",
+        "-sS",
+        "-m",
+        "5",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        `http://127.0.0.1:${port()}/v1/ca`,
+      ],
+      work,
+    );
+    expect(plain.code).not.toBe(0);
+    expect(plain.stdout).toBe("000");
+  });
+
+  test("TLS 1.1 is refused; TLS 1.3 verifies against the server CA; TLS 1.2 offers only ECDHE with AEAD ciphers", () => {
+    const sClient = (...args: string[]) =>
+      Bun.spawnSync(
+        [
+          "openssl",
+          "s_client",
+          "-connect",
+          `127.0.0.1:${port()}`,
+          "-servername",
+          "localhost",
+          ...args,
+        ],
+        {
+          stdin: new TextEncoder().encode(""),
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
+    const old = sClient("-tls1_1");
+    expect(old.exitCode).not.toBe(0);
+    const modern = sClient(
+      "-tls1_3",
+      "-CAfile",
+      join(data, "server-ca.pem"),
+      "-verify_return_error",
+    );
+    expect(modern.exitCode).toBe(0);
+    expect(modern.stdout.toString()).toContain("Verify return code: 0 (ok)");
+    expect(modern.stdout.toString()).toMatch(/TLSv1\.3/);
+    for (const cipher of ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "AES128-GCM-SHA256"])
+      expect(sClient("-tls1_2", "-cipher", cipher).exitCode).not.toBe(0);
+    expect(sClient("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256").exitCode).toBe(0);
+  });
+
+  test("answers that carry secrets are not cacheable; a 401 names its Bearer scheme", () => {
+    const created = run(
+      [
+        ...curl(),
+        "-i",
+        "-X",
+        "POST",
+        "-H",
+        `Authorization: Bearer ${token}`,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"name":"cache-check"}',
+        `${url}/v1/groups`,
+      ],
+      work,
+    );
+    expect(created.stdout.toLowerCase()).toContain("cache-control: no-store");
+    const anonymous = run(
+      ["curl", "-sS", "-i", "--cacert", join(data, "server-ca.pem"), `${url}/v1/groups`],
+      work,
+    );
+    expect(anonymous.stdout.toLowerCase()).toContain('www-authenticate: bearer realm="iota"');
+  });
 });
 
 describe("iota-server with openssl and curl", () => {
@@ -144,9 +223,7 @@ describe("iota-server with openssl and curl", () => {
     const issued = JSON.parse(
       ok(
         [
-          "curl",
-          "-sS",
-          "--fail-with-body",
+          ...curl(),
           "-H",
           "Content-Type: application/json",
           "--data-binary",
@@ -157,7 +234,7 @@ describe("iota-server with openssl and curl", () => {
       ),
     ) as { certificate: string; serial: string };
     writeFileSync(join(work, "device.crt"), issued.certificate);
-    ok(["curl", "-sS", "--fail-with-body", "-o", "ca.pem", `${url}/v1/ca`], work);
+    ok([...curl(), "-o", "ca.pem", `${url}/v1/ca`], work);
 
     expect(ok(["openssl", "verify", "-CAfile", "ca.pem", "device.crt"], work)).toContain(
       "device.crt: OK",
@@ -174,7 +251,7 @@ describe("iota-server with openssl and curl", () => {
     expect(certKey.trim()).toBe(ownKey.trim());
 
     // Before the revoke, the CRL check passes.
-    ok(["curl", "-sS", "--fail-with-body", "-o", "crl-before.pem", `${url}/v1/crl`], work);
+    ok([...curl(), "-o", "crl-before.pem", `${url}/v1/crl`], work);
     expect(
       ok(
         [
@@ -192,7 +269,7 @@ describe("iota-server with openssl and curl", () => {
     ).toContain("OK");
 
     admin("POST", "/v1/groups/room2-lights/devices/test-device-123/revoke");
-    ok(["curl", "-sS", "--fail-with-body", "-o", "crl.pem", `${url}/v1/crl`], work);
+    ok([...curl(), "-o", "crl.pem", `${url}/v1/crl`], work);
     expect(readFileSync(join(work, "crl.pem"), "utf8")).toStartWith("-----BEGIN X509 CRL-----");
     const crlText = ok(["openssl", "crl", "-in", "crl.pem", "-noout", "-text"], work);
     expect(crlText).toContain("Certificate Revocation List");
@@ -214,7 +291,17 @@ describe("iota-server with openssl and curl", () => {
 
   test("curl sees problem+json errors with the right statuses", () => {
     const noToken = run(
-      ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `${url}/v1/groups`],
+      [
+        "curl",
+        "-s",
+        "--cacert",
+        join(data, "server-ca.pem"),
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        `${url}/v1/groups`,
+      ],
       work,
     );
     expect(noToken.stdout).toBe("401");
@@ -222,6 +309,8 @@ describe("iota-server with openssl and curl", () => {
       [
         "curl",
         "-s",
+        "--cacert",
+        join(data, "server-ca.pem"),
         "-i",
         "-H",
         `Authorization: Bearer ${token}`,

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SQL, type Subprocess } from "bun";
-import { startTestPostgres, type TestPostgres } from "./support/postgres.ts";
+import { startTestPostgres, type TestPostgres } from "./helpers/postgres.ts";
 import { createCsrPem, generateDeviceKey } from "../src/core/csr.ts";
 import { signRenewProof } from "../src/core/renew-proof.ts";
 import { x509 } from "../src/core/x509.ts";
@@ -23,6 +23,8 @@ interface Replica {
   data: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
   log: () => string;
+  /** The server CA this replica wrote to its data folder (what its clients trust). */
+  serverCa: string;
 }
 
 let pg: TestPostgres | undefined;
@@ -70,7 +72,7 @@ async function startReplica(name: string, dbUrl: string, masterKey: string): Pro
   const stderr = drain(proc.stderr, () => {});
   const stdout = drain(proc.stdout, (text) => {
     out += text;
-    const match = /listening on (http:\/\/\S+)/.exec(out);
+    const match = /listening on (https:\/\/\S+)[\s\S]*SHA-256 fingerprint/.exec(out);
     if (match?.[1]) listening.resolve(match[1]);
   });
   void proc.exited.then((code) =>
@@ -78,9 +80,17 @@ async function startReplica(name: string, dbUrl: string, masterKey: string): Pro
       new Error(`replica ${name} exited (${code}) before listening:\n${stdout()}\n${stderr()}`),
     ),
   );
-  const replica: Replica = { name, url: "", data, proc, log: () => `${stdout()}\n${stderr()}` };
+  const replica: Replica = {
+    name,
+    url: "",
+    data,
+    proc,
+    log: () => `${stdout()}\n${stderr()}`,
+    serverCa: "",
+  };
   running.push(replica);
   replica.url = await listening.promise;
+  replica.serverCa = readFileSync(join(data, "server-ca.pem"), "utf8");
   return replica;
 }
 
@@ -95,6 +105,7 @@ async function call(
   return await fetch(`${replica.url}${path}`, {
     method,
     headers,
+    tls: { ca: replica.serverCa },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
@@ -136,10 +147,18 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
+test("both replicas serve HTTPS from the one server CA in the database, so a client pinned to it trusts either", async () => {
+  expect(a.serverCa).toBe(b.serverCa);
+  expect(a.serverCa).toContain("BEGIN CERTIFICATE");
+  // Hint: B's own certificate verifies with only A's copy of the CA: one trust anchor for the whole deployment.
+  const res = await fetch(`${b.url}/v1/server-ca`, { tls: { ca: a.serverCa } });
+  expect(await res.text()).toBe(a.serverCa);
+});
+
 test("both replicas serve the same tenant CA and accept the same admin token", async () => {
   const [caA, caB] = await Promise.all([
-    fetch(`${a.url}/v1/ca`).then((r) => r.text()),
-    fetch(`${b.url}/v1/ca`).then((r) => r.text()),
+    fetch(`${a.url}/v1/ca`, { tls: { ca: a.serverCa } }).then((r) => r.text()),
+    fetch(`${b.url}/v1/ca`, { tls: { ca: b.serverCa } }).then((r) => r.text()),
   ]);
   expect(caA).toContain("BEGIN CERTIFICATE");
   expect(caB).toBe(caA);
@@ -208,6 +227,7 @@ test("concurrent provisioning of one device with different keys on both replicas
   const answers = await Promise.all(
     attempts.map(async ({ csr }, i) => {
       const res = await fetch(`${(i % 2 ? b : a).url}/v1/provision`, {
+        tls: { ca: a.serverCa },
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ group: GROUP, device, csr, secret: secretRes.provisioningSecret }),
@@ -237,11 +257,14 @@ test("concurrent provisioning of one device with different keys on both replicas
 test("a certificate issued by A renews on B, and a revocation on A is on B's CRL", async () => {
   if (!winner) throw new Error("the provisioning race test did not produce a certificate");
   // Hint: fetch B's CRL first, so B holds a cached CRL that the revocation must replace.
-  expect(crlSerials(await fetch(`${b.url}/v1/crl`).then((r) => r.text()))).toEqual([]);
+  expect(
+    crlSerials(await fetch(`${b.url}/v1/crl`, { tls: { ca: a.serverCa } }).then((r) => r.text())),
+  ).toEqual([]);
   const newKeys = await generateDeviceKey();
   const csr = await createCsrPem(newKeys, "dev-0007");
   const proof = await signRenewProof(winner.keys.privateKey, winner.serial, csr, new Date());
   const renewRes = await fetch(`${b.url}/v1/renew`, {
+    tls: { ca: a.serverCa },
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ certificate: winner.certificate, ...proof }),
@@ -265,7 +288,9 @@ test("a certificate issued by A renews on B, and a revocation on A is on B's CRL
     200,
     "revoke on A",
   );
-  const listed = crlSerials(await fetch(`${b.url}/v1/crl`).then((r) => r.text()));
+  const listed = crlSerials(
+    await fetch(`${b.url}/v1/crl`, { tls: { ca: a.serverCa } }).then((r) => r.text()),
+  );
   expect(listed).toContain(normalSerial(renewed.serial));
   expect(listed).toContain(normalSerial(winner.serial));
   const device = await json<{ state: string }>(

@@ -5,15 +5,8 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DeviceView, Page } from "../src/core/wire.ts";
 import { createCsrPem, generateDeviceKey } from "../src/core/csr.ts";
-import {
-  ROOT,
-  apiGet,
-  buildIotactl,
-  run,
-  startServerProcess,
-  tempDir,
-  type ServerProcess,
-} from "./iotactl-support.ts";
+import { ROOT, apiGet, buildIotactl, run, tempDir } from "./iotactl-support.ts";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 
 let server: ServerProcess;
 let dir: string;
@@ -22,11 +15,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   dir = tempDir("iota-seed-");
   const bin = await buildIotactl(dir);
-  server = await startServerProcess();
+  server = await startServerProcess({ tls: false });
   env = {
     PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     IOTA_SERVER: server.url,
-    IOTA_TOKEN: server.token,
+    IOTA_TOKEN: server.token(),
   };
 });
 
@@ -77,7 +70,7 @@ describe("seed scripts", () => {
 
     // The captured secret provisions a device.
     const keys = await generateDeviceKey();
-    const response = await fetch(`${server.url}/v1/provision`, {
+    const response = await server.fetch(`/v1/provision`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -101,9 +94,9 @@ describe("seed scripts", () => {
   test("create-devices-from-file.sh: creates the devices named in the file; a re-run stops at 'group exists'", async () => {
     const cwd = workdir("create-devices-from-file.sh");
     // A group of its own: the script's group name is the seed's example; delete the previous test's group first.
-    const del = await fetch(`${server.url}/v1/groups/room2-lights?force=true`, {
+    const del = await server.fetch(`/v1/groups/room2-lights?force=true`, {
       method: "DELETE",
-      headers: { authorization: `Bearer ${server.token}` },
+      headers: { authorization: `Bearer ${server.token()}` },
     });
     expect([204, 404]).toContain(del.status);
     const known = ["lamp-a1", "lamp-b2", "sensor-17"];

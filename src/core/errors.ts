@@ -22,6 +22,8 @@ export type ErrorKind =
   | "too-large"
   /** The input is not in a format the operation reads. */
   | "unsupported-media-type"
+  /** The request did not arrive in time (a body sent too slowly). */
+  | "timeout"
   /** Too many requests from this source; `retryAfter` says when to come back. */
   | "rate-limited"
   /** The service cannot take the work now (overload, a database down); `retryAfter` when known. */

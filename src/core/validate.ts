@@ -19,6 +19,9 @@ export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError
 function plainMessage(issue: v.BaseIssue<unknown>): string {
   if (!issue.message.startsWith("Invalid ")) return issue.message;
   if (issue.message.startsWith("Invalid key:") && issue.input === undefined) return "is required";
+  // Hint: strict objects refuse a field they do not know rather than drop it, so a misspelt one is never ignored.
+  if (issue.kind === "schema" && issue.expected === "never")
+    return "is not a known field (check the spelling)";
   if (issue.kind === "schema" && issue.expected === "Object")
     return `must be a JSON object, got ${issue.received}`;
   return issue.message;

@@ -30,15 +30,18 @@ export function durationSchema(min: number, max: number) {
   );
 }
 
+/** Longest PEM text a request may carry: a P-256 device certificate or CSR is under 1,000 characters. */
+export const PEM_MAX = 8192;
+
 /** A PEM text of bounded size. */
 const PemText = v.pipe(
   v.string("must be a PEM string"),
-  v.maxLength(16_384, "is longer than 16384 characters"),
+  v.maxLength(PEM_MAX, `is longer than ${PEM_MAX} characters`),
   v.includes("-----BEGIN ", "is not PEM (no BEGIN line)"),
 );
 
 /** `POST /v1/groups` */
-export const CreateGroupBody = v.object({
+export const CreateGroupBody = v.strictObject({
   name: NameSchema,
   validity: v.optional(durationSchema(MIN_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS)),
   renewGrace: v.optional(durationSchema(0, MAX_GRACE_SECONDS)),
@@ -46,10 +49,10 @@ export const CreateGroupBody = v.object({
 export type CreateGroupBody = v.InferOutput<typeof CreateGroupBody>;
 
 /** `POST /v1/groups/{group}/devices` with one name. */
-export const CreateDeviceBody = v.object({ name: NameSchema });
+export const CreateDeviceBody = v.strictObject({ name: NameSchema });
 
 /** `POST /v1/groups/{group}/devices` with many names (each checked by the service, which reports the invalid ones). */
-export const BulkCreateBody = v.object({
+export const BulkCreateBody = v.strictObject({
   names: v.pipe(
     v.array(v.string("must be a string"), "must be an array of names"),
     v.maxLength(BULK_MAX_NAMES, `has more than ${BULK_MAX_NAMES} names; split it into batches`),
@@ -75,15 +78,31 @@ export function createDevicesSchema(
 }
 export type CreateDevicesBody = v.InferOutput<typeof CreateDevicesBody>;
 
+/** `POST /v1/groups/{group}/devices/{device}/reset` (the body is optional). */
+export const ResetBody = v.strictObject({
+  /**
+   * Let any key provision the device again (its token alone suffices), for a device that lost its key.
+   * Without it the device must prove it holds the key it had before the reset.
+   */
+  forgetKey: v.optional(v.boolean("must be true or false")),
+});
+
 /** `POST /v1/provision` */
 export const ProvisionBody = v.pipe(
-  v.object({
+  v.strictObject({
     tenant: v.optional(NameSchema),
     group: NameSchema,
     device: NameSchema,
     csr: PemText,
     token: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "is too long"))),
     secret: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "is too long"))),
+    /** After an operator's reset: proof of the key the device held before (see recovery-proof.ts). */
+    proof: v.optional(
+      v.strictObject({
+        timestamp: v.pipe(v.string("must be an ISO 8601 time"), v.maxLength(64, "is too long")),
+        signature: v.pipe(v.string("must be a base64url string"), v.maxLength(256, "is too long")),
+      }),
+    ),
   }),
   v.check(
     (body) => (body.token === undefined) !== (body.secret === undefined),
@@ -93,7 +112,7 @@ export const ProvisionBody = v.pipe(
 export type ProvisionBody = v.InferOutput<typeof ProvisionBody>;
 
 /** `POST /v1/renew` */
-export const RenewBody = v.object({
+export const RenewBody = v.strictObject({
   certificate: PemText,
   csr: PemText,
   timestamp: v.pipe(v.string("must be an ISO 8601 time"), v.maxLength(64, "is too long")),

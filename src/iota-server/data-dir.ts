@@ -3,6 +3,7 @@
 import {
   chmodSync,
   closeSync,
+  fchmodSync,
   existsSync,
   fsyncSync,
   mkdirSync,
@@ -17,9 +18,20 @@ import { cannotStart } from "./exit.ts";
 
 /** Writes `text` to `path` with mode 0600 via a temporary file, fsync and rename. */
 export function writeSecretFile(path: string, text: string): void {
+  writeAtomic(path, text, 0o600);
+}
+
+/** Writes a public file (a CA certificate) with mode 0644, atomically; the 0700 folder still guards it. */
+export function writePublicFile(path: string, text: string): void {
+  writeAtomic(path, text, 0o644);
+}
+
+function writeAtomic(path: string, text: string, mode: number): void {
   const tmp = join(dirname(path), `.${Date.now()}.${process.pid}.tmp`);
-  const fd = openSync(tmp, "w", 0o600);
+  const fd = openSync(tmp, "w", mode);
   try {
+    // Hint: the service runs with umask 077; a public file gets its mode explicitly.
+    fchmodSync(fd, mode);
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { parseServerOptions, SERVER_USAGE } from "./config.ts";
 import { startServer } from "./server.ts";
+import { isLoopbackHost } from "./tls/server-certificate.ts";
 import { streamLogger } from "./log.ts";
 import { isStartupError, SERVER_EXIT } from "./exit.ts";
 import { VERSION } from "../core/version.ts";
@@ -22,11 +23,22 @@ async function main(): Promise<number> {
     process.stdout.write(`iota-server ${VERSION}\n`);
     return 0;
   }
+  const plainBeyondLoopback = options.tls.kind === "plain" && !isLoopbackHost(options.listen.host);
+  if (plainBeyondLoopback) {
+    log.error(
+      `--plain-http on ${options.listen.host}: admin tokens, group secrets and device tokens cross the network in clear text, and whoever sees a device token can provision that device first; use it only behind a TLS-terminating load balancer on a private network`,
+    );
+  }
   const server = await startServer(options, log);
   process.stdout.write(`iota-server ${VERSION} listening on ${server.url}\n`);
+  if (options.tls.kind === "operator")
+    process.stdout.write(`  TLS:         ${options.tls.certFile} (SIGHUP reloads it)\n`);
+  process.stdout.write(
+    `  server CA:   ${server.serverCaPath} (SHA-256 fingerprint ${server.serverCaFingerprint})\n`,
+  );
   if (server.broker)
     process.stdout.write(
-      `  mqtt broker: ${server.broker.url} (mutual TLS; clients trust GET /v1/ca)\n`,
+      `  mqtt broker: ${server.broker.url} (mutual TLS; its certificate is from the server CA)\n`,
     );
   process.stdout.write(
     `  data folder: ${options.data}\n  database:    ${options.db.replace(/\/\/[^@/]*@/, "//***@")}\n`,
@@ -50,6 +62,7 @@ async function main(): Promise<number> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  process.on("SIGHUP", () => void server.reloadTls());
   return -1;
 }
 

@@ -1,54 +1,78 @@
-/** Composes a running iota-server: data folder, master key, store, default tenant, HTTP listener. */
+/** Composes a running iota-server: data folder, master key, store, default tenant, TLS, HTTP listener, broker. */
 
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { Sealer } from "./ca/sealer.ts";
+import type { CertificateAuthority } from "./ca/authority.ts";
 import { openStore } from "./store/sql-store.ts";
 import { durableStore } from "./store/group-commit.ts";
 import type { Store } from "./store/store.ts";
 import { Tenants, DEFAULT_TENANT } from "./domain/tenants.ts";
 import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
+import { startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
 import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
 import type { ServerOptions } from "./config.ts";
+import { cannotStart } from "./exit.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
-import { isWildcardHost } from "./mqtt/broker-certificate.ts";
-import { hostname } from "node:os";
+import { loadServerCa, serverCaPath, sha256Fingerprint } from "./tls/server-ca.ts";
+import {
+  isWildcardHost,
+  issueServerCertificate,
+  tlsNames,
+  type ServerCertificate,
+} from "./tls/server-certificate.ts";
+import { readOperatorCertificate } from "./tls/operator-certificate.ts";
+import { keepRenewed, type Renewal } from "./tls/renewal.ts";
+import { SERVER_CERT_VALIDITY_SECONDS } from "./tls/policy.ts";
 
 /** A started server. */
 export interface RunningServer {
-  /** Base URL of the API, e.g. `http://127.0.0.1:8440`. */
+  /** Base URL of the API, e.g. `https://127.0.0.1:8440`. */
   url: string;
   /** Path of the admin token file (written on first start). */
   adminTokenPath: string;
   /** The admin token when this start created the default tenant; otherwise undefined. */
   newAdminToken: string | undefined;
+  /** The server CA (PEM) clients pin, written to `DATA/server-ca.pem`. */
+  serverCaPem: string;
+  serverCaPath: string;
+  /** SHA-256 fingerprint of the server CA, as openssl prints it. */
+  serverCaFingerprint: string;
   /** The embedded MQTT broker, when `--mqtt-listen` asked for one. */
   broker: EmbeddedBroker | undefined;
   context: DomainContext;
+  /** SIGHUP: reads the operator's `--tls-cert`/`--tls-key` again and serves them (no-op otherwise). */
+  reloadTls(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What a caller may change besides the options: limits, the clock, certificate lifetimes (tests). */
+export interface ServerExtras {
+  app?: Partial<AppOptions>;
+  /** Epoch ms; the real clock unless a test injects one. */
+  now?: () => number;
+  /** Lifetime of the service's own TLS certificates. */
+  serverCertValiditySeconds?: number;
 }
 
 /** Opens everything `options` names and starts listening. */
 export async function startServer(
   options: ServerOptions,
   log: Logger,
-  app: Partial<AppOptions> = {},
+  extras: ServerExtras = {},
 ): Promise<RunningServer> {
+  const now = extras.now ?? Date.now;
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
   const store: Store = durableStore(await openStore(options.db), options.db);
-  const context: DomainContext = {
-    store,
-    sealer,
-    tenants: new Tenants(store, sealer),
-    now: Date.now,
-  };
+  const context: DomainContext = { store, sealer, tenants: new Tenants(store, sealer), now };
   const adminTokenPath = join(options.data, "admin-token");
   let newAdminToken: string | undefined;
   if (!(await store.getTenant(DEFAULT_TENANT))) {
-    const created = await context.tenants.create(DEFAULT_TENANT, Date.now());
+    const created = await context.tenants.create(DEFAULT_TENANT, now());
     if (created) {
       newAdminToken = created.adminToken;
       writeSecretFile(adminTokenPath, `${created.adminToken}\n`);
@@ -59,41 +83,123 @@ export async function startServer(
       `the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`,
     );
   }
+  const serverCa = await loadServerCa(store, sealer, options.data, now());
+  const validity = extras.serverCertValiditySeconds ?? SERVER_CERT_VALIDITY_SECONDS;
+  const machineName = hostname();
+  const tls = await startTls(options, serverCa, validity, machineName, log, now);
+
   const http = createHttp(context, log, {
     ...DEFAULT_APP_OPTIONS,
+    issueRate: options.issueRate,
     ...(options.trustProxy ? { trustedProxies: options.trustProxy } : {}),
-    ...app,
+    serverCaPem: tls.rootPem,
+    ...extras.app,
   });
-  // Hint: the issuing routes skip hono's router; every other path and method goes to the app.
-  const server = Bun.serve({
-    hostname: options.listen.host,
-    port: options.listen.port,
-    routes: http.routes,
-    fetch: http.app.fetch,
-    maxRequestBodySize: 64 * 1024 * 1024,
-  });
-  const host = options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host;
+  let listener: ReturnType<typeof startListener>;
+  try {
+    listener = startListener({
+      host: options.listen.host,
+      port: options.listen.port,
+      tls: tls.initial,
+      routes: http.routes as never,
+      fetch: http.app.fetch,
+      maxRequestBodySize: http.maxRequestBodySize,
+      idleTimeout: http.idleTimeoutSeconds,
+    });
+  } catch (error) {
+    await store.close();
+    throw cannotStart(
+      `cannot listen on ${options.listen.host}:${options.listen.port}: ${(error as Error).message}`,
+    );
+  }
+  const renewal = tls.renew?.((next) => listener.replaceTls(next));
   let broker: EmbeddedBroker | undefined;
   if (options.mqttListen) {
-    const extraNames = isWildcardHost(options.mqttListen.host) ? [hostname()] : [];
+    const extraNames = isWildcardHost(options.mqttListen.host) ? [machineName] : [];
     broker = await startEmbeddedBroker({
       listen: options.mqttListen,
       ctx: context,
       tenant: DEFAULT_TENANT,
+      serverCa,
       log,
       extraNames,
     });
   }
   return {
-    url: `http://${host}:${server.port}`,
+    url: apiUrl(options, listener.port, machineName),
     adminTokenPath,
     newAdminToken,
+    serverCaPem: serverCa.certPem,
+    serverCaPath: serverCaPath(options.data),
+    serverCaFingerprint: sha256Fingerprint(serverCa.certPem),
     broker,
     context,
+    async reloadTls() {
+      if (options.tls.kind !== "operator") return;
+      const { certFile, keyFile } = options.tls;
+      try {
+        const next = readOperatorCertificate(certFile, keyFile, now());
+        await listener.replaceTls(next);
+        http.setServerCaPem(next.rootPem);
+        log.info(
+          `SIGHUP: serving the TLS certificate of ${certFile} again (valid until ${new Date(next.notAfter).toISOString()})`,
+        );
+      } catch (error) {
+        log.error(`SIGHUP: kept the TLS certificate in use: ${(error as Error).message}`);
+      }
+    },
     async stop() {
+      renewal?.stop();
       await broker?.stop();
-      await server.stop(true);
+      await listener.stop();
       await store.close();
     },
   };
+}
+
+/** The listener's first TLS material, the root `GET /v1/server-ca` answers, and how it is renewed. */
+interface TlsStart {
+  initial: ListenerTls | undefined;
+  rootPem: string | undefined;
+  renew?: (apply: (next: ServerCertificate) => Promise<void>) => Renewal;
+}
+
+async function startTls(
+  options: ServerOptions,
+  serverCa: CertificateAuthority,
+  validity: number,
+  machineName: string,
+  log: Logger,
+  now: () => number,
+): Promise<TlsStart> {
+  const mode = options.tls;
+  if (mode.kind === "plain") return { initial: undefined, rootPem: serverCa.certPem };
+  if (mode.kind === "operator") {
+    try {
+      const operator = readOperatorCertificate(mode.certFile, mode.keyFile, now());
+      return { initial: operator, rootPem: operator.rootPem };
+    } catch (error) {
+      throw cannotStart((error as Error).message);
+    }
+  }
+  const names = tlsNames(
+    options.listen.host,
+    mode.hostnames.length > 0 ? mode.hostnames : [machineName],
+  );
+  const issue = () => issueServerCertificate(serverCa, names, validity, now());
+  const first = await issue();
+  return {
+    initial: first,
+    rootPem: serverCa.certPem,
+    renew: (apply) => keepRenewed(first, issue, apply, log, "API", now),
+  };
+}
+
+/** The URL clients use: the listen address, or for every interface the first name of the certificate. */
+function apiUrl(options: ServerOptions, port: number, machineName: string): string {
+  const scheme = options.tls.kind === "plain" ? "http" : "https";
+  let host = options.listen.host;
+  if (isWildcardHost(host))
+    host = options.tls.kind === "self" ? (options.tls.hostnames[0] ?? machineName) : machineName;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestService, type TestService } from "../iota-server/test-support.ts";
+import { createTestService, type TestService } from "../../test/helpers/test-service.ts";
 import { Agent, REFUSED_BACKOFF } from "./agent.ts";
 import type { HttpTransport } from "./http-transport.ts";
 import { nodeDisk } from "./disk.ts";

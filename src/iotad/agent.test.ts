@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renewalTime, serialRandom } from "../core/renewal.ts";
-import { createTestService, type TestService } from "../iota-server/test-support.ts";
+import { createTestService, type TestService } from "../../test/helpers/test-service.ts";
 import { Agent } from "./agent.ts";
 import { nodeDisk } from "./disk.ts";
 import { IdentityStore } from "./identity-store.ts";

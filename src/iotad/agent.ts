@@ -22,7 +22,8 @@ import type { Identity } from "./identity.ts";
 import type { IdentityStore } from "./identity-store.ts";
 import type { Logger } from "./logger.ts";
 import type { ServerClock } from "./server-clock.ts";
-import type { ServiceClient } from "./service-client.ts";
+import type { ProvisionRequest, ServiceClient } from "./service-client.ts";
+import { signRecoveryProof } from "../core/recovery-proof.ts";
 
 /**
  * Retries after the service refused for good (revoked, expired past the renew grace, unknown): only an
@@ -250,15 +251,25 @@ export class Agent {
     log.info(`provisioning ${settings.group}/${settings.device} (attempt ${attempt})`);
     const result = await this.guardLocal(async () => {
       const request = await store.nextRequestKey(settings.device, this.identity);
-      const body = {
+      const body: ProvisionRequest = {
         group: settings.group,
         device: settings.device,
         csr: request.csr,
         credential: settings.credential,
       };
-      const answer = await service.provision(
-        settings.tenant !== undefined ? { ...body, tenant: settings.tenant } : body,
-      );
+      if (settings.tenant !== undefined) body.tenant = settings.tenant;
+      // Hint: after an operator's reset the service asks for proof of the key the device held; the token alone is not enough.
+      if (this.identity) {
+        const now = new Date(this.deps.serverClock.now());
+        body.proof = await signRecoveryProof(
+          this.identity.keys.privateKey,
+          settings.group,
+          settings.device,
+          request.csr,
+          now,
+        );
+      }
+      const answer = await service.provision(body);
       if (!answer.ok) return answer;
       return {
         ok: true,

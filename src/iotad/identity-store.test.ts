@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestService, type TestService } from "../iota-server/test-support.ts";
+import { createTestService, type TestService } from "../../test/helpers/test-service.ts";
 import { Agent } from "./agent.ts";
 import type { AttemptResult } from "./agent-state.ts";
 import { type Disk, nodeDisk } from "./disk.ts";

@@ -2,6 +2,7 @@
 
 import type { IssuedCertificate } from "../core/wire.ts";
 import type { RenewProof } from "../core/renew-proof.ts";
+import type { RecoveryProof } from "../core/recovery-proof.ts";
 import type { HttpAnswer, HttpTransport } from "./http-transport.ts";
 import type { ServerClock } from "./server-clock.ts";
 
@@ -26,6 +27,8 @@ export interface ProvisionRequest {
   device: string;
   csr: string;
   credential: { kind: "token" | "secret"; value: string };
+  /** Signed with the key the device held, for a device an operator reset (see core/recovery-proof.ts). */
+  proof?: RecoveryProof;
 }
 
 /** A client of the device API of one service. */
@@ -39,13 +42,14 @@ export class ServiceClient {
 
   /** `POST /v1/provision` with the device token or group secret. */
   async provision(request: ProvisionRequest): Promise<ServiceResult> {
-    const body: Record<string, string> = {
+    const body: Record<string, string | RecoveryProof> = {
       group: request.group,
       device: request.device,
       csr: request.csr,
     };
     if (request.tenant !== undefined) body.tenant = request.tenant;
     body[request.credential.kind] = request.credential.value;
+    if (request.proof !== undefined) body.proof = request.proof;
     return await this.post("/v1/provision", body);
   }
 
@@ -59,7 +63,7 @@ export class ServiceClient {
     });
   }
 
-  private async post(path: string, body: Record<string, string>): Promise<ServiceResult> {
+  private async post(path: string, body: Record<string, unknown>): Promise<ServiceResult> {
     const url = `${this.baseUrl.replace(/\/+$/, "")}${path}`;
     const sentAt = this.localNow();
     let answer: HttpAnswer;

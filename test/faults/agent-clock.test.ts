@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
 import { buildCompiledAgent, startCompiledAgent, writeAgentConfig } from "./agent-process.ts";
-import { adminCall, startServer, type RunningServer } from "./server-process.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-clock-"));
 let bin = "";
-let server: RunningServer;
+let server: ServerProcess;
 let secret = "";
 /**
  * libfaketime preloaded straight into iotad (what `faketime -f SPEC ./iotad` does, minus the wrapper process that
@@ -31,9 +31,9 @@ beforeAll(async () => {
   if (!existsSync(LIBFAKETIME))
     throw new Error(`${LIBFAKETIME} is missing (apt-get install faketime)`);
   bin = buildCompiledAgent(tmp);
-  server = await startServer(join(tmp, "server"));
+  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   secret = (
-    (await adminCall(server, "POST", "/v1/groups", { name: "clock", validity: "1m" })).json as {
+    (await server.adminCall("POST", "/v1/groups", { name: "clock", validity: "1m" })).json as {
       provisioningSecret: string;
     }
   ).provisioningSecret;
@@ -51,10 +51,11 @@ for (const [name, spec, sign] of [
   test(`device clock at ${name}: provisions, reports the skew, plans the renewal inside the certificate's lifetime, renews, and renews again after a restart`, async () => {
     const device = `dev-${sign > 0 ? "ahead" : "behind"}`;
     expect(
-      (await adminCall(server, "POST", "/v1/groups/clock/devices", { name: device })).status,
+      (await server.adminCall("POST", "/v1/groups/clock/devices", { name: device })).status,
     ).toBe(201);
     const config = writeAgentConfig(tmp, device, {
       server: server.url,
+      serverCa: server.serverCaPem,
       group: "clock",
       device,
       token: deviceToken(secret, "clock", device),

@@ -12,17 +12,17 @@ import {
   writeAgentConfig,
   type AgentProcess,
 } from "./agent-process.ts";
-import { adminCall, startServer, type RunningServer } from "./server-process.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-outage-"));
 const data = join(tmp, "server");
 let bin = "";
-let server: RunningServer;
+let server: ServerProcess;
 const agents: AgentProcess[] = [];
 
 beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
-  server = await startServer(data);
+  server = await startServerProcess({ tls: true, data: data });
 }, 120_000);
 
 afterAll(async () => {
@@ -34,14 +34,15 @@ afterAll(async () => {
 /** A group with 1-minute certificates and the given renew grace, one device, and its agent running until ready. */
 async function deviceIn(group: string, renewGrace: string): Promise<AgentProcess> {
   const secret = (
-    (await adminCall(server, "POST", "/v1/groups", { name: group, validity: "1m", renewGrace }))
+    (await server.adminCall("POST", "/v1/groups", { name: group, validity: "1m", renewGrace }))
       .json as { provisioningSecret: string }
   ).provisioningSecret;
   expect(
-    (await adminCall(server, "POST", `/v1/groups/${group}/devices`, { name: "dev" })).status,
+    (await server.adminCall("POST", `/v1/groups/${group}/devices`, { name: "dev" })).status,
   ).toBe(201);
   const config = writeAgentConfig(tmp, group, {
     server: server.url,
+    serverCa: server.serverCaPem,
     group,
     device: "dev",
     token: deviceToken(secret, group, "dev"),
@@ -94,7 +95,7 @@ test("service down from provisioning until after expiry: expired with capped bac
   await pastGrace.until((s) => s.state === "expired", "past-grace: expiry");
   while (Date.now() < notAfter + 2_000) await Bun.sleep(200);
 
-  server = await startServer(data, port);
+  server = await startServerProcess({ tls: true, data: data, port });
   // Hint: each agent retries when its own backoff says; wait for that planned attempt (plus a margin), not a fixed time.
   const untilPlanned = async (agent: AgentProcess) =>
     Math.max(
@@ -108,7 +109,7 @@ test("service down from provisioning until after expiry: expired with capped bac
   );
   expect(renewed.serial).not.toBe(held.serial);
   expect(renewed.certificateValid).toBe(true);
-  const record = (await adminCall(server, "GET", "/v1/groups/in-grace/devices/dev")).json as {
+  const record = (await server.adminCall("GET", "/v1/groups/in-grace/devices/dev")).json as {
     serial: string;
   };
   expect([renewed.serial, (await inGrace.until(() => true, "status")).serial]).toContain(

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, ROOT } from "./server-process.ts";
+import { BUN, ROOT } from "../helpers/server-process.ts";
 
 /** Builds `iotad` with `bun build --compile` into `dir`; returns the executable's path. */
 export function buildCompiledAgent(dir: string): string {
@@ -21,7 +21,14 @@ export function buildCompiledAgent(dir: string): string {
 export function writeAgentConfig(
   dir: string,
   name: string,
-  fields: { server: string; group: string; device: string; token: string; dataDir: string },
+  fields: {
+    server: string;
+    serverCa: string;
+    group: string;
+    device: string;
+    token: string;
+    dataDir: string;
+  },
 ): string {
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify({ ...fields, statusListen: "127.0.0.1:0" }));

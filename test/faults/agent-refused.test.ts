@@ -6,19 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
 import { buildCompiledAgent, startCompiledAgent, writeAgentConfig } from "./agent-process.ts";
-import { adminCall, startServer, type RunningServer } from "./server-process.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-refused-"));
 let bin = "";
-let server: RunningServer;
+let server: ServerProcess;
 let secret = "";
 
 beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
-  server = await startServer(join(tmp, "server"));
+  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   // A long validity: only SIGHUP renews, never the schedule.
   secret = (
-    (await adminCall(server, "POST", "/v1/groups", { name: "refused", validity: "1h" })).json as {
+    (await server.adminCall("POST", "/v1/groups", { name: "refused", validity: "1h" })).json as {
       provisioningSecret: string;
     }
   ).provisioningSecret;
@@ -30,14 +30,13 @@ afterAll(async () => {
 });
 
 async function device(name: string): Promise<{ config: string; dir: string }> {
-  expect((await adminCall(server, "POST", "/v1/groups/refused/devices", { name })).status).toBe(
-    201,
-  );
+  expect((await server.adminCall("POST", "/v1/groups/refused/devices", { name })).status).toBe(201);
   const dir = join(tmp, `data-${name}`);
   return {
     dir,
     config: writeAgentConfig(tmp, name, {
       server: server.url,
+      serverCa: server.serverCaPem,
       group: "refused",
       device: name,
       token: deviceToken(secret, "refused", name),
@@ -52,7 +51,7 @@ test("revoked: renewal refused, a clear error state, then after an operator's re
   try {
     const first = await agent.until((s) => s.state === "ready", "provisioning");
     expect(
-      (await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/revoke")).status,
+      (await server.adminCall("POST", "/v1/groups/refused/devices/revoked-1/revoke")).status,
     ).toBe(200);
     agent.proc.kill("SIGHUP");
     const refused = await agent.until(
@@ -68,7 +67,7 @@ test("revoked: renewal refused, a clear error state, then after an operator's re
     const retryIn = Date.parse(String(refused.nextRenewal)) - Date.now();
     expect(retryIn).toBeGreaterThan(20_000);
     expect(
-      (await adminCall(server, "POST", "/v1/groups/refused/devices/revoked-1/reset")).status,
+      (await server.adminCall("POST", "/v1/groups/refused/devices/revoked-1/reset")).status,
     ).toBe(200);
     const back = await agent.until(
       (s) => s.state === "ready",
@@ -77,8 +76,10 @@ test("revoked: renewal refused, a clear error state, then after an operator's re
     );
     expect(back.serial).not.toBe(first.serial);
     expect(back.certificateValid).toBe(true);
-    const record = (await adminCall(server, "GET", "/v1/groups/refused/devices/revoked-1"))
-      .json as { serial: string; state: string };
+    const record = (await server.adminCall("GET", "/v1/groups/refused/devices/revoked-1")).json as {
+      serial: string;
+      state: string;
+    };
     expect(record).toMatchObject({ serial: back.serial, state: "provisioned" });
   } finally {
     await agent.stop();

@@ -9,12 +9,12 @@ import { importPrivateKeyPem } from "../../src/core/csr.ts";
 import { crypto, x509 } from "../../src/core/x509.ts";
 import { deviceToken } from "../../src/core/token.ts";
 import { countFromEnv, createPrng, Histogram } from "../fuzz/prng.ts";
-import { adminCall, BUN, ROOT, startServer, type RunningServer } from "./server-process.ts";
+import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 const TRIALS = countFromEnv("FAULT_TRIALS", 3);
 const tmp = mkdtempSync(join(tmpdir(), "iotad-kill-"));
 const bin = join(tmp, "iotad");
-let server: RunningServer;
+let server: ServerProcess;
 let secret = "";
 
 beforeAll(async () => {
@@ -24,10 +24,10 @@ beforeAll(async () => {
     { cwd: ROOT, encoding: "utf8" },
   );
   if (build.status !== 0) throw new Error(`bun build --compile failed: ${build.stderr}`);
-  server = await startServer(join(tmp, "server"));
+  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   secret = (
     (
-      await adminCall(server, "POST", "/v1/groups", {
+      await server.adminCall("POST", "/v1/groups", {
         name: "kill",
         validity: "1m",
         renewGrace: "1h",
@@ -98,7 +98,7 @@ async function restartAndCheck(config: string, dir: string, device: string): Pro
   try {
     const s = await statusWhen(agent, (x) => x.state === "ready");
     const onDisk = await checkPair(dir, false);
-    const record = (await adminCall(server, "GET", `/v1/groups/kill/devices/${device}`)).json as {
+    const record = (await server.adminCall("GET", `/v1/groups/kill/devices/${device}`)).json as {
       serial: string;
     };
     expect(s.serial).toBe(onDisk);
@@ -115,7 +115,7 @@ async function restartAndCheck(config: string, dir: string, device: string): Pro
     expect(await checkPair(dir, false)).toBe(record.serial);
     expect(
       (
-        (await adminCall(server, "GET", `/v1/groups/kill/devices/${device}`)).json as {
+        (await server.adminCall("GET", `/v1/groups/kill/devices/${device}`)).json as {
           serial: string;
         }
       ).serial,
@@ -139,12 +139,13 @@ test(`${TRIALS} trials: SIGKILL during provisioning and during renewal, then res
     const dir = join(tmp, `data-${trial}`);
     const config = join(tmp, `config-${trial}.json`);
     expect(
-      (await adminCall(server, "POST", "/v1/groups/kill/devices", { name: device })).status,
+      (await server.adminCall("POST", "/v1/groups/kill/devices", { name: device })).status,
     ).toBe(201);
     writeFileSync(
       config,
       JSON.stringify({
         server: server.url,
+        serverCa: server.serverCaPem,
         group: "kill",
         device,
         token: deviceToken(secret, "kill", device),

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { countFromEnv, createPrng, Histogram } from "../fuzz/prng.ts";
-import { adminCall, startServer } from "./server-process.ts";
+import { startServerProcess } from "../helpers/server-process.ts";
 
 const TRIALS = countFromEnv("FAULT_TRIALS", 3);
 const BATCHES = 8;
@@ -20,9 +20,9 @@ test(`${TRIALS} trials: SIGKILL at a random instant of a bulk creation loses no 
   const outcomes = new Histogram();
   for (let trial = 0; trial < TRIALS; trial++) {
     const data = join(tmp, `t${trial}`);
-    let server = await startServer(data);
+    let server = await startServerProcess({ tls: true, data: data });
     const group = "kill-test";
-    expect((await adminCall(server, "POST", "/v1/groups", { name: group })).status).toBe(201);
+    expect((await server.adminCall("POST", "/v1/groups", { name: group })).status).toBe(201);
     const names = Array.from({ length: BATCHES * BATCH }, (_, i) => `dev-${trial}-${i}`);
     const acknowledged: string[] = [];
     // The client sends the batches one after another; the kill comes at a random instant within them.
@@ -30,7 +30,7 @@ test(`${TRIALS} trials: SIGKILL at a random instant of a bulk creation loses no 
     const client = (async () => {
       for (let b = 0; b < BATCHES; b++) {
         try {
-          const res = await adminCall(server, "POST", `/v1/groups/${group}/devices`, {
+          const res = await server.adminCall("POST", `/v1/groups/${group}/devices`, {
             names: names.slice(b * BATCH, (b + 1) * BATCH),
           });
           if (res.status !== 200) return;
@@ -43,14 +43,13 @@ test(`${TRIALS} trials: SIGKILL at a random instant of a bulk creation loses no 
     await Bun.sleep(killAt);
     await server.kill();
     await client;
-    server = await startServer(data);
+    server = await startServerProcess({ tls: true, data: data });
     try {
       const listed = new Set<string>();
       let cursor: string | undefined;
       do {
         const page = (
-          await adminCall(
-            server,
+          await server.adminCall(
             "GET",
             `/v1/groups/${group}/devices?limit=1000${cursor ? `&cursor=${cursor}` : ""}`,
           )
@@ -61,11 +60,11 @@ test(`${TRIALS} trials: SIGKILL at a random instant of a bulk creation loses no 
       const lost = acknowledged.filter((n) => !listed.has(n));
       expect(lost).toEqual([]);
       // Re-running the whole bulk request creates exactly the rest.
-      const rerun = (await adminCall(server, "POST", `/v1/groups/${group}/devices`, { names }))
+      const rerun = (await server.adminCall("POST", `/v1/groups/${group}/devices`, { names }))
         .json as { created: string[]; existing: string[] };
       expect(rerun.created.length + rerun.existing.length).toBe(names.length);
       expect(rerun.existing.length).toBe(listed.size);
-      const group2 = (await adminCall(server, "GET", `/v1/groups/${group}`)).json as {
+      const group2 = (await server.adminCall("GET", `/v1/groups/${group}`)).json as {
         deviceCount: number;
       };
       expect(group2.deviceCount).toBe(names.length);

@@ -11,7 +11,7 @@ import {
   deviceCsr,
   postJson,
   provisionDevice,
-} from "../../src/iota-server/test-support.ts";
+} from "../helpers/test-service.ts";
 import { nextCase, type FuzzCase, type FuzzWorld } from "./api-cases.ts";
 import { hostileCsrs, selfSigned } from "./hostile-csrs.ts";
 import { countFromEnv, Histogram, seedFromEnv } from "./prng.ts";

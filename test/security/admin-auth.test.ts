@@ -9,7 +9,7 @@ import {
   provisionDevice,
   readProblem,
   deviceCsr,
-} from "../../src/iota-server/test-support.ts";
+} from "../helpers/test-service.ts";
 
 /** Every admin route, on a group `g` and device `d` of the default tenant. */
 const ROUTES: [string, string, unknown?][] = [

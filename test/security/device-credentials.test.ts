@@ -13,7 +13,7 @@ import {
   provisionDevice,
   readProblem,
   type TestService,
-} from "../../src/iota-server/test-support.ts";
+} from "../helpers/test-service.ts";
 
 async function state(svc: TestService, group: string, device: string): Promise<string> {
   return (

@@ -6,10 +6,10 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
-import { adminCall, BUN, ROOT, startServer, type RunningServer } from "../faults/server-process.ts";
+import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-modes-"));
-let server: RunningServer;
+let server: ServerProcess;
 let secret = "";
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -27,13 +27,13 @@ function run(program: string, args: string[], env: Record<string, string> = {}) 
 }
 
 beforeAll(async () => {
-  server = await startServer(join(tmp, "server"));
+  server = await startServerProcess({ tls: false, data: join(tmp, "server") });
   secret = (
-    (await adminCall(server, "POST", "/v1/groups", { name: "g" })).json as {
+    (await server.adminCall("POST", "/v1/groups", { name: "g" })).json as {
       provisioningSecret: string;
     }
   ).provisioningSecret;
-  await adminCall(server, "POST", "/v1/groups/g/devices", { names: ["host-dev", "agent-dev"] });
+  await server.adminCall("POST", "/v1/groups/g/devices", { names: ["host-dev", "agent-dev"] });
   writeFileSync(join(tmp, "prov_secret.txt"), `${secret}\n`, { mode: 0o600 });
   writeFileSync(join(tmp, "token.txt"), `${server.token()}\n`, { mode: 0o600 });
 }, 60_000);

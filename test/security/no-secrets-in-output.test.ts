@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../src/core/csr.ts";
 import { deviceToken } from "../../src/core/token.ts";
-import { adminCall, BUN, ROOT, startServer } from "../faults/server-process.ts";
+import { BUN, ROOT, startServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-secrets-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -24,14 +24,14 @@ function leaks(texts: Record<string, string>, secrets: Record<string, string>): 
 }
 
 test("iota-server, iotactl and iotad: logs, status answers and error messages hold no secret, token or key", async () => {
-  const server = await startServer(join(tmp, "server"));
+  const server = await startServerProcess({ tls: false, data: join(tmp, "server") });
   const texts: Record<string, string> = {};
   try {
     const admin = server.token();
-    const created = (await adminCall(server, "POST", "/v1/groups", { name: "g", validity: "1h" }))
+    const created = (await server.adminCall("POST", "/v1/groups", { name: "g", validity: "1h" }))
       .json as { provisioningSecret: string };
     const secret = created.provisioningSecret;
-    await adminCall(server, "POST", "/v1/groups/g/devices", { names: ["a", "b", "agent"] });
+    await server.adminCall("POST", "/v1/groups/g/devices", { names: ["a", "b", "agent"] });
     const keys = await generateDeviceKey();
     const guesses = [
       `${secret.slice(0, -2)}zz`,
@@ -79,7 +79,7 @@ test("iota-server, iotactl and iotad: logs, status answers and error messages ho
       )
     ).join("\n");
     const rotated = (
-      (await adminCall(server, "POST", "/v1/groups/g/secret")).json as {
+      (await server.adminCall("POST", "/v1/groups/g/secret")).json as {
         provisioningSecret: string;
       }
     ).provisioningSecret;

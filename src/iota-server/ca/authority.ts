@@ -42,13 +42,21 @@ export class CertificateAuthority {
     tenant: string,
     now: number,
   ): Promise<{ ca: CertificateAuthority; keyPem: string }> {
+    return await CertificateAuthority.createRoot(`IoTA ${tenant} Root CA`, now);
+  }
+
+  /** Creates a new self-signed root CA named `commonName` (O=IoTA); returns it and its PKCS#8 key PEM. */
+  static async createRoot(
+    commonName: string,
+    now: number,
+  ): Promise<{ ca: CertificateAuthority; keyPem: string }> {
     const keys = (await crypto.subtle.generateKey(EC_P256, true, [
       "sign",
       "verify",
     ])) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: newSerial(),
-      name: `CN=IoTA ${tenant} Root CA, O=IoTA`,
+      name: `CN=${commonName}, O=IoTA`,
       notBefore: new Date(now - 3600_000),
       notAfter: new Date(now + ROOT_VALIDITY_MS),
       signingAlgorithm: ECDSA_SHA256,

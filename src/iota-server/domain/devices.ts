@@ -1,6 +1,7 @@
 /** Device operations: create one or many, list by pages, show, delete, revoke, reset. */
 
 import { IotaError } from "../../core/errors.ts";
+import { x509 } from "../../core/x509.ts";
 import { nameProblem, NAME_RULE } from "../../core/names.ts";
 import type { BulkCreateResult, DeviceView, Page } from "../../core/wire.ts";
 import type { DeviceKey, DeviceRecord } from "../store/store.ts";
@@ -109,9 +110,24 @@ export async function revokeDevice(ctx: DomainContext, key: DeviceKey): Promise<
   return deviceView(await requireDevice(ctx, key));
 }
 
-/** Resets a device to `created` so it may provision again (with a new key); its certificates are revoked. */
-export async function resetDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
-  await requireDevice(ctx, key);
-  await ctx.store.resetDevice(key, ctx.now());
+/**
+ * Resets a device to `created` so it may provision again (with a new key); its certificates are revoked.
+ * The key it held is recorded: to provision again the device must prove it still holds that key (iotad does
+ * so by itself), so a stolen device token alone cannot take the device over. `forgetKey` drops that
+ * requirement, for a device that lost its key (then its token alone provisions it).
+ */
+export async function resetDevice(
+  ctx: DomainContext,
+  key: DeviceKey,
+  options: { forgetKey: boolean },
+): Promise<DeviceView> {
+  const device = await requireDevice(ctx, key);
+  const held = device.certificate ? certificateKey(device.certificate) : undefined;
+  await ctx.store.resetDevice(key, ctx.now(), options.forgetKey ? null : held);
   return deviceView(await requireDevice(ctx, key));
+}
+
+/** The SubjectPublicKeyInfo (DER, base64) of a stored PEM certificate. */
+function certificateKey(pem: string): string {
+  return Buffer.from(new x509.X509Certificate(pem).publicKey.rawData).toString("base64");
 }

@@ -7,6 +7,7 @@ import {
   createDevicesSchema,
   CreateGroupBody,
   NameSchema,
+  ResetBody,
   type CreateDevicesBody,
 } from "../../core/wire.ts";
 import { IotaError, invalidField } from "../../core/errors.ts";
@@ -15,6 +16,7 @@ import * as groups from "../domain/groups.ts";
 import * as devices from "../domain/devices.ts";
 import type { DeviceKey } from "../store/store.ts";
 import { readJson } from "./problem-response.ts";
+import { bodyLimit } from "./body-limit.ts";
 import type { AppEnv } from "./env.ts";
 
 /** A path segment that must be a valid name; 400 naming the parameter otherwise. */
@@ -35,8 +37,18 @@ function limitParam(value: string | undefined): number {
   return limit;
 }
 
+/** The optional body of a reset: `{ "forgetKey": true }` lets any key provision the device again. */
+async function resetOptions(req: Request): Promise<{ forgetKey: boolean }> {
+  if (!req.body || req.headers.get("content-length") === "0") return { forgetKey: false };
+  const body = parseOrThrow(ResetBody, await readJson(req));
+  return { forgetKey: body.forgetKey ?? false };
+}
+
 /** The admin routes; every one needs `Authorization: Bearer <admin token>`. */
-export function adminRoutes(ctx: DomainContext): Hono<AppEnv> {
+export function adminRoutes(
+  ctx: DomainContext,
+  limits: { maxBody: number; maxBulkBody: number },
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   const requireAdmin = async (c: Context<AppEnv>, next: () => Promise<void>) => {
@@ -48,9 +60,18 @@ export function adminRoutes(ctx: DomainContext): Hono<AppEnv> {
       );
     c.set("tenant", await ctx.tenants.authenticate(match[1]));
     await next();
+    // Hint: admin answers carry provisioning secrets (create, rotate) and fleet data: no cache may keep them.
+    c.header("cache-control", "no-store");
   };
   app.use("/groups", requireAdmin);
   app.use("/groups/*", requireAdmin);
+  // Hint: after the token check, so a caller without one never gets a body read (or buffered) at all.
+  const bulkLimit = bodyLimit(limits.maxBulkBody);
+  const limit = bodyLimit(limits.maxBody);
+  app.use("/groups/*", async (c, next) =>
+    c.req.path.endsWith("/devices") ? await bulkLimit(c, next) : await limit(c, next),
+  );
+  app.use("/groups", limit);
 
   const device = (c: Context<AppEnv>): DeviceKey => ({
     tenantId: c.get("tenant"),
@@ -105,7 +126,7 @@ export function adminRoutes(ctx: DomainContext): Hono<AppEnv> {
     c.json(await devices.revokeDevice(ctx, device(c))),
   );
   app.post("/groups/:group/devices/:device/reset", async (c) =>
-    c.json(await devices.resetDevice(ctx, device(c))),
+    c.json(await devices.resetDevice(ctx, device(c), await resetOptions(c.req.raw))),
   );
   return app;
 }

@@ -1,37 +1,52 @@
 /** The iota-server HTTP app (hono): routes, limits, auth and the one error handler. */
 
 import { Hono } from "hono";
-import { IotaError } from "../../core/errors.ts";
 import type { DomainContext } from "../domain/context.ts";
 import { CrlCache } from "../domain/crl.ts";
-import { errorHandler, problemResponse } from "./problem-response.ts";
+import type { IssueRate } from "../config.ts";
+import { errorHandler, problemAnswer } from "./problem-response.ts";
 import { RateLimiter, type BucketPolicy } from "./rate-limit.ts";
 import type { Logger } from "../log.ts";
 import { adminRoutes } from "./admin-routes.ts";
 import { deviceRoutes } from "./device-routes.ts";
 import { openApiDocument } from "./openapi.ts";
-import { bodyLimit } from "./body-limit.ts";
 import { logAccess, type PeerSource } from "./access-log.ts";
 import type { AppEnv } from "./env.ts";
 import { issueRoutes, type IssueRoutes } from "./issue-routes.ts";
+import { WorkQueue, type QueuePolicy } from "./work-queue.ts";
+import { allowedMethods } from "./allowed-methods.ts";
 
 /** Limits of the HTTP layer. */
 export interface AppOptions {
-  /** Provision and renew requests per source address. */
-  issueRate: BucketPolicy;
-  /** Wrong credentials tolerated per source and group before answering 429. */
+  /** Provision and renew requests per source address; rate 0 lifts the limit. */
+  issueRate: IssueRate;
+  /** Wrong credentials or proofs tolerated per source (and group) before failures are answered 429. */
   failureRate: BucketPolicy;
-  /** Largest request body in bytes (bulk device creation is allowed 32 times more). */
-  maxBody: number;
+  /** The bounded queue of issuing work (503 with Retry-After beyond it). */
+  issueQueue: QueuePolicy;
+  /** Largest body of a provision or renew request, read before any credential is checked. */
+  maxIssueBody: number;
+  /** Largest body of an admin request (read only once the admin token is checked). */
+  maxAdminBody: number;
+  /** Largest body of a bulk device creation (100,000 names). */
+  maxBulkBody: number;
+  /** Seconds an idle connection (or a stalled body) stays open. */
+  idleTimeoutSeconds: number;
   /** Load balancers whose `X-Forwarded-For` names the client the limits count (none by default). */
   trustedProxies?: string[];
+  /** The server CA `GET /v1/server-ca` answers (undefined: an operator certificate without its root). */
+  serverCaPem?: string | undefined;
 }
 
 /** Defaults sized for a factory line behind one address: 100 issues/s sustained, bursts of 2,000. */
 export const DEFAULT_APP_OPTIONS: AppOptions = {
   issueRate: { rate: 100, burst: 2000 },
   failureRate: { rate: 1 / 6, burst: 10 },
-  maxBody: 64 * 1024,
+  issueQueue: { concurrency: 64, depth: 2048, retryAfter: 1 },
+  maxIssueBody: 20 * 1024,
+  maxAdminBody: 64 * 1024,
+  maxBulkBody: 8 * 1024 * 1024,
+  idleTimeoutSeconds: 10,
 };
 
 /** The HTTP layer: the hono app for every route, and the issuing routes for Bun.serve to dispatch itself. */
@@ -39,6 +54,13 @@ export interface HttpHandlers {
   app: Hono<AppEnv>;
   /** POST /v1/provision and /v1/renew; the app serves the same handlers, so both answer alike. */
   routes: IssueRoutes;
+  /** The largest body any route reads (what the listener allows at most). */
+  maxRequestBodySize: number;
+  idleTimeoutSeconds: number;
+  /** The issuing queue (its load and shed count). */
+  queue: WorkQueue;
+  /** Changes what `GET /v1/server-ca` answers (an operator certificate reloaded on SIGHUP). */
+  setServerCaPem(pem: string | undefined): void;
 }
 
 /** Builds the app over a service context. */
@@ -57,23 +79,29 @@ export function createHttp(
   options: AppOptions = DEFAULT_APP_OPTIONS,
 ): HttpHandlers {
   const app = new Hono<AppEnv>();
+  const queue = new WorkQueue(options.issueQueue);
   const limits = {
-    issue: new RateLimiter(options.issueRate, ctx.now),
+    issue: options.issueRate.rate > 0 ? new RateLimiter(options.issueRate, ctx.now) : undefined,
     failures: new RateLimiter(options.failureRate, ctx.now),
+    queue,
+    maxBody: options.maxIssueBody,
   };
   const crls = new CrlCache();
-  const routes = issueRoutes(
-    ctx,
-    limits,
-    log,
-    options.maxBody,
-    new Set(options.trustedProxies ?? []),
-  );
+  let serverCaPem = options.serverCaPem;
+  const routes = issueRoutes(ctx, limits, log, new Set(options.trustedProxies ?? []));
 
   app.onError(errorHandler(log));
-  app.notFound((c) =>
-    problemResponse(new IotaError("not-found", `No route for ${c.req.method} ${c.req.path}`)),
-  );
+  app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path);
+    if (allow.length === 0) return problemAnswer(404, `No route for ${c.req.method} ${c.req.path}`);
+    return problemAnswer(
+      405,
+      `${c.req.path} does not take ${c.req.method}; it takes ${allow.join(", ")}`,
+      {
+        headers: { allow: allow.join(", ") },
+      },
+    );
+  });
   // Hint: registered before the middleware, so these answer (limit, log and errors included) without it.
   for (const [path, { POST }] of Object.entries(routes))
     app.post(path, (c) => POST(c.req.raw, c.env as PeerSource | undefined, c.req.path));
@@ -82,17 +110,30 @@ export function createHttp(
     await next();
     logAccess(log, c.req.method, c.req.path, c.res.status, started);
   });
-  const bulkLimit = bodyLimit(options.maxBody * 32);
-  const limit = bodyLimit(options.maxBody);
-  app.use("/v1/groups/:group/devices", bulkLimit);
-  app.use("*", async (c, next) => {
-    if (c.req.path.endsWith("/devices")) return await next();
-    return await limit(c, next);
-  });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
+  app.get("/v1/server-ca", () =>
+    serverCaPem === undefined
+      ? problemAnswer(
+          404,
+          "This server serves an operator certificate whose chain does not end in a root; ask its operator for the CA (iotactl configure --ca-file)",
+        )
+      : new Response(serverCaPem, { headers: { "content-type": "application/x-pem-file" } }),
+  );
   app.route("/v1", deviceRoutes(ctx, crls));
-  app.route("/v1", adminRoutes(ctx));
-  return { app, routes };
+  app.route(
+    "/v1",
+    adminRoutes(ctx, { maxBody: options.maxAdminBody, maxBulkBody: options.maxBulkBody }),
+  );
+  return {
+    app,
+    routes,
+    maxRequestBodySize: Math.max(options.maxBulkBody, options.maxAdminBody, options.maxIssueBody),
+    idleTimeoutSeconds: options.idleTimeoutSeconds,
+    queue,
+    setServerCaPem(pem) {
+      serverCaPem = pem;
+    },
+  };
 }

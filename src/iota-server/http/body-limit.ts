@@ -3,6 +3,27 @@
 import type { MiddlewareHandler } from "hono";
 import { IotaError } from "../../core/errors.ts";
 
+/** Longest a request body may take to arrive. */
+export const BODY_DEADLINE_MS = 30_000;
+
+/** A body that trickled in for longer than {@link BODY_DEADLINE_MS}. */
+function tooSlow(): IotaError {
+  return new IotaError(
+    "timeout",
+    `The request body did not arrive within ${BODY_DEADLINE_MS / 1000} s`,
+  );
+}
+
+/**
+ * A body the client stopped sending halfway. Hint: the client's failure, not the service's, so it is
+ * never logged as a server error.
+ */
+function cutOff(): IotaError {
+  return new IotaError("invalid", "The request body did not arrive completely", {
+    errors: [{ field: "(body)", message: "was cut off before its end" }],
+  });
+}
+
 /** The 413 answer for a body over `max` bytes. */
 function tooLarge(max: number): IotaError {
   return new IotaError("too-large", `The request body is larger than ${max} bytes`);
@@ -32,8 +53,9 @@ async function readWithin(
   let size = 0;
   let buffer = new Uint8Array(0);
   const reader = body.getReader();
+  const deadline = Date.now() + BODY_DEADLINE_MS;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await beforeDeadline(reader.read(), deadline);
     if (done) break;
     const offset = size;
     size += value.length;
@@ -46,6 +68,25 @@ async function readWithin(
     buffer.set(value, offset);
   }
   return new Request(req, { body: buffer.subarray(0, size) });
+}
+
+/**
+ * `reading` (a body read) if it settles before `deadline` (epoch ms): `timeout` after it, and `invalid` when
+ * the client cut the body off.
+ */
+export async function beforeDeadline<T>(reading: Promise<T>, deadline: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(tooSlow()), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([reading, late]);
+  } catch (error) {
+    if (error instanceof IotaError) throw error;
+    throw cutOff();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** {@link limitBody} as hono middleware. */

@@ -3,10 +3,13 @@
  * router or middleware chain on the busiest path), and the hono app mounts the very same handlers.
  */
 
+import { IotaError } from "../../core/errors.ts";
 import { parseOrThrow } from "../../core/validate.ts";
-import { ProvisionBody, RenewBody, type IssuedCertificate } from "../../core/wire.ts";
+import { ProvisionBody, RenewBody } from "../../core/wire.ts";
 import type { DomainContext } from "../domain/context.ts";
-import { provision, renew } from "../domain/issuance.ts";
+import type { IssueOutcome } from "../domain/issued-answer.ts";
+import { provision } from "../domain/provision.ts";
+import { renew } from "../domain/renew.ts";
 import { DEFAULT_TENANT } from "../domain/tenants.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { Logger } from "../log.ts";
@@ -14,6 +17,7 @@ import { errorResponse, readJson } from "./problem-response.ts";
 import { limitBody } from "./body-limit.ts";
 import { logAccess, requestSource, type PeerSource } from "./access-log.ts";
 import { IssuedJson } from "./issued-json.ts";
+import type { WorkQueue } from "./work-queue.ts";
 
 /** A complete endpoint: body limit, answer or problem, and the access-log line. `path` is what the log names. */
 export type IssueHandler = (req: Request, server?: PeerSource, path?: string) => Promise<Response>;
@@ -24,51 +28,72 @@ export interface IssueRoutes {
   "/v1/renew": { POST: IssueHandler };
 }
 
-/** The limiters the endpoints share with the rest of the app. */
+/** What the endpoints share with the rest of the app. */
 export interface IssueLimits {
-  issue: RateLimiter;
+  /** Requests per source address; undefined when the operator lifted the limit (`--issue-rate 0`). */
+  issue: RateLimiter | undefined;
+  /** Failed credentials and proofs per source (and group). */
   failures: RateLimiter;
+  /** The bounded queue of issuing work. */
+  queue: WorkQueue;
+  /** Largest body of an issuing request (no credential has been checked yet, so it is small). */
+  maxBody: number;
 }
 
-const JSON_HEADERS = { "content-type": "application/json" };
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
 /** The provision and renew endpoints over one service context, limits and log. */
 export function issueRoutes(
   ctx: DomainContext,
   limits: IssueLimits,
   log: Logger,
-  maxBody: number,
   trustedProxies?: ReadonlySet<string>,
 ): IssueRoutes {
   const json = new IssuedJson();
   /** The answer for an issued (201) or re-sent (200) certificate. */
-  const issuedResponse = (result: { created: boolean; issued: IssuedCertificate }): Response =>
+  const issuedResponse = (result: IssueOutcome): Response =>
     new Response(json.write(result.issued), {
       status: result.created ? 201 : 200,
       headers: JSON_HEADERS,
     });
   const guard = (source: string) =>
-    limits.issue.enforce(`issue:${source}`, "certificate requests from this address");
-  const refuseIfThrottled = (key: string) => {
-    if (limits.failures.wait(key) > 0)
-      limits.failures.enforce(key, "failed attempts for this group");
+    limits.issue?.enforce(`issue:${source}`, "certificate requests from this address");
+  /**
+   * Counts one failed credential or proof; once `key` has used its budget, the failure is answered 429.
+   * Hint: only failures are counted, after they were checked, so a request whose credential or proof
+   * verifies is never throttled, whoever else shares its address.
+   */
+  const failed = (key: string, what: string) => () => {
+    const wait = limits.failures.take(key);
+    if (wait > 0)
+      throw new IotaError(
+        "rate-limited",
+        `Too many failed ${what} from this address; retry in ${wait} s`,
+        {
+          retryAfter: wait,
+        },
+      );
   };
 
   const provisionAnswer = async (req: Request, source: string): Promise<Response> => {
     guard(source);
     const body = parseOrThrow(ProvisionBody, await readJson(req));
-    refuseIfThrottled(`fail:${source}:${body.tenant ?? DEFAULT_TENANT}/${body.group}`);
+    const scope = `${body.tenant ?? DEFAULT_TENANT}/${body.group}`;
     return issuedResponse(
-      await provision(ctx, body, (scope) => limits.failures.take(`fail:${source}:${scope}`)),
+      await limits.queue.run(() =>
+        provision(ctx, body, failed(`fail:${source}:${scope}`, "provisioning attempts")),
+      ),
     );
   };
 
   const renewAnswer = async (req: Request, source: string): Promise<Response> => {
     guard(source);
     const body = parseOrThrow(RenewBody, await readJson(req));
-    const key = `fail:${source}:renew`;
-    refuseIfThrottled(key);
-    return issuedResponse(await renew(ctx, body, () => limits.failures.take(key)));
+    return issuedResponse(
+      await limits.queue.run(() =>
+        renew(ctx, body, failed(`fail:${source}:renew`, "renewal proofs")),
+      ),
+    );
   };
 
   const endpoint = (
@@ -79,7 +104,7 @@ export function issueRoutes(
       const started = performance.now();
       let res: Response;
       try {
-        const limited = limitBody(req, maxBody);
+        const limited = limitBody(req, limits.maxBody);
         res = await answer(
           limited instanceof Promise ? await limited : limited,
           requestSource(server, req, trustedProxies),

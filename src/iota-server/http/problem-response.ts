@@ -1,9 +1,11 @@
 /** The one place errors become HTTP answers: RFC 9457 problem details, never a stack trace. */
 
 import type { Context } from "hono";
-import { type ErrorKind, IotaError, isIotaError } from "../../core/errors.ts";
+import { type ErrorKind, IotaError, invalidField, isIotaError } from "../../core/errors.ts";
+import { firstDuplicateKey } from "../../core/json-duplicates.ts";
 import type { Problem } from "../../core/problem.ts";
 import type { Logger } from "../log.ts";
+import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
 
 /** The HTTP status of each kind of domain failure: the only place the two meet. */
 export const STATUS_OF: Record<ErrorKind, number> = {
@@ -13,6 +15,7 @@ export const STATUS_OF: Record<ErrorKind, number> = {
   "not-found": 404,
   conflict: 409,
   "too-large": 413,
+  timeout: 408,
   "unsupported-media-type": 415,
   "rate-limited": 429,
   unavailable: 503,
@@ -25,6 +28,7 @@ const TITLES: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Timeout",
   409: "Conflict",
   413: "Content Too Large",
   415: "Unsupported Media Type",
@@ -84,8 +88,8 @@ export function errorHandler(log: Logger) {
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
 /**
- * Reads a JSON body: `unsupported-media-type` when it is not JSON, `invalid` when it does not parse or
- * did not arrive whole. Hint: the parser's message quotes the body, which may hold a secret, so it is
+ * Reads a JSON body: `unsupported-media-type` when it is not JSON, `invalid` when it does not parse, did
+ * not arrive whole, or names a field twice (an ambiguous body). Hint: the parser's message quotes the body, which may hold a secret, so it is
  * never passed on.
  */
 export async function readJson(req: Request): Promise<unknown> {
@@ -95,21 +99,17 @@ export async function readJson(req: Request): Promise<unknown> {
       "The request body must be JSON (Content-Type: application/json)",
     );
   }
-  let text: string;
+  const text = await beforeDeadline(req.text(), Date.now() + BODY_DEADLINE_MS);
+  let value: unknown;
   try {
-    text = await req.text();
-  } catch (error) {
-    if (isIotaError(error)) throw error;
-    // Hint: a client that stops sending halfway is its own failure, not the service's (no 500 in the log).
-    throw new IotaError("invalid", "The request body did not arrive completely", {
-      errors: [{ field: "(body)", message: "was cut off before its end" }],
-    });
-  }
-  try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new IotaError("invalid", "The request body is not valid JSON", {
       errors: [{ field: "(body)", message: "is not valid JSON" }],
     });
   }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined)
+    throw invalidField(duplicate, "is given more than once; give each field once");
+  return value;
 }

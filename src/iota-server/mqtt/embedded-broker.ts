@@ -7,7 +7,10 @@ import { DEFAULT_TOPIC_PREFIX } from "../../core/agent-config.ts";
 import { identityUri } from "../../core/profile.ts";
 import type { DomainContext } from "../domain/context.ts";
 import type { Logger } from "../log.ts";
-import { brokerNames, isWildcardHost, issueBrokerCertificate } from "./broker-certificate.ts";
+import type { CertificateAuthority } from "../ca/authority.ts";
+import { isWildcardHost, issueServerCertificate, tlsNames } from "../tls/server-certificate.ts";
+import { SERVER_CERT_VALIDITY_SECONDS, TLS12_CIPHERS } from "../tls/policy.ts";
+import { keepRenewed } from "../tls/renewal.ts";
 import {
   checkClientCertificate,
   checkExpiry,
@@ -21,8 +24,10 @@ export interface EmbeddedBrokerOptions {
   /** Address to listen on; port 0 lets the OS choose. */
   listen: { host: string; port: number };
   ctx: DomainContext;
-  /** The tenant whose CA signs the broker certificate and whose devices may connect. */
+  /** The tenant whose devices may connect (their certificates are checked against its CA). */
   tenant: string;
+  /** The server CA that certifies the broker, as it certifies the API: devices trust both alike. */
+  serverCa: CertificateAuthority;
   log: Logger;
   /** Topic prefix of the device subtrees (default `iota`). */
   topicPrefix?: string;
@@ -37,7 +42,7 @@ export interface EmbeddedBroker {
   /** `mqtts://HOST:PORT` with a host the broker certificate names. */
   url: string;
   port: number;
-  /** The tenant CA, the trust anchor clients verify the broker with. */
+  /** The server CA, the trust anchor clients verify the broker with. */
   caPem: string;
   /** Disconnects every client and closes the listener. */
   stop(): Promise<void>;
@@ -68,11 +73,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { ctx, tenant, log } = options;
   const ca = await ctx.tenants.ca(tenant);
   const extraNames = options.extraNames ?? [];
-  const serverCert = await issueBrokerCertificate(
-    ca,
-    brokerNames(options.listen.host, extraNames),
-    ctx.now(),
-  );
+  const names = tlsNames(options.listen.host, extraNames);
+  const issue = () =>
+    issueServerCertificate(options.serverCa, names, SERVER_CERT_VALIDITY_SECONDS, ctx.now());
+  const serverCert = await issue();
   const policy = deviceTopicPolicy(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
   // Hint: identities outlive the socket (a weak map) because aedes authorizes the last will after the socket closed.
   const identities = new WeakMap<Client, ClientIdentity>();
@@ -165,16 +169,23 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }, options.recheckMs ?? DEFAULT_RECHECK_MS);
   timer.unref?.();
 
-  const server = createServer(
-    {
-      key: serverCert.keyPem,
-      cert: serverCert.certPem,
-      ca: ca.certPem,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.2",
-    },
-    (socket) => broker.handle(socket),
+  const tlsOptions = (cert: { keyPem: string; certPem: string }) => ({
+    key: cert.keyPem,
+    cert: cert.certPem,
+    ca: ca.certPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2" as const,
+    ciphers: TLS12_CIPHERS,
+  });
+  const server = createServer(tlsOptions(serverCert), (socket) => broker.handle(socket));
+  // Hint: new handshakes get the new certificate; connected devices keep their sessions.
+  const renewal = keepRenewed(
+    serverCert,
+    issue,
+    (next) => server.setSecureContext(tlsOptions(next)),
+    log,
+    "mqtt broker",
   );
   server.on("tlsClientError", (error, socket) =>
     log.info(`mqtt: TLS refused ${socket.remoteAddress ?? "?"}: ${error.message}`),
@@ -193,9 +204,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     url: `mqtts://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
-    caPem: ca.certPem,
+    caPem: options.serverCa.certPem,
     async stop() {
       clearInterval(timer);
+      renewal.stop();
       await rechecking;
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

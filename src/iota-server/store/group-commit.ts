@@ -71,6 +71,7 @@ export function walSync(databasePath: string): () => Promise<void> {
 const WRITES = [
   "insertTenant",
   "insertAdminToken",
+  "insertServerCa",
   "insertGroup",
   "deleteGroup",
   "setGroupSecret",

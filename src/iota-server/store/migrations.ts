@@ -79,4 +79,17 @@ export const MIGRATIONS: Migration[] = [
       `create index certificates_revoked on certificates (tenant_id, revoked_at)`,
     ],
   },
+  {
+    version: 2,
+    description: "the deployment's TLS server CA; the key a reset device must prove it still holds",
+    statements: () => [
+      "alter table devices add column recovery_key text",
+      `create table server_ca (
+        id integer primary key,
+        ca_cert text not null,
+        ca_key_sealed text not null,
+        created_at bigint not null
+      )`,
+    ],
+  },
 ];

@@ -4,7 +4,13 @@
  */
 
 import type { DeviceState } from "../../core/wire.ts";
-import type { CertificateRecord, DeviceRecord, GroupRecord, TenantRecord } from "./store.ts";
+import type {
+  CertificateRecord,
+  DeviceRecord,
+  GroupRecord,
+  ServerCaRecord,
+  TenantRecord,
+} from "./store.ts";
 
 /** A row as `Bun.SQL` returns it. */
 export type Row = Record<string, unknown>;
@@ -24,6 +30,15 @@ export function toTenant(row: Row): TenantRecord {
     caCert: String(row.ca_cert),
     caKeySealed: String(row.ca_key_sealed),
     crlNumber: num(row.crl_number),
+    createdAt: num(row.created_at),
+  };
+}
+
+/** The `server_ca` row. */
+export function toServerCa(row: Row): ServerCaRecord {
+  return {
+    caCert: String(row.ca_cert),
+    caKeySealed: String(row.ca_key_sealed),
     createdAt: num(row.created_at),
   };
 }
@@ -58,6 +73,7 @@ export function toDevice(row: Row): DeviceRecord {
     provisionedAt: numOrNull(row.provisioned_at),
     lastRenewal: numOrNull(row.last_renewal),
     createdAt: num(row.created_at),
+    recoveryKey: strOrNull(row.recovery_key),
   };
 }
 

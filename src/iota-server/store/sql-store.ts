@@ -15,10 +15,11 @@ import type {
   DeviceRecord,
   GroupRecord,
   Issuance,
+  ServerCaRecord,
   Store,
   TenantRecord,
 } from "./store.ts";
-import { num, toCertificate, toDevice, toGroup, toTenant, type Row } from "./rows.ts";
+import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
 
@@ -124,6 +125,17 @@ export class SqlStore implements Store {
     const [row] = await this
       .sql`select tenant_id from admin_tokens where token_hash = ${tokenHash}`;
     return row ? String(row.tenant_id) : undefined;
+  }
+
+  async getServerCa(): Promise<ServerCaRecord | undefined> {
+    const [row] = await this.sql`select * from server_ca where id = 1`;
+    return row ? toServerCa(row) : undefined;
+  }
+
+  async insertServerCa(ca: ServerCaRecord): Promise<boolean> {
+    const rows = await this.sql`insert into server_ca (id, ca_cert, ca_key_sealed, created_at)
+      values (1, ${ca.caCert}, ${ca.caKeySealed}, ${ca.createdAt}) on conflict do nothing returning id`;
+    return rows.length === 1;
   }
 
   async insertGroup(g: GroupRecord): Promise<boolean> {
@@ -247,7 +259,8 @@ export class SqlStore implements Store {
     return await this.write(async (tx) => {
       const rows =
         await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
-          not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt}
+          not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt},
+          recovery_key = null
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'created' returning name`;
       if (rows.length !== 1) return false;
       await insertCertificate(tx, k, i);
@@ -275,10 +288,17 @@ export class SqlStore implements Store {
     });
   }
 
-  async resetDevice(k: DeviceKey, now: number): Promise<number> {
+  async resetDevice(
+    k: DeviceKey,
+    now: number,
+    recoveryKey: string | null | undefined,
+  ): Promise<number> {
     return await this.write(async (tx) => {
+      // Hint: a second reset keeps the key recorded by the first (the device still holds that one).
+      const keep = recoveryKey === undefined ? 1 : 0;
       await tx`update devices set state = 'created', serial = null, key_hash = null, certificate = null, not_before = null, not_after = null,
-          first_issue = 0, prev_serial = null, provisioned_at = null
+          first_issue = 0, prev_serial = null, provisioned_at = null,
+          recovery_key = case when ${keep} = 1 then recovery_key else ${recoveryKey ?? null} end
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
       return await revokeLive(tx, k, now);
     });

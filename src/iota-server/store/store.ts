@@ -11,6 +11,13 @@ export interface TenantRecord {
   createdAt: number;
 }
 
+/** The TLS server CA of the deployment (one row, shared by every replica); its key is sealed. */
+export interface ServerCaRecord {
+  caCert: string;
+  caKeySealed: string;
+  createdAt: number;
+}
+
 /** A group row; the secret is sealed under the master key. */
 export interface GroupRecord {
   tenantId: string;
@@ -39,6 +46,11 @@ export interface DeviceRecord {
   provisionedAt: number | null;
   lastRenewal: number | null;
   createdAt: number;
+  /**
+   * After an operator's reset: the public key (SubjectPublicKeyInfo DER, base64) the device held before, which
+   * it must prove it still holds to provision again; null when any key may provision.
+   */
+  recoveryKey: string | null;
 }
 
 /** An issued certificate, as the CRL and renewal need it. */
@@ -84,6 +96,10 @@ export interface Store {
   insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void>;
   tenantIdForToken(tokenHash: string): Promise<string | undefined>;
 
+  getServerCa(): Promise<ServerCaRecord | undefined>;
+  /** Inserts the server CA; false when one exists already (another replica created it first). */
+  insertServerCa(ca: ServerCaRecord): Promise<boolean>;
+
   /** Inserts a group; false when a group of that name exists. */
   insertGroup(group: GroupRecord): Promise<boolean>;
   getGroup(tenantId: string, name: string): Promise<GroupRecord | undefined>;
@@ -119,8 +135,11 @@ export interface Store {
   recordRenewed(key: DeviceKey, fromSerial: string, issuance: Issuance): Promise<boolean>;
   /** Marks the device revoked and its live certificates revoked; returns the number of certificates revoked. */
   revokeDevice(key: DeviceKey, now: number): Promise<number>;
-  /** Back to `created` so the device may provision again; its live certificates are revoked. */
-  resetDevice(key: DeviceKey, now: number): Promise<number>;
+  /**
+   * Back to `created` so the device may provision again; its live certificates are revoked. `recoveryKey` is
+   * the key it must prove it holds to do so (null: any key; undefined: keep the one recorded by an earlier reset).
+   */
+  resetDevice(key: DeviceKey, now: number, recoveryKey: string | null | undefined): Promise<number>;
 
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
   /** Revoked certificates of a tenant that have not expired at `now`. */

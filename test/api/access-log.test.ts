@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { requestSource, type PeerSource } from "./access-log.ts";
-import { createGroup, createDevices, createTestService, deviceCsr } from "../test-support.ts";
+import { requestSource, type PeerSource } from "../../src/iota-server/http/access-log.ts";
+import {
+  createGroup,
+  createDevices,
+  createTestService,
+  deviceCsr,
+} from "../helpers/test-service.ts";
 
 const peer = (address: string): PeerSource => ({ requestIP: () => ({ address }) });
 const req = (forwardedFor?: string) =>

@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { startServer, type RunningServer } from "../server.ts";
-import { memoryLogger } from "../log.ts";
-import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../core/csr.ts";
-import { deviceToken } from "../../core/token.ts";
+import { DEFAULT_ISSUE_RATE, type ServerOptions } from "../../src/iota-server/config.ts";
+import { startServer, type RunningServer } from "../../src/iota-server/server.ts";
+import { memoryLogger } from "../../src/iota-server/log.ts";
+import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../src/core/csr.ts";
+import { deviceToken } from "../../src/core/token.ts";
 
 let dir: string | undefined;
 let server: RunningServer | undefined;
@@ -22,8 +23,17 @@ afterEach(async () => {
 test("a server started with mqttListen serves devices it provisioned over MQTT; without it there is no broker", async () => {
   dir = mkdtempSync(join(tmpdir(), "iota-wiring-"));
   const log = memoryLogger();
+  const base: Pick<ServerOptions, "tls" | "issueRate"> = {
+    tls: { kind: "self", hostnames: [] },
+    issueRate: DEFAULT_ISSUE_RATE,
+  };
   const plain = await startServer(
-    { data: join(dir, "plain"), listen: { host: "127.0.0.1", port: 0 }, db: "sqlite::memory:" },
+    {
+      ...base,
+      data: join(dir, "plain"),
+      listen: { host: "127.0.0.1", port: 0 },
+      db: "sqlite::memory:",
+    },
     log,
   );
   expect(plain.broker).toBeUndefined();
@@ -31,6 +41,7 @@ test("a server started with mqttListen serves devices it provisioned over MQTT; 
 
   server = await startServer(
     {
+      ...base,
       data: join(dir, "mqtt"),
       listen: { host: "127.0.0.1", port: 0 },
       db: "sqlite::memory:",
@@ -41,17 +52,26 @@ test("a server started with mqttListen serves devices it provisioned over MQTT; 
   const broker = server.broker;
   if (!broker) throw new Error("startServer did not start the embedded broker");
   expect(broker.url).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+  // Hint: the broker presents a certificate of the server CA, the same trust as the API's.
+  expect(broker.caPem).toBe(server.serverCaPem);
+  const tls = { ca: server.serverCaPem };
   const admin = {
     authorization: `Bearer ${server.newAdminToken}`,
     "content-type": "application/json",
   };
   const group = (await (
-    await fetch(`${server.url}/v1/groups`, { method: "POST", headers: admin, body: '{"name":"g"}' })
+    await fetch(`${server.url}/v1/groups`, {
+      method: "POST",
+      headers: admin,
+      body: '{"name":"g"}',
+      tls,
+    })
   ).json()) as { provisioningSecret: string };
   await fetch(`${server.url}/v1/groups/g/devices`, {
     method: "POST",
     headers: admin,
     body: '{"name":"d"}',
+    tls,
   });
   const keys = await generateDeviceKey();
   const body = {
@@ -64,12 +84,12 @@ test("a server started with mqttListen serves devices it provisioned over MQTT; 
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
+    tls,
   });
   const issued = (await res.json()) as { certificate: string; ca: string };
-  expect(issued.ca).toBe(broker.caPem);
 
   const client = await mqtt.connectAsync(broker.url, {
-    ca: issued.ca,
+    ca: server.serverCaPem,
     cert: issued.certificate,
     key: await exportPrivateKeyPem(keys.privateKey),
     reconnectPeriod: 0,

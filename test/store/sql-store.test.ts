@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { openStore, redactUrl, type SqlStore } from "./sql-store.ts";
-import { MIGRATIONS } from "./migrations.ts";
-import type { DeviceKey, Issuance } from "./store.ts";
-import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres.ts";
+import { openStore, redactUrl, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { MIGRATIONS } from "../../src/iota-server/store/migrations.ts";
+import type { DeviceKey, Issuance } from "../../src/iota-server/store/store.ts";
+import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
 const T = "acme";
 const NOW = 1_800_000_000_000; // beyond 2^31 seconds and 2^32 ms: BIGINT values must survive as numbers
@@ -277,6 +277,7 @@ for (const engine of ENGINES) {
         provisionedAt: null,
         lastRenewal: null,
         createdAt: NOW,
+        recoveryKey: null,
       });
       expect(await store.getDevice(dev("nope"))).toBeUndefined();
       const seen: string[] = [];
@@ -367,7 +368,7 @@ for (const engine of ENGINES) {
     test("resetDevice returns the device to created, revokes its certificates and lets it provision again", async () => {
       await store.insertDevices(T, "room2-lights", ["a"], NOW);
       await store.recordProvisioned(dev("a"), issuance("01"));
-      expect(await store.resetDevice(dev("a"), NOW + 1)).toBe(1);
+      expect(await store.resetDevice(dev("a"), NOW + 1, "S0VZ")).toBe(1);
       expect(await store.getDevice(dev("a"))).toMatchObject({
         state: "created",
         serial: null,
@@ -377,7 +378,18 @@ for (const engine of ENGINES) {
         firstIssue: false,
       });
       expect((await store.getTenant(T))?.crlNumber).toBe(2);
+      expect((await store.getDevice(dev("a")))?.recoveryKey).toBe("S0VZ");
       expect(await store.recordProvisioned(dev("a"), issuance("02", NOW + 2))).toBe(true);
+      expect((await store.getDevice(dev("a")))?.recoveryKey).toBeNull();
+    });
+
+    test("resetDevice records the key to prove: kept by a second reset, dropped on request", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      await store.resetDevice(dev("a"), NOW, "Rmlyc3Q=");
+      await store.resetDevice(dev("a"), NOW, undefined);
+      expect((await store.getDevice(dev("a")))?.recoveryKey).toBe("Rmlyc3Q=");
+      await store.resetDevice(dev("a"), NOW, null);
+      expect((await store.getDevice(dev("a")))?.recoveryKey).toBeNull();
     });
 
     test("getCertificate and listRevoked: revoked and unexpired only, numbers throughout", async () => {

@@ -8,9 +8,9 @@ import {
   deviceCsr,
   postJson,
   readProblem,
-} from "../test-support.ts";
-import { deviceToken } from "../../core/token.ts";
-import { NAME_RULE } from "../../core/names.ts";
+} from "../helpers/test-service.ts";
+import { deviceToken } from "../../src/core/token.ts";
+import { NAME_RULE } from "../../src/core/names.ts";
 
 describe("POST /v1/groups", () => {
   test("creates a group and shows its 256-bit secret once, with the default 30-day validity", async () => {

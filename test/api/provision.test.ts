@@ -11,11 +11,12 @@ import {
   readProblem,
   type IssuedAnswer,
   type TestService,
-} from "../test-support.ts";
-import { crypto, x509 } from "../../core/x509.ts";
-import { deviceToken } from "../../core/token.ts";
-import { ECDSA_SHA256, generateDeviceKey } from "../../core/csr.ts";
-import { decodePem, encodePem } from "../../core/pem.ts";
+} from "../helpers/test-service.ts";
+import { crypto, x509 } from "../../src/core/x509.ts";
+import { deviceToken } from "../../src/core/token.ts";
+import { signRecoveryProof } from "../../src/core/recovery-proof.ts";
+import { ECDSA_SHA256, generateDeviceKey } from "../../src/core/csr.ts";
+import { decodePem, encodePem } from "../../src/core/pem.ts";
 
 /** A group `g` with devices `d` and `e`, and its secret. */
 async function setup(
@@ -121,12 +122,37 @@ describe("credentials", () => {
     expect((await readProblem(res)).detail).toContain(message);
   });
 
-  test("unknown group or device is 404; a bad device name is 400 naming device", async () => {
+  test("an unknown group or tenant answers exactly like a wrong credential; an unknown device, once authenticated, is 404", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("x");
-    expect(
-      (await postJson(svc, "/v1/provision", { group: "nope", device: "x", csr, secret })).status,
-    ).toBe(404);
+    const wrong = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "x",
+      csr,
+      secret: "guess",
+    });
+    const noGroup = await postJson(svc, "/v1/provision", {
+      group: "nope",
+      device: "x",
+      csr,
+      secret,
+    });
+    const noTenant = await postJson(svc, "/v1/provision", {
+      tenant: "nope",
+      group: "g",
+      device: "x",
+      csr,
+      secret,
+    });
+    const detail = (await readProblem(wrong)).detail;
+    expect(wrong.status).toBe(401);
+    for (const res of [noGroup, noTenant]) {
+      expect(res.status).toBe(401);
+      // Hint: the same words as a wrong secret for that name, so a caller without a credential learns no names.
+      expect((await readProblem(res)).detail).toBe(
+        detail.replace('"g"', `"${res === noGroup ? "nope" : "g"}"`),
+      );
+    }
     expect(
       (await postJson(svc, "/v1/provision", { group: "g", device: "x", csr, secret })).status,
     ).toBe(404);
@@ -272,7 +298,7 @@ describe("idempotency and lifecycle", () => {
     expect((await readProblem(other)).detail).toContain("reset");
   });
 
-  test("revoked is 403; after a reset a new key provisions", async () => {
+  test("revoked is 403; after a reset the device provisions a new key by proving its previous one", async () => {
     const { svc, secret } = await setup();
     const first = await provisionDevice(svc, "g", "d", secret);
     await svc.call("POST", "/v1/groups/g/devices/d/revoke");
@@ -281,8 +307,97 @@ describe("idempotency and lifecycle", () => {
         .status,
     ).toBe(403);
     await svc.call("POST", "/v1/groups/g/devices/d/reset");
-    const second = await provisionDevice(svc, "g", "d", secret);
-    expect(second.issued.serial).not.toBe(first.issued.serial);
+    const next = await deviceCsr("d");
+    // A credential alone (a stolen token) no longer wins the device back...
+    const stolen = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: next.csr,
+      secret,
+    });
+    expect(stolen.status).toBe(401);
+    expect((await readProblem(stolen)).errors?.[0]?.field).toBe("proof");
+    // ...nor does a proof signed by any other key...
+    const other = await deviceCsr("d");
+    const forged = await signRecoveryProof(
+      other.keys.privateKey,
+      "g",
+      "d",
+      next.csr,
+      new Date(svc.clock.now),
+    );
+    expect(
+      (
+        await postJson(svc, "/v1/provision", {
+          group: "g",
+          device: "d",
+          csr: next.csr,
+          secret,
+          proof: forged,
+        })
+      ).status,
+    ).toBe(401);
+    // ...but the device, which still holds the key it had, comes back by itself.
+    const proof = await signRecoveryProof(
+      first.keys.privateKey,
+      "g",
+      "d",
+      next.csr,
+      new Date(svc.clock.now),
+    );
+    const back = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: next.csr,
+      secret,
+      proof,
+    });
+    expect(back.status).toBe(201);
+    expect(((await back.json()) as IssuedAnswer).serial).not.toBe(first.issued.serial);
+  });
+
+  test("a proof binds the new CSR and the time: replayed for another key or out of its window, it fails", async () => {
+    const { svc, secret } = await setup();
+    const first = await provisionDevice(svc, "g", "d", secret);
+    await svc.call("POST", "/v1/groups/g/devices/d/reset");
+    const next = await deviceCsr("d");
+    const other = await deviceCsr("d");
+    const proof = await signRecoveryProof(
+      first.keys.privateKey,
+      "g",
+      "d",
+      next.csr,
+      new Date(svc.clock.now),
+    );
+    const replayed = { group: "g", device: "d", csr: other.csr, secret, proof };
+    expect((await postJson(svc, "/v1/provision", replayed)).status).toBe(401);
+    const old = await signRecoveryProof(
+      first.keys.privateKey,
+      "g",
+      "d",
+      next.csr,
+      new Date(svc.clock.now - 301_000),
+    );
+    const late = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: next.csr,
+      secret,
+      proof: old,
+    });
+    expect(late.status).toBe(401);
+    expect((await readProblem(late)).detail).toContain("5 minutes");
+  });
+
+  test("reset with forgetKey lets the token alone provision a device that lost its key", async () => {
+    const { svc, secret } = await setup();
+    await provisionDevice(svc, "g", "d", secret);
+    const reset = await svc.call("POST", "/v1/groups/g/devices/d/reset", { forgetKey: true });
+    expect(reset.status).toBe(200);
+    await provisionDevice(svc, "g", "d", secret);
+    const bad = await svc.call("POST", "/v1/groups/g/devices/d/reset", { forgetKey: "yes" });
+    expect(bad.status).toBe(400);
+    expect((await readProblem(bad)).errors?.[0]?.field).toBe("forgetKey");
   });
 });
 
@@ -362,7 +477,7 @@ describe("rate limits", () => {
     await provisionDevice(svc, "g", "d", secret);
   });
 
-  test("repeated wrong secrets get 429 before the correct one is even checked", async () => {
+  test("repeated wrong secrets get 429, but the correct one is never throttled", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("d");
     const statuses: number[] = [];
@@ -379,16 +494,17 @@ describe("rate limits", () => {
       );
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
-    const right = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret });
-    expect(right.status).toBe(429);
-    expect(Number(right.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const wrong = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr,
+      secret: "x",
+    });
+    expect(Number(wrong.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(
       ((await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { state: string }).state,
     ).toBe("created");
-    // Once the throttle has refilled, the correct secret is accepted.
-    svc.clock.advance(6_000);
-    expect(
-      (await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret })).status,
-    ).toBe(201);
+    const right = await postJson(svc, "/v1/provision", { group: "g", device: "d", csr, secret });
+    expect(right.status).toBe(201);
   });
 });

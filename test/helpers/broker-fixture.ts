@@ -7,10 +7,14 @@ import {
   createTestService,
   provisionDevice,
   type TestService,
-} from "../test-support.ts";
-import { exportPrivateKeyPem } from "../../core/csr.ts";
-import { DEFAULT_TENANT } from "../domain/tenants.ts";
-import { startEmbeddedBroker, type EmbeddedBroker } from "./embedded-broker.ts";
+} from "./test-service.ts";
+import { exportPrivateKeyPem } from "../../src/core/csr.ts";
+import { CertificateAuthority } from "../../src/iota-server/ca/authority.ts";
+import { DEFAULT_TENANT } from "../../src/iota-server/domain/tenants.ts";
+import {
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+} from "../../src/iota-server/mqtt/embedded-broker.ts";
 
 /** A device's TLS credentials as issued by the service. */
 export interface DeviceCredentials {
@@ -35,10 +39,12 @@ export interface BrokerFixture {
 /** Starts a service and its broker; live sessions are re-checked every 50 ms so revocation tests finish quickly. */
 export async function startBrokerFixture(): Promise<BrokerFixture> {
   const svc = await createTestService();
+  const { ca: serverCa } = await CertificateAuthority.createRoot("IoTA server CA", Date.now());
   const broker = await startEmbeddedBroker({
     listen: { host: "127.0.0.1", port: 0 },
     ctx: svc.ctx,
     tenant: DEFAULT_TENANT,
+    serverCa,
     log: svc.log,
     recheckMs: 50,
   });

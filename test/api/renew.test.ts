@@ -11,9 +11,9 @@ import {
   readProblem,
   type IssuedAnswer,
   type TestService,
-} from "../test-support.ts";
-import { x509 } from "../../core/x509.ts";
-import { signRenewProof } from "../../core/renew-proof.ts";
+} from "../helpers/test-service.ts";
+import { x509 } from "../../src/core/x509.ts";
+import { signRenewProof } from "../../src/core/renew-proof.ts";
 
 /** A device `d` (and `e`) provisioned in group `g` with a 1-hour validity and 1-hour renew grace. */
 async function setup(): Promise<{
@@ -304,7 +304,7 @@ describe("refused renewals", () => {
     expect((await readProblem(res)).detail).toContain("grace");
   });
 
-  test("a certificate from a foreign CA is 401", async () => {
+  test("a certificate this service never issued (another CA's) is a 400 naming certificate", async () => {
     const { svc } = await setup();
     const foreign = await setup();
     const next = await deviceCsr("d");
@@ -318,8 +318,10 @@ describe("refused renewals", () => {
         svc.clock.now,
       ),
     );
-    expect(res.status).toBe(401);
-    expect((await readProblem(res)).detail).toContain("CA");
+    expect(res.status).toBe(400);
+    const problem = await readProblem(res);
+    expect(problem.errors?.[0]?.field).toBe("certificate");
+    expect(problem.detail).toContain("not issued by this service");
   });
 
   test.each([

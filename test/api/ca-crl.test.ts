@@ -8,8 +8,8 @@ import {
   provisionDevice,
   readProblem,
   type TestService,
-} from "../test-support.ts";
-import { x509 } from "../../core/x509.ts";
+} from "../helpers/test-service.ts";
+import { x509 } from "../../src/core/x509.ts";
 
 /** The current CRL, checked for its PEM header and signature, with its number and serials. */
 async function crl(svc: TestService): Promise<{ number: number; serials: string[]; pem: string }> {

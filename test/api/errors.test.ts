@@ -8,8 +8,8 @@ import {
   postJson,
   provisionDevice,
   readProblem,
-} from "../test-support.ts";
-import { deviceToken } from "../../core/token.ts";
+} from "../helpers/test-service.ts";
+import { deviceToken } from "../../src/core/token.ts";
 
 /** Every admin route of the API table, with a body where it takes one. */
 // Hint: every row has three entries; bun passes a done callback in place of a missing one.
@@ -106,7 +106,7 @@ describe("request bodies", () => {
   test.each(["/v1/groups", "/v1/provision", "/v1/renew"])(
     "POST %s with a body over the limit is 413",
     async (path) => {
-      const svc = await createTestService({ maxBody: 4096 });
+      const svc = await createTestService({ maxAdminBody: 4096, maxIssueBody: 4096 });
       const res = await svc.call("POST", path, { name: "g", padding: "x".repeat(5000) });
       expect(res.status).toBe(413);
       expect((await readProblem(res)).detail).toContain("4096");
@@ -114,8 +114,8 @@ describe("request bodies", () => {
     },
   );
 
-  test("bulk device creation is allowed 32 times the body limit, and no more", async () => {
-    const svc = await createTestService({ maxBody: 4096 });
+  test("bulk device creation has its own, larger body limit, and no more", async () => {
+    const svc = await createTestService({ maxAdminBody: 4096, maxBulkBody: 4096 * 32 });
     await createGroup(svc, "g");
     const names = Array.from({ length: 15_000 }, (_, i) => `device-${i}`);
     expect(JSON.stringify({ names }).length).toBeGreaterThan(4096 * 32);
@@ -130,14 +130,30 @@ describe("unknown routes", () => {
   test.each([
     ["GET", "/v2/groups"],
     ["GET", "/nope"],
-    ["PUT", "/v1/groups"],
-    ["POST", "/v1/ca"],
+    ["GET", "/v1/groups/g/devices/d/nope"],
   ] as [string, string][])("%s %s is a 404 problem", async (method, path) => {
     const svc = await createTestService();
     const res = await svc.call(method, path);
     expect(res.status).toBe(404);
     expect((await readProblem(res)).status).toBe(404);
   });
+
+  test.each([
+    ["PUT", "/v1/groups", "GET, HEAD, POST"],
+    ["POST", "/v1/ca", "GET, HEAD"],
+    ["GET", "/v1/provision", "POST"],
+    ["PATCH", "/v1/groups/g/devices/d", "DELETE, GET, HEAD"],
+    ["DELETE", "/v1/groups/g/devices/d/reset", "POST"],
+  ] as [string, string, string][])(
+    "%s %s is a 405 problem with Allow: %s",
+    async (method, path, allow) => {
+      const svc = await createTestService();
+      const res = await svc.call(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe(allow);
+      expect((await readProblem(res)).status).toBe(405);
+    },
+  );
 });
 
 describe("GET /v1/openapi.json", () => {

@@ -7,7 +7,7 @@ import {
   nextMessage,
   startBrokerFixture,
   type BrokerFixture,
-} from "./broker-test-support.ts";
+} from "../helpers/broker-fixture.ts";
 
 let fixture: BrokerFixture | undefined;
 afterEach(async () => {
@@ -16,12 +16,15 @@ afterEach(async () => {
 });
 
 describe("embedded broker", () => {
-  test("serves a certificate from the tenant CA for localhost and 127.0.0.1, for servers only", async () => {
+  test("serves a certificate from the server CA (not the tenant CA) for localhost and 127.0.0.1, for servers only", async () => {
     fixture = await startBrokerFixture();
     const lamp = await fixture.device("room2-lights", "lamp-1");
     const client = await fixture.connect(lamp);
     const tls = client.stream as unknown as { getPeerX509Certificate(): X509Certificate };
     const cert = tls.getPeerX509Certificate();
+    const tenantCa = await (await fixture.svc.app.request("/v1/ca")).text();
+    expect(fixture.broker.caPem).not.toBe(tenantCa);
+    expect(cert.checkIssued(new X509Certificate(tenantCa))).toBe(false);
     expect(cert.checkIssued(new X509Certificate(fixture.broker.caPem))).toBe(true);
     expect(cert.subjectAltName).toContain("DNS:localhost");
     expect(cert.subjectAltName).toContain("IP Address:127.0.0.1");

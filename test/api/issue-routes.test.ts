@@ -1,8 +1,13 @@
 /** The issuing routes as Bun.serve calls them answer and log exactly as the hono app does, and the JSON answer is JSON.stringify's. */
 
 import { describe, expect, test } from "bun:test";
-import { createGroup, createTestService, deviceCsr, type TestService } from "../test-support.ts";
-import { IssuedJson } from "./issued-json.ts";
+import {
+  createGroup,
+  createTestService,
+  deviceCsr,
+  type TestService,
+} from "../helpers/test-service.ts";
+import { IssuedJson } from "../../src/iota-server/http/issued-json.ts";
 
 type Send = (
   svc: TestService,
@@ -84,7 +89,7 @@ describe("issuing routes", () => {
       "401",
       "413",
       "413",
-      "404",
+      "401",
       "429",
       "429",
     ]);

@@ -1,13 +1,18 @@
 /** Test support: a complete in-process service on in-memory SQLite with a real CA, and device-side helpers. */
 
-import { Sealer, newMasterKey } from "./ca/sealer.ts";
-import { openStore, type SqlStore } from "./store/sql-store.ts";
-import { Tenants, DEFAULT_TENANT } from "./domain/tenants.ts";
-import type { DomainContext } from "./domain/context.ts";
-import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions, type HttpHandlers } from "./http/app.ts";
-import { memoryLogger } from "./log.ts";
-import { createCsrPem, generateDeviceKey } from "../core/csr.ts";
-import type { IssuedCertificate } from "../core/wire.ts";
+import { Sealer, newMasterKey } from "../../src/iota-server/ca/sealer.ts";
+import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { Tenants, DEFAULT_TENANT } from "../../src/iota-server/domain/tenants.ts";
+import type { DomainContext } from "../../src/iota-server/domain/context.ts";
+import {
+  createHttp,
+  DEFAULT_APP_OPTIONS,
+  type AppOptions,
+  type HttpHandlers,
+} from "../../src/iota-server/http/app.ts";
+import { memoryLogger } from "../../src/iota-server/log.ts";
+import { createCsrPem, generateDeviceKey } from "../../src/core/csr.ts";
+import type { IssuedCertificate } from "../../src/core/wire.ts";
 
 /** A service under test with a controllable clock. */
 export interface TestService {
