@@ -63,7 +63,10 @@ function stationaryDelay(policy: RenewalPolicy, u: number): number {
   return fraction - Math.sqrt(Math.max(0, jitter * jitter - 2 * jitter * (x - flat)));
 }
 
-/** Milliseconds from `now` until renewal is due; 0 when it is already due (or the timer slept past it). */
+/**
+ * Milliseconds from `now` until a planned renewal (or retry) is due; 0 when it is already due (or
+ * the timer slept past it). The agent's timer waits this long, at most a minute at a time.
+ */
 export function renewalDelay(renewAt: number, now: number): number {
   return Math.max(0, renewAt - now);
 }

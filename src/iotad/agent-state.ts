@@ -1,10 +1,10 @@
-/** The agent's state machine: one `state` value, and the status snapshot built from it. */
+/** The agent's state: one value saying where it is, what it holds, what it does next and what it has seen. */
 
-import type { ServiceFailure } from "./service-client.ts";
 import type { Identity } from "./identity.ts";
+import type { ServiceFailure } from "./service-client.ts";
 
-/** Where the agent is. Exactly one of these at any time. */
-export type AgentState =
+/** Where the agent is, as `/status` shows it. Exactly one of these at any time. */
+export type AgentPhase =
   /** No certificate yet, nothing attempted. */
   | { kind: "unprovisioned" }
   /** Asking for the first certificate; `attempt` counts tries of this round. */
@@ -23,7 +23,7 @@ export type AgentState =
   | { kind: "error"; reason: string };
 
 /** The names `/status` shows. */
-export type AgentStateName = AgentState["kind"];
+export type AgentStateName = AgentPhase["kind"];
 
 /** The outcome of one provisioning or renewal attempt. */
 export type AttemptResult =
@@ -36,53 +36,59 @@ export type AttemptResult =
         | { kind: "unprovisioned"; message: string };
     };
 
-/** The agent part of `GET /status` (the daemon adds `mqtt`). Never holds a key, token or secret. */
-export interface AgentSnapshot {
-  state: AgentStateName;
-  /** Attempt number while provisioning, renewing or expired. */
-  attempt?: number;
-  tenant?: string;
-  group: string;
-  device: string;
-  serial: string | null;
-  notBefore: string | null;
-  notAfter: string | null;
-  nextRenewal: string | null;
-  lastRenewal: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  /** Service clock minus local clock, as last measured (ms); null before any answer. */
-  clockSkewMs: number | null;
+/** Why an attempt gave no certificate. */
+export type AttemptFailure = Extract<AttemptResult, { ok: false }>["failure"];
+
+/** One request to the service: which, and the how-manieth try of its round. */
+export interface Request {
+  kind: "provision" | "renew";
+  attempt: number;
+}
+
+/** The certificate in use. */
+export interface Held {
+  identity: Identity;
+  /**
+   * The service's refusal to renew it. It is kept to be shown (the certificate no longer counts as
+   * valid) until provisioning, which is retried instead of renewal, replaces the certificate.
+   */
+  refused?: string;
+}
+
+/** What the agent does next. */
+export type Activity =
+  /** Nothing planned: before `start`, or after a one-shot attempt. */
+  | { kind: "idle" }
+  /** A timer is set: at `at` (the service's time) `request` is made. */
+  | { kind: "waiting"; at: number; request: Request }
+  /**
+   * A request is in flight. After its answer the agent `continue`s its cycle (plans the next
+   * attempt), `hold`s (a one-shot command: plans nothing), or `stop`s (stop came meanwhile).
+   */
+  | { kind: "requesting"; request: Request; after: "continue" | "hold" | "stop" }
+  /** Stopped: nothing is planned ever again. */
+  | { kind: "stopped" };
+
+/** What `/status` counts and remembers, in the service's time. */
+export interface History {
   renewals: number;
   renewalFailures: number;
-  /** True while a certificate is held and inside its validity period (by the service's clock). */
-  certificateValid: boolean;
-  version: string;
+  lastRenewal: number | undefined;
+  lastError: { message: string; at: number } | undefined;
 }
 
-/** The state name to show, noticing a certificate that ran out while nothing was being attempted. */
-export function visibleState(
-  state: AgentState,
-  identity: Identity | undefined,
-  now: number,
-): AgentStateName {
-  if (state.kind === "ready" && identity !== undefined && now >= identity.notAfter)
-    return "expired";
-  return state.kind;
+/** The agent's one state value: every transition replaces it whole. */
+export interface AgentState {
+  phase: AgentPhase;
+  held: Held | undefined;
+  activity: Activity;
+  history: History;
 }
 
-/** One-line description of a failure for logs and `lastError`. */
-export function describeFailure(failure: Exclude<AttemptResult, { ok: true }>["failure"]): string {
-  switch (failure.kind) {
-    case "refused":
-      return `refused: ${failure.message}`;
-    case "busy":
-      return `service busy: ${failure.message}`;
-    case "unreachable":
-      return `service unreachable: ${failure.message}`;
-    case "local":
-      return `data folder: ${failure.message}`;
-    case "unprovisioned":
-      return failure.message;
-  }
-}
+/** A new agent: nothing loaded, nothing attempted. */
+export const INITIAL_STATE: AgentState = {
+  phase: { kind: "unprovisioned" },
+  held: undefined,
+  activity: { kind: "idle" },
+  history: { renewals: 0, renewalFailures: 0, lastRenewal: undefined, lastError: undefined },
+};

@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_AGENT_CONFIG_PATH } from "../core/agent-config.ts";
+import { EXIT_STATUS_HELP } from "./exit-codes.ts";
 
 /** The commands of iotad. */
 export const COMMANDS = ["run", "status", "check-config", "provision", "renew", "version"] as const;
@@ -14,6 +15,7 @@ export type Invocation =
   | { kind: "command"; command: CommandName; config: string; json: boolean }
   | { kind: "error"; message: string };
 
+/** The text of `iotad --help`: commands, options, signals, exit statuses, examples. */
 export const USAGE = `Usage: iotad [command] [--config FILE] [--json]
 
 The IoTA device agent: makes the device key, provisions the device certificate, renews it
@@ -35,15 +37,7 @@ Options:
 
 Signals (run): SIGTERM/SIGINT announce offline over MQTT and exit 0; SIGHUP renews now.
 
-Exit status:
-  0  success (status: a valid certificate is held)
-  1  unexpected internal failure
-  2  the command line or the config file is wrong (each error names the file and field)
-  3  the service refused (wrong token or secret, unknown or revoked device, ...)
-  4  the service (for status: the local agent) is unreachable, or busy and asked to retry later
-  5  local failure: the data folder cannot be used, or the status address is taken
-  6  no valid certificate (status; renew before provisioning)
-
+${EXIT_STATUS_HELP}
 Examples:
   iotad --config /etc/iotad/config.json
   iotad check-config -c ./test-device-123.json

@@ -1,5 +1,7 @@
 /** The agent's view of time: a wall clock and timers, injected so tests can drive them without sleeping. */
 
+import { renewalDelay } from "../core/renewal.ts";
+
 /** Wall clock plus timers (`globalThis` in production, a fake in tests). */
 export interface Clock {
   /** Wall-clock time, epoch ms. */
@@ -65,7 +67,7 @@ export class WakeTimer {
   private arm(): void {
     const due = this.due;
     if (due === undefined) return;
-    const wait = Math.min(Math.max(0, due - this.now()), this.maxWaitMs);
+    const wait = Math.min(renewalDelay(due, this.now()), this.maxWaitMs);
     this.handle = this.clock.setTimeout(() => {
       this.handle = undefined;
       if (this.due === undefined) return;

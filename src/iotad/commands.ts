@@ -1,8 +1,8 @@
 /** The actions of the `iotad` commands: each returns its exit status; results go to stdout, messages to stderr. */
 
 import { VERSION } from "../core/version.ts";
+import { describeFailure } from "./agent-messages.ts";
 import type { AttemptResult } from "./agent-state.ts";
-import { describeFailure } from "./agent-state.ts";
 import { buildAgent } from "./build-agent.ts";
 import { type Invocation, USAGE } from "./cli.ts";
 import { runDaemon } from "./daemon.ts";

@@ -1,7 +1,7 @@
 /** The local status endpoint: `/healthz`, `/status` (JSON) and `/metrics` (Prometheus text). No secret is ever shown. */
 
 import { Hono } from "hono";
-import type { AgentSnapshot } from "./agent-state.ts";
+import type { AgentSnapshot } from "./agent-status.ts";
 import type { MqttStatus } from "./mqtt-announcer.ts";
 
 /** What `/status` answers: the agent snapshot plus the MQTT connection. */

@@ -1,0 +1,77 @@
+/** The agent's words: every log line it writes and every `lastError` it shows, in one place. */
+
+import type { AttemptFailure } from "./agent-state.ts";
+import type { Identity } from "./identity.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** What a refused device needs, in the words of its status and log. */
+export const RESET_ADVICE =
+  "the device must be reset by an operator (iotactl reset device) and provisioned again, which it then does by itself";
+
+/** The agent's log lines and error reasons. */
+export const say = {
+  /** The data folder could not be read at start; the key it holds is used to provision again. */
+  brokenDataFolder: (reason: string) =>
+    `data folder: ${reason}; provisioning again with the device's key`,
+  /** A start found a key saved for a renewal whose certificate never arrived. */
+  interruptedRenewal: () => "a renewal was interrupted before its answer was saved; renewing now",
+  /** A start found the clock before the certificate's own start. */
+  clockBeforeNotBefore: (now: number) =>
+    `the clock (${iso(now)}) is before the certificate's notBefore; renewing now to learn the service's time`,
+  /** SIGHUP while a request is running (or after stop). */
+  renewNowIgnored: () => "a request to the service is already running; renew-now ignored",
+  /** A failed attempt `attempt` is retried after `delayMs`. */
+  retrying: (delayMs: number, attempt: number) =>
+    `retrying in ${Math.round(delayMs / 1000)} s (attempt ${attempt + 1})`,
+  /** The next renewal is planned. */
+  renewalPlanned: (identity: Identity, at: number) =>
+    `certificate ${identity.serial} valid until ${iso(identity.notAfter)}; renewal planned at ${iso(at)}`,
+  /** A provisioning request starts. */
+  provisioning: (group: string, device: string, attempt: number) =>
+    `provisioning ${group}/${device} (attempt ${attempt})`,
+  /** Provisioning gave a certificate. */
+  provisioned: (serial: string) => `provisioned: certificate ${serial}`,
+  /** A renewal request starts. */
+  renewing: (serial: string, attempt: number) =>
+    `renewing certificate ${serial} (attempt ${attempt})`,
+  /** A renewal gave a certificate. */
+  renewed: (serial: string, replaced: string) =>
+    `renewed: certificate ${serial} replaces ${replaced}`,
+  /** The `error` reason once the service refused to renew the held certificate. */
+  refusedRenewal: (message: string) => `the service refused renewal: ${message}; ${RESET_ADVICE}`,
+  /**
+   * The `error` reason for a refused provisioning: after a refused renewal both refusals are named;
+   * a wrong credential (401) needs a new config, anything else an operator's reset.
+   */
+  refusedProvisioning: (status: number, message: string, refusedRenewal: string | undefined) => {
+    if (refusedRenewal !== undefined)
+      return `the service refused renewal: ${refusedRenewal}; provisioning again was refused too: ${message}; ${RESET_ADVICE}`;
+    if (status === 401)
+      return `the service refused provisioning: ${message}; check the device's token or secret`;
+    return `the service refused provisioning: ${message}; ${RESET_ADVICE}`;
+  },
+  /** A renewal proof rejected only because it was signed before the service's time was known. */
+  signedBeforeClockKnown: (message: string) =>
+    `${message} (signed before the service's clock was known; retrying)`,
+  /** `iotad renew` with nothing to renew. */
+  nothingToRenew: () => "there is no certificate to renew yet; run `iotad provision` first",
+  /** A listener (MQTT announcement, afterRenew hook) failed on a new certificate. */
+  listenerFailed: (cause: string, message: string) => `after ${cause} certificate: ${message}`,
+} as const;
+
+/** One-line description of a failure for logs and `lastError`. */
+export function describeFailure(failure: AttemptFailure): string {
+  switch (failure.kind) {
+    case "refused":
+      return `refused: ${failure.message}`;
+    case "busy":
+      return `service busy: ${failure.message}`;
+    case "unreachable":
+      return `service unreachable: ${failure.message}`;
+    case "local":
+      return `data folder: ${failure.message}`;
+    case "unprovisioned":
+      return failure.message;
+  }
+}

@@ -1,0 +1,81 @@
+/** The agent's status snapshot (`GET /status` without `mqtt`): a pure function of its state. */
+
+import { VERSION } from "../core/version.ts";
+import type { AgentPhase, AgentState, AgentStateName } from "./agent-state.ts";
+import type { Identity } from "./identity.ts";
+
+/** The agent part of `GET /status` (the daemon adds `mqtt`). Never holds a key, token or secret. */
+export interface AgentSnapshot {
+  state: AgentStateName;
+  /** Attempt number while provisioning, renewing or expired. */
+  attempt?: number;
+  tenant?: string;
+  group: string;
+  device: string;
+  serial: string | null;
+  notBefore: string | null;
+  notAfter: string | null;
+  nextRenewal: string | null;
+  lastRenewal: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** Service clock minus local clock, as last measured (ms); null before any answer. */
+  clockSkewMs: number | null;
+  renewals: number;
+  renewalFailures: number;
+  /** True while a certificate is held and inside its validity period (by the service's clock). */
+  certificateValid: boolean;
+  version: string;
+}
+
+/** What the snapshot shows besides the state. */
+export interface SnapshotContext {
+  settings: { tenant?: string; group: string; device: string };
+  /** The service's time now. */
+  now: number;
+  /** The last measured clock skew (ms), or null. */
+  skew: number | null;
+}
+
+/** The snapshot of `state`. */
+export function agentSnapshot(state: AgentState, context: SnapshotContext): AgentSnapshot {
+  const { settings, now } = context;
+  const { phase, history, activity } = state;
+  const id = state.held?.identity;
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  const snapshot: AgentSnapshot = {
+    state: visibleState(phase, id, now),
+    group: settings.group,
+    device: settings.device,
+    serial: id?.serial ?? null,
+    notBefore: iso(id?.notBefore),
+    notAfter: iso(id?.notAfter),
+    nextRenewal: iso(activity.kind === "waiting" ? activity.at : undefined),
+    lastRenewal: iso(history.lastRenewal),
+    lastError: history.lastError?.message ?? null,
+    lastErrorAt: iso(history.lastError?.at),
+    clockSkewMs: context.skew,
+    renewals: history.renewals,
+    renewalFailures: history.renewalFailures,
+    certificateValid:
+      id !== undefined &&
+      now >= id.notBefore &&
+      now < id.notAfter &&
+      state.held?.refused === undefined,
+    version: VERSION,
+  };
+  if ("attempt" in phase) snapshot.attempt = phase.attempt;
+  if (settings.tenant !== undefined) snapshot.tenant = settings.tenant;
+  return snapshot;
+}
+
+/** The state name to show, noticing a certificate that ran out while nothing was being attempted. */
+export function visibleState(
+  phase: AgentPhase,
+  identity: Identity | undefined,
+  now: number,
+): AgentStateName {
+  if (phase.kind === "ready" && identity !== undefined && now >= identity.notAfter)
+    return "expired";
+  return phase.kind;
+}
