@@ -1,7 +1,7 @@
-/** Test support for iotad: a fake clock with timers, an HTTP transport into an in-process service, and polling. */
+/** Test support for the device agent: a fake clock, an in-process transport to a test service, and polling. */
 
-import type { Clock } from "./clock.ts";
-import type { HttpAnswer, HttpTransport } from "./http-transport.ts";
+import type { Clock } from "../../src/iotad/clock.ts";
+import type { HttpAnswer, HttpTransport } from "../../src/iotad/http-transport.ts";
 
 interface FakeTimer {
   id: number;

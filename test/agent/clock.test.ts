@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { MAX_TIMER_WAIT_MS, WakeTimer } from "./clock.ts";
-import { FakeClock } from "./test-support.ts";
+import { MAX_TIMER_WAIT_MS, WakeTimer } from "../../src/iotad/clock.ts";
+import { FakeClock } from "../helpers/agent-support.ts";
 
 describe("WakeTimer", () => {
   test("runs the task when its time comes, not before", () => {

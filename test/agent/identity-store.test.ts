@@ -2,16 +2,16 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestService, type TestService } from "../../test/helpers/test-service.ts";
-import { Agent } from "./agent.ts";
-import type { AttemptResult } from "./agent-state.ts";
-import { type Disk, nodeDisk } from "./disk.ts";
-import { keyMatches, parseCertificate } from "./identity.ts";
-import { IdentityStore } from "./identity-store.ts";
-import { memoryLogger } from "./logger.ts";
-import { ServerClock } from "./server-clock.ts";
-import { ServiceClient } from "./service-client.ts";
-import { appTransport, eventually, FakeClock } from "./test-support.ts";
+import { createTestService, type TestService } from "../helpers/test-service.ts";
+import { Agent } from "../../src/iotad/agent.ts";
+import type { AttemptResult } from "../../src/iotad/agent-state.ts";
+import { type Disk, nodeDisk } from "../../src/iotad/disk.ts";
+import { keyMatches, parseCertificate } from "../../src/iotad/identity.ts";
+import { IdentityStore } from "../../src/iotad/identity-store.ts";
+import { memoryLogger } from "../../src/iotad/logger.ts";
+import { ServerClock } from "../../src/iotad/server-clock.ts";
+import { ServiceClient } from "../../src/iotad/service-client.ts";
+import { appTransport, eventually, FakeClock } from "../helpers/agent-support.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
