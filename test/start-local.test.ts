@@ -47,6 +47,16 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   }
   expect(out).toContain(`http://127.0.0.1:${status}/status`);
   expect(out).toContain(`mqtts://127.0.0.1:${mqtt}`);
+  // The demo shows the real path: HTTPS with the service's own trust, whose fingerprint it prints.
+  expect(out).toContain(`https://127.0.0.1:${api}`);
+  const serverCa = readFileSync(join(data, "server-ca.pem"), "utf8");
+  expect(out).toContain(`SHA-256 fingerprint ${/SHA-256 fingerprint ([0-9A-F:]+)/.exec(out)?.[1]}`);
+  const config = JSON.parse(readFileSync(join(data, "demo", "iotad.json"), "utf8")) as {
+    server: string;
+    serverCa: string;
+  };
+  expect(config.server).toBe(`https://127.0.0.1:${api}`);
+  expect(config.serverCa).toBe(serverCa);
 
   const health = await fetch(`http://127.0.0.1:${status}/healthz`);
   expect(health.status).toBe(200);
@@ -61,8 +71,9 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   // The service recorded the same certificate the agent holds.
   const token = readFileSync(join(data, "admin-token"), "utf8").trim();
   const device = (await (
-    await fetch(`http://127.0.0.1:${api}/v1/groups/demo/devices/demo-device-1`, {
+    await fetch(`https://127.0.0.1:${api}/v1/groups/demo/devices/demo-device-1`, {
       headers: { authorization: `Bearer ${token}` },
+      tls: { ca: serverCa },
     })
   ).json()) as { state: string; serial: string };
   expect(device.state).toBe("provisioned");
@@ -72,8 +83,8 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   process.kill(-launcher.pid, "SIGINT");
   await launcher.exited;
   const answers = async () => {
-    const probes = [api, status].map((port) =>
-      fetch(`http://127.0.0.1:${port}/healthz`).then(
+    const probes = [`https://127.0.0.1:${api}`, `http://127.0.0.1:${status}`].map((base) =>
+      fetch(`${base}/healthz`, { tls: { rejectUnauthorized: false } }).then(
         () => true,
         () => false,
       ),

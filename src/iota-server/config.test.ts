@@ -37,3 +37,54 @@ describe("iota-server options", () => {
     expect(() => parseServerOptions(argv, {})).toThrow(message);
   });
 });
+
+describe("transport and issue limit flags", () => {
+  test("HTTPS with the service's own trust by default; --hostname repeats; IOTA_HOSTNAME takes a list", () => {
+    expect(parse([]).tls).toEqual({ kind: "self", hostnames: [] });
+    expect(parse(["--hostname", "iota.example.com", "--hostname", "10.0.0.5"]).tls).toEqual({
+      kind: "self",
+      hostnames: ["iota.example.com", "10.0.0.5"],
+    });
+    expect(parse([], { IOTA_HOSTNAME: "a.example, b.example" }).tls).toEqual({
+      kind: "self",
+      hostnames: ["a.example", "b.example"],
+    });
+  });
+
+  test("--tls-cert with --tls-key, or --plain-http (also from IOTA_*)", () => {
+    const operator = parse(["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls;
+    expect(operator.kind).toBe("operator");
+    if (operator.kind === "operator") expect(operator.certFile).toEndWith("/c.pem");
+    expect(parse([], { IOTA_TLS_CERT: "c", IOTA_TLS_KEY: "k" }).tls.kind).toBe("operator");
+    expect(parse(["--plain-http"]).tls).toEqual({ kind: "plain" });
+    expect(parse([], { IOTA_PLAIN_HTTP: "1" }).tls).toEqual({ kind: "plain" });
+    expect(parse([], { IOTA_PLAIN_HTTP: "0" }).tls.kind).toBe("self");
+  });
+
+  test("--issue-rate and --issue-burst: defaults 100 and 2,000; 0 lifts the limit", () => {
+    expect(parse([]).issueRate).toEqual({ rate: 100, burst: 2000 });
+    expect(parse(["--issue-rate", "0"]).issueRate).toEqual({ rate: 0, burst: 2000 });
+    expect(parse([], { IOTA_ISSUE_RATE: "500", IOTA_ISSUE_BURST: "10000" }).issueRate).toEqual({
+      rate: 500,
+      burst: 10000,
+    });
+  });
+
+  test.each([
+    [["--plain-http", "--tls-cert", "c"], "exclude each other"],
+    [["--tls-cert", "c"], "--tls-cert needs --tls-key"],
+    [["--tls-key", "k"], "--tls-key needs --tls-cert"],
+    [["--plain-http", "--hostname", "h"], "--plain-http serves none"],
+    [["--tls-cert", "c", "--tls-key", "k", "--hostname", "h"], "with --tls-cert the names"],
+    [["--hostname", "not a name"], "is neither"],
+    [["--issue-rate=-1"], "--issue-rate must be a whole number"],
+    [["--issue-rate", "fast"], "--issue-rate must be a whole number"],
+    [["--issue-burst", "0"], "--issue-burst must be at least 1"],
+  ])("%p is refused naming what was wrong", (argv, message) => {
+    expect(() => parseServerOptions(argv, {})).toThrow(message);
+  });
+
+  test("a bad IOTA_PLAIN_HTTP is refused, not taken as false", () => {
+    expect(() => parseServerOptions([], { IOTA_PLAIN_HTTP: "maybe" })).toThrow("IOTA_PLAIN_HTTP");
+  });
+});

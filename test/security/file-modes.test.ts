@@ -43,12 +43,14 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test("iota-server: the data folder is 0700; master key and admin token are 0600; nothing in it is readable by others", () => {
+test("iota-server: the data folder is 0700; master key and admin token are 0600; only the public server CA is readable by others", () => {
   const data = join(tmp, "server");
   expect(mode(data)).toBe(0o700);
   expect(mode(join(data, "master.key"))).toBe(0o600);
   expect(mode(join(data, "admin-token"))).toBe(0o600);
-  for (const name of readdirSync(data))
+  // Hint: server-ca.pem is the certificate operators hand out (0644); the 0700 folder still keeps others out.
+  expect(mode(join(data, "server-ca.pem"))).toBe(0o644);
+  for (const name of readdirSync(data).filter((n) => n !== "server-ca.pem"))
     expect({ name, others: mode(join(data, name)) & 0o077 }).toEqual({ name, others: 0 });
 });
 

@@ -1,0 +1,234 @@
+/**
+ * The API's TLS as an operator runs it: the service renews its own certificate without a restart, serves
+ * the operator's certificate and reloads it on SIGHUP, refuses unusable TLS files at start, and warns
+ * about plain HTTP beyond loopback.
+ */
+
+import { afterAll, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import type { X509Certificate } from "node:crypto";
+import { DEFAULT_ISSUE_RATE } from "../src/iota-server/config.ts";
+import { memoryLogger } from "../src/iota-server/log.ts";
+import { startServer } from "../src/iota-server/server.ts";
+import { BUN, ROOT, startServerProcess } from "./helpers/server-process.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "iota-tls-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The certificate a TLS server presents at 127.0.0.1:port, verified against `ca` when given. */
+async function peerCertificate(port: number, ca?: string): Promise<X509Certificate> {
+  return await new Promise((done, fail) => {
+    const socket = connect({
+      host: "127.0.0.1",
+      port,
+      servername: "localhost",
+      ...(ca ? { ca } : { rejectUnauthorized: false }),
+    });
+    socket.once("secureConnect", () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.destroy();
+      if (cert) done(cert);
+      else fail(new Error("no peer certificate"));
+    });
+    socket.once("error", fail);
+  });
+}
+
+/** Runs openssl in `dir`, failing with its output. */
+function openssl(dir: string, ...args: string[]): void {
+  const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+}
+
+/** An operator PKI made with openssl: a root CA and a server certificate for localhost and 127.0.0.1. */
+function operatorPki(dir: string, name: string): { chain: string; key: string; root: string } {
+  openssl(
+    dir,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}-ca.key`,
+    "-out",
+    `${name}-ca.pem`,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name} operator root`,
+  );
+  openssl(
+    dir,
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    "/CN=localhost",
+  );
+  writeFileSync(
+    join(dir, "san.ext"),
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+  );
+  openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${name}-ca.pem`,
+    "-CAkey",
+    `${name}-ca.key`,
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    "san.ext",
+    "-out",
+    `${name}.pem`,
+  );
+  return {
+    chain: join(dir, `${name}.pem`),
+    key: join(dir, `${name}.key`),
+    root: join(dir, `${name}-ca.pem`),
+  };
+}
+
+test("the service renews its own server certificate before it expires, without a restart", async () => {
+  const log = memoryLogger();
+  const server = await startServer(
+    {
+      data: join(tmp, "renewing"),
+      listen: { host: "127.0.0.1", port: 0 },
+      db: "sqlite::memory:",
+      tls: { kind: "self", hostnames: [] },
+      issueRate: DEFAULT_ISSUE_RATE,
+    },
+    log,
+    { serverCertValiditySeconds: 3 },
+  );
+  try {
+    const port = Number(new URL(server.url).port);
+    const first = await peerCertificate(port, server.serverCaPem);
+    let current = first;
+    const deadline = Date.now() + 15_000;
+    while (current.serialNumber === first.serialNumber && Date.now() < deadline) {
+      await Bun.sleep(200);
+      current = await peerCertificate(port, server.serverCaPem);
+    }
+    expect(current.serialNumber).not.toBe(first.serialNumber);
+    // Renewed well before the old one ran out, and from the same server CA (the connection above verified it).
+    expect(Date.parse(current.validFrom)).toBeLessThan(Date.parse(first.validTo));
+    expect(log.lines.some((l) => l.includes("API: TLS certificate renewed"))).toBe(true);
+    const res = await fetch(`${server.url}/v1/ca`, { tls: { ca: server.serverCaPem } });
+    expect(res.status).toBe(200);
+  } finally {
+    await server.stop();
+  }
+}, 30_000);
+
+test("--tls-cert/--tls-key serve the operator's certificate; SIGHUP reloads it, and keeps it when the new files are bad", async () => {
+  const dir = join(tmp, "operator");
+  spawnSync("mkdir", ["-p", dir]);
+  const one = operatorPki(dir, "one");
+  const server = await startServerProcess({
+    tls: true,
+    args: ["--tls-cert", one.chain, "--tls-key", one.key],
+  });
+  try {
+    const port = Number(new URL(server.url).port);
+    const served = await peerCertificate(port, await Bun.file(one.root).text());
+    expect(served.subject).toContain("CN=localhost");
+    // The chain has no root, so the service cannot hand one out: clients pin the operator's CA themselves.
+    const res = await fetch(`${server.url}/v1/server-ca`, {
+      tls: { ca: await Bun.file(one.root).text() },
+    });
+    expect(res.status).toBe(404);
+
+    const two = operatorPki(dir, "two");
+    // The new chain ends in its root: GET /v1/server-ca then answers it.
+    writeFileSync(
+      one.chain,
+      (await Bun.file(two.chain).text()) + (await Bun.file(two.root).text()),
+    );
+    writeFileSync(one.key, await Bun.file(two.key).text());
+    server.proc.kill("SIGHUP");
+    const twoRoot = await Bun.file(two.root).text();
+    let now = served;
+    const deadline = Date.now() + 10_000;
+    while (now.serialNumber === served.serialNumber && Date.now() < deadline) {
+      await Bun.sleep(100);
+      now = await peerCertificate(port);
+    }
+    expect((await peerCertificate(port, twoRoot)).serialNumber).not.toBe(served.serialNumber);
+    const root = await fetch(`${server.url}/v1/server-ca`, { tls: { ca: twoRoot } });
+    expect(await root.text()).toBe(twoRoot);
+
+    writeFileSync(one.key, "not a key\n");
+    server.proc.kill("SIGHUP");
+    const logged = Date.now() + 10_000;
+    while (!server.output().includes("kept the TLS certificate in use") && Date.now() < logged)
+      await Bun.sleep(100);
+    expect(server.output()).toContain(
+      `SIGHUP: kept the TLS certificate in use: --tls-key ${one.key}`,
+    );
+    expect((await peerCertificate(port, twoRoot)).serialNumber).toBe(now.serialNumber);
+  } finally {
+    await server.stop();
+  }
+}, 60_000);
+
+test("unusable TLS files stop the start with exit 3 naming the file; plain HTTP beyond loopback warns", async () => {
+  const run = (...args: string[]) =>
+    spawnSync(
+      BUN,
+      [
+        join(ROOT, "src/iota-server/main.ts"),
+        "--data",
+        join(tmp, "bad"),
+        "--listen",
+        "127.0.0.1:0",
+        ...args,
+      ],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
+  const missing = run("--tls-cert", join(tmp, "nope.pem"), "--tls-key", join(tmp, "nope.key"));
+  expect(missing.status).toBe(3);
+  expect(missing.stderr).toContain(`--tls-cert ${join(tmp, "nope.pem")}: cannot read it`);
+  const conflicting = run("--plain-http", "--tls-cert", "x");
+  expect(conflicting.status).toBe(2);
+
+  const wide = await startServerProcess({ tls: false, args: ["--listen", "0.0.0.0:0"] });
+  try {
+    expect(wide.url).toStartWith("http://");
+    expect(wide.output()).toContain(
+      "--plain-http on 0.0.0.0: admin tokens, group secrets and device tokens cross the network in clear text",
+    );
+  } finally {
+    await wide.stop();
+  }
+  const local = await startServerProcess({ tls: false });
+  try {
+    expect(local.output()).not.toContain("clear text");
+  } finally {
+    await local.stop();
+  }
+}, 60_000);
