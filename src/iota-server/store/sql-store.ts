@@ -11,6 +11,7 @@
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
 import type {
   CertificateRecord,
+  CrlAllocation,
   DeviceKey,
   DeviceRecord,
   GroupRecord,
@@ -296,6 +297,28 @@ export class SqlStore implements Store {
     const rows = await this.sql`select serial, revoked_at from certificates
       where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
     return rows.map((row: Row) => ({ serial: String(row.serial), revokedAt: num(row.revoked_at) }));
+  }
+
+  async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
+    return await this.write(async (tx) => {
+      // Hint: the update locks the tenant row, which every revoking transaction updates too; so revocations
+      // committed before it are listed here, later ones wait and go into a CRL with a greater number. Above
+      // crl_number too: a replica of a version before migration 3 still numbers its CRLs with that.
+      const [row] = await tx`update tenants
+        set crl_serial = (case when crl_serial > crl_number then crl_serial else crl_number end) + 1
+        where id = ${tenantId} returning crl_serial, crl_number`;
+      if (!row) return undefined;
+      const revoked = await tx`select serial, revoked_at from certificates
+        where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
+      return {
+        crlNumber: num(row.crl_serial),
+        revision: num(row.crl_number),
+        revoked: revoked.map((r: Row) => ({
+          serial: String(r.serial),
+          revokedAt: num(r.revoked_at),
+        })),
+      };
+    });
   }
 }
 
