@@ -22,6 +22,11 @@ import type {
 import { num, toCertificate, toDevice, toGroup, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
+import {
+  allocateCrl,
+  revokeDeviceCertificates,
+  revokeGroupCertificates,
+} from "./revocation-sql.ts";
 
 /** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 5000;
@@ -159,10 +164,7 @@ export class SqlStore implements Store {
       try {
         return await this.write(async (tx) => {
           await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
-          const revoked = await tx`update certificates set revoked_at = ${now}
-            where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
-          if (revoked.length > 0)
-            await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
+          await revokeGroupCertificates(tx, tenantId, name, now);
           const rows =
             await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
           return rows.length === 1;
@@ -239,7 +241,7 @@ export class SqlStore implements Store {
     return await this.write(async (tx) => {
       const rows =
         await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
-      await revokeLive(tx, k, now);
+      await revokeDeviceCertificates(tx, k, now);
       return rows.length === 1;
     });
   }
@@ -272,7 +274,7 @@ export class SqlStore implements Store {
   async revokeDevice(k: DeviceKey, now: number): Promise<number> {
     return await this.write(async (tx) => {
       await tx`update devices set state = 'revoked' where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-      return await revokeLive(tx, k, now);
+      return await revokeDeviceCertificates(tx, k, now);
     });
   }
 
@@ -281,7 +283,7 @@ export class SqlStore implements Store {
       await tx`update devices set state = 'created', serial = null, key_hash = null, certificate = null, not_before = null, not_after = null,
           first_issue = 0, prev_serial = null, provisioned_at = null
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-      return await revokeLive(tx, k, now);
+      return await revokeDeviceCertificates(tx, k, now);
     });
   }
 
@@ -300,39 +302,11 @@ export class SqlStore implements Store {
   }
 
   async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
-    return await this.write(async (tx) => {
-      // Hint: the update locks the tenant row, which every revoking transaction updates too; so revocations
-      // committed before it are listed here, later ones wait and go into a CRL with a greater number. Above
-      // crl_number too: a replica of a version before migration 3 still numbers its CRLs with that.
-      const [row] = await tx`update tenants
-        set crl_serial = (case when crl_serial > crl_number then crl_serial else crl_number end) + 1
-        where id = ${tenantId} returning crl_serial, crl_number`;
-      if (!row) return undefined;
-      const revoked = await tx`select serial, revoked_at from certificates
-        where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
-      return {
-        crlNumber: num(row.crl_serial),
-        revision: num(row.crl_number),
-        revoked: revoked.map((r: Row) => ({
-          serial: String(r.serial),
-          revokedAt: num(r.revoked_at),
-        })),
-      };
-    });
+    return await this.write((tx) => allocateCrl(tx, tenantId, now));
   }
 }
 
 async function insertCertificate(tx: Query, k: DeviceKey, i: Issuance): Promise<void> {
   await tx`insert into certificates (serial, tenant_id, group_name, device, not_after, issued_at)
     values (${i.serial}, ${k.tenantId}, ${k.group}, ${k.name}, ${i.notAfter}, ${i.issuedAt})`;
-}
-
-/** Revokes a device's unexpired certificates and bumps the tenant's CRL number when any changed. */
-async function revokeLive(tx: Query, k: DeviceKey, now: number): Promise<number> {
-  const revoked = await tx`update certificates set revoked_at = ${now}
-    where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and revoked_at is null and not_after > ${now}
-    returning serial`;
-  if (revoked.length > 0)
-    await tx`update tenants set crl_number = crl_number + 1 where id = ${k.tenantId}`;
-  return revoked.length;
 }
