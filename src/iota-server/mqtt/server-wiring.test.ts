@@ -72,6 +72,7 @@ test("a server started with mqttListen serves devices it provisioned over MQTT; 
     ca: issued.ca,
     cert: issued.certificate,
     key: await exportPrivateKeyPem(keys.privateKey),
+    clientId: "g/d",
     reconnectPeriod: 0,
   });
   await client.publishAsync("iota/g/d/status", '{"state":"ready"}', { qos: 1, retain: true });
