@@ -1,7 +1,6 @@
-/** The server's data folder: created 0700; the master key and admin token files 0600, written atomically. */
+/** The server's data folder: created 0700, never loosened or tightened; the master key and admin token files 0600. */
 
 import {
-  chmodSync,
   closeSync,
   fchmodSync,
   existsSync,
@@ -10,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
@@ -40,10 +40,39 @@ function writeAtomic(path: string, text: string, mode: number): void {
   renameSync(tmp, path);
 }
 
-/** Creates the data folder (0700) if needed. */
+/** What to do about a data folder the service refuses, for every refusal's message. */
+const USE_OWN_FOLDER =
+  "give --data (IOTA_DATA) a folder of its own: a path that does not exist yet is created with mode 0700";
+
+/**
+ * Creates the data folder with mode 0700 when it does not exist. An existing folder is used as it is, never
+ * chmod-ed: it may be shared (`/tmp`), and changing its mode would break its other users. It is refused
+ * (exit 3) when it is not a folder, when another user owns it, or when others may write to it: whoever can
+ * write there can replace the master key, the database or the admin token file.
+ */
 export function ensureDataDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "EEXIST")
+      throw cannotStart(
+        `Cannot create the data folder ${dir}: ${(error as Error).message}; ${USE_OWN_FOLDER}`,
+      );
+  }
+  const uid = process.geteuid?.();
+  // Hint: checked even when mkdir just created it; another user may have created the path first.
+  const stat = statSync(dir);
+  if (!stat.isDirectory())
+    throw cannotStart(`The data folder ${dir} exists and is not a folder; ${USE_OWN_FOLDER}`);
+  if (uid !== undefined && stat.uid !== uid)
+    throw cannotStart(
+      `The data folder ${dir} belongs to user ${stat.uid}, not to the user running iota-server (${uid}); that user could replace the master key and database in it. Use it as its owner, or ${USE_OWN_FOLDER}`,
+    );
+  const mode = stat.mode & 0o7777;
+  if (mode & 0o022)
+    throw cannotStart(
+      `The data folder ${dir} can be written by other users (mode ${mode.toString(8).padStart(4, "0")}), who could replace the master key and database in it; iota-server does not change the mode of an existing folder. Remove their write access (chmod go-w) if the folder is only this service's, or ${USE_OWN_FOLDER}`,
+    );
 }
 
 /** Decodes a 32-byte key from base64url or hex; throws naming `source` otherwise. */

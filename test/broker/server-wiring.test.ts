@@ -92,6 +92,7 @@ test("a server started with mqttListen serves devices it provisioned over MQTT; 
     ca: server.serverCaPem,
     cert: issued.certificate,
     key: await exportPrivateKeyPem(keys.privateKey),
+    clientId: "g/d",
     reconnectPeriod: 0,
   });
   await client.publishAsync("iota/g/d/status", '{"state":"ready"}', { qos: 1, retain: true });

@@ -30,8 +30,16 @@ export interface BrokerFixture {
   broker: EmbeddedBroker;
   /** Creates (if needed) and provisions a device; returns its key and certificate. */
   device(group: string, device: string): Promise<DeviceCredentials>;
-  /** Connects an mqtt.js client with `creds` (or none), resolving once CONNACK accepted it. */
+  /**
+   * Connects an mqtt.js client with `creds` (or none), resolving once CONNACK accepted it. The client id is the
+   * device's own (`<group>/<device>`, as iotad uses) unless `extra` names another.
+   */
   connect(creds: DeviceCredentials | undefined, extra?: IClientOptions): Promise<MqttClient>;
+  /** {@link connect}, also telling whether the CONNACK said a stored session was resumed. */
+  connectSession(
+    creds: DeviceCredentials | undefined,
+    extra?: IClientOptions,
+  ): Promise<{ client: MqttClient; sessionPresent: boolean }>;
   /** Ends every client and the broker. */
   close(): Promise<void>;
 }
@@ -50,6 +58,32 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
   });
   const secrets = new Map<string, string>();
   const clients: MqttClient[] = [];
+  const connectSession: BrokerFixture["connectSession"] = (creds, extra = {}) => {
+    const options: IClientOptions = {
+      ca: broker.caPem,
+      reconnectPeriod: 0,
+      connectTimeout: 20_000,
+      ...(creds ? { clientId: `${creds.group}/${creds.device}` } : {}),
+      ...extra,
+    };
+    if (creds) Object.assign(options, { cert: creds.certPem, key: creds.keyPem });
+    const client = mqtt.connect(broker.url, options);
+    clients.push(client);
+    const seen: Received[] = [];
+    received.set(client, seen);
+    // Hint: recorded from the start, since a resumed session's queued messages may arrive with the CONNACK.
+    client.on("message", (topic, payload, packet) =>
+      seen.push({ topic, payload: payload.toString("utf8"), retain: packet.retain }),
+    );
+    return new Promise((resolve, reject) => {
+      client.once("connect", (connack) =>
+        resolve({ client, sessionPresent: connack.sessionPresent }),
+      );
+      client.once("error", reject);
+      client.once("close", () => reject(new Error("the connection closed before CONNACK")));
+    });
+  };
+
   return {
     svc,
     broker,
@@ -68,21 +102,9 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
         keyPem: await exportPrivateKeyPem(keys.privateKey),
       };
     },
-    connect(creds, extra = {}) {
-      const options: IClientOptions = {
-        ca: broker.caPem,
-        reconnectPeriod: 0,
-        connectTimeout: 20_000,
-        ...extra,
-      };
-      if (creds) Object.assign(options, { cert: creds.certPem, key: creds.keyPem });
-      const client = mqtt.connect(broker.url, options);
-      clients.push(client);
-      return new Promise((resolve, reject) => {
-        client.once("connect", () => resolve(client));
-        client.once("error", reject);
-        client.once("close", () => reject(new Error("the connection closed before CONNACK")));
-      });
+    connectSession,
+    async connect(creds, extra = {}) {
+      return (await connectSession(creds, extra)).client;
     },
     async close() {
       await Promise.all(clients.map((c) => c.endAsync(true)));
@@ -90,6 +112,20 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
       await svc.store.close();
     },
   };
+}
+
+/** A message a client received. */
+export interface Received {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+const received = new WeakMap<MqttClient, Received[]>();
+
+/** Every message `client` (connected by a fixture) received so far, in order. */
+export function receivedBy(client: MqttClient): Received[] {
+  return received.get(client) ?? [];
 }
 
 /** Resolves with the first message on `topic` that `client` receives from now on. */

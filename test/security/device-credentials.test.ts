@@ -1,6 +1,15 @@
-/** Provisioning credentials are bound to one device and one group; renewal proofs to one certificate, once; revocation holds. */
+/**
+ * Provisioning credentials are bound to one device and one group; renewal proofs to one certificate, once;
+ * revocation holds; a key is known by itself, not by its encoding.
+ */
 
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../src/core/csr.ts";
 import { deviceToken } from "../../src/core/token.ts";
 import { signRenewProof } from "../../src/core/renew-proof.ts";
 import { x509 } from "../../src/core/x509.ts";
@@ -198,5 +207,152 @@ describe("renewal proofs", () => {
         )
       ).status,
     ).toBe(201);
+  });
+});
+
+describe("key identity: a key re-encoded is the same key", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "iota-key-identity-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  let files = 0;
+
+  function openssl(args: string[]): Buffer {
+    const run = spawnSync("openssl", args, { cwd: tmp });
+    if (run.error)
+      throw new Error(`openssl is required (apt-get install openssl): ${run.error.message}`);
+    if (run.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${run.stderr}`);
+    return run.stdout;
+  }
+
+  /** `keys`' private key re-encoded by `openssl ec ARGS` (e.g. `-conv_form compressed`), in a file. */
+  async function reencodedKey(keys: CryptoKeyPair, ecArgs: string[]): Promise<string> {
+    const n = files++;
+    writeFileSync(join(tmp, `${n}.pem`), await exportPrivateKeyPem(keys.privateKey));
+    openssl(["ec", "-in", `${n}.pem`, ...ecArgs, "-out", `${n}-re.pem`]);
+    return `${n}-re.pem`;
+  }
+
+  /** A CSR by OpenSSL for `device` with `keys`' key re-encoded by `openssl ec ARGS`. */
+  async function reencodedCsr(keys: CryptoKeyPair, device: string, ecArgs: string[]) {
+    const key = await reencodedKey(keys, ecArgs);
+    return openssl(["req", "-new", "-key", key, "-subj", `/CN=${device}`]).toString("utf8");
+  }
+
+  const COMPRESSED = ["-conv_form", "compressed"];
+  const EXPLICIT = ["-param_enc", "explicit"];
+
+  async function currentSerial(svc: TestService, device: string): Promise<string> {
+    const res = await svc.call("GET", `/v1/groups/g/devices/${device}`);
+    return ((await res.json()) as { serial: string }).serial;
+  }
+
+  test("a renewal whose CSR carries the current key compressed, or with explicit curve parameters, is a 400 naming csr", async () => {
+    const svc = await createTestService();
+    const secret = await createGroup(svc, "g");
+    await createDevices(svc, "g", ["a"]);
+    const a = await provisionDevice(svc, "g", "a", secret);
+    for (const [form, message] of [
+      [COMPRESSED, "carries its public key as a compressed point"],
+      [EXPLICIT, "has an EC key with explicit curve parameters"],
+    ] as const) {
+      const csr = await reencodedCsr(a.keys, "a", [...form]);
+      const res = await postJson(
+        svc,
+        "/v1/renew",
+        await renewBody(a.keys.privateKey, a.issued.certificate, csr, svc.clock.now),
+      );
+      expect(res.status).toBe(400);
+      expect((await readProblem(res)).errors).toEqual([
+        { field: "csr", message: expect.stringContaining(message) },
+      ]);
+    }
+    expect(await currentSerial(svc, "a")).toBe(a.issued.serial);
+    // A new key renews: the refusals above are about the key, not the request.
+    const next = (await deviceCsr("a")).csr;
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(a.keys.privateKey, a.issued.certificate, next, svc.clock.now),
+    );
+    expect(res.status).toBe(201);
+  });
+
+  test("provisioning with the key compressed is a 400 naming csr, first or as a retry; the same encoding retried gets its certificate", async () => {
+    const svc = await createTestService();
+    const secret = await createGroup(svc, "g");
+    await createDevices(svc, "g", ["a"]);
+    const keys = await generateDeviceKey();
+    const compressed = await reencodedCsr(keys, "a", COMPRESSED);
+    const provision = (csr: string) =>
+      postJson(svc, "/v1/provision", { group: "g", device: "a", csr, secret });
+    const first = await provision(compressed);
+    expect(first.status).toBe(400);
+    expect((await readProblem(first)).errors?.[0]?.field).toBe("csr");
+    expect(await state(svc, "g", "a")).toBe("created");
+
+    const plain = await createCsrPem(keys, "a");
+    const issued = await provision(plain);
+    expect(issued.status).toBe(201);
+    const serial = ((await issued.json()) as { serial: string }).serial;
+    const retry = await provision(compressed);
+    expect(retry.status).toBe(400);
+    expect((await readProblem(retry)).errors).toEqual([
+      { field: "csr", message: expect.stringContaining("as a compressed point") },
+    ]);
+    const again = await provision(plain);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { serial: string }).serial).toBe(serial);
+    expect(await currentSerial(svc, "a")).toBe(serial);
+  });
+
+  test("a device whose certificate holds its key compressed (issued before such keys were refused) cannot renew to the same key uncompressed", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    await createDevices(svc, "g", ["a"]);
+    const keys = await generateDeviceKey();
+    const spki = new Uint8Array(
+      openssl([
+        "ec",
+        "-in",
+        await reencodedKey(keys, []),
+        "-pubout",
+        ...COMPRESSED,
+        "-outform",
+        "DER",
+      ]),
+    );
+    expect(spki.length).toBe(59);
+    // Hint: what provisioning recorded when a compressed CSR was still accepted: that SPKI, certified and hashed as sent.
+    const ca = await svc.ctx.tenants.ca("default");
+    const now = svc.clock.now;
+    const cert = await ca.issue({ tenant: "default", group: "g", device: "a" }, spki, 86_400, now);
+    const recorded = await svc.store.recordProvisioned(
+      { tenantId: "default", group: "g", name: "a" },
+      {
+        serial: cert.serial,
+        keyHash: createHash("sha256").update(spki).digest("hex"),
+        certificate: cert.pem,
+        notBefore: cert.notBefore,
+        notAfter: cert.notAfter,
+        issuedAt: now,
+      },
+    );
+    expect(recorded).toBe(true);
+    const same = await createCsrPem(keys, "a");
+    const res = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(keys.privateKey, cert.pem, same, svc.clock.now),
+    );
+    expect(res.status).toBe(400);
+    expect((await readProblem(res)).errors).toEqual([
+      { field: "csr", message: "must be for a new key; renewal re-keys the device" },
+    ]);
+    const next = (await deviceCsr("a")).csr;
+    const renewed = await postJson(
+      svc,
+      "/v1/renew",
+      await renewBody(keys.privateKey, cert.pem, next, svc.clock.now),
+    );
+    expect(renewed.status).toBe(201);
   });
 });

@@ -71,6 +71,9 @@ function issuance(serial: string, issuedAt = NOW, lifetime = 30 * DAY): Issuance
 
 const dev = (name: string, group = "room2-lights"): DeviceKey => ({ tenantId: T, group, name });
 
+/** Stands for a revocation among the CRL allocations a test runs at once. */
+const revokedMark = { crlNumber: -1, revoked: [] as string[] };
+
 for (const engine of ENGINES) {
   describe(`SqlStore on ${engine.name}`, () => {
     let url: string;
@@ -418,6 +421,93 @@ for (const engine of ENGINES) {
       ]);
       expect(await store.listRevoked("nobody", NOW)).toEqual([]);
     });
+
+    test("allocateCrl: every CRL takes a greater number, with the revocations committed before it", async () => {
+      await store.insertDevices(T, "room2-lights", ["a", "b"], NOW);
+      await store.recordProvisioned(dev("a"), issuance("01"));
+      await store.recordProvisioned(dev("b"), issuance("02"));
+      const first = await store.allocateCrl(T, NOW);
+      expect(first).toEqual({ crlNumber: 2, revision: 1, revoked: [] });
+      await store.revokeDevice(dev("a"), NOW + 1);
+      expect(await store.allocateCrl(T, NOW + 2)).toEqual({
+        crlNumber: 3,
+        revision: 2,
+        revoked: [{ serial: "01", revokedAt: NOW + 1 }],
+      });
+      // No revocation in between (a re-sign at half validity): still a new number.
+      expect((await store.allocateCrl(T, NOW + DAY / 2))?.crlNumber).toBe(4);
+      expect(await store.allocateCrl("nobody", NOW)).toBeUndefined();
+    });
+
+    test("allocateCrl: replicas allocating at once never get the same number, and revocations keep their order", async () => {
+      await store.insertDevices(T, "room2-lights", ["a", "b", "c"], NOW);
+      for (const [name, serial] of [
+        ["a", "0a"],
+        ["b", "0b"],
+        ["c", "0c"],
+      ] as const)
+        await store.recordProvisioned(dev(name), issuance(serial));
+      const peers = [store, await engine.peer(store, url), await engine.peer(store, url)];
+      try {
+        const calls: Promise<{ crlNumber: number; revoked: string[] }>[] = [];
+        for (let i = 0; i < 30; i++) {
+          const peer = peers[i % peers.length] ?? store;
+          if (i === 10) calls.push(peer.revokeDevice(dev("a"), NOW + 1).then(() => revokedMark));
+          if (i === 20) calls.push(peer.revokeDevice(dev("b"), NOW + 2).then(() => revokedMark));
+          calls.push(
+            peer.allocateCrl(T, NOW + 3).then((a) => {
+              if (!a) throw new Error("no tenant");
+              return { crlNumber: a.crlNumber, revoked: a.revoked.map((r) => r.serial) };
+            }),
+          );
+        }
+        const crls = (await Promise.all(calls)).filter((c) => c !== revokedMark);
+        const numbers = crls.map((c) => c.crlNumber);
+        expect(new Set(numbers).size).toBe(30);
+        // Ordered by number, the revocations listed only ever grow: a greater number never lists less.
+        const byNumber = [...crls].sort((x, y) => x.crlNumber - y.crlNumber);
+        for (let i = 1; i < byNumber.length; i++) {
+          const before = byNumber[i - 1]?.revoked ?? [];
+          expect(before.every((s) => byNumber[i]?.revoked.includes(s))).toBe(true);
+        }
+        expect(byNumber.at(-1)?.revoked).toEqual(["0a", "0b"]);
+      } finally {
+        await Promise.all([...new Set(peers)].filter((p) => p !== store).map((p) => p.close()));
+      }
+    }, 60_000);
+
+    test("migration 3: the first allocated CRL number is above the crl_number older versions numbered CRLs with", async () => {
+      const old = await engine.freshUrl();
+      const raw = engine.raw(old);
+      try {
+        // A database as the version before migration 3 left it, whose CRLs went up to number 7.
+        await raw.unsafe(
+          "create table schema_migrations (version integer primary key, description text not null, applied_at bigint not null)",
+        );
+        const first = MIGRATIONS[0];
+        if (first?.version !== 1) throw new Error("migration 1 is not first");
+        for (const statement of first.statements(engine.name)) await raw.unsafe(statement);
+        await raw`insert into schema_migrations (version, description, applied_at) values (1, 'v1', 0)`;
+        await raw`insert into tenants (id, ca_cert, ca_key_sealed, crl_number, created_at) values ('old', 'c', 'k', 7, 0)`;
+      } finally {
+        await raw.close();
+      }
+      const upgraded = await openStore(old);
+      try {
+        expect((await upgraded.getTenant("old"))?.crlNumber).toBe(7);
+        expect((await upgraded.allocateCrl("old", NOW))?.crlNumber).toBe(8);
+        // A replica not yet upgraded revokes (and numbers its CRL with crl_number, now 9): allocation goes past it.
+        const raw2 = engine.raw(old);
+        try {
+          await raw2`update tenants set crl_number = 9 where id = 'old'`;
+        } finally {
+          await raw2.close();
+        }
+        expect((await upgraded.allocateCrl("old", NOW))?.crlNumber).toBe(10);
+      } finally {
+        await upgraded.close();
+      }
+    }, 60_000);
 
     test("migrate() again is a no-op, and stores opened together migrate once", async () => {
       await store.insertDevices(T, "room2-lights", ["kept"], NOW);

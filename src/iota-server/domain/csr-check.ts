@@ -5,19 +5,44 @@ import { crypto, x509 } from "../../core/x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "../../core/csr.ts";
 import { decodePem, toArrayBuffer } from "../../core/pem.ts";
 import { invalidField } from "../../core/errors.ts";
-import { readPlainCsr, type PlainCsr } from "./csr-reader.ts";
+import {
+  hasExplicitCurve,
+  isCanonicalP256Spki,
+  readPlainCsr,
+  type PlainCsr,
+} from "./csr-reader.ts";
 
 /** A CSR that passed every check. */
 export interface CheckedCsr {
-  /** The key's SubjectPublicKeyInfo DER, as the CA copies it into the certificate. */
+  /** The key's SubjectPublicKeyInfo DER, canonical (see isCanonicalP256Spki), as the CA copies it into the certificate. */
   publicKey: Uint8Array;
-  /** SHA-256 hex of the SubjectPublicKeyInfo. */
+  /** SHA-256 hex of the canonical SubjectPublicKeyInfo: the key's identity. */
   keyHash: string;
 }
 
 /** SHA-256 hex of an SPKI (the same value as core's publicKeyHash, computed synchronously). */
 function keyHash(spki: Uint8Array): string {
   return createHash("sha256").update(spki).digest("hex");
+}
+
+/**
+ * The identity of a P-256 key given in any SPKI encoding: the SHA-256 hex of its canonical encoding, which a
+ * WebCrypto import and export yields. Equal to a CSR's `keyHash` exactly when both hold the same key.
+ */
+export async function keyIdentity(spki: Uint8Array): Promise<string> {
+  if (isCanonicalP256Spki(spki)) return keyHash(spki);
+  const key = await crypto.subtle.importKey("spki", new Uint8Array(spki), EC_P256, true, [
+    "verify",
+  ]);
+  return keyHash(new Uint8Array(await crypto.subtle.exportKey("spki", key)));
+}
+
+/** Why a P-256 SPKI that is not canonical is refused, for the `csr` field's message. */
+function keyEncodingProblem(spki: Uint8Array): string {
+  // Hint: a compressed point's SPKI is 59 bytes ending in the BIT STRING 00 02|03 X.
+  const compressed = spki.length === 59 && (spki[26] === 0x02 || spki[26] === 0x03);
+  const what = compressed ? "as a compressed point" : "in a non-canonical encoding";
+  return `carries its public key ${what}; IoTA takes a P-256 key only as the uncompressed point with the named curve (RFC 5480), so that one key has one encoding`;
 }
 
 /** The checks on the plain CSR shape: WebCrypto verify on the raw bytes; undefined when the key will not import. */
@@ -73,10 +98,17 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
     throw invalidField(field, "is not a valid PKCS#10 certificate request (DER does not parse)");
   }
   const algorithm = csr.publicKey.algorithm as EcKeyAlgorithm;
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  if (hasExplicitCurve(spki))
+    throw invalidField(
+      field,
+      "has an EC key with explicit curve parameters; IoTA device keys are ECDSA P-256 with the named curve (RFC 5480)",
+    );
   if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-256") {
     const got = algorithm.namedCurve ? `${algorithm.name} ${algorithm.namedCurve}` : algorithm.name;
     throw invalidField(field, `has a ${got} key; IoTA device keys are ECDSA P-256`);
   }
+  if (!isCanonicalP256Spki(spki)) throw invalidField(field, keyEncodingProblem(spki));
   let verified = false;
   try {
     verified = await csr.verify();
@@ -103,6 +135,5 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
       field,
       "asks for CA rights (basicConstraints cA=TRUE); device certificates cannot sign",
     );
-  const spki = new Uint8Array(csr.publicKey.rawData);
   return { publicKey: spki, keyHash: keyHash(spki) };
 }

@@ -5,12 +5,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { x509 } from "../../core/x509.ts";
-import { createCsrPem, generateDeviceKey, publicKeyHash } from "../../core/csr.ts";
+import { crypto, x509 } from "../../core/x509.ts";
+import { EC_P256, createCsrPem, generateDeviceKey, publicKeyHash } from "../../core/csr.ts";
 import { decodePem, encodePem, toArrayBuffer } from "../../core/pem.ts";
 import { invalidField, isIotaError } from "../../core/errors.ts";
 import { checkCsr } from "./csr-check.ts";
-import { readPlainCsr } from "./csr-reader.ts";
+import { hasExplicitCurve, readPlainCsr } from "./csr-reader.ts";
 
 /** The CSR checks as they were written on @peculiar/x509 alone: the reference the lean path must match. */
 async function referenceCheck(
@@ -33,9 +33,31 @@ async function referenceCheck(
     throw invalidField("csr", "is not a valid PKCS#10 certificate request (DER does not parse)");
   }
   const algorithm = csr.publicKey.algorithm as EcKeyAlgorithm;
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  if (hasExplicitCurve(spki))
+    throw invalidField(
+      "csr",
+      "has an EC key with explicit curve parameters; IoTA device keys are ECDSA P-256 with the named curve (RFC 5480)",
+    );
   if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-256") {
     const got = algorithm.namedCurve ? `${algorithm.name} ${algorithm.namedCurve}` : algorithm.name;
     throw invalidField("csr", `has a ${got} key; IoTA device keys are ECDSA P-256`);
+  }
+  // Hint: canonical means what WebCrypto exports after importing the key, byte for byte; a key that does not
+  // import (a point off the curve) is left to the signature check, which names that.
+  const canonical = await crypto.subtle
+    .importKey("spki", spki, EC_P256, true, ["verify"])
+    .then(async (key) => new Uint8Array(await crypto.subtle.exportKey("spki", key)))
+    .catch(() => spki);
+  if (Buffer.compare(canonical, spki) !== 0) {
+    const what =
+      spki[26] === 0x02 || spki[26] === 0x03
+        ? "as a compressed point"
+        : "in a non-canonical encoding";
+    throw invalidField(
+      "csr",
+      `carries its public key ${what}; IoTA takes a P-256 key only as the uncompressed point with the named curve (RFC 5480), so that one key has one encoding`,
+    );
   }
   const verified = await csr.verify().catch(() => false);
   if (!verified)
@@ -175,6 +197,41 @@ describe("checkCsr on the lean path", () => {
     );
     expect(readPlainCsr(new Uint8Array(decodePem(sha384)[0]?.der ?? []))).toBeUndefined();
     await expectSameAnswer(sha384, "dev-2");
+    const secp224k1 = opensslCsr(
+      "secp224k1",
+      ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp224k1"],
+      ["-subj", "/CN=dev-2"],
+    );
+    expect(await expectSameAnswer(secp224k1, "dev-2")).toContain(
+      "IoTA device keys are ECDSA P-256",
+    );
+  }, 30_000);
+
+  test("the P-256 key of a plain CSR, re-encoded by OpenSSL (compressed point, explicit curve), is refused on both paths", async () => {
+    openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "same.key"]);
+    const reencoded = (name: string, ecArgs: string[]): string => {
+      openssl(["ec", "-in", "same.key", ...ecArgs, "-out", `${name}.key`]);
+      openssl(["req", "-new", "-key", `${name}.key`, "-subj", "/CN=dev-2", "-out", `${name}.csr`]);
+      return readFileSync(join(dir, `${name}.csr`), "utf8");
+    };
+    const plain = reencoded("same-plain", []);
+    const der = (pem: string) => new Uint8Array(decodePem(pem)[0]?.der ?? []);
+    expect(readPlainCsr(der(plain))).toBeDefined();
+    expect(await expectSameAnswer(plain, "dev-2")).toStartWith("ok ");
+    const compressed = reencoded("same-compressed", ["-conv_form", "compressed"]);
+    expect(readPlainCsr(der(compressed))).toBeUndefined();
+    expect(await expectSameAnswer(compressed, "dev-2")).toContain(
+      "carries its public key as a compressed point",
+    );
+    for (const [name, ecArgs] of [
+      ["same-explicit", ["-param_enc", "explicit"]],
+      ["same-explicit-compressed", ["-param_enc", "explicit", "-conv_form", "compressed"]],
+    ] as const) {
+      const csr = reencoded(name, [...ecArgs]);
+      expect(await expectSameAnswer(csr, "dev-2")).toContain(
+        "has an EC key with explicit curve parameters",
+      );
+    }
   }, 30_000);
 
   test("garbage, truncated and mislabelled input answer as before", async () => {

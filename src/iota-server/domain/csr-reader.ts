@@ -29,9 +29,40 @@ export interface PlainCsr {
 const EC_P256_ALGORITHM = new Uint8Array(
   Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex"),
 );
+/** Everything of a canonical P-256 SubjectPublicKeyInfo before the point's 64 coordinate bytes. */
+const CANONICAL_P256_SPKI_HEAD = new Uint8Array(
+  Buffer.from("3059301306072a8648ce3d020106082a8648ce3d03010703420004", "hex"),
+);
+/** The length of a canonical P-256 SubjectPublicKeyInfo: the head, then X and Y of 32 bytes each. */
+const CANONICAL_P256_SPKI_LENGTH = CANONICAL_P256_SPKI_HEAD.length + 64;
 const OID_COMMON_NAME = new Uint8Array([0x55, 0x04, 0x03]);
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Whether `spki` is the one DER encoding RFC 5480 gives a P-256 key: the named curve (not explicit parameters)
+ * and the uncompressed point (not compressed or hybrid). Every other encoding of the same key is refused, so
+ * the bytes the service hashes and certifies identify the key itself. Whether the point lies on the curve is
+ * WebCrypto's check, when it imports the key to verify the CSR.
+ */
+export function isCanonicalP256Spki(spki: Uint8Array): boolean {
+  if (spki.length !== CANONICAL_P256_SPKI_LENGTH) return false;
+  for (let i = 0; i < CANONICAL_P256_SPKI_HEAD.length; i++)
+    if (spki[i] !== CANONICAL_P256_SPKI_HEAD[i]) return false;
+  return true;
+}
+
+/** Whether the EC key in `spki` gives its curve by explicit parameters (a SEQUENCE) instead of a curve OID. */
+export function hasExplicitCurve(spki: Uint8Array): boolean {
+  try {
+    const seq = expectTlv(spki, 0, TAG.SEQUENCE);
+    const algorithm = expectTlv(spki, seq.body, TAG.SEQUENCE, seq.end);
+    const oid = expectTlv(spki, algorithm.body, TAG.OID, algorithm.end);
+    return oid.end < algorithm.end && spki[oid.end] === TAG.SEQUENCE;
+  } catch {
+    return false;
+  }
+}
 
 /** The CN values of a Name whose attributes are all PrintableString or UTF8String; undefined otherwise. */
 function commonNames(der: Uint8Array, name: Tlv): string[] | undefined {

@@ -10,7 +10,7 @@ import type { DeviceKey } from "../store/store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
 import { requireDevice } from "./devices.ts";
-import { checkCsr } from "./csr-check.ts";
+import { checkCsr, keyIdentity } from "./csr-check.ts";
 import { answer, sameDer, type IssueOutcome, type OnAuthFailure } from "./issued-answer.ts";
 
 /** A certificate this service never issued: a value of the request, not a credential, so a 400. */
@@ -95,7 +95,9 @@ export async function renew(
       `Certificate ${cert.serialNumber} is no longer the device's current certificate`,
     );
   }
-  if (device.keyHash === csr.keyHash)
+  // Hint: the current key's identity comes from the certificate, not the stored hash, which a device provisioned
+  // before non-canonical keys were refused may hold for a compressed encoding of its key.
+  if ((await keyIdentity(new Uint8Array(cert.publicKey.rawData))) === csr.keyHash)
     throw invalidField("csr", "must be for a new key; renewal re-keys the device");
   const issued = await ca.issue(id, csr.publicKey, group.validity, now);
   const issuance = {

@@ -1,10 +1,10 @@
 /** The embedded MQTT broker: aedes over mutual TLS, devices authenticated by their IoTA certificates. */
 
+import { randomUUID } from "node:crypto";
 import { createServer, type TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { DEFAULT_TOPIC_PREFIX } from "../../core/agent-config.ts";
-import { identityUri } from "../../core/profile.ts";
 import type { DomainContext } from "../domain/context.ts";
 import type { Logger } from "../log.ts";
 import type { CertificateAuthority } from "../ca/authority.ts";
@@ -17,6 +17,7 @@ import {
   recheckClient,
   type ClientIdentity,
 } from "./client-identity.ts";
+import { clientIdProblem } from "./client-id-policy.ts";
 import { deviceTopicPolicy } from "./topic-policy.ts";
 
 /** What {@link startEmbeddedBroker} needs. */
@@ -52,7 +53,10 @@ export interface EmbeddedBroker {
 export const DEFAULT_RECHECK_MS = 5000;
 
 /** A CONNACK refusal with an MQTT 3.1.1 return code (2 identifier rejected, 5 not authorized). */
-function refusal(returnCode: 2 | 5, message: string): AuthenticateError {
+function refusal(client: Client, returnCode: 2 | 5, message: string): AuthenticateError {
+  // Hint: aedes cleans up a refused client's state under its id (a clean session's QoS 2 records); under a
+  // throwaway id that cleanup cannot touch the session of the device whose id the client asked for.
+  client.id = `refused:${randomUUID()}`;
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -66,6 +70,8 @@ function peer(client: Client): string {
  * Starts the broker. Every client must present a certificate of `tenant`'s CA that the service issued to a
  * device and has not revoked (checked in the store at connect, and again while connected within `recheckMs` of a
  * revocation, which moves the tenant's CRL number).
+ * A device connects with its own client id, `<group>/<device>`, or an empty one and a clean session (any other is
+ * refused with CONNACK 2, see client-id-policy.ts).
  * A device publishes only inside `<prefix>/<group>/<device>/…` (a publish outside closes its connection)
  * and subscribes there and to `<prefix>/<group>/+/status` (other filters get a failure SUBACK).
  */
@@ -81,33 +87,36 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // Hint: identities outlive the socket (a weak map) because aedes authorizes the last will after the socket closed.
   const identities = new WeakMap<Client, ClientIdentity>();
   const live = new Set<Client>();
-  // Hint: a client id belongs to the first device that used it, so one device cannot take over another's session.
-  const owners = new Map<string, string>();
+  // Hint: the client id each CONNECT sent; aedes replaces an empty one with a generated id before authenticate.
+  const requestedIds = new WeakMap<Client, string>();
 
   const broker = await Aedes.createBroker({
+    preConnect(client, packet, callback) {
+      requestedIds.set(client, packet.clientId);
+      callback(null, true);
+    },
     authenticate(client, _username, _password, done) {
       const der = (client.conn as TLSSocket).getPeerCertificate?.()?.raw;
       checkClientCertificate(ctx.store, tenant, der, ctx.now()).then(
         (check) => {
           if (!check.ok) {
             log.info(`mqtt: refused ${peer(client)}: ${check.reason}`);
-            return done(refusal(5, "not authorized"), null);
+            return done(refusal(client, 5, "not authorized"), null);
           }
-          const uri = identityUri(check.client.identity);
-          const owner = owners.get(client.id);
-          if (owner !== undefined && owner !== uri) {
+          const { identity } = check.client;
+          const idProblem = clientIdProblem(identity, {
+            clientId: requestedIds.get(client) ?? client.id,
+            clean: client.clean,
+          });
+          if (idProblem) {
             log.info(
-              `mqtt: refused ${peer(client)}: client id ${JSON.stringify(client.id)} belongs to another device`,
+              `mqtt: refused ${peer(client)}: ${identity.group}/${identity.device}: ${idProblem}`,
             );
-            return done(refusal(2, "identifier rejected"), null);
+            return done(refusal(client, 2, "identifier rejected"), null);
           }
-          owners.set(client.id, uri);
           identities.set(client, check.client);
           live.add(client);
-          client.conn.once("close", () => {
-            live.delete(client);
-            if (client.clean && owners.get(client.id) === uri) owners.delete(client.id);
-          });
+          client.conn.once("close", () => live.delete(client));
           log.info(
             `mqtt: ${check.client.identity.group}/${check.client.identity.device} connected (serial ${check.client.serial})`,
           );
@@ -117,7 +126,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           log.error(
             `mqtt: could not check the certificate of ${peer(client)}: ${(error as Error).message}`,
           );
-          done(refusal(5, "not authorized"), null);
+          done(refusal(client, 5, "not authorized"), null);
         },
       );
     },

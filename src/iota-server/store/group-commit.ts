@@ -81,6 +81,8 @@ const WRITES = [
   "recordRenewed",
   "revokeDevice",
   "resetDevice",
+  // Hint: a CRL number is served only once durable, or a power cut could hand it out again.
+  "allocateCrl",
 ] as const satisfies readonly (keyof Store)[];
 
 /** `store` with every write made durable through `commits`; reads pass straight through. */

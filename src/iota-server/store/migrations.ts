@@ -92,4 +92,11 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    description: "tenants.crl_serial: every signed CRL takes its number from the database",
+    // Hint: CRLs were numbered with crl_number before; allocation takes the greater of the two columns plus one,
+    // so the first new number is above every old one (and above those of replicas not yet upgraded).
+    statements: () => [`alter table tenants add column crl_serial bigint not null default 0`],
+  },
 ];

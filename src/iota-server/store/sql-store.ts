@@ -11,6 +11,7 @@
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
 import type {
   CertificateRecord,
+  CrlAllocation,
   DeviceKey,
   DeviceRecord,
   GroupRecord,
@@ -22,6 +23,11 @@ import type {
 import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
+import {
+  allocateCrl,
+  revokeDeviceCertificates,
+  revokeGroupCertificates,
+} from "./revocation-sql.ts";
 
 /** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 5000;
@@ -170,10 +176,7 @@ export class SqlStore implements Store {
       try {
         return await this.write(async (tx) => {
           await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
-          const revoked = await tx`update certificates set revoked_at = ${now}
-            where tenant_id = ${tenantId} and group_name = ${name} and revoked_at is null and not_after > ${now} returning serial`;
-          if (revoked.length > 0)
-            await tx`update tenants set crl_number = crl_number + 1 where id = ${tenantId}`;
+          await revokeGroupCertificates(tx, tenantId, name, now);
           const rows =
             await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
           return rows.length === 1;
@@ -250,7 +253,7 @@ export class SqlStore implements Store {
     return await this.write(async (tx) => {
       const rows =
         await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
-      await revokeLive(tx, k, now);
+      await revokeDeviceCertificates(tx, k, now);
       return rows.length === 1;
     });
   }
@@ -284,7 +287,7 @@ export class SqlStore implements Store {
   async revokeDevice(k: DeviceKey, now: number): Promise<number> {
     return await this.write(async (tx) => {
       await tx`update devices set state = 'revoked' where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-      return await revokeLive(tx, k, now);
+      return await revokeDeviceCertificates(tx, k, now);
     });
   }
 
@@ -300,7 +303,7 @@ export class SqlStore implements Store {
           first_issue = 0, prev_serial = null, provisioned_at = null,
           recovery_key = case when ${keep} = 1 then recovery_key else ${recoveryKey ?? null} end
         where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-      return await revokeLive(tx, k, now);
+      return await revokeDeviceCertificates(tx, k, now);
     });
   }
 
@@ -317,19 +320,13 @@ export class SqlStore implements Store {
       where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
     return rows.map((row: Row) => ({ serial: String(row.serial), revokedAt: num(row.revoked_at) }));
   }
+
+  async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
+    return await this.write((tx) => allocateCrl(tx, tenantId, now));
+  }
 }
 
 async function insertCertificate(tx: Query, k: DeviceKey, i: Issuance): Promise<void> {
   await tx`insert into certificates (serial, tenant_id, group_name, device, not_after, issued_at)
     values (${i.serial}, ${k.tenantId}, ${k.group}, ${k.name}, ${i.notAfter}, ${i.issuedAt})`;
-}
-
-/** Revokes a device's unexpired certificates and bumps the tenant's CRL number when any changed. */
-async function revokeLive(tx: Query, k: DeviceKey, now: number): Promise<number> {
-  const revoked = await tx`update certificates set revoked_at = ${now}
-    where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and revoked_at is null and not_after > ${now}
-    returning serial`;
-  if (revoked.length > 0)
-    await tx`update tenants set crl_number = crl_number + 1 where id = ${k.tenantId}`;
-  return revoked.length;
 }

@@ -7,6 +7,11 @@ export interface TenantRecord {
   id: string;
   caCert: string;
   caKeySealed: string;
+  /**
+   * Bumped in the same transaction as every revocation of the tenant's certificates, so a change tells the CRL
+   * cache and the embedded broker that the revoked set moved. Not the number a CRL carries: that comes from
+   * {@link Store.allocateCrl}, once per signed CRL (the column keeps its older name, `crl_number`).
+   */
   crlNumber: number;
   createdAt: number;
 }
@@ -16,6 +21,16 @@ export interface ServerCaRecord {
   caCert: string;
   caKeySealed: string;
   createdAt: number;
+}
+
+/** What one CRL is signed with: its number and the revocations it lists, read together. */
+export interface CrlAllocation {
+  /** The CRL number (RFC 5280 5.2.3): greater than every number allocated before for the tenant. */
+  crlNumber: number;
+  /** The tenant's {@link TenantRecord.crlNumber} the revocations were read at. */
+  revision: number;
+  /** Revoked certificates that have not expired, as {@link Store.listRevoked}. */
+  revoked: { serial: string; revokedAt: number }[];
 }
 
 /** A group row; the secret is sealed under the master key. */
@@ -144,4 +159,10 @@ export interface Store {
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
   /** Revoked certificates of a tenant that have not expired at `now`. */
   listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]>;
+  /**
+   * Takes the next CRL number of a tenant and reads the revocations to list, in one transaction; undefined when
+   * there is no such tenant. Numbers are unique and grow across replicas, and a CRL with a greater number lists
+   * every unexpired revocation a smaller one listed.
+   */
+  allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined>;
 }
