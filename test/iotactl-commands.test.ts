@@ -12,7 +12,7 @@ import { deviceToken } from "../src/core/token.ts";
 import { x509 } from "../src/core/x509.ts";
 import { tempDir } from "./iotactl-support.ts";
 
-const SERVER = "http://iota.test";
+const SERVER = "https://iota.test";
 let svc: TestService;
 let dir: string;
 

@@ -1,5 +1,6 @@
 /** The actions of the `iotad` commands: each returns its exit status; results go to stdout, messages to stderr. */
 
+import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "../core/plain-http.ts";
 import { VERSION } from "../core/version.ts";
 import type { AttemptResult } from "./agent-state.ts";
 import { describeFailure } from "./agent-state.ts";
@@ -33,6 +34,8 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   }
   const settings = loaded.settings;
   const log = streamLogger(runtime.stderr, () => runtime.clock.now());
+  if (invocation.command !== "status" && isPlainHttpBeyondLoopback(settings.server))
+    log.warn(`"insecureHttp": true allows ${settings.server}: ${PLAIN_HTTP_RISK}`);
   switch (invocation.command) {
     case "check-config":
       runtime.stdout(
