@@ -705,6 +705,7 @@ describe("help and version", () => {
       ["rotate", "secret"],
       ["provision"],
       ["gen", "config"],
+      ["completion"],
     ]) {
       const r = await cli([...words, "--help"]);
       expect(r.code).toBe(0);
