@@ -327,6 +327,12 @@ describe("iotad: serverCa is the only trust for the server", () => {
     const allowed = await check();
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toContain("clear text");
+    writeFileSync(
+      file,
+      JSON.stringify({ ...base, server: "https://iota.example.com", serverCa: tls.pinned.ca }),
+    );
+    const pinned = await check();
+    expect(pinned.stdout).toContain("at https://iota.example.com, trusting serverCa only, data in");
     rmSync(file);
   }, 60_000);
 });

@@ -39,7 +39,7 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   switch (invocation.command) {
     case "check-config":
       runtime.stdout(
-        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}, data in ${settings.dataDir})\n`,
+        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n`,
       );
       return EXIT.ok;
     case "run":
@@ -55,6 +55,14 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
     case "status":
       return await showStatus(settings, invocation.json, runtime);
   }
+}
+
+/** `, trusting serverCa only` or `, trusting the system roots` for an https server. */
+function trustNote(settings: AgentSettings): string {
+  if (!settings.server.startsWith("https:")) return "";
+  return settings.serverCa !== undefined
+    ? ", trusting serverCa only"
+    : ", trusting the system roots";
 }
 
 function report(
