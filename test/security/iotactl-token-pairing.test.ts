@@ -98,6 +98,19 @@ test("IOTA_SERVER naming another server: admin commands fail with exit 5 and a c
   expect(tokensSeen()).toEqual({ a: [`Bearer ${TOKEN_A}`], b: [null], redirecting: [] });
 });
 
+test("IOTA_SERVER naming a configured server that is not the current one uses that server's own token", async () => {
+  await configureA();
+  writeFileSync(join(dir, "b-token.txt"), "token-of-server-b-0123456789\n");
+  await iotactl(["configure", "--server", b.url, "--token-file", "b-token.txt"]);
+  expect((await iotactl(["list", "groups"], { IOTA_SERVER: a.url })).code).toBe(0);
+  expect((await iotactl(["list", "groups"])).code).toBe(0);
+  expect(tokensSeen()).toEqual({
+    a: [`Bearer ${TOKEN_A}`],
+    b: ["Bearer token-of-server-b-0123456789"],
+    redirecting: [],
+  });
+});
+
 test("IOTA_SERVER with IOTA_TOKEN: the user pairs them, and only that token goes there", async () => {
   await configureA();
   const r = await iotactl(["list", "groups"], { IOTA_SERVER: b.url, IOTA_TOKEN: "paired-token" });
