@@ -2,7 +2,6 @@
 
 import * as http from "node:http";
 import * as https from "node:https";
-import { rootCertificates } from "node:tls";
 
 /** A received answer: status, lower-case headers, body text. */
 export interface HttpAnswer {
@@ -21,12 +20,23 @@ export type HttpTransport = (request: {
 
 /** Options of the real transport. */
 export interface NodeTransportOptions {
-  /** Extra CA (PEM) to trust for https, besides the system's. */
+  /** The CA (PEM) an https server must chain to: the only trust; the system roots when absent. */
   ca?: string;
   /** Give up after this many ms without an answer. */
   timeoutMs?: number;
   /** Largest answer body accepted. */
   maxBodyBytes?: number;
+}
+
+/**
+ * The TLS options of a request: verification on, and with `ca` that CA alone. Node's `ca` replaces the
+ * system roots (NODE_EXTRA_CA_CERTS included), which is the point: a pinned private CA must not be
+ * overridable by any public CA, nor depend on a device's stale root store. An explicit
+ * `rejectUnauthorized` also outvotes NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment.
+ */
+export function tlsOptions(url: URL, ca: string | undefined): https.RequestOptions {
+  if (url.protocol !== "https:") return {};
+  return ca === undefined ? { rejectUnauthorized: true } : { ca, rejectUnauthorized: true };
 }
 
 /** The real transport (built by main.ts). */
@@ -37,11 +47,7 @@ export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTrans
     new Promise<HttpAnswer>((resolve, reject) => {
       const url = new URL(request.url);
       const lib = url.protocol === "https:" ? https : http;
-      // Hint: giving `ca` replaces the system roots; keep them so a server with a public certificate still verifies.
-      const tls =
-        url.protocol === "https:" && options.ca !== undefined
-          ? { ca: [...rootCertificates, options.ca] }
-          : {};
+      const tls = tlsOptions(url, options.ca);
       const req = lib.request(
         url,
         { method: request.method, headers: request.headers, timeout: timeoutMs, ...tls },
