@@ -2,6 +2,7 @@
 
 import * as http from "node:http";
 import * as https from "node:https";
+import { CLOCK_ERRORS, requestIgnoringClock } from "./clock-tolerant-tls.ts";
 
 /** A received answer: status, lower-case headers, body text. */
 export interface HttpAnswer {
@@ -43,7 +44,7 @@ export function tlsOptions(url: URL, ca: string | undefined): https.RequestOptio
 export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTransport {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  return (request) =>
+  const send = (request: Parameters<HttpTransport>[0]) =>
     new Promise<HttpAnswer>((resolve, reject) => {
       const url = new URL(request.url);
       const lib = url.protocol === "https:" ? https : http;
@@ -82,4 +83,15 @@ export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTrans
       if (request.body !== undefined) req.write(request.body);
       req.end();
     });
+  return async (request) => {
+    try {
+      return await send(request);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Hint: only a pinned CA, and only a certificate the local clock disagrees with (see clock-tolerant-tls.ts).
+      if (options.ca === undefined || code === undefined || !CLOCK_ERRORS.has(code)) throw error;
+      const url = new URL(request.url);
+      return await requestIgnoringClock({ ...request, url }, options.ca, timeoutMs, maxBody);
+    }
+  };
 }
