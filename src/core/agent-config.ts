@@ -4,6 +4,7 @@
  */
 
 import * as v from "valibot";
+import { DeviceFieldSchema } from "./device-source.ts";
 import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "./plain-http.ts";
 import { NameSchema } from "./wire.ts";
 
@@ -56,7 +57,8 @@ export const AgentConfigSchema = v.pipe(
       insecureHttp: v.optional(v.boolean("must be true or false"), false),
       tenant: v.optional(NameSchema),
       group: NameSchema,
-      device: NameSchema,
+      /** The device's name, or `{ from, prefix }`: named at every boot from its hardware (golden images). */
+      device: DeviceFieldSchema,
       /** The device token (HMAC of the group secret); what `iotactl gen config` writes. */
       token: v.optional(NonEmpty),
       /** The group's provisioning secret (the seed's flow); prefer `token`. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { DEFAULT_BACKOFF, renewalTime, serialRandom } from "../core/renewal.ts";
 import type { AgentEvent, Effect } from "./agent-events.ts";
 import { type MachineConfig, next, nothingToRenew, REFUSED_BACKOFF } from "./agent-machine.ts";
-import { RESET_ADVICE } from "./agent-messages.ts";
+import { RESET_ADVICE, SQUAT_ADVICE, UNREGISTERED_ADVICE } from "./agent-messages.ts";
 import {
   type AgentState,
   type AttemptFailure,
@@ -185,13 +185,35 @@ describe("agent machine: provisioning answers", () => {
   // [case, failure, phase, lastError, delay of the retry, effects before the log]
   const failures: [string, AttemptFailure, AgentState["phase"], string, number, Effect[]][] = [
     [
-      "refused (409): error until a reset; the adopted key is dropped; retried slowly",
+      "refused (409): the name holds another key, possible squatting; the adopted key is dropped; retried slowly",
       { kind: "refused", status: 409, message: "the device holds another key" },
       {
         kind: "error",
-        reason: `the service refused provisioning: the device holds another key; ${RESET_ADVICE}`,
+        reason: `the service refused provisioning: the device holds another key; ${SQUAT_ADVICE}`,
       },
-      `the service refused provisioning: the device holds another key; ${RESET_ADVICE}`,
+      `the service refused provisioning: the device holds another key; ${SQUAT_ADVICE}`,
+      45_000,
+      [{ kind: "discard-adopted-key" }],
+    ],
+    [
+      "refused (404): the name is not registered; retried slowly",
+      { kind: "refused", status: 404, message: "no device named dev-1" },
+      {
+        kind: "error",
+        reason: `the service refused provisioning: no device named dev-1; ${UNREGISTERED_ADVICE}`,
+      },
+      `the service refused provisioning: no device named dev-1; ${UNREGISTERED_ADVICE}`,
+      45_000,
+      [{ kind: "discard-adopted-key" }],
+    ],
+    [
+      "refused (403): error until a reset",
+      { kind: "refused", status: 403, message: "the device is revoked" },
+      {
+        kind: "error",
+        reason: `the service refused provisioning: the device is revoked; ${RESET_ADVICE}`,
+      },
+      `the service refused provisioning: the device is revoked; ${RESET_ADVICE}`,
       45_000,
       [{ kind: "discard-adopted-key" }],
     ],

@@ -9,6 +9,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export const RESET_ADVICE =
   "the device must be reset by an operator (iotactl reset device) and provisioned again, which it then does by itself";
 
+/**
+ * What a device refused with 409 at provisioning needs: its name holds another key. For a device that
+ * never held a certificate that is someone else's key: a leaked credential used first (squatting), a
+ * second board with the same name, or this device's own data folder wiped.
+ */
+export const SQUAT_ADVICE =
+  "this name was provisioned by another key: possible squatting (a leaked credential used first), another board with the same name, or this device's data folder wiped; an operator must check which board holds it and reset it (iotactl reset device --forget-key; if the credential leaked, rotate the group secret first and give this device the new one); this device retries by itself";
+
+/** What a device whose name the service does not know needs (404 at provisioning). */
+export const UNREGISTERED_ADVICE =
+  "this device's name is not registered in its group: an operator must create it (iotactl add device) or let the group enroll it (iotactl set group --enrollment any --name-pattern ...), then this device provisions by itself";
+
 /** The agent's log lines and error reasons. */
 export const say = {
   /** The data folder could not be read at start; the key it holds is used to provision again. */
@@ -49,6 +61,9 @@ export const say = {
       return `the service refused renewal: ${refusedRenewal}; provisioning again was refused too: ${message}; ${RESET_ADVICE}`;
     if (status === 401)
       return `the service refused provisioning: ${message}; check the device's token or secret`;
+    if (status === 409) return `the service refused provisioning: ${message}; ${SQUAT_ADVICE}`;
+    if (status === 404)
+      return `the service refused provisioning: ${message}; ${UNREGISTERED_ADVICE}`;
     return `the service refused provisioning: ${message}; ${RESET_ADVICE}`;
   },
   /** A renewal proof rejected only because it was signed before the service's time was known. */
@@ -56,6 +71,14 @@ export const say = {
     `${message} (signed before the service's clock was known; retrying)`,
   /** `iotad renew` with nothing to renew. */
   nothingToRenew: () => "there is no certificate to renew yet; run `iotad provision` first",
+  /** Where the device's name came from (a hardware source), at start. */
+  namedBy: (name: string, from: string, pinned: boolean) =>
+    `device name ${name} ${pinned ? "pinned in the data folder when provisioned" : `from ${from}`}`,
+  /** The name was pinned in the data folder. */
+  namePinned: (name: string, path: string) => `device name ${name} pinned in ${path}`,
+  /** The pin could not be written (retried at the next start). */
+  pinFailed: (path: string, message: string) =>
+    `cannot pin the device name in ${path}: ${message}; the next start tries again`,
   /** A listener (MQTT announcement, afterRenew hook) failed on a new certificate. */
   listenerFailed: (cause: string, message: string) => `after ${cause} certificate: ${message}`,
 } as const;

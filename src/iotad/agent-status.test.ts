@@ -112,3 +112,29 @@ describe("agent status snapshot", () => {
     expect(s.nextRenewal).toBeNull();
   });
 });
+
+describe("a device named by its hardware", () => {
+  const naming = {
+    from: "mac:eth0",
+    prefix: "",
+    resolved: "aa-bb-cc-00-11-22",
+    problem: null,
+    pinned: "aa-bb-cc-00-11-22",
+  };
+  const named = (n: typeof naming) =>
+    agentSnapshot(held(), { settings: { ...SETTINGS, naming: n }, now: T0 + 60_000, skew: null });
+
+  test("shows its source and the pinned name; no deviceSource for a literal name", () => {
+    expect(named(naming).deviceSource).toEqual({ ...naming, mismatch: false, warning: null });
+    expect(snap(held()).deviceSource).toBeUndefined();
+  });
+
+  test("a source that now gives another name is a mismatch with a warning; the name stays", () => {
+    const s = named({ ...naming, resolved: "aa-bb-cc-99-99-99" });
+    expect(s.device).toBe("test-device-123");
+    expect(s.deviceSource?.mismatch).toBe(true);
+    expect(s.deviceSource?.warning).toContain(
+      "mac:eth0 now gives aa-bb-cc-99-99-99, but this device was provisioned as aa-bb-cc-00-11-22",
+    );
+  });
+});

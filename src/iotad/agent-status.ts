@@ -2,6 +2,7 @@
 
 import { VERSION } from "../core/version.ts";
 import type { AgentPhase, AgentState, AgentStateName } from "./agent-state.ts";
+import { type DeviceNaming, namingWarning } from "./device-naming.ts";
 import type { Identity } from "./identity.ts";
 
 /** The agent part of `GET /status` (the daemon adds `mqtt`). Never holds a key, token or secret. */
@@ -12,6 +13,8 @@ export interface AgentSnapshot {
   tenant?: string;
   group: string;
   device: string;
+  /** Present when the device is named by its hardware: the source, what it gives now, the pinned name. */
+  deviceSource?: DeviceSourceStatus;
   serial: string | null;
   notBefore: string | null;
   notAfter: string | null;
@@ -28,9 +31,17 @@ export interface AgentSnapshot {
   version: string;
 }
 
+/** How a device named by its hardware got its name (`deviceSource` in `/status`). */
+export interface DeviceSourceStatus extends DeviceNaming {
+  /** The name the source gives now is not the pinned one (a swapped NIC): the agent keeps the pinned name. */
+  mismatch: boolean;
+  /** What an operator should know about the mismatch; null without one. */
+  warning: string | null;
+}
+
 /** What the snapshot shows besides the state. */
 export interface SnapshotContext {
-  settings: { tenant?: string; group: string; device: string };
+  settings: { tenant?: string; group: string; device: string; naming?: DeviceNaming };
   /** The service's time now. */
   now: number;
   /** The last measured clock skew (ms), or null. */
@@ -65,8 +76,15 @@ export function agentSnapshot(state: AgentState, context: SnapshotContext): Agen
     version: VERSION,
   };
   if ("attempt" in phase) snapshot.attempt = phase.attempt;
+  if (settings.naming !== undefined) snapshot.deviceSource = deviceSourceStatus(settings.naming);
   if (settings.tenant !== undefined) snapshot.tenant = settings.tenant;
   return snapshot;
+}
+
+/** The `deviceSource` of `/status`. */
+export function deviceSourceStatus(naming: DeviceNaming): DeviceSourceStatus {
+  const warning = namingWarning(naming) ?? null;
+  return { ...naming, mismatch: warning !== null, warning };
 }
 
 /** The state name to show, noticing a certificate that ran out while nothing was being attempted. */

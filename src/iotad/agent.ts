@@ -13,6 +13,7 @@ import {
 } from "./agent-state.ts";
 import { type AgentSnapshot, agentSnapshot } from "./agent-status.ts";
 import { type Clock, WakeTimer } from "./clock.ts";
+import type { DeviceNaming } from "./device-naming.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityStore } from "./identity-store.ts";
 import type { Logger } from "./logger.ts";
@@ -28,6 +29,8 @@ export interface AgentDeps {
     tenant?: string;
     group: string;
     device: string;
+    /** How a device named by its hardware got its name (shown in the snapshot). */
+    naming?: DeviceNaming;
     credential: { kind: "token" | "secret"; value: string };
     renewal: RenewalPolicy;
   };

@@ -5,6 +5,8 @@ import { VERSION } from "../core/version.ts";
 import { describeFailure } from "./agent-messages.ts";
 import type { AttemptResult } from "./agent-state.ts";
 import { buildAgent } from "./build-agent.ts";
+import { namingWarning } from "./device-naming.ts";
+import { pinHeldName } from "./device-pin.ts";
 import { type Invocation, USAGE } from "./cli.ts";
 import { runDaemon } from "./daemon.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
@@ -27,7 +29,7 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
     runtime.stdout(`iotad ${VERSION}\n`);
     return EXIT.ok;
   }
-  const loaded = loadSettings(invocation.config, runtime.readText, runtime.cwd);
+  const loaded = loadSettings(invocation.config, runtime.readText, runtime.cwd, runtime.host);
   if (!loaded.ok) {
     for (const error of loaded.errors) runtime.stderr(`iotad: ${error}\n`);
     return EXIT.usage;
@@ -39,7 +41,7 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   switch (invocation.command) {
     case "check-config":
       runtime.stdout(
-        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n`,
+        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n${namingNote(settings)}`,
       );
       return EXIT.ok;
     case "run":
@@ -49,12 +51,29 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
       const { agent } = buildAgent(settings, runtime, log);
       const result =
         invocation.command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
+      if (result.ok) pinHeldName(settings, runtime.disk, log);
       report(result, settings, invocation.json, runtime);
       return exitCodeFor(result);
     }
     case "status":
       return await showStatus(settings, invocation.json, runtime);
   }
+}
+
+/**
+ * For a device named by its hardware, the line `check-config` adds: the name, its source, and a name
+ * pinned at provisioning that the source no longer gives.
+ */
+function namingNote(settings: AgentSettings): string {
+  const { naming } = settings;
+  if (naming === undefined) return "";
+  const prefix = naming.prefix === "" ? "" : ` with prefix ${JSON.stringify(naming.prefix)}`;
+  const where =
+    naming.pinned !== null
+      ? `pinned in ${settings.dataDir} when provisioned (source ${naming.from}${prefix})`
+      : `from ${naming.from}${prefix}`;
+  const warning = namingWarning(naming);
+  return `device name: ${settings.device}, ${where}\n${warning === undefined ? "" : `warning: ${warning}\n`}`;
 }
 
 /** `, trusting serverCa only` or `, trusting the system roots` for an https server. */
@@ -123,6 +142,12 @@ function humanStatus(s: StatusBody): string {
   const rows: [string, string | number | null | undefined][] = [
     ["state", s.attempt !== undefined ? `${s.state} (attempt ${s.attempt})` : s.state],
     ["device", `${s.tenant !== undefined ? `${s.tenant}/` : ""}${s.group}/${s.device}`],
+    [
+      "name source",
+      s.deviceSource
+        ? `${s.deviceSource.from}${s.deviceSource.warning ? ` (warning: ${s.deviceSource.warning})` : ""}`
+        : null,
+    ],
     ["serial", s.serial],
     ["valid", s.notBefore && s.notAfter ? `${s.notBefore} .. ${s.notAfter}` : null],
     ["next renewal", s.nextRenewal],
@@ -141,5 +166,8 @@ function humanStatus(s: StatusBody): string {
     ],
     ["version", s.version],
   ];
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v ?? "-"}\n`).join("");
+  return rows
+    .filter(([k, v]) => k !== "name source" || v !== null)
+    .map(([k, v]) => `${`${k}:`.padEnd(14)}${v ?? "-"}\n`)
+    .join("");
 }

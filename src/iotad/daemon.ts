@@ -2,7 +2,10 @@
 
 import { VERSION } from "../core/version.ts";
 import { runAfterRenew } from "./after-renew.ts";
+import { say } from "./agent-messages.ts";
 import { buildAgent } from "./build-agent.ts";
+import { namingWarning } from "./device-naming.ts";
+import { pinHeldName } from "./device-pin.ts";
 import { EXIT } from "./exit-codes.ts";
 import type { Listener } from "./http-listener.ts";
 import type { Logger } from "./logger.ts";
@@ -56,7 +59,15 @@ export async function runDaemon(
     `iotad ${VERSION} for ${settings.group}/${settings.device}; status endpoint on ${listener.url}`,
   );
 
+  const { naming } = settings;
+  if (naming !== undefined) {
+    log.info(say.namedBy(settings.device, naming.from, naming.pinned !== null));
+    const warning = namingWarning(naming);
+    if (warning !== undefined) log.warn(warning);
+  }
+
   agent.onIdentity((identity, cause) => {
+    if (cause !== "renewed") pinHeldName(settings, runtime.disk, log);
     announcer?.use(identity);
     if (cause === "renewed" && settings.afterRenew !== undefined) {
       void runAfterRenew(settings.afterRenew, store.paths, identity.serial, runtime.env, log);

@@ -32,6 +32,7 @@ const runtime: Runtime = {
   random: () => randomInt(2 ** 47) / 2 ** 47,
   disk: nodeDisk(),
   readText: (path) => readFileSync(path, "utf8"),
+  host: { sysfs: "/sys" },
   transport: (ca) => nodeHttpTransport(ca !== undefined ? { ca } : {}),
   mqttConnect: (url, options) => mqtt.connect(url, options),
   listen: listenHttp,

@@ -1,6 +1,7 @@
 /** Everything real the agent's commands use, built once by main.ts and replaced by fakes or temp folders in tests. */
 
 import type { Clock } from "./clock.ts";
+import type { HostPaths } from "./device-naming.ts";
 import type { Disk } from "./disk.ts";
 import type { HttpTransport } from "./http-transport.ts";
 import type { Listener } from "./http-listener.ts";
@@ -22,6 +23,8 @@ export interface Runtime {
   random: () => number;
   disk: Disk;
   readText: ReadText;
+  /** Where the hardware information a device name may come from is mounted (`/sys`). */
+  host: HostPaths;
   /** An HTTP client trusting only `ca` (PEM) for https when given, else the system roots. */
   transport(ca?: string): HttpTransport;
   mqttConnect: MqttConnect;

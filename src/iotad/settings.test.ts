@@ -7,6 +7,7 @@ const read = (path: string) => {
   if (text === undefined) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
   return text;
 };
+const HOST = { sysfs: "/sys-of-this-test" };
 const base = {
   server: "https://iota.example.com",
   group: "room2-lights",
@@ -15,7 +16,7 @@ const base = {
 
 function load(config: unknown) {
   files["/etc/iotad/config.json"] = typeof config === "string" ? config : JSON.stringify(config);
-  return loadSettings("/etc/iotad/config.json", read, "/");
+  return loadSettings("/etc/iotad/config.json", read, "/", HOST);
 }
 
 describe("config file", () => {
@@ -120,7 +121,7 @@ describe("config file", () => {
   });
 
   test("a missing config file is named", () => {
-    const result = loadSettings("/nowhere/config.json", read, "/");
+    const result = loadSettings("/nowhere/config.json", read, "/", HOST);
     expect(result.ok ? "" : result.errors.join()).toBe(
       "/nowhere/config.json: cannot read the config file: no such file",
     );

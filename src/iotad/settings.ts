@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { AgentConfigSchema, type AgentConfig } from "../core/agent-config.ts";
 import { fieldErrors } from "../core/validate.ts";
 import type { RenewalPolicy } from "../core/renewal.ts";
+import { type DeviceNaming, type HostPaths, nameDevice } from "./device-naming.ts";
 
 /** Everything the agent needs, checked before any key is made or any socket opened. */
 export interface AgentSettings {
@@ -17,7 +18,10 @@ export interface AgentSettings {
   insecureHttp: boolean;
   tenant?: string;
   group: string;
+  /** The device's name: the config's literal name, or the one its hardware source gives (pinned once provisioned). */
   device: string;
+  /** How the name came from the hardware, when the config names a source instead of a name. */
+  naming?: DeviceNaming;
   /** The credential for provisioning (never logged or shown). */
   credential: { kind: "token" | "secret"; value: string };
   /** Absolute data folder. */
@@ -37,8 +41,16 @@ export type SettingsResult =
 /** Reads a file's text; throws a Node.js error (ENOENT, EACCES...) when it cannot. */
 export type ReadText = (path: string) => string;
 
-/** Loads and checks the config file at `path` (relative to `cwd`). */
-export function loadSettings(path: string, read: ReadText, cwd: string): SettingsResult {
+/**
+ * Loads and checks the config file at `path` (relative to `cwd`). A device source is read from the host
+ * (`host.sysfs` for mac: and dmi:) and the data folder's pin.
+ */
+export function loadSettings(
+  path: string,
+  read: ReadText,
+  cwd: string,
+  host: HostPaths,
+): SettingsResult {
   const file = resolve(cwd, path);
   let text: string;
   try {
@@ -59,11 +71,16 @@ export function loadSettings(path: string, read: ReadText, cwd: string): Setting
   if (!parsed.success) {
     return { ok: false, errors: parsed.issues.map((issue) => `${file}: ${describeIssue(issue)}`) };
   }
-  return resolveSettings(file, parsed.output, read);
+  return resolveSettings(file, parsed.output, read, host);
 }
 
 /** Cross-field checks and file reads that the schema cannot do. */
-function resolveSettings(file: string, config: AgentConfig, read: ReadText): SettingsResult {
+function resolveSettings(
+  file: string,
+  config: AgentConfig,
+  read: ReadText,
+  host: HostPaths,
+): SettingsResult {
   const errors: string[] = [];
   const base = dirname(file);
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
@@ -113,20 +130,31 @@ function resolveSettings(file: string, config: AgentConfig, read: ReadText): Set
     const trust = ca ?? config.serverCa;
     if (trust !== undefined) mqtt.ca = trust;
   }
-  if (errors.length > 0 || !listen || !credential) return { ok: false, errors };
+  let device = typeof config.device === "string" ? config.device : undefined;
+  let naming: DeviceNaming | undefined;
+  if (typeof config.device !== "string") {
+    const named = nameDevice(config.device, read, base, host, at(config.dataDir));
+    if (named.ok) {
+      device = named.name;
+      naming = named.naming;
+    } else errors.push(`${file}: field "device.from": ${named.problem}`);
+  }
+  if (errors.length > 0 || !listen || !credential || device === undefined)
+    return { ok: false, errors };
 
   const settings: AgentSettings = {
     configPath: file,
     server: config.server,
     insecureHttp: config.insecureHttp,
     group: config.group,
-    device: config.device,
+    device,
     credential,
     dataDir: at(config.dataDir),
     statusListen: listen,
     renewal: config.renewal,
   };
   if (config.serverCa !== undefined) settings.serverCa = config.serverCa;
+  if (naming !== undefined) settings.naming = naming;
   if (config.tenant !== undefined) settings.tenant = config.tenant;
   if (mqtt) settings.mqtt = mqtt;
   if (config.afterRenew !== undefined) settings.afterRenew = config.afterRenew;
@@ -161,5 +189,8 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
   const field = fieldErrors([issue])[0]?.field ?? "(body)";
   const where = field === "(body)" ? "the top level" : `field "${field}"`;
   const missing = issue.kind === "schema" && issue.received === "undefined";
+  // Hint: valibot reports a missing key with its object's message (about unknown fields), not the key's own.
+  const objectLevel = /object$/.test(issue.type);
+  if (missing && objectLevel) return `${where}: is required`;
   return `${where}: ${missing ? `is required; it ${issue.message}` : issue.message}`;
 }
