@@ -3,6 +3,7 @@
 import * as v from "valibot";
 import { NAME_RULE, nameProblem } from "./names.ts";
 import { parseDuration } from "./duration.ts";
+import { ENROLLMENT_ENTRIES, type EnrollmentMode } from "./enrollment.ts";
 import { MAX_GRACE_SECONDS, MAX_VALIDITY_SECONDS, MIN_VALIDITY_SECONDS } from "./profile.ts";
 
 /** Most device names in one bulk request. */
@@ -40,11 +41,12 @@ const PemText = v.pipe(
   v.includes("-----BEGIN ", "is not PEM (no BEGIN line)"),
 );
 
-/** `POST /v1/groups` */
+/** `POST /v1/groups`; the enrollment fields are checked together by `changeEnrollment` (enrollment.ts). */
 export const CreateGroupBody = v.strictObject({
   name: NameSchema,
   validity: v.optional(durationSchema(MIN_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS)),
   renewGrace: v.optional(durationSchema(0, MAX_GRACE_SECONDS)),
+  ...ENROLLMENT_ENTRIES,
 });
 export type CreateGroupBody = v.InferOutput<typeof CreateGroupBody>;
 
@@ -129,6 +131,12 @@ export interface GroupView {
   renewGrace: number;
   createdAt: string;
   secretRotatedAt: string;
+  /** `registered`: the credential provisions only devices created in advance; `any`: it may create them. */
+  enrollment: EnrollmentMode;
+  /** With `any`: the names the credential may create. */
+  namePattern?: string;
+  /** With `any`: at most this many devices created by provisioning per hour. */
+  enrollPerHour?: number;
   deviceCount?: number;
 }
 
@@ -151,6 +159,8 @@ export interface DeviceView {
   provisionedAt: string | null;
   lastRenewal: string | null;
   createdAt: string;
+  /** When its group's credential created it on first provisioning (enrollment `any`); null when an operator created it. */
+  enrolledAt: string | null;
 }
 
 /** The answer to a bulk creation. */

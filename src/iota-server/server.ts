@@ -68,7 +68,7 @@ export async function startServer(
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
   const store: Store = durableStore(await openStore(options.db), options.db);
-  const context: DomainContext = { store, sealer, tenants: new Tenants(store, sealer), now };
+  const context: DomainContext = { store, sealer, tenants: new Tenants(store, sealer), now, log };
   const adminTokenPath = join(options.data, "admin-token");
   let newAdminToken: string | undefined;
   if (!(await store.getTenant(DEFAULT_TENANT))) {

@@ -47,15 +47,16 @@ export async function createTestService(
   };
   const store = await openStore(dbUrl);
   const sealer = new Sealer(newMasterKey());
+  const log = memoryLogger();
   const ctx: DomainContext = {
     store,
     sealer,
     tenants: new Tenants(store, sealer),
     now: () => clock.now,
+    log,
   };
   const created = await ctx.tenants.create(DEFAULT_TENANT, clock.now);
   if (!created) throw new Error("the test database already has a default tenant");
-  const log = memoryLogger();
   const { app, routes } = createHttp(ctx, log, { ...DEFAULT_APP_OPTIONS, ...options });
   const adminToken = created.adminToken;
   const call = async (

@@ -16,6 +16,7 @@ const ROUTES: [string, string, unknown?][] = [
   ["GET", "/v1/groups"],
   ["POST", "/v1/groups", { name: "new-group" }],
   ["GET", "/v1/groups/g"],
+  ["PATCH", "/v1/groups/g", { enrollment: "any", namePattern: "x-*" }],
   ["DELETE", "/v1/groups/g?force=true"],
   ["POST", "/v1/groups/g/secret"],
   ["POST", "/v1/groups/g/devices", { name: "e" }],
@@ -79,6 +80,8 @@ describe("admin routes", () => {
         items: { name: string }[];
       };
       expect(groups.items.map((g) => g.name)).toEqual(["g"]);
+      const view = (await (await svc.call("GET", "/v1/groups/g")).json()) as { enrollment: string };
+      expect(view.enrollment).toBe("registered");
       const devices = (await (await svc.call("GET", "/v1/groups/g/devices")).json()) as {
         items: { name: string; state: string; serial: string | null }[];
       };

@@ -1,5 +1,6 @@
 /** CRL numbers: two replicas on one PostgreSQL, signing at once and again at half validity, never share a number. */
 
+import { REGISTERED } from "../../src/core/enrollment.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -70,7 +71,7 @@ test("two replicas signing CRLs at once, after revocations and again at half val
   const [a, b] = replicas as [Replica, Replica];
   try {
     expect(await a.ctx.tenants.create(T, clock.now)).toBeDefined();
-    const group = { tenantId: T, secretSealed: "s", validity: 86_400, grace: 0 };
+    const group = { tenantId: T, secretSealed: "s", validity: 86_400, grace: 0, ...REGISTERED };
     await a.store.insertGroup({ ...group, name: "g", createdAt: clock.now, secretRotatedAt: 0 });
     await a.store.insertDevices(T, "g", ["d1", "d2"], clock.now);
     for (const [device, serial] of [

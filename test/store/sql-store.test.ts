@@ -1,5 +1,6 @@
 /** The store contract, run against both engines: SQLite (a file in a temp folder) and a real PostgreSQL. */
 
+import { REGISTERED } from "../../src/core/enrollment.ts";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -98,6 +99,7 @@ for (const engine of ENGINES) {
         grace: 7 * 86_400,
         createdAt: NOW,
         secretRotatedAt: NOW,
+        ...REGISTERED,
       };
       expect(await store.insertGroup({ ...group, name: "room2-lights" })).toBe(true);
     }, 30_000);
@@ -156,6 +158,7 @@ for (const engine of ENGINES) {
         grace: 0,
         createdAt: NOW,
         secretRotatedAt: NOW,
+        ...REGISTERED,
       };
       expect(await store.insertGroup({ ...base, name: "room2-lights" })).toBe(false);
       for (const name of ["ab", "a-c", "a-b"])
@@ -170,6 +173,7 @@ for (const engine of ENGINES) {
         grace: 604_800,
         createdAt: NOW,
         secretRotatedAt: NOW,
+        ...REGISTERED,
       });
       expect(await store.getGroup(T, "nope")).toBeUndefined();
       const listed = await store.listGroups(T);
@@ -281,6 +285,7 @@ for (const engine of ENGINES) {
         lastRenewal: null,
         createdAt: NOW,
         recoveryKey: null,
+        enrolledAt: null,
       });
       expect(await store.getDevice(dev("nope"))).toBeUndefined();
       const seen: string[] = [];

@@ -1,6 +1,7 @@
 /** What every domain operation receives: the store, the sealer, the tenants' CAs and the clock. */
 
 import type { Sealer } from "../ca/sealer.ts";
+import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 import type { Tenants } from "./tenants.ts";
 
@@ -11,6 +12,8 @@ export interface DomainContext {
   tenants: Tenants;
   /** Current time in epoch milliseconds. */
   now: () => number;
+  /** Events an operator should see besides the access log (devices created by enrollment). */
+  log?: Logger;
 }
 
 /** The sealing context of a group's provisioning secret (binds the ciphertext to its group). */

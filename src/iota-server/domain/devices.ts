@@ -25,6 +25,7 @@ export function deviceView(d: DeviceRecord): DeviceView {
     provisionedAt: isoOrNull(d.provisionedAt),
     lastRenewal: isoOrNull(d.lastRenewal),
     createdAt: new Date(d.createdAt).toISOString(),
+    enrolledAt: isoOrNull(d.enrolledAt),
   };
 }
 

@@ -1,9 +1,10 @@
-/** Group operations: create with a provisioning secret, list, show, rotate the secret, delete. */
+/** Group operations: create with a provisioning secret and an enrollment, list, show, rotate the secret, delete. */
 
-import { IotaError } from "../../core/errors.ts";
+import { IotaError, invalidField } from "../../core/errors.ts";
 import { newProvisioningSecret } from "../../core/token.ts";
 import { DEFAULT_GRACE_SECONDS, DEFAULT_VALIDITY_SECONDS } from "../../core/profile.ts";
 import type { CreateGroupBody, GroupView, GroupWithSecret } from "../../core/wire.ts";
+import { changeEnrollment, REGISTERED } from "../../core/enrollment.ts";
 import type { GroupRecord } from "../store/store.ts";
 import { secretContext, type DomainContext } from "./context.ts";
 
@@ -17,7 +18,12 @@ export function groupView(g: GroupRecord, deviceCount?: number): GroupView {
     renewGrace: g.grace,
     createdAt: iso(g.createdAt),
     secretRotatedAt: iso(g.secretRotatedAt),
+    enrollment: g.enrollment,
   };
+  if (g.enrollment === "any") {
+    view.namePattern = g.namePattern;
+    view.enrollPerHour = g.enrollPerHour;
+  }
   if (deviceCount !== undefined) view.deviceCount = deviceCount;
   return view;
 }
@@ -28,9 +34,12 @@ export async function createGroup(
   tenant: string,
   body: CreateGroupBody,
 ): Promise<GroupWithSecret> {
+  const enrollment = changeEnrollment(REGISTERED, body);
+  if (!enrollment.ok) throw invalidField(enrollment.field, enrollment.message);
   const now = ctx.now();
   const secret = newProvisioningSecret();
   const record: GroupRecord = {
+    ...enrollment.enrollment,
     tenantId: tenant,
     name: body.name,
     secretSealed: ctx.sealer.seal(secret, secretContext(tenant, body.name)),

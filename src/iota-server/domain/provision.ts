@@ -9,6 +9,7 @@ import type { DeviceKey, DeviceRecord, GroupRecord } from "../store/store.ts";
 import type { DomainContext } from "./context.ts";
 import { groupSecret } from "./groups.ts";
 import { requireDevice } from "./devices.ts";
+import { deviceToProvision } from "./enrollment.ts";
 import { checkCsr } from "./csr-check.ts";
 import { DEFAULT_TENANT } from "./tenants.ts";
 import { answer, type IssueOutcome, type OnAuthFailure } from "./issued-answer.ts";
@@ -81,7 +82,7 @@ export async function provision(
   // Hint: the credential is checked before the device is looked up, so a caller without one cannot probe names.
   checkCredential(ctx, group, body, onFailure);
   const key: DeviceKey = { tenantId: tenant, group: body.group, name: body.device };
-  const device = await requireDevice(ctx, key);
+  const device = await deviceToProvision(ctx, group as GroupRecord, key, body.csr);
   const csr = await checkCsr(body.csr, body.device);
   for (let attempt = 0; attempt < 2; attempt++) {
     const current = attempt === 0 ? device : await requireDevice(ctx, key);

@@ -14,6 +14,8 @@ import { IotaError, invalidField } from "../../core/errors.ts";
 import type { DomainContext } from "../domain/context.ts";
 import * as groups from "../domain/groups.ts";
 import * as devices from "../domain/devices.ts";
+import { changeGroupEnrollment } from "../domain/enrollment.ts";
+import { PatchGroupBody } from "../../core/enrollment.ts";
 import type { DeviceKey } from "../store/store.ts";
 import { readJson } from "./problem-response.ts";
 import { bodyLimit } from "./body-limit.ts";
@@ -87,6 +89,10 @@ export function adminRoutes(
   app.get("/groups/:group", async (c) =>
     c.json(await groups.getGroup(ctx, c.get("tenant"), nameParam(c, "group"))),
   );
+  app.patch("/groups/:group", async (c) => {
+    const body = parseOrThrow(PatchGroupBody, await readJson(c.req.raw));
+    return c.json(await changeGroupEnrollment(ctx, c.get("tenant"), nameParam(c, "group"), body));
+  });
   app.delete("/groups/:group", async (c) => {
     const force = c.req.query("force");
     if (force !== undefined && force !== "true" && force !== "false")

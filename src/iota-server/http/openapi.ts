@@ -3,6 +3,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { CreateDevicesBody, CreateGroupBody, ProvisionBody, RenewBody } from "../../core/wire.ts";
+import { PatchGroupBody } from "../../core/enrollment.ts";
 import { NAME_RULE } from "../../core/names.ts";
 
 const schema = (s: GenericSchema) => toJsonSchema(s, { errorMode: "ignore", typeMode: "input" });
@@ -77,7 +78,8 @@ export function openApiDocument(): object {
     paths: {
       "/v1/groups": {
         post: {
-          summary: "Create a group; the answer holds its provisioning secret, shown only here",
+          summary:
+            'Create a group; the answer holds its provisioning secret, shown only here. enrollment "registered" (default): the secret provisions only devices created in advance; "any": it also creates a device on first provisioning when its name matches namePattern, at most enrollPerHour (default 1000) per hour',
           security: admin,
           requestBody: body(CreateGroupBody),
           responses: {
@@ -97,6 +99,13 @@ export function openApiDocument(): object {
         get: {
           summary: "Show a group",
           security: admin,
+          responses: { 200: ok("The group"), ...errors },
+        },
+        patch: {
+          summary:
+            'Change the group\'s enrollment ({ enrollment?, namePattern?, enrollPerHour? }); "registered" drops the pattern and limit, "any" needs a pattern',
+          security: admin,
+          requestBody: body(PatchGroupBody),
           responses: { 200: ok("The group"), ...errors },
         },
         delete: {
@@ -173,7 +182,7 @@ export function openApiDocument(): object {
       "/v1/provision": {
         post: {
           summary:
-            "Provision a device with a CSR (CN = device name, ECDSA P-256) and its device token or the group secret. Idempotent for the same key (200); another key on a provisioned device is 409.",
+            "Provision a device with a CSR (CN = device name, ECDSA P-256) and its device token or the group secret. Idempotent for the same key (200); another key on a provisioned device is 409. A device that does not exist is 404, unless its group enrolls any name matching its pattern: then it is created (429 once the group's hourly limit is used up).",
           requestBody: body(ProvisionBody),
           responses: {
             201: ok("{ certificate, chain, ca, serial, notBefore, notAfter, renewAt }"),
@@ -181,7 +190,7 @@ export function openApiDocument(): object {
             401: problem("Wrong token or secret"),
             403: problem("Device revoked"),
             409: problem("Provisioned with another key"),
-            429: problem("Rate limited; see Retry-After"),
+            429: problem("Rate limited, or the group's enrollment limit reached; see Retry-After"),
             400: errors[400],
             404: errors[404],
           },

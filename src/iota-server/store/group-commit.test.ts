@@ -1,5 +1,6 @@
 /** Group commit: every write waits for a sync that began after it, concurrent writes share syncs. */
 
+import { REGISTERED } from "../../core/enrollment.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,6 +86,7 @@ describe("withGroupCommit over the SQLite store", () => {
       grace: 60,
       createdAt: 1,
       secretRotatedAt: 1,
+      ...REGISTERED,
     });
     const names = Array.from({ length: 200 }, (_, i) => `d-${i}`);
     await store.insertDevices("t", "g", names, 1);

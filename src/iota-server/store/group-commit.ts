@@ -75,6 +75,8 @@ const WRITES = [
   "insertGroup",
   "deleteGroup",
   "setGroupSecret",
+  "setGroupEnrollment",
+  "enrollDevice",
   "insertDevices",
   "deleteDevice",
   "recordProvisioned",

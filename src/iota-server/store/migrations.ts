@@ -99,4 +99,18 @@ export const MIGRATIONS: Migration[] = [
     // so the first new number is above every old one (and above those of replicas not yet upgraded).
     statements: () => [`alter table tenants add column crl_serial bigint not null default 0`],
   },
+  {
+    version: 5,
+    description:
+      "group enrollment: what a group's credential may create (registered or any within a pattern), its per-group window, and when a device was enrolled",
+    // Hint: independent of migration 4 (another change of the same release): either may be applied first.
+    statements: () => [
+      "alter table device_groups add column enrollment text not null default 'registered'",
+      "alter table device_groups add column name_pattern text",
+      "alter table device_groups add column enroll_per_hour bigint",
+      "alter table device_groups add column enroll_window_start bigint not null default 0",
+      "alter table device_groups add column enroll_window_count bigint not null default 0",
+      "alter table devices add column enrolled_at bigint",
+    ],
+  },
 ];

@@ -3,6 +3,7 @@
  * (PostgreSQL returns BIGINT and count(*) as strings, SQLite as numbers; flags are 0/1 integers on both).
  */
 
+import { DEFAULT_ENROLL_PER_HOUR, type Enrollment, REGISTERED } from "../../core/enrollment.ts";
 import type { DeviceState } from "../../core/wire.ts";
 import type {
   CertificateRecord,
@@ -43,9 +44,19 @@ export function toServerCa(row: Row): ServerCaRecord {
   };
 }
 
-/** A `device_groups` row. */
+/** A `device_groups` row; an enrollment of `any` without a pattern (never written) reads as `registered`. */
 export function toGroup(row: Row): GroupRecord {
+  const pattern = strOrNull(row.name_pattern);
+  const enrollment: Enrollment =
+    row.enrollment === "any" && pattern !== null
+      ? {
+          enrollment: "any",
+          namePattern: pattern,
+          enrollPerHour: numOrNull(row.enroll_per_hour) ?? DEFAULT_ENROLL_PER_HOUR,
+        }
+      : REGISTERED;
   return {
+    ...enrollment,
     tenantId: String(row.tenant_id),
     name: String(row.name),
     secretSealed: String(row.secret_sealed),
@@ -74,6 +85,7 @@ export function toDevice(row: Row): DeviceRecord {
     lastRenewal: numOrNull(row.last_renewal),
     createdAt: num(row.created_at),
     recoveryKey: strOrNull(row.recovery_key),
+    enrolledAt: numOrNull(row.enrolled_at),
   };
 }
 

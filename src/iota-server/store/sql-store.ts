@@ -9,11 +9,13 @@
  */
 
 import { MIGRATIONS, type Dialect } from "./migrations.ts";
+import type { Enrollment } from "../../core/enrollment.ts";
 import type {
   CertificateRecord,
   CrlAllocation,
   DeviceKey,
   DeviceRecord,
+  EnrollResult,
   GroupRecord,
   Issuance,
   ServerCaRecord,
@@ -28,9 +30,8 @@ import {
   revokeDeviceCertificates,
   revokeGroupCertificates,
 } from "./revocation-sql.ts";
-
-/** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
-const INSERT_CHUNK = 5000;
+import { insertDevicesTx } from "./device-writes.ts";
+import { enrollDevice, setEnrollmentTx } from "./enrollment-sql.ts";
 
 /** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
 export async function openStore(url: string): Promise<SqlStore> {
@@ -146,8 +147,10 @@ export class SqlStore implements Store {
 
   async insertGroup(g: GroupRecord): Promise<boolean> {
     const rows = await this
-      .sql`insert into device_groups (tenant_id, name, secret_sealed, validity_s, grace_s, created_at, secret_rotated_at)
-      values (${g.tenantId}, ${g.name}, ${g.secretSealed}, ${g.validity}, ${g.grace}, ${g.createdAt}, ${g.secretRotatedAt})
+      .sql`insert into device_groups (tenant_id, name, secret_sealed, validity_s, grace_s, created_at, secret_rotated_at,
+        enrollment, name_pattern, enroll_per_hour)
+      values (${g.tenantId}, ${g.name}, ${g.secretSealed}, ${g.validity}, ${g.grace}, ${g.createdAt}, ${g.secretRotatedAt},
+        ${g.enrollment}, ${g.namePattern}, ${g.enrollPerHour})
       on conflict do nothing returning name`;
     return rows.length === 1;
   }
@@ -202,6 +205,14 @@ export class SqlStore implements Store {
     return rows.length === 1;
   }
 
+  async setGroupEnrollment(tenantId: string, name: string, e: Enrollment): Promise<boolean> {
+    return await this.write((tx) => setEnrollmentTx(tx, tenantId, name, e));
+  }
+
+  async enrollDevice(k: DeviceKey, now: number): Promise<EnrollResult> {
+    return await enrollDevice((fn) => this.write(fn), this.sql, k, now);
+  }
+
   async insertDevices(
     tenantId: string,
     group: string,
@@ -213,21 +224,7 @@ export class SqlStore implements Store {
     const unique = [...new Set(names)];
     const sorted = [...unique].sort();
     if (sorted.length === 0) return [];
-    const created = new Set<string>();
-    await this.write(async (tx) => {
-      for (let i = 0; i < sorted.length; i += INSERT_CHUNK) {
-        const params: unknown[] = [];
-        const tuples = sorted.slice(i, i + INSERT_CHUNK).map((name) => {
-          const n = params.push(tenantId, group, name, "created", now);
-          return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-        });
-        const inserted = await tx.unsafe(
-          `insert into devices (tenant_id, group_name, name, state, created_at) values ${tuples.join(", ")} on conflict do nothing returning name`,
-          params,
-        );
-        for (const row of inserted) created.add(String(row.name));
-      }
-    });
+    const created = await this.write((tx) => insertDevicesTx(tx, tenantId, group, sorted, now));
     return unique.filter((name) => created.has(name));
   }
 

@@ -1,5 +1,6 @@
 /** The storage interface of iota-server: everything the service keeps, behind one async contract. */
 
+import type { Enrollment } from "../../core/enrollment.ts";
 import type { DeviceState } from "../../core/wire.ts";
 
 /** A tenant row. */
@@ -33,8 +34,8 @@ export interface CrlAllocation {
   revoked: { serial: string; revokedAt: number }[];
 }
 
-/** A group row; the secret is sealed under the master key. */
-export interface GroupRecord {
+/** A group row; the secret is sealed under the master key. Its enrollment says what the secret may create. */
+export type GroupRecord = Enrollment & {
   tenantId: string;
   name: string;
   secretSealed: string;
@@ -42,7 +43,16 @@ export interface GroupRecord {
   grace: number;
   createdAt: number;
   secretRotatedAt: number;
-}
+};
+
+/** What {@link Store.enrollDevice} did. */
+export type EnrollResult =
+  /** The device was created (and counted against its group's hourly limit). */
+  | { kind: "created" }
+  /** It exists already (another request created it meanwhile): provision it as usual. */
+  | { kind: "exists" }
+  /** The group may not create it: its hourly limit is used up (`retryAfterMs`), or it no longer enrolls. */
+  | { kind: "refused"; retryAfterMs: number | null };
 
 /** A device row. Times are epoch milliseconds. */
 export interface DeviceRecord {
@@ -66,6 +76,8 @@ export interface DeviceRecord {
    * it must prove it still holds to provision again; null when any key may provision.
    */
   recoveryKey: string | null;
+  /** When the group's credential created the device on its first provisioning (enrollment `any`); null otherwise. */
+  enrolledAt: number | null;
 }
 
 /** An issued certificate, as the CRL and renewal need it. */
@@ -128,6 +140,14 @@ export interface Store {
     secretSealed: string,
     now: number,
   ): Promise<boolean>;
+  /** Replaces a group's enrollment; false when the group does not exist. */
+  setGroupEnrollment(tenantId: string, name: string, enrollment: Enrollment): Promise<boolean>;
+  /**
+   * Creates a device for its group's credential (enrollment `any`), within the group's hourly limit, in one
+   * transaction: the device is created only if the group still enrolls and a slot of its current hour is
+   * free, whichever replica asks.
+   */
+  enrollDevice(key: DeviceKey, now: number): Promise<EnrollResult>;
 
   /** Inserts devices in one transaction; returns the names that were new. */
   insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]>;
