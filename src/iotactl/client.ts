@@ -9,6 +9,7 @@ import type {
   Page,
   ProvisionBody,
 } from "../core/wire.ts";
+import type { EnrollmentChange } from "../core/enrollment.ts";
 import { parseProblem, problemMessage } from "../core/problem-parse.ts";
 import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
 import { certificateFailure, verifiedTls } from "./trust.ts";
@@ -77,8 +78,11 @@ export class ApiClient {
     }
   }
 
-  createGroup = (body: { name: string; validity?: string; renewGrace?: string }) =>
-    this.request<GroupWithSecret>("POST", "/v1/groups", body);
+  createGroup = (
+    body: { name: string; validity?: string; renewGrace?: string } & EnrollmentChange,
+  ) => this.request<GroupWithSecret>("POST", "/v1/groups", body);
+  changeGroup = (group: string, change: EnrollmentChange) =>
+    this.request<GroupView>("PATCH", `/v1/groups/${group}`, change);
   listGroups = () => this.request<{ items: GroupView[] }>("GET", "/v1/groups");
   getGroup = (group: string) => this.request<GroupView>("GET", `/v1/groups/${group}`);
   deleteGroup = (group: string, force: boolean) =>

@@ -26,7 +26,14 @@ export function groupFields(g: GroupView): [string, string | number | null | und
     ["renew grace", formatDuration(g.renewGrace)],
     ["created", g.createdAt],
     ["secret rotated", g.secretRotatedAt],
+    ["enrollment", enrollmentText(g)],
   ];
+}
+
+/** `registered`, or `any: dev-* (at most 1000 per hour)`. */
+export function enrollmentText(g: GroupView): string {
+  if (g.enrollment !== "any") return "registered (provisions only devices created in advance)";
+  return `any: creates devices named ${g.namePattern ?? "?"} on first provisioning, at most ${g.enrollPerHour ?? "?"} per hour`;
 }
 
 /** The fields of a device for `get device`. */
@@ -41,6 +48,7 @@ export function deviceFields(d: DeviceView): [string, string | number | null | u
     ["provisioned", d.provisionedAt],
     ["last renewal", d.lastRenewal],
     ["created", d.createdAt],
+    ["enrolled", d.enrolledAt],
   ];
 }
 

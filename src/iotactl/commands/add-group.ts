@@ -5,6 +5,8 @@ import type { Command } from "../command.ts";
 import { checkName, positionals, stringFlag, type ParsedArgs } from "../flags.ts";
 import { usageError } from "../exit-codes.ts";
 import { printJson } from "../output.ts";
+import { checkEnrollment, ENROLLMENT_FLAGS, enrollmentFlags } from "../enrollment-flags.ts";
+import { REGISTERED } from "../../core/enrollment.ts";
 
 function durationFlag(args: ParsedArgs, name: string): string | undefined {
   const text = stringFlag(args, name);
@@ -20,12 +22,20 @@ function durationFlag(args: ParsedArgs, name: string): string | undefined {
 export const addGroup: Command = {
   words: ["add", "group"],
   summary: "create a group; prints its provisioning secret",
-  usage: "add group <name> [--validity 30d] [--renew-grace 7d]",
+  usage:
+    "add group <name> [--validity 30d] [--renew-grace 7d] [--enrollment any --name-pattern P [--enroll-per-hour N]]",
   description: `Creates a device group. The group's provisioning secret is printed on stdout, alone on one
 line, so it can be captured: iotactl add group room2-lights > prov_secret.txt
 It is shown only once (rotate it with "iotactl rotate secret"); store it safely.
 Names: lowercase ASCII letters and digits, words separated by single dashes, 1-63 characters.
-An existing group is not changed: the command fails with exit code 4.`,
+An existing group is not changed: the command fails with exit code 4.
+
+Enrollment says what the secret may do. registered (the default): it provisions only devices
+created in advance (iotactl add device). any: it also creates a device the first time one
+provisions, when the name matches --name-pattern, at most --enroll-per-hour (default 1000) per
+hour: for golden images whose devices name themselves from their hardware. A leaked secret then
+lets its holder create names within the pattern (see SECURITY.md); change it later with
+"iotactl set group".`,
   flags: [
     {
       name: "validity",
@@ -39,16 +49,23 @@ An existing group is not changed: the command fails with exit code 4.`,
       value: "DURATION",
       help: "how long after expiry a certificate may still renew (default 7d)",
     },
+    ...ENROLLMENT_FLAGS,
   ],
   examples: [
     "iotactl add group room2-lights > prov_secret.txt",
     "iotactl add group test-bench --validity 1h --renew-grace 0",
     "iotactl add group room2-lights --json      # the whole group, secret included, as JSON",
+    "iotactl add group line-7 --enrollment any --name-pattern 'dev-*' > prov_secret.txt   # golden images",
   ],
   async run(ctx) {
     const [name = ""] = positionals(ctx.args, ["<name>"]);
     checkName(name, "group name");
-    const body: { name: string; validity?: string; renewGrace?: string } = { name };
+    const enrollment = enrollmentFlags(ctx.args);
+    checkEnrollment(REGISTERED, enrollment);
+    const body: Parameters<ReturnType<typeof ctx.admin>["createGroup"]>[0] = {
+      name,
+      ...enrollment,
+    };
     const validity = durationFlag(ctx.args, "validity");
     const grace = durationFlag(ctx.args, "renew-grace");
     if (validity !== undefined) body.validity = validity;

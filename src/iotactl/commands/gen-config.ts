@@ -14,6 +14,7 @@ import { printJson } from "../output.ts";
 import { readCaFile } from "../config.ts";
 import { checkServerUrl, sameServer } from "../server-url.ts";
 import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "../../core/plain-http.ts";
+import { goldenFlags, writeGolden } from "../golden-config.ts";
 
 /** Everything but the device name and token, checked once before any file is written. */
 type Template = Omit<AgentConfigInput, "device" | "token">;
@@ -93,6 +94,8 @@ const FLAG_OF: Record<string, string> = {
   "mqtt.ca": "--mqtt-ca",
   statusListen: "--status-listen",
   dataDir: "--data-dir",
+  "device.from": "--device-from",
+  "device.prefix": "--prefix",
 };
 
 /** Checks a config with the agent's own schema; a usage error naming the flag otherwise. */
@@ -107,9 +110,10 @@ function checkConfig(config: AgentConfigInput): void {
 /** The `gen config` command. */
 export const genConfig: Command = {
   words: ["gen", "config"],
-  summary: "write one iotad config per device (device token, no group secret)",
+  summary:
+    "write one iotad config per device (device token, no group secret), or one golden config for all",
   usage:
-    "gen config -g GROUP (NAME... | --from-file FILE) (--secret-file F | --secret -) [--out DIR]",
+    "gen config -g GROUP (NAME... | --from-file FILE | --golden --device-from SOURCE [--prefix P]) (--secret-file F | --secret -) [--out DIR | FILE.json]",
   description: `Writes DIR/<device>.json (mode 0600) for every device: an iotad configuration holding the
 server URL, group, device and its device token. The token is derived from the group's
 provisioning secret here, offline; the secret itself is never written, so a device taken apart
@@ -121,10 +125,33 @@ For an https server, each config gets "serverCa", the only CA the device trusts 
 server iotactl talks to (iotactl configure --fingerprint), when --server-url is that same server.
 For another https URL without --server-ca, devices use their system roots (a warning says so).
 A plain http:// server beyond loopback is refused unless --insecure, which writes
-"insecureHttp": true into each config.`,
+"insecureHttp": true into each config.
+
+--golden writes ONE config for a whole production run (--out FILE.json): each device names
+itself from its hardware, "device": { "from": SOURCE, "prefix": P } with SOURCE file:PATH
+(e.g. file:/etc/machine-id), mac:IFACE or dmi:product_serial, and provisions with the group's
+secret, which the file therefore holds. What a copy of it allows depends on the group's
+enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr.`,
   flags: [
     GROUP_FLAG,
     FROM_FILE_FLAG,
+    {
+      name: "golden",
+      type: "boolean",
+      help: "one config for every device of an image, named by its hardware (--device-from); holds the group secret",
+    },
+    {
+      name: "device-from",
+      type: "string",
+      value: "SOURCE",
+      help: "with --golden: file:PATH, mac:IFACE or dmi:product_serial (or another DMI id)",
+    },
+    {
+      name: "prefix",
+      type: "string",
+      value: "P",
+      help: "with --golden: put before every hardware name (e.g. dev-)",
+    },
     {
       name: "secret-file",
       type: "string",
@@ -142,7 +169,7 @@ A plain http:// server beyond loopback is refused unless --insecure, which write
       short: "o",
       type: "string",
       value: "DIR",
-      help: "where to write <device>.json (default: the current folder; created 0700)",
+      help: "where to write <device>.json (default: the current folder; created 0700); with --golden, the file",
     },
     {
       name: "server-url",
@@ -185,16 +212,22 @@ A plain http:// server beyond loopback is refused unless --insecure, which write
     "iotactl gen config -g room2-lights --from-file device_names.txt --secret-file prov_secret.txt --out configs",
     "iotactl gen config -g room2-lights test-device-1 test-device-2 --secret - --out configs < prov_secret.txt",
     "iotactl gen config -g room2-lights -f device_names.txt --secret-file prov_secret.txt \\\n      --server-url https://iota.example.com --mqtt-url mqtts://broker.example.com:8883 --mqtt-ca broker-ca.pem",
+    "iotactl gen config -g line-7 --golden --device-from file:/etc/machine-id --prefix dev- \\\n      --secret-file prov_secret.txt --out golden.json",
   ],
   async run(ctx) {
     const group = groupFlag(ctx.args);
+    const golden = ctx.args.values.golden === true ? goldenFlags(ctx) : undefined;
+    if (golden === undefined)
+      for (const flag of ["device-from", "prefix"])
+        if (stringFlag(ctx.args, flag) !== undefined)
+          throw usageError(`--${flag} goes with --golden`);
     const file = stringFlag(ctx.args, "from-file");
     const secretFile = stringFlag(ctx.args, "secret-file");
     const secretFlag = stringFlag(ctx.args, "secret");
     if (file !== undefined && ctx.args.positionals.length > 0)
       throw usageError("give device names or --from-file, not both");
-    if (file === undefined && ctx.args.positionals.length === 0)
-      throw usageError("give device names or --from-file FILE");
+    if (file === undefined && ctx.args.positionals.length === 0 && golden === undefined)
+      throw usageError("give device names, --from-file FILE, or --golden --device-from SOURCE");
     if (secretFlag !== undefined && secretFlag !== "-") {
       throw usageError(
         '--secret only accepts "-" (read from stdin), so the secret never appears in the process list; or use --secret-file FILE',
@@ -206,6 +239,15 @@ A plain http:// server beyond loopback is refused unless --insecure, which write
       throw usageError("--from-file - and --secret - cannot both read stdin; put one in a file");
     const out = resolve(ctx.io.cwd, stringFlag(ctx.args, "out") ?? ".");
     const base = template(ctx, group);
+    if (golden !== undefined) {
+      checkConfig({ ...base, device: { from: golden.from, prefix: golden.prefix }, secret: "x" });
+      const secret =
+        secretFile !== undefined
+          ? readSecretFile(ctx.io, secretFile, "--secret-file")
+          : await readSecretStdin(ctx.io, "the provisioning secret");
+      // Hint: the group's enrollment decides what the secret in the image allows; the warning says which.
+      return writeGolden(ctx, golden, base, secret, await ctx.admin().getGroup(group));
+    }
     checkConfig({ ...base, device: "x", token: "x" });
     const listed = file === undefined ? ctx.args.positionals : await readNameList(ctx.io, file);
     const { names, duplicates } = dedupe(listed);

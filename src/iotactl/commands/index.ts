@@ -15,6 +15,7 @@ import { deleteDevice } from "./delete-device.ts";
 import { revokeDevice } from "./revoke-device.ts";
 import { resetDevice } from "./reset-device.ts";
 import { rotateSecret } from "./rotate-secret.ts";
+import { setGroup } from "./set-group.ts";
 import { provision } from "./provision.ts";
 import { genConfig } from "./gen-config.ts";
 import { completion } from "./completion.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: Command[] = [
   revokeDevice,
   resetDevice,
   rotateSecret,
+  setGroup,
   provision,
   genConfig,
   completion,
