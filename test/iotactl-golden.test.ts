@@ -7,7 +7,12 @@ import * as v from "valibot";
 import { AgentConfigSchema } from "../src/core/agent-config.ts";
 import { runCli } from "../src/iotactl/cli.ts";
 import { systemFiles, type Io } from "../src/iotactl/io.ts";
-import { createTestService, type TestService } from "./helpers/test-service.ts";
+import {
+  createTestService,
+  deviceCsr,
+  postJson,
+  type TestService,
+} from "./helpers/test-service.ts";
 import { tempDir } from "./iotactl-support.ts";
 
 const SERVER = "https://iota.test";
@@ -274,5 +279,26 @@ describe("gen config --golden", () => {
     ]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("--device-from is required with --golden");
+  });
+});
+
+describe("reset device --forget-key", () => {
+  test("without it a new key needs the old key's proof; with it the secret alone provisions again", async () => {
+    const secret = (await cli(["add", "group", "line-7"])).stdout.trim();
+    await cli(["add", "device", "-g", "line-7", "dev-1"]);
+    const provision = async () => {
+      const { csr } = await deviceCsr("dev-1");
+      return await postJson(svc, "/v1/provision", {
+        group: "line-7",
+        device: "dev-1",
+        csr,
+        secret,
+      });
+    };
+    expect((await provision()).status).toBe(201);
+    expect((await cli(["reset", "device", "-g", "line-7", "dev-1"])).code).toBe(0);
+    expect((await provision()).status).toBe(401);
+    expect((await cli(["reset", "device", "-g", "line-7", "dev-1", "--forget-key"])).code).toBe(0);
+    expect((await provision()).status).toBe(201);
   });
 });

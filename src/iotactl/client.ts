@@ -99,8 +99,12 @@ export class ApiClient {
     this.request<void>("DELETE", `/v1/groups/${group}/devices/${device}`);
   revokeDevice = (group: string, device: string) =>
     this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/revoke`);
-  resetDevice = (group: string, device: string) =>
-    this.request<DeviceView>("POST", `/v1/groups/${group}/devices/${device}/reset`);
+  resetDevice = (group: string, device: string, forgetKey = false) =>
+    this.request<DeviceView>(
+      "POST",
+      `/v1/groups/${group}/devices/${device}/reset`,
+      forgetKey ? { forgetKey: true } : undefined,
+    );
   provision = (body: ProvisionBody) =>
     this.request<IssuedCertificate>("POST", "/v1/provision", body, false);
   ca = () => this.request<string>("GET", "/v1/ca", undefined, false);

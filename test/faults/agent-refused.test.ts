@@ -124,7 +124,10 @@ test("garbage in cert.pem and a key the service no longer knows: provisioning is
       "the refusal",
     );
     expect(String(s.lastError)).toContain("409");
-    expect(String(s.lastError)).toContain("must be reset by an operator");
+    expect(String(s.lastError)).toContain("this name was provisioned by another key");
+    expect(String(s.lastError)).toContain(
+      "an operator must check which board holds it and reset it",
+    );
     expect(again.log()).toContain("cert.pem is not a PEM certificate");
     expect(s.certificateValid).toBe(false);
   } finally {
