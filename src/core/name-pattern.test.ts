@@ -20,11 +20,12 @@ describe("enrollment name patterns", () => {
     expect(matchesNamePattern(pattern, name)).toBe(matches);
   });
 
-  test("many stars against a long name that does not match: answered (backtracking would not finish)", () => {
-    const pattern = `${"*-".repeat(31).slice(0, 62)}z`;
-    expect(matchesNamePattern(pattern, "a".repeat(63))).toBe(false);
-    expect(matchesNamePattern(pattern, `${"a-".repeat(31)}z`)).toBe(true);
-  }, 10_000);
+  test("many stars against a long name with many dashes", () => {
+    const pattern = `${"*-".repeat(20)}*z`;
+    const name = `${"a-".repeat(31)}a`;
+    expect(matchesNamePattern(pattern, name)).toBe(false);
+    expect(matchesNamePattern(pattern, `${name.slice(0, -1)}z`)).toBe(true);
+  });
 
   test.each([
     ["dev-*", undefined],
