@@ -32,8 +32,10 @@ function run(what: string, command: string, args: string[], env: NodeJS.ProcessE
   const output = `${result.error?.message ?? ""}${result.stdout ?? ""}${result.stderr ?? ""}`;
   const log = join(mkdtempSync(join(tmpdir(), "iota-test-setup-")), "output.log");
   writeFileSync(log, output);
-  const last = output.trim().split("\n").at(-1)?.slice(0, 300) ?? "";
-  throw new SetupFailure(`test setup: ${what} failed: ${last} (full output in ${log})`);
+  // Hint: apt's first error names the index or package (and "Mirror sync in progress?"); others end with theirs.
+  const lines = output.trim().split("\n");
+  const reason = (lines.find((line) => line.startsWith("E: ")) ?? lines.at(-1) ?? "").slice(0, 300);
+  throw new SetupFailure(`test setup: ${what} failed: ${reason} (full output in ${log})`);
 }
 
 /** apt-get update, retried: a mirror can be mid-sync for one architecture's index for a moment. Returns the last failure, if all failed. */
