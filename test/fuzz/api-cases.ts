@@ -301,7 +301,8 @@ export async function nextCase(rng: Prng, w: FuzzWorld): Promise<FuzzCase> {
       "",
       "1e4",
       "99999999999999999999",
-      pct(randomString(rng)),
+      // Hint: never all digits, which could be a valid limit.
+      pct(`${randomString(rng)}x`),
     ]);
     const query = rng.chance(0.5)
       ? `?limit=${limit}`
