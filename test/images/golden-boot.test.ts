@@ -13,6 +13,8 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildState } from "../../packaging/build/inputs.ts";
+import { TARGETS } from "../../targets/index.ts";
 import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { run } from "../iotactl-support.ts";
 import { ensureRelease } from "../support/release.ts";
@@ -88,6 +90,16 @@ async function shutdown(): Promise<void> {
 beforeAll(async () => {
   requireImageTools("mmdebstrap", "systemd-nspawn", "nsenter");
   mkdirSync(work, { recursive: true });
+  // Hint: the image installs the .deb of dist/: one built from other sources would test an older agent.
+  const state = buildState(
+    ROOT,
+    join(ROOT, "dist"),
+    TARGETS.map((t) => t.name),
+  );
+  if (state !== "current")
+    throw new Error(
+      `dist/ ${state === "missing" ? "holds no finished build" : "was built from other sources"}: run npm run build (npm test builds it when needed)`,
+    );
   const release = ensureRelease(ROOT);
   server = await startServerProcess({ tls: true, data: join(work, "server") });
   writeFileSync(join(work, "server-ca.pem"), server.serverCaPem);
