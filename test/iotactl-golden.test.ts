@@ -82,6 +82,9 @@ describe("group enrollment flags", () => {
       "enrollment:     any: creates devices named dev-* on first provisioning, at most 50 per hour",
     );
     expect((await cli(["add", "group", "plain"])).code).toBe(0);
+    const listed = (await cli(["list", "groups"])).stdout;
+    expect(listed).toMatch(/^line-7\s+0\s+30d\s+any dev-\*\s+\d{4}-/m);
+    expect(listed).toMatch(/^plain\s+0\s+30d\s+registered\s+\d{4}-/m);
     expect((await cli(["get", "group", "plain"])).stdout).toContain("enrollment:     registered");
   });
 

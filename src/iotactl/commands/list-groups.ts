@@ -1,11 +1,11 @@
-/** `iotactl list groups`: every group of the tenant with its device count. */
+/** `iotactl list groups`: every group of the tenant with its device count and enrollment. */
 
 import { formatDuration } from "../../core/duration.ts";
 import type { Command } from "../command.ts";
 import { positionals } from "../flags.ts";
 import { printJson, row } from "../output.ts";
 
-const WIDTHS = [40, 10, 10];
+const WIDTHS = [40, 10, 10, 24];
 
 /** The `list groups` command. */
 export const listGroups: Command = {
@@ -13,7 +13,7 @@ export const listGroups: Command = {
   summary: "list the groups",
   usage: "list groups [--quiet]",
   description:
-    "Lists the tenant's groups on stdout: name, device count, certificate validity, creation time.\nWith --quiet, only the names, one per line (for scripts and shell completion).",
+    "Lists the tenant's groups on stdout: name, device count, certificate validity, enrollment (registered, or any with its name pattern), creation time.\nWith --quiet, only the names, one per line (for scripts and shell completion).",
   flags: [
     {
       name: "quiet",
@@ -38,11 +38,17 @@ export const listGroups: Command = {
       printJson(ctx.io, items);
       return 0;
     }
-    ctx.io.stdout.write(row(["NAME", "DEVICES", "VALIDITY", "CREATED"], WIDTHS));
+    ctx.io.stdout.write(row(["NAME", "DEVICES", "VALIDITY", "ENROLLMENT", "CREATED"], WIDTHS));
     for (const g of items)
       ctx.io.stdout.write(
         row(
-          [g.name, String(g.deviceCount ?? "-"), formatDuration(g.validity), g.createdAt],
+          [
+            g.name,
+            String(g.deviceCount ?? "-"),
+            formatDuration(g.validity),
+            g.enrollment === "any" ? `any ${g.namePattern ?? ""}` : "registered",
+            g.createdAt,
+          ],
           WIDTHS,
         ),
       );
