@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** `npm run build`: builds every program for every target in targets/ into dist/, packages iotad for device images, and prints what it built. */
 
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { TARGETS, type Target } from "./targets/index.ts";
 import { ENTRIES, compileProgram } from "./packaging/build/compile.ts";
@@ -9,13 +9,15 @@ import { buildTarball } from "./packaging/build/tarball.ts";
 import { buildDeb } from "./packaging/build/deb.ts";
 import { writeChecksums } from "./packaging/build/checksums.ts";
 import { artifactOf, formatTable, writeManifest, type Artifact } from "./packaging/build/report.ts";
+import { inputsDigest, STAMP_FILE } from "./packaging/build/inputs.ts";
 import { VERSION } from "./src/core/version.ts";
 
 const USAGE = `Usage: bun build.ts [--only TARGET,...] [--out DIR]
 
 Builds iotad, iotactl and iota-server for the targets in targets/ into DIR (default dist/, emptied
 first): executables, the Node.js bundle for 32-bit devices, device tarballs, .deb packages and
-SHA256SUMS, then prints a table of what it built.
+SHA256SUMS, then prints a table of what it built. DIR/.inputs-sha256 records the digest of the
+sources it was built from (npm test builds again only when they changed).
 
   --only LIST   build only these targets (comma-separated names, e.g. linux-x64,linux-arm64)
   --out DIR     output folder (default dist)
@@ -56,6 +58,11 @@ async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
       `missing program entries: ${missing.map((p) => `${p} (${ENTRIES[p]})`).join(", ")}; every target's programs must exist`,
     );
   }
+  // Hint: taken before building, so sources edited during the build make the stamp stale.
+  const digest = inputsDigest(
+    repo,
+    options.targets.map((t) => t.name),
+  );
   const dist = resolve(repo, options.out);
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
@@ -88,6 +95,8 @@ async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
     artifacts.map((a) => a.file),
   );
   writeManifest(dist, VERSION, artifacts);
+  // Written last: a folder with this stamp holds a finished build of these inputs (npm test skips the build then).
+  writeFileSync(join(dist, STAMP_FILE), `${digest}\n`);
   return artifacts;
 }
 

@@ -26,13 +26,14 @@ const rate = (devices: number, ms: number) => ({
 /** Runs the benchmark: `bulkCount` names through `--from-file`, `loopCount` through the seed's script. */
 export async function main(bulkCount = 100_000, loopCount = 300): Promise<MassCreateResult> {
   const dir = tempDir("iota-bench-");
-  const server = await startServerProcess({ tls: false });
+  const server = await startServerProcess({ tls: true });
   try {
     const bin = await buildIotactl(dir);
     const env = {
       PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       IOTA_SERVER: server.url,
       IOTA_TOKEN: server.token(),
+      IOTA_CA_FILE: join(server.data, "server-ca.pem"),
       XDG_CONFIG_HOME: join(dir, "xdg"),
     };
 

@@ -4,7 +4,8 @@
  * (linux-x64 natively, linux-arm64 under qemu-aarch64, linux-i386 on Debian's 32-bit Node.js,
  * linux-armhf on Debian's armhf Node.js under qemu-arm, linux-armel on Debian's armel Node.js under
  * qemu-arm as an ARMv6 CPU, which dies on ARMv5); the .deb and install.sh lay out a root filesystem;
- * every artifact matches SHA256SUMS. Uses dist/ from `npm run build`, builds it when absent.
+ * every artifact matches SHA256SUMS. Uses dist/ from `npm run build`, which npm test runs first when
+ * the sources changed since the last build; fails at once on a missing or stale dist/.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -22,6 +23,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS, type Target } from "../targets/index.ts";
+import { buildState } from "../packaging/build/inputs.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import { makeSandbox, qemuNodeArgv, type Sandbox } from "./helpers/foreign-run.ts";
@@ -38,18 +40,20 @@ let manifest: {
 const tmp = mkdtempSync(join(tmpdir(), "iota-dist-test-"));
 
 beforeAll(async () => {
-  if (!existsSync(join(dist, "artifacts.json"))) {
-    const built = spawnSync(join(repo, "node_modules/.bin/bun"), ["build.ts"], {
-      cwd: repo,
-      encoding: "utf8",
-    });
-    if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stderr}`);
-  }
+  const state = buildState(
+    repo,
+    dist,
+    TARGETS.map((t) => t.name),
+  );
+  if (state !== "current")
+    throw new Error(
+      `dist/ ${state === "missing" ? "holds no finished build" : "was built from other sources"}: run npm run build (npm test builds it when needed)`,
+    );
   manifest = JSON.parse(readFileSync(join(dist, "artifacts.json"), "utf8"));
   server = await startServerProcess({ tls: true });
   const group = await server.admin("POST", "/v1/groups", { name: GROUP, validity: "1m" }, 201);
   secret = String(group.provisioningSecret);
-}, 900_000);
+}, 60_000);
 
 afterAll(async () => {
   await server?.stop();

@@ -14,7 +14,7 @@ let iotactl: string;
 beforeAll(async () => {
   dir = tempDir("iotactl-bin-");
   iotactl = join(await buildIotactl(dir), "iotactl");
-  server = await startServerProcess({ tls: false });
+  server = await startServerProcess({ tls: true });
 });
 afterAll(async () => {
   await server?.stop();
@@ -24,6 +24,7 @@ afterAll(async () => {
 const env = () => ({
   IOTA_SERVER: server.url,
   IOTA_TOKEN: server.token(),
+  IOTA_CA_FILE: join(server.data, "server-ca.pem"),
   XDG_CONFIG_HOME: join(dir, "xdg"),
 });
 const ctl = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) =>

@@ -12,7 +12,7 @@ import { deviceToken } from "../src/core/token.ts";
 import { x509 } from "../src/core/x509.ts";
 import { tempDir } from "./iotactl-support.ts";
 
-const SERVER = "http://iota.test";
+const SERVER = "https://iota.test";
 let svc: TestService;
 let dir: string;
 
@@ -51,6 +51,11 @@ async function cli(
   };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
+}
+
+/** A CA certificate (PEM) to pin: the in-process service's tenant CA serves as any CA here. */
+async function caPem(): Promise<string> {
+  return (await cli(["get", "ca"])).stdout;
 }
 
 beforeEach(async () => {
@@ -398,6 +403,103 @@ describe("gen config", () => {
     expect(r.code).toBe(0);
   });
 
+  test("serverCa: the CA pinned for iotactl's server, --server-ca for another, none (with a warning) otherwise", async () => {
+    const ca = await caPem();
+    writeFileSync(join(dir, "pinned.pem"), ca);
+    const gen = async (extra: string[], env: Record<string, string> = {}) => {
+      const out = `c${Math.random().toString(36).slice(2)}`;
+      const r = await cli(
+        [
+          "gen",
+          "config",
+          "-g",
+          "room2-lights",
+          "test-device-1",
+          "--secret-file",
+          "prov_secret.txt",
+          "--out",
+          out,
+          ...extra,
+        ],
+        { env },
+      );
+      const file = join(dir, out, "test-device-1.json");
+      return {
+        ...r,
+        config: existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined,
+      };
+    };
+    const pinned = { IOTA_CA_FILE: "pinned.pem" };
+    const same = await gen([], pinned);
+    expect(same.code).toBe(0);
+    expect(v.parse(AgentConfigSchema, same.config)).toMatchObject({ server: SERVER, serverCa: ca });
+    const spelledOtherwise = await gen(["--server-url", `${SERVER.toUpperCase()}:443/`], pinned);
+    expect(spelledOtherwise.config.serverCa).toBe(ca);
+    const other = await gen(["--server-url", "https://iota.example.com"], pinned);
+    expect(other.code).toBe(0);
+    expect(other.config.serverCa).toBeUndefined();
+    expect(other.stderr).toContain(
+      "devices will verify https://iota.example.com against their system roots",
+    );
+    const explicit = await gen([
+      "--server-url",
+      "https://iota.example.com",
+      "--server-ca",
+      "pinned.pem",
+    ]);
+    expect(explicit.config.serverCa).toBe(ca);
+    expect(explicit.stderr).not.toContain("system roots");
+    const systemRoots = await gen([]);
+    expect(systemRoots.config.serverCa).toBeUndefined();
+  });
+
+  test("plain http beyond loopback for devices: refused, or insecureHttp with --insecure; --server-ca needs https", async () => {
+    const base = [
+      "gen",
+      "config",
+      "-g",
+      "room2-lights",
+      "test-device-1",
+      "--secret-file",
+      "prov_secret.txt",
+    ];
+    const refused = await cli([...base, "--out", "a", "--server-url", "http://10.0.0.5:8440"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refusing http://10.0.0.5:8440 (--server-url) for devices");
+    expect(existsSync(join(dir, "a"))).toBe(false);
+    const allowed = await cli([
+      "--insecure",
+      ...base,
+      "--out",
+      "b",
+      "--server-url",
+      "http://10.0.0.5:8440",
+    ]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain('"insecureHttp": true');
+    const config = JSON.parse(readFileSync(join(dir, "b", "test-device-1.json"), "utf8"));
+    expect(v.parse(AgentConfigSchema, config)).toMatchObject({
+      server: "http://10.0.0.5:8440",
+      insecureHttp: true,
+    });
+    const loopback = await cli([...base, "--out", "c", "--server-url", "http://127.0.0.1:8440"]);
+    expect(loopback.code).toBe(0);
+    expect(
+      JSON.parse(readFileSync(join(dir, "c", "test-device-1.json"), "utf8")).insecureHttp,
+    ).toBeUndefined();
+    const caWithHttp = await cli([
+      ...base,
+      "--out",
+      "d",
+      "--server-url",
+      "http://127.0.0.1:8440",
+      "--server-ca",
+      "prov_secret.txt",
+    ]);
+    expect(caWithHttp.code).toBe(2);
+    expect(caWithHttp.stderr).toContain("--server-ca goes with an https server");
+  });
+
   test("bad flags are named before any file is written", async () => {
     for (const [argv, text] of [
       [["--secret", "abc"], 'only accepts "-"'],
@@ -453,49 +555,132 @@ describe("gen config", () => {
 });
 
 describe("configure and settings", () => {
-  test("writes the config 0600; the file is used when the environment is silent; the environment wins", async () => {
+  const silent = { IOTA_SERVER: "", IOTA_TOKEN: "" };
+  const path = () => join(dir, "xdg", "iotactl", "config.json");
+
+  test("writes the config 0600, token kept under its server; the file is used when the environment is silent; the environment wins", async () => {
     writeFileSync(join(dir, "token.txt"), `${svc.adminToken}\n`);
-    const r = await cli(["configure", "--server", SERVER, "--token-file", "token.txt"], {
-      env: { IOTA_SERVER: "", IOTA_TOKEN: "" },
+    const r = await cli(["configure", "--server", `${SERVER}/`, "--token-file", "token.txt"], {
+      env: silent,
     });
     expect(r.code).toBe(0);
-    const path = join(dir, "xdg", "iotactl", "config.json");
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
-      server: SERVER,
-      token: svc.adminToken,
+    expect(statSync(path()).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(path(), "utf8"))).toEqual({
+      current: SERVER,
+      servers: { [SERVER]: { token: svc.adminToken } },
     });
-    expect((await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } })).code).toBe(
-      0,
+    expect(r.stderr).toContain(`current server ${SERVER}; token set; trust: the system roots`);
+    expect(r.stderr).not.toContain(svc.adminToken);
+    expect((await cli(["list", "groups"], { env: silent })).code).toBe(0);
+    expect((await cli(["list", "groups"], { env: { ...silent, IOTA_TOKEN: "wrong" } })).code).toBe(
+      5,
     );
-    expect(
-      (await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "wrong" } })).code,
-    ).toBe(5);
-    const shown = await cli(["configure"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } });
-    expect(shown.stdout).toContain(`server:      ${SERVER}`);
+    const shown = await cli(["configure"], { env: silent });
+    expect(shown.stdout).toMatch(new RegExp(`^server:\\s+${SERVER}  \\(from `, "m"));
     expect(shown.stdout).not.toContain(svc.adminToken);
   });
 
-  test("--token takes only stdin; a bad server URL is a usage error", async () => {
+  test("a second server gets its own entry; the first keeps its token; --server switches back", async () => {
+    writeFileSync(join(dir, "token.txt"), `${svc.adminToken}\n`);
+    writeFileSync(join(dir, "other.txt"), "other-token\n");
+    await cli(["configure", "--server", SERVER, "--token-file", "token.txt"], { env: silent });
+    await cli(["configure", "--server", "https://other.test:8440", "--token-file", "other.txt"], {
+      env: silent,
+    });
+    expect(JSON.parse(readFileSync(path(), "utf8"))).toEqual({
+      current: "https://other.test:8440",
+      servers: {
+        [SERVER]: { token: svc.adminToken },
+        "https://other.test:8440": { token: "other-token" },
+      },
+    });
+    const back = await cli(["configure", "--server", SERVER], { env: silent });
+    expect(back.code).toBe(0);
+    expect((await cli(["list", "groups"], { env: silent })).code).toBe(0);
+    // A token given without --server belongs to the current server.
+    writeFileSync(join(dir, "new.txt"), "rotated-token\n");
+    await cli(["configure", "--token-file", "new.txt"], { env: silent });
+    const file = JSON.parse(readFileSync(path(), "utf8"));
+    expect(file.servers[SERVER].token).toBe("rotated-token");
+    expect(file.servers["https://other.test:8440"].token).toBe("other-token");
+  });
+
+  test("the old { server, token } file is still read, and rewritten in the new shape", async () => {
+    mkdirSync(join(dir, "xdg", "iotactl"), { recursive: true });
+    writeFileSync(path(), JSON.stringify({ server: SERVER, token: svc.adminToken }));
+    expect((await cli(["list", "groups"], { env: silent })).code).toBe(0);
+    writeFileSync(join(dir, "ca.pem"), await caPem());
+    expect((await cli(["configure", "--ca-file", "ca.pem"], { env: silent })).code).toBe(0);
+    expect(JSON.parse(readFileSync(path(), "utf8"))).toEqual({
+      current: SERVER,
+      servers: { [SERVER]: { token: svc.adminToken, ca: await caPem() } },
+    });
+  });
+
+  test("--token takes only stdin; bad URLs and fingerprints are usage errors; nothing is written", async () => {
     expect((await cli(["configure", "--token", svc.adminToken])).code).toBe(2);
+    for (const [argv, text] of [
+      [["--server", "iota.example.com"], "--server must be a URL"],
+      [["--server", "https://user:pw@iota.example.com"], "user name or password"],
+      [["--server", "https://iota.example.com/?x=1"], "query"],
+      [["--server", SERVER, "--fingerprint", "AB:CD"], "--fingerprint must be the 32-byte"],
+      [["--server", SERVER, "--fingerprint", "x".repeat(64)], "--fingerprint must be"],
+      [["--server", SERVER, "--fingerprint", "A".repeat(64), "--ca-file", "x"], "not both"],
+      [["--server", "http://127.0.0.1:8440", "--ca-file", "x.pem"], "is plain http"],
+      [["--server", SERVER, "--ca-file", "missing.pem"], "missing.pem: no such file"],
+    ] as const) {
+      const r = await cli(["configure", ...argv]);
+      expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
+      expect(r.stderr).toContain(text);
+    }
+    expect(existsSync(path())).toBe(false);
     expect((await cli(["configure", "--token", "-"], { stdin: `${svc.adminToken}\n` })).code).toBe(
       0,
     );
-    expect((await cli(["configure", "--server", "iota.example.com"])).stderr).toContain(
-      "--server must be a URL",
-    );
   });
 
-  test("without config or environment: http://127.0.0.1:8440 and ./.iota/admin-token", async () => {
+  test("without config or environment: https://127.0.0.1:8440, ./.iota/admin-token and ./.iota/server-ca.pem", async () => {
     mkdirSync(join(dir, ".iota"));
     writeFileSync(join(dir, ".iota", "admin-token"), "local-token\n");
-    const r = await cli(["configure"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } });
-    expect(r.stdout).toContain("http://127.0.0.1:8440");
-    expect(r.stdout).toContain(".iota/admin-token");
+    writeFileSync(join(dir, ".iota", "server-ca.pem"), await caPem());
+    const r = await cli(["configure"], { env: silent });
+    expect(r.stdout).toContain("https://127.0.0.1:8440  (from default)");
+    expect(r.stdout).toContain("set  (from .iota/admin-token)");
+    expect(r.stdout).toContain("pinned CA, SHA-256 ");
+    expect(r.stdout).toContain("(from .iota/server-ca.pem)");
     rmSync(join(dir, ".iota"), { recursive: true });
-    const none = await cli(["list", "groups"], { env: { IOTA_SERVER: "", IOTA_TOKEN: "" } });
+    const none = await cli(["list", "groups"], { env: silent });
     expect(none.code).toBe(5);
     expect(none.stderr).toContain("no admin token");
+  });
+
+  test("plain http beyond loopback is refused naming the server and the risk, unless --insecure", async () => {
+    const refused = await cli(["list", "groups"], { env: { IOTA_SERVER: "http://iota.test" } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refusing http://iota.test (from IOTA_SERVER)");
+    expect(refused.stderr).toContain("clear text");
+    expect(refused.stderr).toContain("--insecure");
+    expect(svc.log.lines.filter((l) => l.includes("/v1/groups")).length).toBe(0);
+    const allowed = await cli(["--insecure", "list", "groups"], {
+      env: { IOTA_SERVER: "http://iota.test" },
+    });
+    expect(allowed.code).toBe(0);
+    for (const loopback of [
+      "http://127.0.0.1:9",
+      "http://127.8.9.10:9",
+      "http://localhost:9",
+      "http://[::1]:9",
+    ]) {
+      const r = await cli(["list", "groups"], { env: { IOTA_SERVER: loopback } });
+      expect({ loopback, code: r.code }).toEqual({ loopback, code: 0 });
+    }
+    expect(
+      (await cli(["configure", "--server", "http://10.1.2.3:8440"], { env: silent })).code,
+    ).toBe(2);
+    expect(
+      (await cli(["configure", "--server", "http://10.1.2.3:8440", "--insecure"], { env: silent }))
+        .code,
+    ).toBe(0);
   });
 });
 
@@ -520,12 +705,14 @@ describe("help and version", () => {
       ["rotate", "secret"],
       ["provision"],
       ["gen", "config"],
+      ["completion"],
     ]) {
       const r = await cli([...words, "--help"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: iotactl ${words.join(" ")}`);
       expect(r.stdout).toContain("Examples:\n  iotactl");
       expect(r.stdout).toContain("6  server unreachable");
+      expect(r.stdout).toContain("7  the server's identity could not be verified");
     }
     expect((await cli(["--version"])).stdout).toMatch(/^iotactl \d+\.\d+\.\d+\n$/);
     expect((await cli([])).code).toBe(2);

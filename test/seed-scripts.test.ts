@@ -15,12 +15,26 @@ let env: Record<string, string>;
 beforeAll(async () => {
   dir = tempDir("iota-seed-");
   const bin = await buildIotactl(dir);
-  server = await startServerProcess({ tls: false });
+  server = await startServerProcess({ tls: true });
+  // Hint: the operator's path: pin the server CA by the fingerprint the server printed, then run the scripts as written.
   env = {
     PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-    IOTA_SERVER: server.url,
-    IOTA_TOKEN: server.token(),
+    XDG_CONFIG_HOME: join(dir, "xdg"),
   };
+  const configured = await run(
+    [
+      join(bin, "iotactl"),
+      "configure",
+      "--server",
+      server.url,
+      "--fingerprint",
+      server.fingerprint,
+      "--token-file",
+      join(server.data, "admin-token"),
+    ],
+    { env, cwd: dir },
+  );
+  if (configured.code !== 0) throw new Error(`iotactl configure failed: ${configured.stderr}`);
 });
 
 afterAll(async () => {

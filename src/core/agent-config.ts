@@ -4,6 +4,7 @@
  */
 
 import * as v from "valibot";
+import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "./plain-http.ts";
 import { NameSchema } from "./wire.ts";
 
 /** Where iotad looks for its configuration when `--config` is not given. */
@@ -49,8 +50,10 @@ export const AgentConfigSchema = v.pipe(
     {
       /** Base URL of iota-server as the device reaches it. */
       server: Url(["http", "https"]),
-      /** PEM of a CA to trust for an https server (besides the system's). */
+      /** PEM of the CA to trust for an https server: the only trust then, the system roots are not used. */
       serverCa: v.optional(Pem),
+      /** Allows an `http://` server that is not on loopback (tokens then cross the network in clear text). */
+      insecureHttp: v.optional(v.boolean("must be true or false"), false),
       tenant: v.optional(NameSchema),
       group: NameSchema,
       device: NameSchema,
@@ -101,6 +104,13 @@ export const AgentConfigSchema = v.pipe(
     (c) =>
       [c.token, c.secret, c.tokenFile, c.secretFile].filter((x) => x !== undefined).length === 1,
     "give exactly one of token, secret, tokenFile, secretFile",
+  ),
+  v.forward(
+    v.check(
+      (c) => c.insecureHttp || !isPlainHttpBeyondLoopback(c.server),
+      `http:// is allowed only to a loopback server (localhost, 127.0.0.0/8, [::1]): ${PLAIN_HTTP_RISK}; use https://, or set "insecureHttp": true to accept that risk`,
+    ),
+    ["server"],
   ),
 );
 

@@ -10,6 +10,7 @@ import { commandHelp, groupHelp, overviewHelp } from "./help.ts";
 import type { Io } from "./io.ts";
 import { requireToken, resolveSettings, type Settings } from "./config.ts";
 import { ApiClient } from "./client.ts";
+import { checkPlainHttp } from "./server-url.ts";
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";
 
@@ -34,7 +35,7 @@ export async function runCli(
   const console = createConsole(io);
   // Hint: global flags may come before the command words (`iotactl --json list groups`).
   let skip = 0;
-  while (argv[skip] === "--json") skip += 1;
+  while (argv[skip] === "--json" || argv[skip] === "--insecure") skip += 1;
   const leading = argv.slice(0, skip);
   const words = argv.slice(skip);
   const first = words[0];
@@ -73,7 +74,7 @@ export async function runCli(
       return EXIT.OK;
     }
     const args = parseFlags([...leading, ...found.rest], found.command.flags);
-    return await found.command.run(commandContext(io, args, console));
+    return await found.command.run(commandContext(io, args, console, commands));
   } catch (error) {
     if (isCliError(error)) {
       console.error(error.message);
@@ -88,16 +89,31 @@ function commandContext(
   io: Io,
   args: CommandContext["args"],
   console: CommandContext["console"],
+  commands: Command[],
 ): CommandContext {
   let settings: Settings | undefined;
+  const insecure = args.values.insecure === true;
   const resolve = () => (settings ??= resolveSettings(io));
+  const checked = () => {
+    const s = resolve();
+    checkPlainHttp(s.server, s.serverSource, insecure);
+    return s;
+  };
   return {
     io,
     args,
     json: args.values.json === true,
+    insecure,
+    commands,
     console,
     settings: resolve,
-    admin: () => new ApiClient(resolve().server, requireToken(resolve()), io.fetch),
-    anonymous: () => new ApiClient(resolve().server, undefined, io.fetch),
+    admin: () => {
+      const s = checked();
+      return new ApiClient(s.server, requireToken(s), io.fetch, s.ca);
+    },
+    anonymous: () => {
+      const s = checked();
+      return new ApiClient(s.server, undefined, io.fetch, s.ca);
+    },
   };
 }

@@ -44,6 +44,41 @@ describe("ApiClient", () => {
     expect(error.message).toContain("http://s:1");
   });
 
+  test.each([
+    ["UNABLE_TO_VERIFY_LEAF_SIGNATURE"],
+    ["SELF_SIGNED_CERT_IN_CHAIN"],
+    ["CERT_HAS_EXPIRED"],
+    ["ERR_TLS_CERT_ALTNAME_INVALID"],
+  ])("a certificate that does not verify (%p) is exit 7, not 'unreachable'", async (code) => {
+    const fails = (async () => {
+      throw Object.assign(new Error("unable to verify the first certificate"), { code });
+    }) as unknown as typeof fetch;
+    const pinned = await failure(new ApiClient("https://s", "t", fails, "PEM"));
+    expect(pinned.exitCode).toBe(7);
+    expect(pinned.message).toContain("cannot verify the identity of https://s");
+    expect(pinned.message).toContain("pinned CA");
+    const roots = await failure(new ApiClient("https://s", "t", fails));
+    expect(roots.message).toContain("--fingerprint");
+  });
+
+  test("every request verifies TLS, with the pinned CA alone when there is one, and follows no redirect", async () => {
+    const inits: BunFetchRequestInit[] = [];
+    const fake = (async (_url: string, init: BunFetchRequestInit) => {
+      inits.push(init);
+      return new Response(null, {
+        status: 302,
+        headers: { location: "https://elsewhere/v1/groups" },
+      });
+    }) as unknown as typeof fetch;
+    const error = await failure(new ApiClient("https://s", "t", fake, "PEM"));
+    expect(error.exitCode).toBe(1);
+    expect(error.message).toContain("redirect (302) to https://elsewhere/v1/groups");
+    expect(inits[0]).toMatchObject({
+      redirect: "manual",
+      tls: { rejectUnauthorized: true, ca: "PEM" },
+    });
+  });
+
   test("a non-IoTA error page still gives the status; admin calls carry the token, public calls do not", async () => {
     const seen: (string | null)[] = [];
     const fake = (async (_url: string, init: RequestInit) => {

@@ -9,24 +9,37 @@ import type {
   Page,
   ProvisionBody,
 } from "../core/wire.ts";
+import { parseProblem, problemMessage } from "../core/problem-parse.ts";
 import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
+import { certificateFailure, verifiedTls } from "./trust.ts";
 
 /** How long one request may take; a bulk batch of 10,000 names needs a few seconds at most. */
 const REQUEST_TIMEOUT_MS = 300_000;
 
-/** A client for one server; `token` is needed only for admin calls. */
+/**
+ * A client for one server; `token` is needed only for admin calls and is sent to this server only
+ * (redirects are not followed). `ca`: the pinned CA, the only trust; the system roots when absent.
+ */
 export class ApiClient {
   constructor(
     private readonly server: string,
     private readonly token: string | undefined,
     private readonly fetcher: typeof fetch,
+    private readonly pinnedCa?: string,
   ) {}
 
   /** Sends one request and returns the parsed JSON (or text for PEM answers); throws {@link CliError} on failure. */
   async request<T>(method: string, path: string, body?: unknown, admin = true): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json, application/x-pem-file" };
     if (admin && this.token) headers.authorization = `Bearer ${this.token}`;
-    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+    const init: BunFetchRequestInit = {
+      method,
+      headers,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      // Hint: a redirect could lead to another host; IoTA never redirects, so one is reported, not followed.
+      redirect: "manual",
+      tls: verifiedTls(this.pinnedCa),
+    };
     if (body !== undefined) {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -35,9 +48,19 @@ export class ApiClient {
     try {
       response = await this.fetcher(`${this.server}${path}`, init);
     } catch (error) {
+      const failure = certificateFailure(error);
+      if (failure !== undefined)
+        throw identityError(this.server, failure, this.pinnedCa !== undefined);
       throw new CliError(
         EXIT.UNREACHABLE,
         `cannot reach the IoTA server at ${this.server}: ${reason(error)}`,
+      );
+    }
+    if (response.status >= 300 && response.status < 400) {
+      const to = response.headers.get("location") ?? "elsewhere";
+      throw new CliError(
+        EXIT.FAILURE,
+        `${this.server} answered ${method} ${path} with a redirect (${response.status}) to ${to}; iotactl does not follow redirects, so the admin token never goes to another server: configure the server's own URL`,
       );
     }
     const text = await response.text();
@@ -103,21 +126,23 @@ function reason(error: unknown): string {
   return e.message ?? String(error);
 }
 
+/** The error for a certificate that does not verify (exit 7): what failed and how to pin the right CA. */
+export function identityError(server: string, failure: string, pinned: boolean): CliError {
+  const pin = `iotactl configure --server ${server} --fingerprint HEX (the SHA-256 fingerprint iota-server prints at start) or --ca-file FILE`;
+  const trust = pinned
+    ? `it does not chain to the pinned CA (if the server's CA changed, pin the new one: ${pin})`
+    : `the system roots do not vouch for it (for a server with its own CA, pin it: ${pin})`;
+  return new CliError(
+    EXIT.IDENTITY,
+    `cannot verify the identity of ${server}: ${failure}; ${trust}`,
+  );
+}
+
 /** The error for a non-2xx answer, quoting the server's problem detail. */
 function problemError(response: Response, text: string, server: string, admin: boolean): CliError {
-  let detail = "";
-  try {
-    const problem = JSON.parse(text) as { detail?: unknown; title?: unknown };
-    detail =
-      typeof problem.detail === "string"
-        ? problem.detail
-        : typeof problem.title === "string"
-          ? problem.title
-          : "";
-  } catch {
-    // Hint: not an IoTA answer (a proxy's HTML page); the status line is all we can say.
-  }
-  detail ||= `HTTP ${response.status} ${response.statusText}`.trim();
+  // Hint: not an IoTA answer (a proxy's HTML page) gives no message; the status line is all we can say.
+  const detail =
+    problemMessage(parseProblem(text)) ?? `HTTP ${response.status} ${response.statusText}`.trim();
   const code = exitCodeForStatus(response.status);
   if (code === EXIT.AUTH && admin)
     return new CliError(

@@ -12,13 +12,17 @@ export interface CommandContext {
   args: ParsedArgs;
   /** `--json` was given. */
   json: boolean;
+  /** `--insecure` was given: a plain http:// server beyond loopback is accepted. */
+  insecure: boolean;
+  /** The command table (for help-like commands such as `completion`). */
+  commands: Command[];
   /** Messages for people (stderr), colored only on a terminal without NO_COLOR. */
   console: Console;
-  /** The server and token; resolved on first use, so commands that need neither never read the config. */
+  /** The server, token and trust; resolved on first use, so commands that need none never read the config. */
   settings(): Settings;
-  /** A client for admin calls (fails with exit 5 when there is no token). */
+  /** A client for admin calls (exit 5 when there is no token for this server; exit 2 for plain http beyond loopback without --insecure). */
   admin(): ApiClient;
-  /** A client for public calls (provision, CA, CRL). */
+  /** A client for public calls (provision, CA, CRL); the same plain-http rule. */
   anonymous(): ApiClient;
 }
 
@@ -36,6 +40,8 @@ export interface Command {
   flags: Flag[];
   /** Example invocations, one per line, each with an optional `# comment`. */
   examples: string[];
+  /** The values the first argument may take, when it is one of a few words (shell completion offers them). */
+  choices?: string[];
   /**
    * Checks every flag and argument first (throwing usage errors), then acts.
    * Returns the exit code (0, or 1 when some items of a bulk operation failed).

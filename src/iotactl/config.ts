@@ -1,112 +1,110 @@
-/** Where iotactl finds its server and admin token: environment, then config file, then the local service. */
+/**
+ * Where iotactl finds its server, admin token and trust: the environment, then the config file, then
+ * the local `npm start` service. A token is only ever paired with the server it was configured for.
+ */
 
-import { join, resolve } from "node:path";
-import * as v from "valibot";
+import { resolve } from "node:path";
 import { EXIT, CliError, usageError } from "./exit-codes.ts";
+import { configPath, readConfigFile } from "./config-file.ts";
 import { fileProblem, type Io } from "./io.ts";
+import { checkServerUrl } from "./server-url.ts";
 
-/** The server `npm start` runs when nothing else is configured. */
-export const DEFAULT_SERVER = "http://127.0.0.1:8440";
+/** The server `npm start` runs, and the only one the local token and CA files below belong to. */
+export const DEFAULT_SERVER = "https://127.0.0.1:8440";
 /** The admin token file of the local `npm start` service, relative to the working folder. */
 export const LOCAL_TOKEN_FILE = ".iota/admin-token";
-
-/** What `iotactl configure` writes. */
-export const ConfigFileSchema = v.object({
-  server: v.optional(v.string("must be a URL string")),
-  token: v.optional(v.string("must be a string")),
-});
-export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
+/** The server CA of the local `npm start` service, relative to the working folder. */
+export const LOCAL_CA_FILE = ".iota/server-ca.pem";
 
 /** The resolved settings and where each came from (for messages that never show the token). */
 export interface Settings {
+  /** The server, canonical (see checkServerUrl). */
   server: string;
   serverSource: string;
   token: string | undefined;
   tokenSource: string;
+  /** The pinned CA (PEM) the server's certificate must chain to; `undefined`: the system roots. */
+  ca: string | undefined;
+  caSource: string;
 }
 
-/** `$XDG_CONFIG_HOME/iotactl/config.json`, `~/.config/iotactl/config.json` when unset. */
-export function configPath(io: Io): string {
-  const base = io.env.XDG_CONFIG_HOME || join(io.home, ".config");
-  return join(base, "iotactl", "config.json");
-}
-
-/** The config file's contents; `{}` when it does not exist, a usage error when it is unreadable or malformed. */
-export function readConfigFile(io: Io): ConfigFile {
-  const path = configPath(io);
-  if (!io.files.exists(path)) return {};
-  let text: string;
-  try {
-    text = io.files.readText(path);
-  } catch (error) {
-    throw usageError(`cannot read ${path}: ${fileProblem(error)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw usageError(`${path} is not valid JSON; run iotactl configure again`);
-  }
-  const parsed = v.safeParse(ConfigFileSchema, json);
-  if (!parsed.success)
-    throw usageError(
-      `${path}: ${parsed.issues[0]?.path?.[0]?.key ?? "file"} ${parsed.issues[0]?.message}`,
-    );
-  return parsed.output;
-}
-
-/** Checks a server URL (http or https, no path besides `/`) and returns it without a trailing slash. */
-export function checkServerUrl(url: string, what: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw usageError(
-      `${what} must be a URL such as http://127.0.0.1:8440, got ${JSON.stringify(url)}`,
-    );
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw usageError(`${what} must start with http:// or https://, got ${JSON.stringify(url)}`);
-  }
-  return url.replace(/\/+$/, "");
-}
-
-/** Resolves the settings: IOTA_SERVER / IOTA_TOKEN, then the config file, then the local service's defaults. */
+/** Resolves the settings; see {@link SETTINGS_HELP} in help.ts for the order. */
 export function resolveSettings(io: Io): Settings {
   const file = readConfigFile(io);
   const path = configPath(io);
-  let server = DEFAULT_SERVER;
-  let serverSource = "default";
-  if (io.env.IOTA_SERVER) [server, serverSource] = [io.env.IOTA_SERVER, "IOTA_SERVER"];
-  else if (file.server) [server, serverSource] = [file.server, path];
+  let server: string;
+  let serverSource: string;
+  if (io.env.IOTA_SERVER) {
+    serverSource = "IOTA_SERVER";
+    server = checkServerUrl(io.env.IOTA_SERVER, "IOTA_SERVER");
+  } else if (file.current !== undefined) [server, serverSource] = [file.current, path];
+  else [server, serverSource] = [DEFAULT_SERVER, "default"];
+
+  const entry = file.servers[server] ?? {};
+  const local = server === DEFAULT_SERVER;
   let token: string | undefined;
   let tokenSource = "none";
+  // Hint: IOTA_TOKEN pairs with whatever server is in use (the user sets both); a stored token only with its own.
   if (io.env.IOTA_TOKEN) [token, tokenSource] = [io.env.IOTA_TOKEN.trim(), "IOTA_TOKEN"];
-  else if (file.token) [token, tokenSource] = [file.token, path];
-  else if (io.files.exists(resolve(io.cwd, LOCAL_TOKEN_FILE))) {
-    try {
-      token = io.files.readText(resolve(io.cwd, LOCAL_TOKEN_FILE)).trim();
-      tokenSource = LOCAL_TOKEN_FILE;
-    } catch (error) {
-      throw usageError(`cannot read ${LOCAL_TOKEN_FILE}: ${fileProblem(error)}`);
-    }
+  else if (entry.token) [token, tokenSource] = [entry.token, path];
+  else if (local) {
+    token = readLocal(io, LOCAL_TOKEN_FILE)?.trim();
+    if (token) tokenSource = LOCAL_TOKEN_FILE;
   }
-  return {
-    server: checkServerUrl(
-      server,
-      serverSource === "default" ? "the server" : `the server (from ${serverSource})`,
-    ),
-    serverSource,
-    token: token || undefined,
-    tokenSource,
-  };
+
+  let ca: string | undefined;
+  let caSource = "none";
+  if (io.env.IOTA_CA_FILE) {
+    ca = readCaFile(io, io.env.IOTA_CA_FILE, "IOTA_CA_FILE");
+    caSource = `IOTA_CA_FILE (${io.env.IOTA_CA_FILE})`;
+  } else if (entry.ca) [ca, caSource] = [entry.ca, path];
+  else if (local) {
+    ca = readLocal(io, LOCAL_CA_FILE);
+    if (ca !== undefined) caSource = LOCAL_CA_FILE;
+  }
+  return { server, serverSource, token: token || undefined, tokenSource, ca, caSource };
 }
 
-/** The admin token, or an auth error (exit 5) saying how to provide one. */
+/** A file of the local service's data folder, `undefined` when it does not exist. */
+function readLocal(io: Io, relative: string): string | undefined {
+  const path = resolve(io.cwd, relative);
+  if (!io.files.exists(path)) return undefined;
+  try {
+    return io.files.readText(path);
+  } catch (error) {
+    throw usageError(`cannot read ${relative}: ${fileProblem(error)}`);
+  }
+}
+
+/** A CA certificate file (PEM); a usage error naming `what` when unreadable or not a certificate. */
+export function readCaFile(io: Io, path: string, what: string): string {
+  let text: string;
+  try {
+    text = io.files.readText(resolve(io.cwd, path));
+  } catch (error) {
+    throw usageError(`${what} ${path}: ${fileProblem(error)}`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----"))
+    throw usageError(`${what} ${path} holds no PEM certificate`);
+  return text;
+}
+
+/** The admin token, or an auth error (exit 5) saying how to provide one for this server. */
 export function requireToken(settings: Settings): string {
   if (settings.token) return settings.token;
+  const configureHint = `iotactl configure --server ${settings.server} --token-file FILE`;
+  if (settings.serverSource === "IOTA_SERVER")
+    throw new CliError(
+      EXIT.AUTH,
+      `no admin token for ${settings.server} (from IOTA_SERVER): a token is only sent to the server it was configured for; set IOTA_TOKEN as well, or run "${configureHint}"`,
+    );
+  if (settings.serverSource === "default")
+    throw new CliError(
+      EXIT.AUTH,
+      `no admin token: run "iotactl configure --server URL --token-file FILE", set IOTA_SERVER and IOTA_TOKEN, or run from the folder holding ${LOCAL_TOKEN_FILE} (the local service at ${DEFAULT_SERVER})`,
+    );
   throw new CliError(
     EXIT.AUTH,
-    `no admin token: run "iotactl configure --server URL --token-file FILE", set IOTA_TOKEN, or run from the folder holding ${LOCAL_TOKEN_FILE}`,
+    `no admin token for ${settings.server}: run "${configureHint}", or set IOTA_TOKEN`,
   );
 }

@@ -12,10 +12,12 @@ export const EXIT = {
   NOT_FOUND: 3,
   /** It already exists (or conflicts with the current state). */
   CONFLICT: 4,
-  /** No admin token, or the server refused it. */
+  /** No admin token for this server, or the server refused it. */
   AUTH: 5,
   /** The server could not be reached. */
   UNREACHABLE: 6,
+  /** The server's identity could not be verified: a wrong fingerprint, or a certificate that does not chain to the pinned CA (or the system roots). */
+  IDENTITY: 7,
 } as const;
 
 /** One of {@link EXIT}'s values. */
@@ -28,8 +30,10 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage error (unknown flag, missing argument, invalid name, unreadable file)
   3  not found (group or device)
   4  conflict (already exists)
-  5  authentication failure (no admin token, or the server refused it)
+  5  authentication failure (no admin token for this server, or the server refused it)
   6  server unreachable
+  7  the server's identity could not be verified (wrong fingerprint, or its certificate
+     does not chain to the pinned CA or the system roots); nothing was sent or saved
 `;
 
 /** An expected failure of a command: a one-line reason for stderr and the exit status. */

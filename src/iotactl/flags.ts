@@ -44,8 +44,15 @@ export const HELP_FLAG: Flag = {
   help: "show this help",
 };
 
+/** Accepting a plain http:// server beyond loopback; never turns certificate verification off. */
+export const INSECURE_FLAG: Flag = {
+  name: "insecure",
+  type: "boolean",
+  help: "accept a plain http:// server beyond loopback (tokens and secrets in clear text)",
+};
+
 /** Flags every command accepts. */
-export const GLOBAL_FLAGS: Flag[] = [JSON_FLAG, HELP_FLAG];
+export const GLOBAL_FLAGS: Flag[] = [JSON_FLAG, INSECURE_FLAG, HELP_FLAG];
 
 /** The parsed command line of one command. */
 export interface ParsedArgs {

@@ -4,16 +4,21 @@ import { VERSION } from "../core/version.ts";
 import type { Command } from "./command.ts";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import { GLOBAL_FLAGS, type Flag } from "./flags.ts";
-import { DEFAULT_SERVER, LOCAL_TOKEN_FILE } from "./config.ts";
+import { DEFAULT_SERVER, LOCAL_CA_FILE, LOCAL_TOKEN_FILE } from "./config.ts";
 
 /** Where settings come from, shown in the overview and in `configure --help`. */
 export const SETTINGS_HELP = `Settings:
-  The server and admin token come from, in order:
-    1. IOTA_SERVER and IOTA_TOKEN in the environment
-    2. the file written by "iotactl configure": $XDG_CONFIG_HOME/iotactl/config.json
-       (~/.config/iotactl/config.json when XDG_CONFIG_HOME is unset)
-    3. the local service started by "npm start": server ${DEFAULT_SERVER} and the token
-       in ./${LOCAL_TOKEN_FILE} when that file exists
+  The server: IOTA_SERVER, else the current server of the config file written by
+  "iotactl configure" ($XDG_CONFIG_HOME/iotactl/config.json, ~/.config/... when unset),
+  else ${DEFAULT_SERVER} (the local service "npm start" runs).
+  The admin token: IOTA_TOKEN, else the token saved for THAT server, else (for
+  ${DEFAULT_SERVER} only) ./${LOCAL_TOKEN_FILE}. A token is never sent to another
+  server: IOTA_SERVER naming a server without a token of its own gets none unless
+  IOTA_TOKEN is set too.
+  The trust (https): IOTA_CA_FILE, else the CA pinned for that server, else (for
+  ${DEFAULT_SERVER} only) ./${LOCAL_CA_FILE}, else the system roots. A pinned CA is the
+  only trust: no public CA can vouch for that server.
+  Plain http:// is refused beyond loopback (localhost, 127.0.0.0/8, [::1]) unless --insecure.
   NO_COLOR (any value) turns off colors; colors and progress bars appear only on a terminal.
 `;
 
@@ -63,7 +68,7 @@ everything meant for people goes to stderr.
 
 ${SETTINGS_HELP}
 Examples:
-  iotactl configure --server https://iota.example.com --token-file ./admin-token
+  iotactl configure --server https://iota.example.com:8440 --fingerprint AB:CD:...:EF --token-file ./admin-token
   iotactl add group room2-lights > prov_secret.txt
   iotactl add device -g room2-lights test-device-123
   iotactl add device -g room2-lights --from-file device_names.txt

@@ -1,6 +1,17 @@
 /** What iotactl receives from the outside world: streams, environment, files and fetch (built only in main.ts). */
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 
 /** A writable text stream. */
 export interface Output {
@@ -16,7 +27,7 @@ export interface Files {
   exists(path: string): boolean;
   /** Creates a folder (and parents) with `mode` when missing. */
   mkdir(path: string, mode: number): void;
-  /** Writes a whole file and sets its mode (also when it already existed). */
+  /** Replaces a whole file at once (never half-written) with `mode` (also when it already existed). */
   writeFile(path: string, data: string, mode: number): void;
 }
 
@@ -43,9 +54,23 @@ export const systemFiles: Files = {
     if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
   },
   writeFile: (path, data, mode) => {
-    writeFileSync(path, data, { mode });
-    // Hint: writeFileSync keeps the old mode of an existing file; a key or token file must end up private.
-    chmodSync(path, mode);
+    // Hint: a temp file beside it, synced, then renamed: a crash leaves the old file or the new one,
+    // never a truncated config holding half of the tokens. fchmod, because umask may narrow `mode`.
+    const temp = `${path}.${process.pid}.tmp`;
+    try {
+      const fd = openSync(temp, "w", mode);
+      try {
+        fchmodSync(fd, mode);
+        writeSync(fd, data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
+    }
   },
 };
 

@@ -1,5 +1,6 @@
 /** The actions of the `iotad` commands: each returns its exit status; results go to stdout, messages to stderr. */
 
+import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "../core/plain-http.ts";
 import { VERSION } from "../core/version.ts";
 import { describeFailure } from "./agent-messages.ts";
 import type { AttemptResult } from "./agent-state.ts";
@@ -33,10 +34,12 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   }
   const settings = loaded.settings;
   const log = streamLogger(runtime.stderr, () => runtime.clock.now());
+  if (invocation.command !== "status" && isPlainHttpBeyondLoopback(settings.server))
+    log.warn(`"insecureHttp": true allows ${settings.server}: ${PLAIN_HTTP_RISK}`);
   switch (invocation.command) {
     case "check-config":
       runtime.stdout(
-        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}, data in ${settings.dataDir})\n`,
+        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n`,
       );
       return EXIT.ok;
     case "run":
@@ -52,6 +55,14 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
     case "status":
       return await showStatus(settings, invocation.json, runtime);
   }
+}
+
+/** `, trusting serverCa only` or `, trusting the system roots` for an https server. */
+function trustNote(settings: AgentSettings): string {
+  if (!settings.server.startsWith("https:")) return "";
+  return settings.serverCa !== undefined
+    ? ", trusting serverCa only"
+    : ", trusting the system roots";
 }
 
 function report(

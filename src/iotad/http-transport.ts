@@ -2,7 +2,7 @@
 
 import * as http from "node:http";
 import * as https from "node:https";
-import { rootCertificates } from "node:tls";
+import { CLOCK_ERRORS, requestIgnoringClock } from "./clock-tolerant-tls.ts";
 
 /** A received answer: status, lower-case headers, body text. */
 export interface HttpAnswer {
@@ -21,7 +21,7 @@ export type HttpTransport = (request: {
 
 /** Options of the real transport. */
 export interface NodeTransportOptions {
-  /** Extra CA (PEM) to trust for https, besides the system's. */
+  /** The CA (PEM) an https server must chain to: the only trust; the system roots when absent. */
   ca?: string;
   /** Give up after this many ms without an answer. */
   timeoutMs?: number;
@@ -29,19 +29,26 @@ export interface NodeTransportOptions {
   maxBodyBytes?: number;
 }
 
+/**
+ * The TLS options of a request: verification on, and with `ca` that CA alone. Node's `ca` replaces the
+ * system roots (NODE_EXTRA_CA_CERTS included), which is the point: a pinned private CA must not be
+ * overridable by any public CA, nor depend on a device's stale root store. An explicit
+ * `rejectUnauthorized` also outvotes NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment.
+ */
+export function tlsOptions(url: URL, ca: string | undefined): https.RequestOptions {
+  if (url.protocol !== "https:") return {};
+  return ca === undefined ? { rejectUnauthorized: true } : { ca, rejectUnauthorized: true };
+}
+
 /** The real transport (built by main.ts). */
 export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTransport {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  return (request) =>
+  const send = (request: Parameters<HttpTransport>[0]) =>
     new Promise<HttpAnswer>((resolve, reject) => {
       const url = new URL(request.url);
       const lib = url.protocol === "https:" ? https : http;
-      // Hint: giving `ca` replaces the system roots; keep them so a server with a public certificate still verifies.
-      const tls =
-        url.protocol === "https:" && options.ca !== undefined
-          ? { ca: [...rootCertificates, options.ca] }
-          : {};
+      const tls = tlsOptions(url, options.ca);
       const req = lib.request(
         url,
         { method: request.method, headers: request.headers, timeout: timeoutMs, ...tls },
@@ -76,4 +83,15 @@ export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTrans
       if (request.body !== undefined) req.write(request.body);
       req.end();
     });
+  return async (request) => {
+    try {
+      return await send(request);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Hint: only a pinned CA, and only a certificate the local clock disagrees with (see clock-tolerant-tls.ts).
+      if (options.ca === undefined || code === undefined || !CLOCK_ERRORS.has(code)) throw error;
+      const url = new URL(request.url);
+      return await requestIgnoringClock({ ...request, url }, options.ca, timeoutMs, maxBody);
+    }
+  };
 }

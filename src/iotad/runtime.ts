@@ -22,7 +22,7 @@ export interface Runtime {
   random: () => number;
   disk: Disk;
   readText: ReadText;
-  /** An HTTP client trusting `ca` (PEM) besides the system roots. */
+  /** An HTTP client trusting only `ca` (PEM) for https when given, else the system roots. */
   transport(ca?: string): HttpTransport;
   mqttConnect: MqttConnect;
   listen(

@@ -1,5 +1,6 @@
 /** The agent's calls to iota-server (provision, renew), with every outcome as a value the scheduler can act on. */
 
+import { parseProblem, problemMessage } from "../core/problem-parse.ts";
 import type { IssuedCertificate } from "../core/wire.ts";
 import type { RenewProof } from "../core/renew-proof.ts";
 import type { RecoveryProof } from "../core/recovery-proof.ts";
@@ -124,18 +125,7 @@ function parseIssued(text: string): IssuedCertificate | undefined {
 
 /** The `detail` of a problem body (a service message, never one of our secrets), shortened to one line. */
 function problemDetail(text: string): string {
-  try {
-    const problem = JSON.parse(text) as { detail?: unknown; title?: unknown };
-    const detail =
-      typeof problem.detail === "string"
-        ? problem.detail
-        : typeof problem.title === "string"
-          ? problem.title
-          : text;
-    return oneLine(detail);
-  } catch {
-    return oneLine(text) || "(no details)";
-  }
+  return oneLine(problemMessage(parseProblem(text)) ?? text) || "(no details)";
 }
 
 function describeNetworkError(error: unknown): string {

@@ -58,6 +58,67 @@ describe("config file", () => {
     expect(text).toContain(expected);
   });
 
+  test.each([
+    ["http://iota.example.com"],
+    ["http://10.0.0.5:8440"],
+    ["http://[fe80::1]:8440"],
+    ["http://127.example.com"],
+  ])("plain http to %p is refused, naming the server field, the risk and the way out", (server) => {
+    const result = load({ ...base, server, token: "t" });
+    expect(result.ok).toBe(false);
+    const text = result.ok ? "" : result.errors.join("\n");
+    expect(text).toContain('/etc/iotad/config.json: field "server": http:// is allowed only');
+    expect(text).toContain("clear text");
+    expect(text).toContain('"insecureHttp": true');
+  });
+
+  test.each([
+    ["http://127.0.0.1:8440"],
+    ["http://127.1.2.3"],
+    ["http://localhost:8440"],
+    ["http://[::1]:8440"],
+    ["https://iota.example.com"],
+  ])("%p needs no insecureHttp", (server) => {
+    const result = load({ ...base, server, token: "t" });
+    expect(result.ok ? result.settings.insecureHttp : result.errors).toBe(false);
+  });
+
+  test('"insecureHttp": true allows plain http beyond loopback; it must be a boolean', () => {
+    const result = load({
+      ...base,
+      server: "http://10.0.0.5:8440",
+      token: "t",
+      insecureHttp: true,
+    });
+    expect(result.ok && result.settings.insecureHttp).toBe(true);
+    const wrong = load({ ...base, token: "t", insecureHttp: "yes" });
+    expect(wrong.ok ? "" : wrong.errors.join()).toContain(
+      'field "insecureHttp": must be true or false',
+    );
+  });
+
+  test("MQTT trust: mqtt.ca or mqtt.caFile when given, else serverCa, else none (the system roots)", () => {
+    const pem = (name: string) =>
+      `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`;
+    files["/etc/iotad/broker.pem"] = pem("broker-file");
+    const mqtt = (m: Record<string, string>, serverCa?: string) => {
+      const result = load({
+        ...base,
+        token: "t",
+        ...(serverCa ? { serverCa } : {}),
+        mqtt: { url: "mqtts://b:8883", ...m },
+      });
+      if (!result.ok) throw new Error(result.errors.join("\n"));
+      return result.settings;
+    };
+    expect(mqtt({}, pem("server")).mqtt?.ca).toBe(pem("server"));
+    expect(mqtt({}, pem("server")).serverCa).toBe(pem("server"));
+    expect(mqtt({ ca: pem("broker") }, pem("server")).mqtt?.ca).toBe(pem("broker"));
+    expect(mqtt({ caFile: "broker.pem" }, pem("server")).mqtt?.ca).toBe(pem("broker-file").trim());
+    expect(mqtt({}).mqtt?.ca).toBeUndefined();
+    expect(mqtt({}).serverCa).toBeUndefined();
+  });
+
   test("a missing config file is named", () => {
     const result = loadSettings("/nowhere/config.json", read, "/");
     expect(result.ok ? "" : result.errors.join()).toBe(

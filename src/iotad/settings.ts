@@ -11,8 +11,10 @@ export interface AgentSettings {
   /** The config file these came from (absolute). */
   configPath: string;
   server: string;
-  /** Extra CA (PEM) to trust for an https server. */
+  /** The CA (PEM) an https server must chain to; the system roots when absent. Never both. */
   serverCa?: string;
+  /** `"insecureHttp": true`: a plain http:// server beyond loopback was allowed by the operator. */
+  insecureHttp: boolean;
   tenant?: string;
   group: string;
   device: string;
@@ -22,6 +24,7 @@ export interface AgentSettings {
   dataDir: string;
   statusListen: { host: string; port: number };
   renewal: RenewalPolicy;
+  /** The broker; `ca` is `mqtt.ca`/`mqtt.caFile`, else `serverCa` (absent: the system roots). */
   mqtt?: { url: string; ca?: string; topicPrefix: string };
   afterRenew?: string;
 }
@@ -105,13 +108,17 @@ function resolveSettings(file: string, config: AgentConfig, read: ReadText): Set
       );
     }
     mqtt = { url: config.mqtt.url, topicPrefix: config.mqtt.topicPrefix.replace(/\/+$/, "") };
-    if (ca !== undefined) mqtt.ca = ca;
+    // Hint: a broker of the same deployment presents a certificate from the server CA, so the device's
+    // one pinned trust covers both; only an explicit mqtt.ca / mqtt.caFile says otherwise.
+    const trust = ca ?? config.serverCa;
+    if (trust !== undefined) mqtt.ca = trust;
   }
   if (errors.length > 0 || !listen || !credential) return { ok: false, errors };
 
   const settings: AgentSettings = {
     configPath: file,
     server: config.server,
+    insecureHttp: config.insecureHttp,
     group: config.group,
     device: config.device,
     credential,

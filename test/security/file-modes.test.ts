@@ -37,7 +37,7 @@ function run(program: string, args: string[], env: Record<string, string> = {}) 
 }
 
 beforeAll(async () => {
-  server = await startServerProcess({ tls: false, data: join(tmp, "server") });
+  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   secret = (
     (await server.adminCall("POST", "/v1/groups", { name: "g" })).json as {
       provisioningSecret: string;
@@ -153,9 +153,14 @@ test("iota-server: a new --data path is created 0700; an existing 0700 or 0755 f
 
 test("iotactl: configure writes its config 0600 in a 0700 folder; provision writes key.pem 0600 in a 0700 folder; gen config 0600 files", () => {
   const xdg = join(tmp, "xdg");
-  run("src/iotactl/main.ts", ["configure", "--server", server.url, "--token-file", "token.txt"], {
-    XDG_CONFIG_HOME: xdg,
-  });
+  const pin = ["--fingerprint", server.fingerprint];
+  run(
+    "src/iotactl/main.ts",
+    ["configure", "--server", server.url, ...pin, "--token-file", "token.txt"],
+    {
+      XDG_CONFIG_HOME: xdg,
+    },
+  );
   expect(mode(join(xdg, "iotactl"))).toBe(0o700);
   expect(mode(join(xdg, "iotactl", "config.json"))).toBe(0o600);
   run(
@@ -191,6 +196,7 @@ test("iotad: the data folder is 0700 and its key, pending key and certificate fi
     config,
     JSON.stringify({
       server: server.url,
+      serverCa: server.serverCaPem,
       group: "g",
       device: "agent-dev",
       token: deviceToken(secret, "g", "agent-dev"),

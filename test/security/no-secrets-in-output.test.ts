@@ -24,7 +24,7 @@ function leaks(texts: Record<string, string>, secrets: Record<string, string>): 
 }
 
 test("iota-server, iotactl and iotad: logs, status answers and error messages hold no secret, token or key", async () => {
-  const server = await startServerProcess({ tls: false, data: join(tmp, "server") });
+  const server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   const texts: Record<string, string> = {};
   try {
     const admin = server.token();
@@ -40,7 +40,7 @@ test("iota-server, iotactl and iotad: logs, status answers and error messages ho
     ];
     const post = async (body: unknown) =>
       await (
-        await fetch(`${server.url}/v1/provision`, {
+        await server.fetch("/v1/provision", {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(body),
@@ -73,7 +73,7 @@ test("iota-server, iotactl and iotad: logs, status answers and error messages ho
         [`${admin}x`, admin.slice(0, -1)].map(
           async (t) =>
             await (
-              await fetch(`${server.url}/v1/groups`, { headers: { authorization: `Bearer ${t}` } })
+              await server.fetch("/v1/groups", { headers: { authorization: `Bearer ${t}` } })
             ).text(),
         ),
       )
@@ -96,7 +96,15 @@ test("iota-server, iotactl and iotad: logs, status answers and error messages ho
         encoding: "utf8",
       });
     const runs = [
-      ctl(["configure", "--server", server.url, "--token-file", "token.txt"]),
+      ctl([
+        "configure",
+        "--server",
+        server.url,
+        "--fingerprint",
+        server.fingerprint,
+        "--token-file",
+        "token.txt",
+      ]),
       ctl(["configure"]),
       ctl(["provision", "-g", "g", "b", "--secret-file", "secret.txt", "--out", "b"]),
       ctl(["provision", "-g", "g", "agent", "--secret-file", "wrong.txt", "--out", "x"]),

@@ -42,13 +42,31 @@ async function partialPost(path: string, length: number, sent: string) {
 test("2,000 idle sockets and a trickling body do not stop other requests; the idle sockets are closed after the timeout", async () => {
   const idle: Socket[] = [];
   let closed = 0;
-  for (let i = 0; i < 2000; i++) {
-    const socket = tcpConnect({ host: "127.0.0.1", port });
+  const track = (socket: Socket) => {
     socket.on("error", () => {});
+    socket.on("data", () => {});
     socket.on("close", () => closed++);
     idle.push(socket);
-  }
-  await Promise.all(idle.map((s) => new Promise((done) => s.once("connect", done))));
+    return socket;
+  };
+  // Hint: half never start TLS; the other half make one keep-alive request, read the answer, then say nothing.
+  for (let i = 0; i < 1000; i++) track(tcpConnect({ host: "127.0.0.1", port }));
+  const kept = Array.from({ length: 1000 }, () =>
+    track(tlsConnect({ host: "127.0.0.1", port, ca: server.serverCaPem, servername: "localhost" })),
+  );
+  await Promise.all(
+    kept.map(
+      (socket) =>
+        new Promise<void>((done) => {
+          socket.once("secureConnect", () =>
+            socket.write(
+              "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n",
+            ),
+          );
+          socket.once("data", () => done());
+        }),
+    ),
+  );
   const slow = await partialPost("/v1/provision", 4000, "{");
   const trickle = setInterval(() => slow.write(" "), 500);
   try {

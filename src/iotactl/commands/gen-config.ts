@@ -11,18 +11,35 @@ import { fileProblem } from "../io.ts";
 import { dedupe, readNameList } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { printJson } from "../output.ts";
-import { checkServerUrl } from "../config.ts";
+import { readCaFile } from "../config.ts";
+import { checkServerUrl, sameServer } from "../server-url.ts";
+import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "../../core/plain-http.ts";
 
 /** Everything but the device name and token, checked once before any file is written. */
 type Template = Omit<AgentConfigInput, "device" | "token">;
 
 function template(ctx: CommandContext, group: string): Template {
+  const settings = ctx.settings();
   const serverUrl = stringFlag(ctx.args, "server-url");
-  const t: Template = {
-    server:
-      serverUrl === undefined ? ctx.settings().server : checkServerUrl(serverUrl, "--server-url"),
-    group,
-  };
+  const server =
+    serverUrl === undefined ? settings.server : checkServerUrl(serverUrl, "--server-url");
+  const t: Template = { server, group };
+  if (isPlainHttpBeyondLoopback(server)) {
+    const source =
+      serverUrl === undefined
+        ? `the server iotactl uses, from ${settings.serverSource}`
+        : "--server-url";
+    if (!ctx.insecure)
+      throw usageError(
+        `refusing ${server} (${source}) for devices: ${PLAIN_HTTP_RISK}; use https://, or give --insecure to write "insecureHttp": true into each config`,
+      );
+    t.insecureHttp = true;
+    ctx.console.warn(
+      `writing "insecureHttp": true: devices send their tokens to ${server} in clear text`,
+    );
+  }
+  const serverCa = serverTrust(ctx, server, settings);
+  if (serverCa !== undefined) t.serverCa = serverCa;
   const mqttUrl = stringFlag(ctx.args, "mqtt-url");
   const mqttCa = stringFlag(ctx.args, "mqtt-ca");
   if (mqttCa !== undefined && mqttUrl === undefined)
@@ -44,9 +61,34 @@ function template(ctx: CommandContext, group: string): Template {
   return t;
 }
 
+/**
+ * The `serverCa` devices get: `--server-ca FILE`; else, for the server iotactl itself talks to, the CA
+ * pinned for it (devices then trust exactly what iotactl trusts); else none, and the devices verify
+ * the server against their system roots (right for a server with a public certificate).
+ */
+function serverTrust(
+  ctx: CommandContext,
+  server: string,
+  settings: ReturnType<CommandContext["settings"]>,
+): string | undefined {
+  const file = stringFlag(ctx.args, "server-ca");
+  if (server.startsWith("http:")) {
+    if (file !== undefined)
+      throw usageError(`--server-ca goes with an https server; ${server} is plain http`);
+    return undefined;
+  }
+  if (file !== undefined) return readCaFile(ctx.io, file, "--server-ca");
+  if (sameServer(server, settings.server)) return settings.ca;
+  ctx.console.warn(
+    `devices will verify ${server} against their system roots: the CA pinned for ${settings.server} is kept for that server only; give --server-ca FILE if ${server} has a certificate from a private CA`,
+  );
+  return undefined;
+}
+
 /** Which flag each config field comes from, so a schema complaint names what the user typed. */
 const FLAG_OF: Record<string, string> = {
   server: "--server-url",
+  serverCa: "--server-ca",
   "mqtt.url": "--mqtt-url",
   "mqtt.ca": "--mqtt-ca",
   statusListen: "--status-listen",
@@ -72,7 +114,14 @@ export const genConfig: Command = {
 server URL, group, device and its device token. The token is derived from the group's
 provisioning secret here, offline; the secret itself is never written, so a device taken apart
 reveals nothing about its siblings. Copy each file to /etc/iotad/config.json on its device.
-The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (--secret -).`,
+The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (--secret -).
+
+For an https server, each config gets "serverCa", the only CA the device trusts for the server
+(and its MQTT broker unless --mqtt-ca): --server-ca FILE when given, else the CA pinned for the
+server iotactl talks to (iotactl configure --fingerprint), when --server-url is that same server.
+For another https URL without --server-ca, devices use their system roots (a warning says so).
+A plain http:// server beyond loopback is refused unless --insecure, which writes
+"insecureHttp": true into each config.`,
   flags: [
     GROUP_FLAG,
     FROM_FILE_FLAG,
@@ -100,6 +149,12 @@ The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (
       type: "string",
       value: "URL",
       help: "the server URL the devices use (default: the one iotactl uses)",
+    },
+    {
+      name: "server-ca",
+      type: "string",
+      value: "FILE",
+      help: "the CA (PEM) devices pin for --server-url (default: the CA pinned for iotactl's server, when it is the same server)",
     },
     {
       name: "mqtt-url",

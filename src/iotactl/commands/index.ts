@@ -17,6 +17,7 @@ import { resetDevice } from "./reset-device.ts";
 import { rotateSecret } from "./rotate-secret.ts";
 import { provision } from "./provision.ts";
 import { genConfig } from "./gen-config.ts";
+import { completion } from "./completion.ts";
 
 /** The command table. */
 export const COMMANDS: Command[] = [
@@ -36,4 +37,5 @@ export const COMMANDS: Command[] = [
   rotateSecret,
   provision,
   genConfig,
+  completion,
 ];

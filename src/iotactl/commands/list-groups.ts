@@ -11,14 +11,29 @@ const WIDTHS = [40, 10, 10];
 export const listGroups: Command = {
   words: ["list", "groups"],
   summary: "list the groups",
-  usage: "list groups",
+  usage: "list groups [--quiet]",
   description:
-    "Lists the tenant's groups on stdout: name, device count, certificate validity, creation time.",
-  flags: [],
-  examples: ["iotactl list groups", "iotactl list groups --json"],
+    "Lists the tenant's groups on stdout: name, device count, certificate validity, creation time.\nWith --quiet, only the names, one per line (for scripts and shell completion).",
+  flags: [
+    {
+      name: "quiet",
+      short: "q",
+      type: "boolean",
+      help: "print only the group names, one per line",
+    },
+  ],
+  examples: [
+    "iotactl list groups",
+    "iotactl list groups --json",
+    'for g in $(iotactl list groups -q); do iotactl list devices -g "$g"; done',
+  ],
   async run(ctx) {
     positionals(ctx.args, []);
     const { items } = await ctx.admin().listGroups();
+    if (ctx.args.values.quiet === true && !ctx.json) {
+      for (const g of items) ctx.io.stdout.write(`${g.name}\n`);
+      return 0;
+    }
     if (ctx.json) {
       printJson(ctx.io, items);
       return 0;
