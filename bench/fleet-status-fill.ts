@@ -14,7 +14,7 @@ import type { Dialect } from "../src/iota-server/store/migrations.ts";
 
 /** The large group, where the filtered pages are measured. */
 export const BIG_GROUP = "fleet-big";
-const GROUP_SIZE = 9000;
+const GROUP_SIZE = Number(process.env.BENCH_FLEET_GROUP_SIZE ?? 9000);
 
 /** Devices in the large group for a fleet of `devices`. */
 const bigOf = (devices: number) => Math.floor(devices * 0.19);

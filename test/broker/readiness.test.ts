@@ -152,7 +152,7 @@ test("a broker start takes the devices of an earlier run as gone until they reco
   broker = await startBroker();
   expect(await online("a")).toBe(false);
   expect(await online("b")).toBe(false);
-  const [lamps] = await svc.store.groupTallies(DEFAULT_TENANT, "lamps");
+  const [lamps] = await svc.store.groupTallies(DEFAULT_TENANT, { names: ["lamps"] });
   expect([lamps?.online, lamps?.offline]).toEqual([0, 2]);
 });
 

@@ -79,7 +79,7 @@ async function expectCountersMatch(store: SqlStore, fromHour: number, hours: num
   const devices = await allDevices(store);
   for (const g of GROUPS) {
     const mine = devices.filter((d) => d.group === g);
-    const [tally] = await store.groupTallies(T, g);
+    const [tally] = await store.groupTallies(T, { names: [g] });
     const count = (state: string) => mine.filter((d) => d.state === state).length;
     expect(tally?.byState).toEqual({
       created: count("created"),
@@ -313,7 +313,7 @@ for (const engine of ENGINES) {
       await store.recordProvisioned(key("g-a", "d"), issuance(NOW - 31 * DAY));
       const devices = await allDevices(store);
       const overdueBefore = NOW - HOUR;
-      const due = await store.groupDue(T, NOW, overdueBefore);
+      const due = await store.groupDue(T, NOW, overdueBefore, GROUPS);
       expect(due.map((d) => d.group)).toEqual(GROUPS);
       expect(due[0]).toEqual({
         group: "g-a",
@@ -328,7 +328,19 @@ for (const engine of ENGINES) {
         expiringWithin7d: 0,
         overdue: 0,
       });
-      expect(await store.groupDue(T, NOW, overdueBefore, "g-b")).toEqual(due.slice(1));
+      expect(await store.groupDue(T, NOW, overdueBefore, ["g-b"])).toEqual(due.slice(1));
+      // The tenant's counts come from the tenant-wide indexes and the summed counters.
+      const fleet = await store.fleetCounts(T, NOW, overdueBefore);
+      expect(fleet).toMatchObject({
+        expiringWithin24h: 1,
+        expiringWithin7d: 2,
+        overdue: due[0]?.overdue,
+        groups: 2,
+        longestValidity: 30 * 86_400,
+        online: 0,
+        offline: 0,
+      });
+      expect(fleet.byState).toEqual({ created: 0, provisioned: 4, revoked: 0 });
     });
 
     test("history: creation, certificates and operator actions, oldest first", async () => {
@@ -371,7 +383,8 @@ for (const engine of ENGINES) {
       expect(await store.deleteGroup(T, "g-b", NOW)).toBe(true);
       const forecast = await store.renewalForecast(T, undefined, Math.floor(NOW / HOUR), 24 * 30);
       expect(forecast.reduce((a, b) => a + b, 0)).toBe(1);
-      expect(await store.groupTallies(T)).toHaveLength(1);
+      expect(await store.groupTallies(T, { after: "", limit: 10 })).toHaveLength(1);
+      expect(await store.groupSizes(T)).toEqual([{ group: "g-a", devices: 1 }]);
     });
 
     test("migration 4 fills the planned renewal, the counters and the forecast of existing devices", async () => {
@@ -399,7 +412,7 @@ for (const engine of ENGINES) {
       try {
         const planned = renewalTime(cert, DEFAULT_RENEWAL_POLICY, serialRandom(cert.serial), true);
         expect((await upgraded.getDevice(key("g-a", "old")))?.renewAt).toBe(planned);
-        expect((await upgraded.groupTallies(T))[0]?.byState).toEqual({
+        expect((await upgraded.groupTallies(T, { names: ["g-a"] }))[0]?.byState).toEqual({
           created: 1,
           provisioned: 1,
           revoked: 0,
@@ -449,6 +462,19 @@ test("on SQLite each filtered page walks the index that serves it", async () => 
     );
     expect(expiring).toContain("devices_by_expiry");
     expect(expiring).not.toContain("TEMP B-TREE");
+    // The tenant's counts: one range of a tenant-wide index each, whatever the number of groups.
+    const counted = async (where: string) =>
+      (await raw.unsafe(`explain query plan select count(*) from devices where ${where}`))
+        .map((r: { detail: string }) => r.detail)
+        .join(" | ");
+    expect(await counted("tenant_id = 't' and state = 'provisioned' and renew_at < 5")).toContain(
+      "devices_tenant_renewal (tenant_id=? AND renew_at<?)",
+    );
+    expect(
+      await counted(
+        "tenant_id = 't' and state = 'provisioned' and not_after >= 1 and not_after < 5",
+      ),
+    ).toContain("devices_tenant_expiry (tenant_id=? AND not_after>? AND not_after<?)");
   } finally {
     await raw.close();
   }

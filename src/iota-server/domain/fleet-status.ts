@@ -2,7 +2,7 @@
 
 import type { DeviceCounts, FleetStatus, GroupStatus } from "../../core/fleet.ts";
 import { DEFAULT_RENEWAL_POLICY } from "../../core/renewal.ts";
-import type { GroupDue, GroupTally } from "../store/fleet-store.ts";
+import type { GroupDue, GroupSelection, GroupTally } from "../store/fleet-store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
 
@@ -65,21 +65,35 @@ export function totalOf(groups: GroupStatus[]): Omit<GroupStatus, "name"> {
   return total;
 }
 
-/** Every group's counts (or one group's), in name order. */
+/** The counts of the selected groups, in name order. */
 export async function groupStatuses(
   ctx: DomainContext,
   tenant: string,
   overdueSlackSeconds: number,
-  group?: string,
-): Promise<{ groups: GroupStatus[]; longestValidity: number }> {
+  select: GroupSelection,
+): Promise<{ groups: GroupStatus[]; tallies: GroupTally[] }> {
   const now = ctx.now();
-  const tallies = await ctx.store.groupTallies(tenant, group);
-  const due = await ctx.store.groupDue(tenant, now, now - overdueSlackSeconds * 1000, group);
+  const tallies = await ctx.store.groupTallies(tenant, select);
+  const names = tallies.map((t) => t.group);
+  const due = await ctx.store.groupDue(tenant, now, now - overdueSlackSeconds * 1000, names);
   const dueOf = new Map(due.map((d) => [d.group, d]));
-  return {
-    groups: tallies.map((t) => groupStatus(t, dueOf.get(t.group))),
-    longestValidity: Math.max(0, ...tallies.map((t) => t.validity)),
-  };
+  return { groups: tallies.map((t) => groupStatus(t, dueOf.get(t.group))), tallies };
+}
+
+/** The whole tenant's counts (their cost does not grow with its groups or devices). */
+export async function tenantCounts(
+  ctx: DomainContext,
+  tenant: string,
+  overdueSlackSeconds: number,
+): Promise<{ total: Omit<GroupStatus, "name">; groups: number; longestValidity: number }> {
+  const now = ctx.now();
+  const c = await ctx.store.fleetCounts(tenant, now, now - overdueSlackSeconds * 1000);
+  const total = groupStatus(
+    { group: "", validity: 0, byState: c.byState, online: c.online, offline: c.offline },
+    { group: "", ...c },
+  );
+  const { name: _, ...counts } = total;
+  return { total: counts, groups: c.groups, longestValidity: c.longestValidity };
 }
 
 /** The summary of a tenant (with one page of its groups) or of one group. */
@@ -90,20 +104,29 @@ export async function fleetStatus(
 ): Promise<FleetStatus> {
   if (query.group !== undefined) await requireGroup(ctx, tenant, query.group);
   const now = ctx.now();
-  const { groups, longestValidity } = await groupStatuses(
-    ctx,
-    tenant,
-    query.overdueSlackSeconds,
-    query.group,
-  );
+  const slack = query.overdueSlackSeconds;
+  let total: Omit<GroupStatus, "name">;
+  let longestValidity: number;
+  let page: GroupStatus[] = [];
+  if (query.group !== undefined) {
+    const one = await groupStatuses(ctx, tenant, slack, { names: [query.group] });
+    const { name: _, ...counts } = one.groups[0] ?? { name: "", ...totalOf([]) };
+    total = counts;
+    longestValidity = one.tallies[0]?.validity ?? 0;
+  } else {
+    ({ total, longestValidity } = await tenantCounts(ctx, tenant, slack));
+    const select = { after: query.cursor ?? "", limit: query.limit + 1 };
+    page = (await groupStatuses(ctx, tenant, slack, select)).groups;
+  }
   const fromHour = Math.floor(now / BUCKET_MS);
-  // Hint: the renewal period of the longest-lived certificates: each device renews once within it.
+  // Hint: the renewal period of the longest-lived certificates (each device renews once within it), from now:
+  // the buckets start at the current hour and reach past now + period.
   const period = longestValidity * 1000 * DEFAULT_RENEWAL_POLICY.fraction;
-  const hours = Math.ceil(period / BUCKET_MS);
+  const hours = Math.ceil((now - fromHour * BUCKET_MS + period) / BUCKET_MS);
   const status: FleetStatus = {
     at: new Date(now).toISOString(),
-    ...totalOf(groups),
-    overdueSlackSeconds: query.overdueSlackSeconds,
+    ...total,
+    overdueSlackSeconds: slack,
     forecast: {
       from: new Date(fromHour * BUCKET_MS).toISOString(),
       bucketSeconds: BUCKET_MS / 1000,
@@ -111,10 +134,8 @@ export async function fleetStatus(
     },
   };
   if (query.group !== undefined) return status;
-  const after = query.cursor ?? "";
-  const rest = groups.filter((g) => g.name > after);
-  status.groups = rest.slice(0, query.limit);
+  status.groups = page.slice(0, query.limit);
   const last = status.groups[status.groups.length - 1];
-  if (rest.length > query.limit && last) status.nextCursor = last.name;
+  if (page.length > query.limit && last) status.nextCursor = last.name;
   return status;
 }

@@ -5,7 +5,7 @@
  */
 
 import type { DomainContext } from "../domain/context.ts";
-import { groupStatuses, totalOf } from "../domain/fleet-status.ts";
+import { groupStatuses, tenantCounts } from "../domain/fleet-status.ts";
 import type { GroupStatus } from "../../core/fleet.ts";
 import { gauge } from "./prometheus.ts";
 
@@ -14,15 +14,22 @@ export const DEFAULT_METRICS_GROUPS = 50;
 /** The label value of the groups beyond the largest ones. */
 export const OTHER_GROUPS = "_other";
 
-/** The groups that get their own series, and the sum of the others (undefined when there are none). */
-function boundGroups(groups: GroupStatus[], top: number): GroupStatus[] {
-  const bySize = [...groups].sort(
-    (a, b) => b.devices.total - a.devices.total || (a.name < b.name ? -1 : 1),
-  );
-  const shown = bySize.slice(0, top);
-  const rest = bySize.slice(top);
-  if (rest.length > 0) shown.push({ name: OTHER_GROUPS, ...totalOf(rest) });
-  return shown;
+/** `total` minus the counts of `shown`: what the groups not shown add up to. */
+function rest(total: Omit<GroupStatus, "name">, shown: GroupStatus[]): GroupStatus {
+  const other: GroupStatus = { name: OTHER_GROUPS, ...total, devices: { ...total.devices } };
+  for (const g of shown) {
+    for (const k of ["total", "created", "provisioned", "revoked"] as const)
+      other.devices[k] -= g.devices[k];
+    for (const k of [
+      "online",
+      "offline",
+      "expiringWithin24h",
+      "expiringWithin7d",
+      "overdueRenewals",
+    ] as const)
+      other[k] -= g[k];
+  }
+  return other;
 }
 
 /** The fleet gauges of `tenant` in the text format. */
@@ -32,8 +39,17 @@ export async function fleetMetrics(
   topGroups: number,
   overdueSlackSeconds: number,
 ): Promise<string> {
-  const { groups } = await groupStatuses(ctx, tenant, overdueSlackSeconds);
-  const shown = boundGroups(groups, topGroups);
+  const sizes = await ctx.store.groupSizes(tenant);
+  const top = sizes.slice(0, topGroups).map((g) => g.group);
+  const { groups } = await groupStatuses(ctx, tenant, overdueSlackSeconds, { names: top });
+  const shown = [...groups].sort(
+    (a, b) => b.devices.total - a.devices.total || (a.name < b.name ? -1 : 1),
+  );
+  // Hint: the others are the tenant's totals minus the groups shown, so they cost nothing per group.
+  if (sizes.length > top.length) {
+    const { total } = await tenantCounts(ctx, tenant, overdueSlackSeconds);
+    shown.push(rest(total, groups));
+  }
   const bound = `Per group for the ${topGroups} largest groups (iota-server --metrics-groups); the others summed under group="${OTHER_GROUPS}".`;
   const per = (value: (g: GroupStatus) => number) =>
     shown.map((g) => ({ labels: { group: g.name }, value: value(g) }));
@@ -42,7 +58,7 @@ export async function fleetMetrics(
       "iota_groups",
       "Groups of the tenant (per-group series are bounded, see iota_devices).",
       [],
-      [{ labels: {}, value: groups.length }],
+      [{ labels: {}, value: sizes.length }],
     ),
     gauge(
       "iota_devices",

@@ -1,83 +1,154 @@
 /**
- * The fleet reads: counters per group, range counts, the renewal forecast and device history, each answered
- * from an index or the counters (tally-sql.ts) so their cost does not grow with the number of devices.
+ * The fleet reads: counters per group, range counts and the renewal forecast, each answered from the counters
+ * (tally-sql.ts) or a range of an index, so their cost follows the groups asked for and the devices counted,
+ * never the size of the fleet.
  */
 
 import type { DeviceState } from "../../core/wire.ts";
-import type { DeviceEvent, GroupDue, GroupTally } from "./fleet-store.ts";
-import type { DeviceKey } from "./store.ts";
+import type { FleetCounts, GroupDue, GroupSelection, GroupTally } from "./fleet-store.ts";
 import type { Query } from "./sql-driver.ts";
 import { num, type Row } from "./rows.ts";
 
 const DAY_MS = 86_400_000;
 
-/** The `(all = 1 or name = only)` parameters of a query over every group (no name) or one group. */
-const oneOrAll = (group: string | undefined): [number, string] =>
-  group === undefined ? [1, ""] : [0, group];
+/** Adds a counter row (state, readiness, n) to a tally. */
+function count(tally: Omit<GroupTally, "group" | "validity">, row: Row): void {
+  if (row.state === null || row.state === undefined) return;
+  const n = num(row.n);
+  const state = String(row.state) as DeviceState;
+  tally.byState[state] += n;
+  if (state !== "provisioned") return;
+  if (row.readiness === "online") tally.online += n;
+  else if (row.readiness === "offline") tally.offline += n;
+}
 
-/** Counters of every group of a tenant (or one group), groups without devices included. */
+/** `$n` placeholders for `values`, numbered after `first - 1` parameters. */
+const list = (values: unknown[], first: number) => values.map((_, i) => `$${first + i}`).join(", ");
+
+/** The groups a selection names, with their validity: by name, or a page after a name (name order). */
+async function selectGroups(sql: Query, tenantId: string, select: GroupSelection): Promise<Row[]> {
+  if ("names" in select) {
+    if (select.names.length === 0) return [];
+    return await sql.unsafe(
+      `select name, validity_s from device_groups where tenant_id = $1 and name in (${list(select.names, 2)}) order by name`,
+      [tenantId, ...select.names],
+    );
+  }
+  return await sql`select name, validity_s from device_groups where tenant_id = ${tenantId} and name > ${select.after}
+    order by name limit ${select.limit}`;
+}
+
+/** Counters of the selected groups (groups without devices included), in name order. */
 export async function groupTallies(
   sql: Query,
   tenantId: string,
-  group?: string,
+  select: GroupSelection,
 ): Promise<GroupTally[]> {
-  const [all, only] = oneOrAll(group);
-  const rows = await sql`select g.name, g.validity_s, t.state, t.readiness, t.n from device_groups g
-    left join group_tallies t on t.tenant_id = g.tenant_id and t.group_name = g.name
-    where g.tenant_id = ${tenantId} and (${all} = 1 or g.name = ${only}) order by g.name`;
+  const groups = await selectGroups(sql, tenantId, select);
+  if (groups.length === 0) return [];
+  const names = groups.map((g: Row) => String(g.name));
+  const rows = await sql.unsafe(
+    `select group_name, state, readiness, n from group_tallies where tenant_id = $1 and group_name in (${list(names, 2)})`,
+    [tenantId, ...names],
+  );
   const tallies = new Map<string, GroupTally>();
+  for (const g of groups)
+    tallies.set(String(g.name), {
+      group: String(g.name),
+      validity: num(g.validity_s),
+      byState: { created: 0, provisioned: 0, revoked: 0 },
+      online: 0,
+      offline: 0,
+    });
   for (const row of rows) {
-    const name = String(row.name);
-    let tally = tallies.get(name);
-    if (!tally) {
-      tally = {
-        group: name,
-        validity: num(row.validity_s),
-        byState: { created: 0, provisioned: 0, revoked: 0 },
-        online: 0,
-        offline: 0,
-      };
-      tallies.set(name, tally);
-    }
-    if (row.state === null || row.state === undefined) continue;
-    const n = num(row.n);
-    const state = String(row.state) as DeviceState;
-    tally.byState[state] += n;
-    if (state !== "provisioned") continue;
-    if (row.readiness === "online") tally.online += n;
-    else if (row.readiness === "offline") tally.offline += n;
+    const tally = tallies.get(String(row.group_name));
+    if (tally) count(tally, row);
   }
   return [...tallies.values()];
 }
 
 /**
- * Expiring and overdue counts per group. Hint: one correlated count per group and range, each a range of the
- * `devices_by_expiry` / `devices_by_renewal` index, so the cost is the groups plus the devices counted.
+ * Expiring and overdue counts of the named groups. Hint: one correlated count per group and range, each a range
+ * of the `devices_by_expiry` / `devices_by_renewal` index, so the cost is the groups plus the devices counted.
  */
 export async function groupDue(
   sql: Query,
   tenantId: string,
   now: number,
   overdueBefore: number,
-  group?: string,
+  names: string[],
 ): Promise<GroupDue[]> {
-  const day = now + DAY_MS;
-  const week = now + 7 * DAY_MS;
-  const [all, only] = oneOrAll(group);
-  const rows = await sql`select g.name,
+  if (names.length === 0) return [];
+  const rows = await sql.unsafe(
+    `select g.name,
       (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-        and d.not_after >= ${now} and d.not_after < ${day}) as e1,
+        and d.not_after >= $2 and d.not_after < $3) as e1,
       (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-        and d.not_after >= ${now} and d.not_after < ${week}) as e7,
+        and d.not_after >= $2 and d.not_after < $4) as e7,
       (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-        and d.renew_at < ${overdueBefore}) as overdue
-    from device_groups g where g.tenant_id = ${tenantId} and (${all} = 1 or g.name = ${only}) order by g.name`;
+        and d.renew_at < $5) as overdue
+    from device_groups g where g.tenant_id = $1 and g.name in (${list(names, 6)}) order by g.name`,
+    [tenantId, now, now + DAY_MS, now + 7 * DAY_MS, overdueBefore, ...names],
+  );
   return rows.map((row: Row) => ({
     group: String(row.name),
     expiringWithin24h: num(row.e1),
     expiringWithin7d: num(row.e7),
     overdue: num(row.overdue),
   }));
+}
+
+/**
+ * The whole tenant's counts: the counters summed in SQL, and the expiring and overdue devices counted on the
+ * tenant-wide indexes (`devices_tenant_expiry`, `devices_tenant_renewal`), whatever the number of groups.
+ */
+export async function fleetCounts(
+  sql: Query,
+  tenantId: string,
+  now: number,
+  overdueBefore: number,
+): Promise<FleetCounts> {
+  const rows = await sql`select state, readiness, sum(n) as n from group_tallies
+    where tenant_id = ${tenantId} group by state, readiness`;
+  const counts: FleetCounts = {
+    byState: { created: 0, provisioned: 0, revoked: 0 },
+    online: 0,
+    offline: 0,
+    expiringWithin24h: 0,
+    expiringWithin7d: 0,
+    overdue: 0,
+    groups: 0,
+    longestValidity: 0,
+  };
+  for (const row of rows) count(counts, row);
+  const [due] = await sql`select
+    (select count(*) from devices where tenant_id = ${tenantId} and state = 'provisioned'
+      and not_after >= ${now} and not_after < ${now + DAY_MS}) as e1,
+    (select count(*) from devices where tenant_id = ${tenantId} and state = 'provisioned'
+      and not_after >= ${now} and not_after < ${now + 7 * DAY_MS}) as e7,
+    (select count(*) from devices where tenant_id = ${tenantId} and state = 'provisioned'
+      and renew_at < ${overdueBefore}) as overdue,
+    (select count(*) from device_groups where tenant_id = ${tenantId}) as groups,
+    (select max(validity_s) from device_groups where tenant_id = ${tenantId}) as validity`;
+  counts.expiringWithin24h = num(due?.e1 ?? 0);
+  counts.expiringWithin7d = num(due?.e7 ?? 0);
+  counts.overdue = num(due?.overdue ?? 0);
+  counts.groups = num(due?.groups ?? 0);
+  counts.longestValidity = num(due?.validity ?? 0);
+  return counts;
+}
+
+/** Every group of a tenant with its number of devices, largest first (ties by name). */
+export async function groupSizes(
+  sql: Query,
+  tenantId: string,
+): Promise<{ group: string; devices: number }[]> {
+  const rows = await sql`select g.name, coalesce(sum(t.n), 0) as n from device_groups g
+    left join group_tallies t on t.tenant_id = g.tenant_id and t.group_name = g.name
+    where g.tenant_id = ${tenantId} group by g.name`;
+  return rows
+    .map((row: Row) => ({ group: String(row.name), devices: num(row.n) }))
+    .sort((a, b) => b.devices - a.devices || (a.group < b.group ? -1 : 1));
 }
 
 /** Planned renewals per hour from `fromHour`, for `hours` hours, of a group or ('' ) the whole tenant. */
@@ -96,44 +167,4 @@ export async function renewalForecast(
     if (i >= 0 && i < hours) counts[i] = (counts[i] ?? 0) + num(row.n);
   }
   return counts;
-}
-
-/**
- * A device's history since it was created: its certificates (provisioned or renewed) and the operator's revocations
- * and resets, oldest first. Hint: certificates recorded before migration 4 carry no kind; the first one after the
- * creation or a reset counts as provisioned, the others as renewed.
- */
-export async function deviceHistory(sql: Query, k: DeviceKey): Promise<DeviceEvent[]> {
-  const [device] =
-    await sql`select created_at from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-  if (!device) return [];
-  const since = num(device.created_at);
-  const certificates = await sql`select serial, issued_at, kind from certificates
-    where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and issued_at >= ${since}`;
-  const operator = await sql`select at, event, serial from device_events
-    where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and at >= ${since}`;
-  const ORDER = { created: 0, reset: 1, revoked: 2, provisioned: 3, renewed: 4 } as const;
-  const merged: (DeviceEvent & { kind?: unknown })[] = [
-    { at: since, event: "created", serial: null },
-    ...operator.map((r: Row) => ({
-      at: num(r.at),
-      event: String(r.event) as "revoked" | "reset",
-      serial: r.serial === null ? null : String(r.serial),
-    })),
-    ...certificates.map((r: Row) => ({
-      at: num(r.issued_at),
-      event: (r.kind === "renew" ? "renewed" : "provisioned") as DeviceEvent["event"],
-      serial: String(r.serial),
-      kind: r.kind,
-    })),
-  ];
-  merged.sort((a, b) => a.at - b.at || ORDER[a.event] - ORDER[b.event]);
-  let holding = false;
-  return merged.map(({ kind, ...event }) => {
-    if (event.event === "provisioned" || event.event === "renewed") {
-      if (kind === null || kind === undefined) event.event = holding ? "renewed" : "provisioned";
-      holding = true;
-    } else holding = false;
-    return event;
-  });
 }

@@ -17,6 +17,20 @@ export interface GroupTally {
   offline: number;
 }
 
+/** Which groups a read covers: these names, or a page of them in name order after `after` ('' from the start). */
+export type GroupSelection = { names: string[] } | { after: string; limit: number };
+
+/** The whole tenant's counts at one instant. */
+export interface FleetCounts extends Omit<GroupTally, "group" | "validity"> {
+  expiringWithin24h: number;
+  expiringWithin7d: number;
+  overdue: number;
+  /** How many groups the tenant has. */
+  groups: number;
+  /** The longest certificate lifetime of its groups, in seconds (0 without groups). */
+  longestValidity: number;
+}
+
 /** Range counts of one group at one instant: certificates running out and renewals overdue. */
 export interface GroupDue {
   group: string;
@@ -71,15 +85,19 @@ export interface ReadinessChange {
 
 /** The fleet part of the store. */
 export interface FleetStore {
-  /** Counters of every group of a tenant (or of one group), in name order. */
-  groupTallies(tenantId: string, group?: string): Promise<GroupTally[]>;
-  /** Range counts of every group of a tenant (or of one group), in name order. */
+  /** Counters of the selected groups of a tenant, in name order. */
+  groupTallies(tenantId: string, select: GroupSelection): Promise<GroupTally[]>;
+  /** Range counts of the named groups, in name order. */
   groupDue(
     tenantId: string,
     now: number,
     overdueBefore: number,
-    group?: string,
+    names: string[],
   ): Promise<GroupDue[]>;
+  /** The whole tenant's counts, at a cost that does not grow with its groups or devices. */
+  fleetCounts(tenantId: string, now: number, overdueBefore: number): Promise<FleetCounts>;
+  /** Every group with its number of devices, largest first (ties by name). */
+  groupSizes(tenantId: string): Promise<{ group: string; devices: number }[]>;
   /**
    * Renewals planned per hour for `hours` hours from the hour `fromHour` (hours since the epoch), of the tenant
    * or of one group; element i counts provisioned devices whose renewal falls in hour `fromHour + i`.

@@ -52,6 +52,9 @@ function statements(dialect: Dialect): string[] {
     // provisioning inserts an entry instead of moving one.
     "create index devices_by_renewal on devices (tenant_id, group_name, renew_at, name) where state = 'provisioned'",
     "create index devices_by_expiry on devices (tenant_id, group_name, not_after, name) where state = 'provisioned'",
+    // Hint: the tenant's expiring and overdue devices counted in one range, however many groups it has.
+    "create index devices_tenant_renewal on devices (tenant_id, renew_at) where state = 'provisioned'",
+    "create index devices_tenant_expiry on devices (tenant_id, not_after) where state = 'provisioned'",
   ];
 }
 

@@ -7,13 +7,22 @@ import type {
   DeviceEvent,
   DeviceFilter,
   DeviceOrder,
+  FleetCounts,
   FleetStore,
   GroupDue,
+  GroupSelection,
   GroupTally,
   ReadinessChange,
 } from "./fleet-store.ts";
 import type { DeviceKey, DeviceRecord } from "./store.ts";
-import { deviceHistory, groupDue, groupTallies, renewalForecast } from "./fleet-queries.ts";
+import {
+  fleetCounts,
+  groupDue,
+  groupSizes,
+  groupTallies,
+  renewalForecast,
+} from "./fleet-queries.ts";
+import { deviceHistory } from "./device-history.ts";
 import { filterDevices } from "./device-pages.ts";
 import { applyReadinessTx, markAllOfflineTx } from "./readiness-sql.ts";
 
@@ -33,17 +42,25 @@ export class SqlFleetStore implements FleetStore {
     return await this.driver.write(fn);
   }
 
-  groupTallies(tenantId: string, group?: string): Promise<GroupTally[]> {
-    return groupTallies(this.sql, tenantId, group);
+  groupTallies(tenantId: string, select: GroupSelection): Promise<GroupTally[]> {
+    return groupTallies(this.sql, tenantId, select);
   }
 
   groupDue(
     tenantId: string,
     now: number,
     overdueBefore: number,
-    group?: string,
+    names: string[],
   ): Promise<GroupDue[]> {
-    return groupDue(this.sql, tenantId, now, overdueBefore, group);
+    return groupDue(this.sql, tenantId, now, overdueBefore, names);
+  }
+
+  fleetCounts(tenantId: string, now: number, overdueBefore: number): Promise<FleetCounts> {
+    return fleetCounts(this.sql, tenantId, now, overdueBefore);
+  }
+
+  groupSizes(tenantId: string): Promise<{ group: string; devices: number }[]> {
+    return groupSizes(this.sql, tenantId);
   }
 
   renewalForecast(
@@ -63,7 +80,7 @@ export class SqlFleetStore implements FleetStore {
     limit: number,
     after?: DeviceAfter,
   ): Promise<DeviceRecord[]> {
-    const tally = async () => (await this.groupTallies(tenantId, group))[0];
+    const tally = async () => (await this.groupTallies(tenantId, { names: [group] }))[0];
     return filterDevices(this.sql, tenantId, group, filter, order, limit, after, tally);
   }
 
