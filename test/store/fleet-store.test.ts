@@ -313,7 +313,7 @@ for (const engine of ENGINES) {
       await store.recordProvisioned(key("g-a", "d"), issuance(NOW - 31 * DAY));
       const devices = await allDevices(store);
       const overdueBefore = NOW - HOUR;
-      const due = await store.groupDue(T, NOW, overdueBefore, GROUPS);
+      const due = await store.groupDue(T, NOW, overdueBefore, { names: GROUPS });
       expect(due.map((d) => d.group)).toEqual(GROUPS);
       expect(due[0]).toEqual({
         group: "g-a",
@@ -328,7 +328,10 @@ for (const engine of ENGINES) {
         expiringWithin7d: 0,
         overdue: 0,
       });
-      expect(await store.groupDue(T, NOW, overdueBefore, ["g-b"])).toEqual(due.slice(1));
+      expect(await store.groupDue(T, NOW, overdueBefore, { names: ["g-b"] })).toEqual(due.slice(1));
+      expect(await store.groupDue(T, NOW, overdueBefore, { after: "g-a", limit: 5 })).toEqual(
+        due.slice(1),
+      );
       // The tenant's counts come from the tenant-wide indexes and the summed counters.
       const fleet = await store.fleetCounts(T, NOW, overdueBefore);
       expect(fleet).toMatchObject({

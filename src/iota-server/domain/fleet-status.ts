@@ -74,8 +74,7 @@ export async function groupStatuses(
 ): Promise<{ groups: GroupStatus[]; tallies: GroupTally[] }> {
   const now = ctx.now();
   const tallies = await ctx.store.groupTallies(tenant, select);
-  const names = tallies.map((t) => t.group);
-  const due = await ctx.store.groupDue(tenant, now, now - overdueSlackSeconds * 1000, names);
+  const due = await ctx.store.groupDue(tenant, now, now - overdueSlackSeconds * 1000, select);
   const dueOf = new Map(due.map((d) => [d.group, d]));
   return { groups: tallies.map((t) => groupStatus(t, dueOf.get(t.group))), tallies };
 }

@@ -25,71 +25,90 @@ function count(tally: Omit<GroupTally, "group" | "validity">, row: Row): void {
 /** `$n` placeholders for `values`, numbered after `first - 1` parameters. */
 const list = (values: unknown[], first: number) => values.map((_, i) => `$${first + i}`).join(", ");
 
-/** The groups a selection names, with their validity: by name, or a page after a name (name order). */
-async function selectGroups(sql: Query, tenantId: string, select: GroupSelection): Promise<Row[]> {
-  if ("names" in select) {
-    if (select.names.length === 0) return [];
-    return await sql.unsafe(
-      `select name, validity_s from device_groups where tenant_id = $1 and name in (${list(select.names, 2)}) order by name`,
-      [tenantId, ...select.names],
-    );
-  }
-  return await sql`select name, validity_s from device_groups where tenant_id = ${tenantId} and name > ${select.after}
-    order by name limit ${select.limit}`;
-}
-
 /** Counters of the selected groups (groups without devices included), in name order. */
 export async function groupTallies(
   sql: Query,
   tenantId: string,
   select: GroupSelection,
 ): Promise<GroupTally[]> {
-  const groups = await selectGroups(sql, tenantId, select);
-  if (groups.length === 0) return [];
-  const names = groups.map((g: Row) => String(g.name));
-  const rows = await sql.unsafe(
-    `select group_name, state, readiness, n from group_tallies where tenant_id = $1 and group_name in (${list(names, 2)})`,
-    [tenantId, ...names],
-  );
+  let rows: Row[];
+  if ("names" in select) {
+    if (select.names.length === 0) return [];
+    rows = await sql.unsafe(
+      `select g.name, g.validity_s, t.state, t.readiness, t.n from device_groups g
+        left join group_tallies t on t.tenant_id = g.tenant_id and t.group_name = g.name
+        where g.tenant_id = $1 and g.name in (${list(select.names, 2)}) order by g.name`,
+      [tenantId, ...select.names],
+    );
+  } else {
+    // Hint: a tagged template, so the page's statement is prepared once (PostgreSQL plans it once too).
+    rows = await sql`select g.name, g.validity_s, t.state, t.readiness, t.n
+      from (select tenant_id, name, validity_s from device_groups where tenant_id = ${tenantId} and name > ${select.after}
+            order by name limit ${select.limit}) g
+      left join group_tallies t on t.tenant_id = g.tenant_id and t.group_name = g.name order by g.name`;
+  }
   const tallies = new Map<string, GroupTally>();
-  for (const g of groups)
-    tallies.set(String(g.name), {
-      group: String(g.name),
-      validity: num(g.validity_s),
-      byState: { created: 0, provisioned: 0, revoked: 0 },
-      online: 0,
-      offline: 0,
-    });
   for (const row of rows) {
-    const tally = tallies.get(String(row.group_name));
-    if (tally) count(tally, row);
+    const name = String(row.name);
+    let tally = tallies.get(name);
+    if (!tally) {
+      tally = {
+        group: name,
+        validity: num(row.validity_s),
+        byState: { created: 0, provisioned: 0, revoked: 0 },
+        online: 0,
+        offline: 0,
+      };
+      tallies.set(name, tally);
+    }
+    count(tally, row);
   }
   return [...tallies.values()];
 }
 
+/** The three range counts of one group `g` (a row of device_groups), as SQL select-list items. */
+const DUE_COUNTS = (now: string, day: string, week: string, overdue: string) => `
+  (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
+    and d.not_after >= ${now} and d.not_after < ${day}) as e1,
+  (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
+    and d.not_after >= ${now} and d.not_after < ${week}) as e7,
+  (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
+    and d.renew_at < ${overdue}) as overdue`;
+
 /**
- * Expiring and overdue counts of the named groups. Hint: one correlated count per group and range, each a range
- * of the `devices_by_expiry` / `devices_by_renewal` index, so the cost is the groups plus the devices counted.
+ * Expiring and overdue counts of the selected groups. Hint: one correlated count per group and range, each a
+ * range of the `devices_by_expiry` / `devices_by_renewal` index, so the cost is the groups plus the devices
+ * counted.
  */
 export async function groupDue(
   sql: Query,
   tenantId: string,
   now: number,
   overdueBefore: number,
-  names: string[],
+  select: GroupSelection,
 ): Promise<GroupDue[]> {
-  if (names.length === 0) return [];
-  const rows = await sql.unsafe(
-    `select g.name,
-      (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-        and d.not_after >= $2 and d.not_after < $3) as e1,
-      (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-        and d.not_after >= $2 and d.not_after < $4) as e7,
-      (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-        and d.renew_at < $5) as overdue
-    from device_groups g where g.tenant_id = $1 and g.name in (${list(names, 6)}) order by g.name`,
-    [tenantId, now, now + DAY_MS, now + 7 * DAY_MS, overdueBefore, ...names],
-  );
+  let rows: Row[];
+  const day = now + DAY_MS;
+  const week = now + 7 * DAY_MS;
+  if ("names" in select) {
+    if (select.names.length === 0) return [];
+    rows = await sql.unsafe(
+      `select g.name, ${DUE_COUNTS("$2", "$3", "$4", "$5")}
+      from device_groups g where g.tenant_id = $1 and g.name in (${list(select.names, 6)}) order by g.name`,
+      [tenantId, now, day, week, overdueBefore, ...select.names],
+    );
+  } else {
+    rows = await sql`select g.name,
+        (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
+          and d.not_after >= ${now} and d.not_after < ${day}) as e1,
+        (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
+          and d.not_after >= ${now} and d.not_after < ${week}) as e7,
+        (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
+          and d.renew_at < ${overdueBefore}) as overdue
+      from (select tenant_id, name from device_groups where tenant_id = ${tenantId} and name > ${select.after}
+            order by name limit ${select.limit}) g
+      order by g.name`;
+  }
   return rows.map((row: Row) => ({
     group: String(row.name),
     expiringWithin24h: num(row.e1),

@@ -87,12 +87,12 @@ export interface ReadinessChange {
 export interface FleetStore {
   /** Counters of the selected groups of a tenant, in name order. */
   groupTallies(tenantId: string, select: GroupSelection): Promise<GroupTally[]>;
-  /** Range counts of the named groups, in name order. */
+  /** Range counts of the selected groups, in name order. */
   groupDue(
     tenantId: string,
     now: number,
     overdueBefore: number,
-    names: string[],
+    select: GroupSelection,
   ): Promise<GroupDue[]>;
   /** The whole tenant's counts, at a cost that does not grow with its groups or devices. */
   fleetCounts(tenantId: string, now: number, overdueBefore: number): Promise<FleetCounts>;

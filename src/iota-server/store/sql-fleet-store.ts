@@ -50,9 +50,9 @@ export class SqlFleetStore implements FleetStore {
     tenantId: string,
     now: number,
     overdueBefore: number,
-    names: string[],
+    select: GroupSelection,
   ): Promise<GroupDue[]> {
-    return groupDue(this.sql, tenantId, now, overdueBefore, names);
+    return groupDue(this.sql, tenantId, now, overdueBefore, select);
   }
 
   fleetCounts(tenantId: string, now: number, overdueBefore: number): Promise<FleetCounts> {
