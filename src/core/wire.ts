@@ -151,6 +151,12 @@ export interface DeviceView {
   provisionedAt: string | null;
   lastRenewal: string | null;
   createdAt: string;
+  /** The next planned renewal of its current certificate; null without one. */
+  renewAt: string | null;
+  /** Readiness from a watched broker: true online, false offline, null never seen. */
+  online: boolean | null;
+  /** When its readiness last changed; null when never seen. */
+  seenAt: string | null;
 }
 
 /** The answer to a bulk creation. */

@@ -281,6 +281,9 @@ for (const engine of ENGINES) {
         lastRenewal: null,
         createdAt: NOW,
         recoveryKey: null,
+        renewAt: null,
+        online: null,
+        seenAt: null,
       });
       expect(await store.getDevice(dev("nope"))).toBeUndefined();
       const seen: string[] = [];

@@ -18,6 +18,7 @@ import { rotateSecret } from "./rotate-secret.ts";
 import { provision } from "./provision.ts";
 import { genConfig } from "./gen-config.ts";
 import { completion } from "./completion.ts";
+import { status } from "./status.ts";
 
 /** The command table. */
 export const COMMANDS: Command[] = [
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   addDevice,
   listGroups,
   listDevices,
+  status,
   getGroup,
   getDevice,
   getCa,
