@@ -356,10 +356,13 @@ test(
 
     // Every control on every page has a name a screen reader can say.
     const unnamed = /^\s*- (textbox|searchbox|combobox|checkbox|button|link)\b(?! ")/m;
-    const pages = [`#/`, `#/groups/${GROUP}`, `#/groups/${GROUP}/devices/lamp-001`];
-    for (const hash of pages) {
+    for (const [hash, heading] of [
+      ["#/", "Fleet overview"],
+      [`#/groups/${GROUP}`, GROUP],
+      [`#/groups/${GROUP}/devices/lamp-001`, "lamp-001"],
+    ] as const) {
       await page.goto(`${fleet.server.url}/ui/${hash}`);
-      await page.locator("main h1").waitFor();
+      await page.getByRole("heading", { level: 1, name: heading, exact: true }).waitFor();
       const tree = await page.locator("body").ariaSnapshot();
       expect(tree).not.toMatch(unnamed);
     }
@@ -391,14 +394,13 @@ test(
   "at phone width (390 px) every page fits: nothing scrolls sideways",
   async () => {
     const page = await signIn(fleet, 390, 844);
-    for (const [hash, name] of [
-      ["#/", "overview"],
-      [`#/groups/${BIG}`, "group"],
-      [`#/groups/${GROUP}/devices/lamp-001`, "device"],
+    for (const [hash, name, heading] of [
+      ["#/", "overview", "Fleet overview"],
+      [`#/groups/${BIG}`, "group", BIG],
+      [`#/groups/${GROUP}/devices/lamp-001`, "device", "lamp-001"],
     ] as const) {
       await page.goto(`${fleet.server.url}/ui/${hash}`);
-      await page.locator("main h1").waitFor();
-      await page.locator("main table, main .notice").first().waitFor();
+      await page.getByRole("heading", { level: 1, name: heading, exact: true }).waitFor();
       const widths = await page.evaluate(() => ({
         page: document.documentElement.scrollWidth,
         view: window.innerWidth,
@@ -408,6 +410,7 @@ test(
     }
     // On a phone each device row is a card whose cells say which column they are.
     await page.goto(`${fleet.server.url}/ui/#/groups/${BIG}`);
+    await page.getByRole("heading", { level: 1, name: BIG }).waitFor();
     const cell = page.getByRole("row").nth(1).getByRole("cell").first();
     expect(await cell.evaluate((el) => getComputedStyle(el, "::before").content)).toBe('"State"');
     await page.close();

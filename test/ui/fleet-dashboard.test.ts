@@ -92,6 +92,7 @@ test(
   async () => {
     const status = await statusWhen((s) => s.online === 2, "2 devices online");
     await page.goto(`${fleet.server.url}/ui/#/`);
+    await page.reload();
     await page.getByRole("heading", { level: 1, name: "Fleet overview" }).waitFor();
     const figures: Record<string, string> = {};
     for (const label of ["Devices", "Created", "Provisioned", "Revoked", "Online", "Offline"])
