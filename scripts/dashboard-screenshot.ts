@@ -45,7 +45,8 @@ try {
     const provisioned = names.slice(runs.length, spec.provisioned);
     for (let i = 0; i < provisioned.length; i += 32)
       await Promise.all(provisioned.slice(i, i + 32).map((d) => provision(spec.group, d, secret)));
-    for (const device of names.slice(0, spec.revoked).reverse())
+    // The revoked ones are the last provisioned, so the devices iotad runs stay online.
+    for (const device of provisioned.slice(provisioned.length - spec.revoked))
       await server.admin(
         "POST",
         `/v1/groups/${spec.group}/devices/${device}/revoke`,
