@@ -20,27 +20,19 @@ import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/se
 
 /** The compiled programs. */
 export interface Binaries {
-  dir: string;
   server: string;
   iotad: string;
 }
 
-let built: Binaries | undefined;
-
-/** Compiles iota-server (the release's flags, for this machine's Linux target) and iotad, once per run. */
-export function buildBinaries(): Binaries {
-  if (built) return built;
+/** Compiles iota-server (the release's flags, for this machine's Linux target) and iotad into `dir`. */
+export function buildBinaries(dir: string): Binaries {
   const name = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
   const target = TARGETS.find((t) => t.name === name);
   if (!target) throw new Error(`no build target ${name} in targets/`);
-  const dir = mkdtempSync(join(tmpdir(), "iota-ui-bin-"));
-  built = {
-    dir,
+  return {
     server: compileProgram(BUN, ROOT, dir, "iota-server", target),
     iotad: buildCompiledAgent(dir),
   };
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  return built;
 }
 
 /** A running fleet: the server, its devices' agents, a browser, and what to clean up. */
@@ -57,21 +49,25 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/** Starts the compiled server with its broker and a browser pinned to its key. */
+/** Builds the programs, starts the compiled server with its broker and a browser pinned to its key. */
 export async function startFleet(): Promise<Fleet> {
-  const bin = buildBinaries();
-  const server = await startServerProcess({
-    tls: true,
-    command: [bin.server],
-    args: ["--mqtt-listen", "127.0.0.1:0"],
-  });
+  // Hint: the executables (~200 MB) live in the fleet's folder, which stop() removes.
   const work = mkdtempSync(join(tmpdir(), "iota-ui-fleet-"));
   const agents = new Map<string, AgentProcess>();
+  let bin: Binaries;
+  let server: ServerProcess | undefined;
   let browser: TestBrowser;
   try {
+    bin = buildBinaries(work);
+    server = await startServerProcess({
+      tls: true,
+      command: [bin.server],
+      args: ["--mqtt-listen", "127.0.0.1:0"],
+    });
     browser = await startBrowser(server.url, server.serverCaPem);
   } catch (error) {
-    await server.stop();
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
     throw error;
   }
   return {
