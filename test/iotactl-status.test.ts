@@ -22,8 +22,18 @@ async function cli(argv: string[]) {
   let stdout = "";
   let stderr = "";
   const io: Io = {
-    stdout: { write: (t) => void (stdout += t), isTTY: false },
-    stderr: { write: (t) => void (stderr += t), isTTY: false },
+    stdout: {
+      write: (t) => {
+        stdout += t;
+      },
+      isTTY: false,
+    },
+    stderr: {
+      write: (t) => {
+        stderr += t;
+      },
+      isTTY: false,
+    },
     readStdin: async () => "",
     env: {
       IOTA_SERVER: "https://iota.test",

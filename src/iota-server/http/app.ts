@@ -1,6 +1,7 @@
 /** The iota-server HTTP app (hono): routes, limits, auth and the one error handler. */
 
 import { Hono } from "hono";
+import { uiRoutes } from "../ui/ui-routes.ts";
 import type { DomainContext } from "../domain/context.ts";
 import { CrlCache } from "../domain/crl.ts";
 import type { IssueRate } from "../config.ts";
@@ -162,6 +163,7 @@ export function createHttp(
         )
       : new Response(serverCaPem, { headers: { "content-type": "application/x-pem-file" } }),
   );
+  app.route("/", uiRoutes());
   app.route("/v1", deviceRoutes(ctx, crls));
   app.route(
     "/v1",
