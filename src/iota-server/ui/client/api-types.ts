@@ -1,44 +1,15 @@
-/** The shapes of the API answers the dashboard reads, as GET /v1/openapi.json documents them. */
+/** The shapes of the API answers the dashboard reads: the core's wire types, as GET /v1/openapi.json documents them. */
 
-import type { DeviceState, DeviceView, GroupView } from "../../../core/wire.ts";
+import type { DeviceEventKind } from "../../../core/fleet.ts";
+import type { DeviceView } from "../../../core/wire.ts";
 
-export type { DeviceState, GroupView };
-
-/** Devices by state. */
-export interface DeviceCounts {
-  total: number;
-  created: number;
-  provisioned: number;
-  revoked: number;
-}
-
-/** The counts of one group in a fleet summary. */
-export interface GroupStatus {
-  name: string;
-  devices: DeviceCounts;
-  online: number;
-  offline: number;
-  expiringWithin24h: number;
-  expiringWithin7d: number;
-  overdueRenewals: number;
-}
-
-/** Renewals due per bucket, from `from` on. */
-export interface RenewalForecast {
-  from: string;
-  bucketSeconds: number;
-  renewals: number[];
-}
-
-/** `GET /v1/status` (the tenant, with `groups`) and `GET /v1/groups/{group}/status`. */
-export interface FleetStatus extends Omit<GroupStatus, "name"> {
-  at: string;
-  overdueSlackSeconds: number;
-  forecast: RenewalForecast;
-  groups?: GroupStatus[];
-  /** The next page of `groups`, when there are more. */
-  nextCursor?: string;
-}
+export type {
+  DeviceCounts,
+  FleetStatus,
+  GroupStatus,
+  RenewalForecast,
+} from "../../../core/fleet.ts";
+export type { DeviceState, GroupView } from "../../../core/wire.ts";
 
 /**
  * A device; the readiness fields come with the fleet API and are absent on servers without it (hence
@@ -59,6 +30,6 @@ export interface ListPage<T> {
 /** What happened to a device. */
 export interface HistoryEvent {
   at: string;
-  event: "created" | "provisioned" | "renewed" | "revoked" | "reset";
+  event: DeviceEventKind;
   serial: string | null;
 }
