@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { main as provision } from "./provision.ts";
 import { main as fleet } from "./fleet.ts";
 import { main as agentFootprint } from "./agent-footprint.ts";
+import { main as fleetStatus } from "./fleet-status.ts";
 
 const started = new Date();
 console.log(`# IoTA benchmarks, ${started.toISOString()}`);
@@ -16,6 +17,7 @@ const results: [string, unknown][] = [];
 results.push(["provisioning", await provision()]);
 results.push(["fleet renewal", await fleet()]);
 results.push(["agent footprint", await agentFootprint()]);
+results.push(["fleet status", await fleetStatus()]);
 // Hint: mass device creation is written separately; it joins the run once its module exists.
 const massCreate = join(import.meta.dir, "mass-create.ts");
 if (existsSync(massCreate)) {

@@ -166,6 +166,7 @@ for (let i = 0; ; i++) {
 process.stdout.write(`
 IoTA is running on this machine, over HTTPS with its own trust:
   API         ${apiUrl}   (admin token in ${join(data, "admin-token")}; OpenAPI at ${apiUrl}/v1/openapi.json)
+  dashboard   ${apiUrl}/ui/   (sign in with the admin token; the browser must trust the server CA)
   server CA   ${join(data, "server-ca.pem")}   (SHA-256 fingerprint ${fingerprint})
               try: curl --cacert ${join(data, "server-ca.pem")} ${apiUrl}/v1/ca
   MQTT broker ${brokerUrl}   (mutual TLS: its certificate is from the server CA, devices use their own)

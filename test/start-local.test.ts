@@ -49,6 +49,7 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   expect(out).toContain(`mqtts://127.0.0.1:${mqtt}`);
   // The demo shows the real path: HTTPS with the service's own trust, whose fingerprint it prints.
   expect(out).toContain(`https://127.0.0.1:${api}`);
+  expect(out).toContain(`dashboard   https://127.0.0.1:${api}/ui/`);
   const serverCa = readFileSync(join(data, "server-ca.pem"), "utf8");
   expect(out).toContain(`SHA-256 fingerprint ${/SHA-256 fingerprint ([0-9A-F:]+)/.exec(out)?.[1]}`);
   const config = JSON.parse(readFileSync(join(data, "demo", "iotad.json"), "utf8")) as {

@@ -159,6 +159,12 @@ export interface DeviceView {
   provisionedAt: string | null;
   lastRenewal: string | null;
   createdAt: string;
+  /** The next planned renewal of its current certificate; null without one. */
+  renewAt: string | null;
+  /** Readiness from a watched broker: true online, false offline, null never seen. */
+  online: boolean | null;
+  /** When its readiness last changed; null when never seen. */
+  seenAt: string | null;
   /** When its group's credential created it on first provisioning (enrollment `any`); null when an operator created it. */
   enrolledAt: string | null;
 }

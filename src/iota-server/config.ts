@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { SERVER_EXIT_HELP, usageError } from "./exit.ts";
+import { FLEET_USAGE, parseFleetOptions, type FleetOptions } from "./config-fleet.ts";
 
 /** How the API listener speaks: HTTPS with the service's own trust, HTTPS with the operator's certificate, or plain HTTP. */
 export type TlsMode =
@@ -21,7 +22,7 @@ export interface IssueRate {
 }
 
 /** Everything iota-server needs to start. */
-export interface ServerOptions {
+export interface ServerOptions extends FleetOptions {
   /** Data folder: database, master key, admin token, server CA. */
   data: string;
   listen: { host: string; port: number };
@@ -65,7 +66,7 @@ Options (each also read from the environment variable in brackets):
   --mqtt-listen HOST:PORT embedded MQTT broker over TLS (IOTA_MQTT_LISTEN; off unless given)
   --trust-proxy ADDR,...  load balancers whose X-Forwarded-For names the client that rate limits
                           count (IOTA_TRUST_PROXY; default none: every client is its socket address)
-  -h, --help              show this help
+${FLEET_USAGE}  -h, --help              show this help
   -v, --version           show the version
 
 Transport: HTTPS by default. The first start creates the service's own server CA,
@@ -110,6 +111,10 @@ const FLAGS = {
   "issue-burst": { type: "string" },
   "mqtt-listen": { type: "string" },
   "trust-proxy": { type: "string" },
+  "mqtt-watch": { type: "string" },
+  "mqtt-watch-ca": { type: "string" },
+  "metrics-listen": { type: "string" },
+  "metrics-groups": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -133,6 +138,15 @@ export function parseServerOptions(
   if (values.version) return "version";
   const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");
   const options: ServerOptions = {
+    ...parseFleetOptions(
+      {
+        mqttWatch: values["mqtt-watch"] ?? env.IOTA_MQTT_WATCH,
+        mqttWatchCa: values["mqtt-watch-ca"] ?? env.IOTA_MQTT_WATCH_CA,
+        metricsListen: values["metrics-listen"] ?? env.IOTA_METRICS_LISTEN,
+        metricsGroups: values["metrics-groups"] ?? env.IOTA_METRICS_GROUPS,
+      },
+      parseHostPort,
+    ),
     data,
     listen: parseHostPort(values.listen ?? env.IOTA_LISTEN ?? "127.0.0.1:8440", "--listen"),
     db: values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`,

@@ -40,6 +40,14 @@ async function main(): Promise<number> {
     process.stdout.write(
       `  mqtt broker: ${server.broker.url} (mutual TLS; its certificate is from the server CA)\n`,
     );
+  if (server.fleet.metricsUrl)
+    process.stdout.write(
+      `  metrics:     ${server.fleet.metricsUrl} (no token: keep it on a private scrape network)\n`,
+    );
+  if (options.mqttWatch)
+    process.stdout.write(
+      `  mqtt watch:  ${options.mqttWatch.url} (device readiness, as the monitor identity iota.monitor)\n`,
+    );
   process.stdout.write(
     `  data folder: ${options.data}\n  database:    ${options.db.replace(/\/\/[^@/]*@/, "//***@")}\n`,
   );

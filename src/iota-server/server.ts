@@ -27,6 +27,7 @@ import {
 import { readOperatorCertificate } from "./tls/operator-certificate.ts";
 import { keepRenewed, type Renewal } from "./tls/renewal.ts";
 import { SERVER_CERT_VALIDITY_SECONDS } from "./tls/policy.ts";
+import { startFleetServices, type FleetServices } from "./fleet-services.ts";
 
 /** A started server. */
 export interface RunningServer {
@@ -43,6 +44,8 @@ export interface RunningServer {
   serverCaFingerprint: string;
   /** The embedded MQTT broker, when `--mqtt-listen` asked for one. */
   broker: EmbeddedBroker | undefined;
+  /** Readiness recording, the `--mqtt-watch` watch and the `--metrics-listen` listener. */
+  fleet: FleetServices;
   context: DomainContext;
   /** SIGHUP: reads the operator's `--tls-cert`/`--tls-key` again and serves them (no-op otherwise). */
   reloadTls(): Promise<void>;
@@ -93,6 +96,7 @@ export async function startServer(
     issueRate: options.issueRate,
     ...(options.trustProxy ? { trustedProxies: options.trustProxy } : {}),
     serverCaPem: tls.rootPem,
+    ...(options.metricsGroups ? { metricsGroups: options.metricsGroups } : {}),
     ...extras.app,
   });
   let listener: ReturnType<typeof startListener>;
@@ -113,6 +117,15 @@ export async function startServer(
     );
   }
   const renewal = tls.renew?.((next) => listener.replaceTls(next));
+  let fleet: FleetServices;
+  try {
+    fleet = await startFleetServices(options, context, http, serverCa.certPem, log);
+  } catch (error) {
+    renewal?.stop();
+    await listener.stop();
+    await store.close();
+    throw error;
+  }
   let broker: EmbeddedBroker | undefined;
   if (options.mqttListen) {
     const extraNames = isWildcardHost(options.mqttListen.host) ? [machineName] : [];
@@ -123,6 +136,7 @@ export async function startServer(
       serverCa,
       log,
       extraNames,
+      readiness: (change) => fleet.recorder.report(change),
     });
   }
   return {
@@ -133,6 +147,7 @@ export async function startServer(
     serverCaPath: serverCaPath(options.data),
     serverCaFingerprint: sha256Fingerprint(serverCa.certPem),
     broker,
+    fleet,
     context,
     async reloadTls() {
       if (options.tls.kind !== "operator") return;
@@ -151,6 +166,7 @@ export async function startServer(
     async stop() {
       renewal?.stop();
       await broker?.stop();
+      await fleet.stop();
       await listener.stop();
       await store.close();
     },

@@ -10,6 +10,7 @@ import type {
   ProvisionBody,
 } from "../core/wire.ts";
 import type { EnrollmentChange } from "../core/enrollment.ts";
+import type { FleetStatus } from "../core/fleet.ts";
 import { parseProblem, problemMessage } from "../core/problem-parse.ts";
 import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
 import { certificateFailure, verifiedTls } from "./trust.ts";
@@ -107,14 +108,32 @@ export class ApiClient {
     );
   provision = (body: ProvisionBody) =>
     this.request<IssuedCertificate>("POST", "/v1/provision", body, false);
+  /** The fleet summary of the tenant (one page of groups from `cursor`) or of one group. */
+  status = (group?: string, cursor?: string) =>
+    this.request<FleetStatus>(
+      "GET",
+      group === undefined
+        ? `/v1/status${cursor === undefined ? "" : `?cursor=${encodeURIComponent(cursor)}`}`
+        : `/v1/groups/${group}/status`,
+    );
   ca = () => this.request<string>("GET", "/v1/ca", undefined, false);
   crl = () => this.request<string>("GET", "/v1/crl", undefined, false);
 
-  /** Every device of a group, page by page, so a listing of a million devices never sits in memory. */
-  async *devices(group: string, pageSize = 1000): AsyncGenerator<DeviceView> {
+  /**
+   * Every device of a group, page by page, so a listing of a million devices never sits in memory. `filters` are
+   * the listing's query parameters (`state`, `online`, `overdue`, ...), passed as they are.
+   */
+  async *devices(
+    group: string,
+    pageSize = 1000,
+    filters: Record<string, string> = {},
+  ): AsyncGenerator<DeviceView> {
     let cursor: string | undefined;
+    const filter = Object.entries(filters)
+      .map(([k, v]) => `&${k}=${encodeURIComponent(v)}`)
+      .join("");
     do {
-      const query = `?limit=${pageSize}${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const query = `?limit=${pageSize}${filter}${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
       const page = await this.request<Page<DeviceView>>(
         "GET",
         `/v1/groups/${group}/devices${query}`,

@@ -285,6 +285,9 @@ for (const engine of ENGINES) {
         lastRenewal: null,
         createdAt: NOW,
         recoveryKey: null,
+        renewAt: null,
+        online: null,
+        seenAt: null,
         enrolledAt: null,
       });
       expect(await store.getDevice(dev("nope"))).toBeUndefined();

@@ -150,6 +150,46 @@ export class CertificateAuthority {
     return { pem: `${cert.toString("pem")}\n`, serial, notBefore, notAfter };
   }
 
+  /**
+   * Issues the service's own broker monitor certificate (EKU clientAuth): subject CN `commonName`, which no device
+   * name can equal, and a SAN URI `iota-monitor://<tenant>`, which is no device identity. It is kept in no table:
+   * it cannot renew or provision as a device, and the embedded broker refuses it like any non-device certificate.
+   */
+  async issueMonitor(
+    commonName: string,
+    tenant: string,
+    publicKey: CryptoKey,
+    validitySeconds: number,
+    now: number,
+  ): Promise<IssuedDeviceCertificate> {
+    const serial = newSerial();
+    const start = Math.floor(now / 1000) * 1000;
+    const notBefore = start - backdateSeconds(validitySeconds) * 1000;
+    const notAfter = start + validitySeconds * 1000;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial,
+      subject: `CN=${commonName}, O=IoTA monitor`,
+      issuer: this.cert.subject,
+      notBefore: new Date(notBefore),
+      notAfter: new Date(notAfter),
+      signingAlgorithm: ECDSA_SHA256,
+      publicKey,
+      signingKey: this.signingKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+        new x509.SubjectAlternativeNameExtension(
+          [{ type: "url", value: `iota-monitor://${tenant}` }],
+          false,
+        ),
+        this.authorityKeyId,
+        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      ],
+    });
+    return { pem: `${cert.toString("pem")}\n`, serial, notBefore, notAfter };
+  }
+
   /** A CRL listing `revoked`, numbered `crlNumber`, PEM with the `X509 CRL` header OpenSSL and Mosquitto read. */
   async crl(
     revoked: { serial: string; revokedAt: number }[],

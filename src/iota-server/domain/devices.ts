@@ -1,17 +1,14 @@
-/** Device operations: create one or many, list by pages, show, delete, revoke, reset. */
+/** Device operations: create one or many, show, delete, revoke, reset (pages and history: device-pages.ts). */
 
 import { IotaError } from "../../core/errors.ts";
 import { x509 } from "../../core/x509.ts";
 import { nameProblem, NAME_RULE } from "../../core/names.ts";
-import type { BulkCreateResult, DeviceView, Page } from "../../core/wire.ts";
+import type { BulkCreateResult, DeviceView } from "../../core/wire.ts";
 import type { DeviceKey, DeviceRecord } from "../store/store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** Largest page of a device listing. */
-export const MAX_PAGE = 1000;
 
 /** The public view of a device record. */
 export function deviceView(d: DeviceRecord): DeviceView {
@@ -25,6 +22,9 @@ export function deviceView(d: DeviceRecord): DeviceView {
     provisionedAt: isoOrNull(d.provisionedAt),
     lastRenewal: isoOrNull(d.lastRenewal),
     createdAt: new Date(d.createdAt).toISOString(),
+    renewAt: isoOrNull(d.renewAt),
+    online: d.online,
+    seenAt: isoOrNull(d.seenAt),
     enrolledAt: isoOrNull(d.enrolledAt),
   };
 }
@@ -79,23 +79,6 @@ export async function requireDevice(ctx: DomainContext, key: DeviceKey): Promise
       `No device named ${JSON.stringify(key.name)} in group ${JSON.stringify(key.group)}`,
     );
   return device;
-}
-
-/** One page of a group's devices, in name order; pass `nextCursor` back for the next page. */
-export async function listDevices(
-  ctx: DomainContext,
-  tenant: string,
-  group: string,
-  limit: number,
-  cursor?: string,
-): Promise<Page<DeviceView>> {
-  await requireGroup(ctx, tenant, group);
-  const rows = await ctx.store.listDevices(tenant, group, limit + 1, cursor);
-  const items = rows.slice(0, limit).map(deviceView);
-  const page: Page<DeviceView> = { items };
-  const last = items[items.length - 1];
-  if (rows.length > limit && last) page.nextCursor = last.name;
-  return page;
 }
 
 /** Deletes a device and revokes its live certificates. */

@@ -1,4 +1,4 @@
-/** Admin routes (Bearer admin token): groups, their secrets, and devices. */
+/** Admin routes (Bearer admin token): groups, their secrets, devices, and the fleet status. */
 
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
@@ -10,16 +10,20 @@ import {
   ResetBody,
   type CreateDevicesBody,
 } from "../../core/wire.ts";
-import { IotaError, invalidField } from "../../core/errors.ts";
+import { invalidField } from "../../core/errors.ts";
 import type { DomainContext } from "../domain/context.ts";
 import * as groups from "../domain/groups.ts";
 import * as devices from "../domain/devices.ts";
 import { changeGroupEnrollment } from "../domain/enrollment.ts";
 import { PatchGroupBody } from "../../core/enrollment.ts";
+import { deviceHistory, listDevices } from "../domain/device-pages.ts";
+import { fleetStatus } from "../domain/fleet-status.ts";
 import type { DeviceKey } from "../store/store.ts";
 import { readJson } from "./problem-response.ts";
 import { bodyLimit } from "./body-limit.ts";
 import type { AppEnv } from "./env.ts";
+import { requireAdmin } from "./admin-auth.ts";
+import { deviceQuery, limitParam } from "./fleet-query.ts";
 
 /** A path segment that must be a valid name; 400 naming the parameter otherwise. */
 function nameParam(c: Context, param: "group" | "device"): string {
@@ -28,15 +32,6 @@ function nameParam(c: Context, param: "group" | "device"): string {
   if (!result.success)
     throw invalidField(param, result.issues[0]?.message ?? "is not a valid name");
   return result.output;
-}
-
-/** `?limit=` as 1..MAX_PAGE, 100 when absent. */
-function limitParam(value: string | undefined): number {
-  if (value === undefined) return 100;
-  const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1 || limit > devices.MAX_PAGE)
-    throw invalidField("limit", `must be a whole number from 1 to ${devices.MAX_PAGE}`);
-  return limit;
 }
 
 /** The optional body of a reset: `{ "forgetKey": true }` lets any key provision the device again. */
@@ -49,24 +44,14 @@ async function resetOptions(req: Request): Promise<{ forgetKey: boolean }> {
 /** The admin routes; every one needs `Authorization: Bearer <admin token>`. */
 export function adminRoutes(
   ctx: DomainContext,
-  limits: { maxBody: number; maxBulkBody: number },
+  limits: { maxBody: number; maxBulkBody: number; overdueSlackSeconds: number },
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-
-  const requireAdmin = async (c: Context<AppEnv>, next: () => Promise<void>) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-    if (!match?.[1])
-      throw new IotaError(
-        "unauthorized",
-        "This call needs an admin token: Authorization: Bearer <token>",
-      );
-    c.set("tenant", await ctx.tenants.authenticate(match[1]));
-    await next();
-    // Hint: admin answers carry provisioning secrets (create, rotate) and fleet data: no cache may keep them.
-    c.header("cache-control", "no-store");
-  };
-  app.use("/groups", requireAdmin);
-  app.use("/groups/*", requireAdmin);
+  const admin = requireAdmin(ctx);
+  app.use("/groups", admin);
+  app.use("/groups/*", admin);
+  app.use("/status", admin);
+  const slack = limits.overdueSlackSeconds;
   // Hint: after the token check, so a caller without one never gets a body read (or buffered) at all.
   const bulkLimit = bodyLimit(limits.maxBulkBody);
   const limit = bodyLimit(limits.maxBody);
@@ -113,11 +98,26 @@ export function adminRoutes(
     return c.json(await devices.createDevice(ctx, c.get("tenant"), group, body.name), 201);
   });
   app.get("/groups/:group/devices", async (c) => {
-    const limit = limitParam(c.req.query("limit"));
+    const page = {
+      limit: limitParam(c.req.query("limit")),
+      cursor: c.req.query("cursor"),
+      query: deviceQuery(c.req.query()),
+      overdueSlackSeconds: slack,
+    };
+    return c.json(await listDevices(ctx, c.get("tenant"), nameParam(c, "group"), page));
+  });
+  app.get("/groups/:group/devices/:device/history", async (c) =>
+    c.json(await deviceHistory(ctx, device(c))),
+  );
+  app.get("/status", async (c) => {
+    const query = { limit: limitParam(c.req.query("limit")), overdueSlackSeconds: slack };
     const cursor = c.req.query("cursor");
-    return c.json(
-      await devices.listDevices(ctx, c.get("tenant"), nameParam(c, "group"), limit, cursor),
-    );
+    const status = { ...query, ...(cursor === undefined ? {} : { cursor }) };
+    return c.json(await fleetStatus(ctx, c.get("tenant"), status));
+  });
+  app.get("/groups/:group/status", async (c) => {
+    const query = { group: nameParam(c, "group"), limit: 1, overdueSlackSeconds: slack };
+    return c.json(await fleetStatus(ctx, c.get("tenant"), query));
   });
   app.get("/groups/:group/devices/:device", async (c) => {
     const key = device(c);

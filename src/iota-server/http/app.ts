@@ -1,6 +1,7 @@
 /** The iota-server HTTP app (hono): routes, limits, auth and the one error handler. */
 
 import { Hono } from "hono";
+import { uiRoutes } from "../ui/ui-routes.ts";
 import type { DomainContext } from "../domain/context.ts";
 import { CrlCache } from "../domain/crl.ts";
 import type { IssueRate } from "../config.ts";
@@ -15,6 +16,12 @@ import type { AppEnv } from "./env.ts";
 import { issueRoutes, type IssueRoutes } from "./issue-routes.ts";
 import { WorkQueue, type QueuePolicy } from "./work-queue.ts";
 import { allowedMethods } from "./allowed-methods.ts";
+import { DEFAULT_OVERDUE_SLACK_SECONDS } from "../domain/fleet-status.ts";
+import { ServiceMetrics } from "../metrics/service-metrics.ts";
+import { DEFAULT_METRICS_GROUPS, fleetMetrics } from "../metrics/fleet-metrics.ts";
+import { measuredIssueRoutes, routeLabel } from "./request-metrics.ts";
+import { requireAdmin } from "./admin-auth.ts";
+import { DEFAULT_TENANT } from "../domain/tenants.ts";
 
 /** Limits of the HTTP layer. */
 export interface AppOptions {
@@ -36,6 +43,10 @@ export interface AppOptions {
   trustedProxies?: string[];
   /** The server CA `GET /v1/server-ca` answers (undefined: an operator certificate without its root). */
   serverCaPem?: string | undefined;
+  /** How long after its planned renewal a device counts as overdue (fleet status, filters, metrics). */
+  overdueSlackSeconds: number;
+  /** Groups with their own series in `/metrics`; the others are summed under `group="_other"`. */
+  metricsGroups: number;
 }
 
 /** Defaults sized for a factory line behind one address: 100 issues/s sustained, bursts of 2,000. */
@@ -47,7 +58,12 @@ export const DEFAULT_APP_OPTIONS: AppOptions = {
   maxAdminBody: 64 * 1024,
   maxBulkBody: 8 * 1024 * 1024,
   idleTimeoutSeconds: 10,
+  overdueSlackSeconds: DEFAULT_OVERDUE_SLACK_SECONDS,
+  metricsGroups: DEFAULT_METRICS_GROUPS,
 };
+
+/** The content type of the Prometheus text format. */
+const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The HTTP layer: the hono app for every route, and the issuing routes for Bun.serve to dispatch itself. */
 export interface HttpHandlers {
@@ -61,6 +77,10 @@ export interface HttpHandlers {
   queue: WorkQueue;
   /** Changes what `GET /v1/server-ca` answers (an operator certificate reloaded on SIGHUP). */
   setServerCaPem(pem: string | undefined): void;
+  /** The process's counters (more sources may be added, e.g. the broker watch). */
+  metrics: ServiceMetrics;
+  /** What `GET /metrics` answers for `tenant` (the default tenant on the `--metrics-listen` listener). */
+  metricsResponse(tenant?: string): Promise<Response>;
 }
 
 /** Builds the app over a service context. */
@@ -88,7 +108,22 @@ export function createHttp(
   };
   const crls = new CrlCache();
   let serverCaPem = options.serverCaPem;
-  const routes = issueRoutes(ctx, limits, log, new Set(options.trustedProxies ?? []));
+  const metrics = new ServiceMetrics();
+  const routes = measuredIssueRoutes(
+    issueRoutes(ctx, limits, log, new Set(options.trustedProxies ?? [])),
+    metrics,
+  );
+  const metricsResponse = async (tenant: string = DEFAULT_TENANT) => {
+    const fleet = await fleetMetrics(
+      ctx,
+      tenant,
+      options.metricsGroups,
+      options.overdueSlackSeconds,
+    );
+    return new Response(metrics.render() + fleet, {
+      headers: { "content-type": METRICS_TYPE, "cache-control": "no-store" },
+    });
+  };
 
   app.onError(errorHandler(log));
   app.notFound((c) => {
@@ -109,9 +144,16 @@ export function createHttp(
     const started = performance.now();
     await next();
     logAccess(log, c.req.method, c.req.path, c.res.status, started);
+    metrics.observe(
+      c.req.method,
+      routeLabel(c),
+      c.res.status,
+      (performance.now() - started) / 1000,
+    );
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/metrics", requireAdmin(ctx), async (c) => await metricsResponse(c.get("tenant")));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
   app.get("/v1/server-ca", () =>
     serverCaPem === undefined
@@ -121,10 +163,15 @@ export function createHttp(
         )
       : new Response(serverCaPem, { headers: { "content-type": "application/x-pem-file" } }),
   );
+  app.route("/", uiRoutes());
   app.route("/v1", deviceRoutes(ctx, crls));
   app.route(
     "/v1",
-    adminRoutes(ctx, { maxBody: options.maxAdminBody, maxBulkBody: options.maxBulkBody }),
+    adminRoutes(ctx, {
+      maxBody: options.maxAdminBody,
+      maxBulkBody: options.maxBulkBody,
+      overdueSlackSeconds: options.overdueSlackSeconds,
+    }),
   );
   return {
     app,
@@ -135,5 +182,7 @@ export function createHttp(
     setServerCaPem(pem) {
       serverCaPem = pem;
     },
+    metrics,
+    metricsResponse,
   };
 }

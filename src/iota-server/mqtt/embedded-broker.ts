@@ -19,6 +19,8 @@ import {
 } from "./client-identity.ts";
 import { clientIdProblem } from "./client-id-policy.ts";
 import { deviceTopicPolicy } from "./topic-policy.ts";
+import { SessionReadiness } from "./session-readiness.ts";
+import type { ReadinessChange } from "../store/fleet-store.ts";
 
 /** What {@link startEmbeddedBroker} needs. */
 export interface EmbeddedBrokerOptions {
@@ -36,6 +38,8 @@ export interface EmbeddedBrokerOptions {
   recheckMs?: number;
   /** More names for the broker certificate, e.g. the host name when listening on every interface. */
   extraNames?: string[];
+  /** Where devices' readiness goes (sessions and status messages); at start every device is taken as gone. */
+  readiness?: (change: ReadinessChange) => void;
 }
 
 /** A running embedded broker. */
@@ -83,7 +87,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const issue = () =>
     issueServerCertificate(options.serverCa, names, SERVER_CERT_VALIDITY_SECONDS, ctx.now());
   const serverCert = await issue();
-  const policy = deviceTopicPolicy(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+  const prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  const policy = deviceTopicPolicy(prefix);
+  const readiness = options.readiness && new SessionReadiness(prefix, options.readiness, ctx.now);
+  // Hint: sessions and retained messages of an earlier run are gone with it; devices show online as they reconnect.
+  if (readiness) await ctx.store.markAllOffline(tenant, ctx.now());
   // Hint: identities outlive the socket (a weak map) because aedes authorizes the last will after the socket closed.
   const identities = new WeakMap<Client, ClientIdentity>();
   const live = new Set<Client>();
@@ -116,7 +124,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           }
           identities.set(client, check.client);
           live.add(client);
-          client.conn.once("close", () => live.delete(client));
+          readiness?.opened(client, identity);
+          client.conn.once("close", () => {
+            live.delete(client);
+            readiness?.closed(client, identity);
+          });
           log.info(
             `mqtt: ${check.client.identity.group}/${check.client.identity.device} connected (serial ${check.client.serial})`,
           );
@@ -147,6 +159,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // Hint: a null subscription is a failure (0x80) in the SUBACK; the connection stays up.
       done(null, null);
     },
+  });
+
+  broker.on("publish", (packet, client) => {
+    const id = client && identities.get(client);
+    if (id && readiness) readiness.published(client, id.identity, packet.topic, packet.payload);
   });
 
   // Hint: every revocation (revoke, reset, delete) bumps the tenant's CRL number in the same transaction, so

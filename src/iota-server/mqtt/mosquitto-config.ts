@@ -1,6 +1,7 @@
 /** Mosquitto configuration for an IoTA tenant: mutual TLS against the tenant CA, its CRL, and per-device topic ACLs. */
 
 import { DEFAULT_TOPIC_PREFIX } from "../../core/agent-config.ts";
+import { MONITOR_USER } from "./monitor-identity.ts";
 
 /** Where the files of a Mosquitto listener for IoTA devices live, and where it listens. */
 export interface MosquittoSettings {
@@ -62,12 +63,21 @@ export function mosquittoConfig(settings: MosquittoSettings): string {
  * group, so `+` stands for the group: a device writes under `<prefix>/<any group>/<its name>/#`, and every device
  * may read every device's `status`. Name devices uniquely across groups if that difference matters; the embedded
  * broker, which reads the full identity URI, confines each device to its own group.
+ *
+ * `iota-server --mqtt-watch` connects as {@link MONITOR_USER} (the CN of the certificate it issues itself): it
+ * reads the status topics and writes nothing. Hint: the device pattern applies to every user name, the monitor's
+ * too, so its section denies the subtree that pattern would give it (a `deny` is checked before any grant).
  */
 export function mosquittoAcl(prefix: string = DEFAULT_TOPIC_PREFIX): string {
   return [
     "# IoTA devices (user name = certificate CN = device name)",
     `pattern readwrite ${prefix}/+/%u/#`,
     `pattern read ${prefix}/+/+/status`,
+    "",
+    `# iota-server --mqtt-watch (user name = ${MONITOR_USER}): reads every status, writes nothing`,
+    `user ${MONITOR_USER}`,
+    `topic read ${prefix}/+/+/status`,
+    `topic deny ${prefix}/+/${MONITOR_USER}/#`,
     "",
   ].join("\n");
 }

@@ -1,11 +1,53 @@
-/** Device rows written inside the caller's transaction, shared by bulk creation and enrollment. */
+/**
+ * The device transactions of the store, inside the caller's transaction: each changes the device row first, then
+ * keeps the fleet counters (tally-sql.ts) in step, then revokes certificates (revocation-sql.ts), which takes the
+ * tenant row last. Compare-and-set conditions decide races, as in sql-store.ts.
+ */
 
+import type { DeviceKey, Issuance } from "./store.ts";
 import type { Query } from "./sql-driver.ts";
+import { num, type Row } from "./rows.ts";
+import { revokeDeviceCertificates, revokeGroupCertificates } from "./revocation-sql.ts";
+import {
+  addRenewal,
+  hourOf,
+  moveRenewal,
+  moveTally,
+  plannedRenewal,
+  readinessOf,
+  recordEvent,
+  TallyBatch,
+  type Tally,
+} from "./tally-sql.ts";
+import type { DeviceState } from "../../core/wire.ts";
 
 /** Rows per INSERT in bulk creation: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 5000;
 
-/** Inserts devices (names sorted and unique) as `created`; returns the names that were new. */
+/** Where a device row stands in the counters. */
+const tallyOf = (row: Row): Tally => ({
+  state: String(row.state) as DeviceState,
+  readiness: readinessOf(row.online),
+});
+
+/** Takes a provisioned device's planned renewal out of the forecast. */
+async function dropRenewal(tx: Query, k: DeviceKey, row: Row): Promise<void> {
+  if (row.state === "provisioned" && row.renew_at !== null && row.renew_at !== undefined)
+    await addRenewal(tx, k.tenantId, k.group, hourOf(num(row.renew_at)), -1);
+}
+
+/**
+ * Reads a device's row and locks it until the transaction ends. Hint: SQLite has no `select ... for update`; a
+ * no-op update locks the row on PostgreSQL (SQLite's write transaction already holds the database).
+ */
+async function lockDevice(tx: Query, k: DeviceKey): Promise<Row | undefined> {
+  const [row] = await tx`update devices set state = state
+    where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}
+    returning state, online, renew_at, serial`;
+  return row;
+}
+
+/** Inserts devices (names sorted and unique); returns the names that were new. */
 export async function insertDevicesTx(
   tx: Query,
   tenantId: string,
@@ -26,5 +68,145 @@ export async function insertDevicesTx(
     );
     for (const row of inserted) created.add(String(row.name));
   }
+  if (created.size > 0) {
+    const batch = new TallyBatch();
+    batch.add(group, { state: "created", readiness: "unseen" }, created.size);
+    await batch.apply(tx, tenantId);
+  }
   return created;
+}
+
+/** Deletes a device and revokes its live certificates; false when it did not exist. */
+export async function deleteDeviceTx(tx: Query, k: DeviceKey, now: number): Promise<boolean> {
+  const [row] =
+    await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}
+      returning state, online, renew_at`;
+  if (row) {
+    await dropRenewal(tx, k, row);
+    const batch = new TallyBatch();
+    batch.add(k.group, tallyOf(row), -1);
+    await batch.apply(tx, k.tenantId);
+  }
+  await tx`delete from device_events where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name}`;
+  await revokeDeviceCertificates(tx, k, now);
+  return row !== undefined;
+}
+
+/** Deletes a group, its devices, counters and events, revoking the devices' live certificates. */
+export async function deleteGroupTx(
+  tx: Query,
+  tenantId: string,
+  group: string,
+  now: number,
+): Promise<boolean> {
+  await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${group}`;
+  const hours =
+    await tx`select hour, n from renewal_hours where tenant_id = ${tenantId} and group_name = ${group} order by hour`;
+  for (const row of hours) {
+    if (num(row.n) === 0) continue;
+    await tx`insert into renewal_hours (tenant_id, group_name, hour, n) values (${tenantId}, '', ${num(row.hour)}, ${-num(row.n)})
+      on conflict (tenant_id, group_name, hour) do update set n = renewal_hours.n + excluded.n`;
+  }
+  await tx`delete from renewal_hours where tenant_id = ${tenantId} and group_name = ${group}`;
+  await tx`delete from group_tallies where tenant_id = ${tenantId} and group_name = ${group}`;
+  await tx`delete from device_events where tenant_id = ${tenantId} and group_name = ${group}`;
+  await revokeGroupCertificates(tx, tenantId, group, now);
+  const rows =
+    await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${group} returning name`;
+  return rows.length === 1;
+}
+
+/** Records a provisioning certificate, only if the device is still `created`. */
+export async function provisionedTx(tx: Query, k: DeviceKey, i: Issuance): Promise<boolean> {
+  const renewAt = plannedRenewal(i, true);
+  const [row] =
+    await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
+        not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt},
+        recovery_key = null, renew_at = ${renewAt}
+      where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'created' returning online`;
+  if (!row) return false;
+  await insertCertificate(tx, k, i, "provision");
+  await addRenewal(tx, k.tenantId, k.group, hourOf(renewAt), 1);
+  const readiness = readinessOf(row.online);
+  await moveTally(
+    tx,
+    k.tenantId,
+    k.group,
+    { state: "created", readiness },
+    { state: "provisioned", readiness },
+  );
+  return true;
+}
+
+/** Records a renewal, only if the device's current serial is still `fromSerial`. */
+export async function renewedTx(
+  tx: Query,
+  k: DeviceKey,
+  fromSerial: string,
+  i: Issuance,
+): Promise<boolean> {
+  // Hint: a planned renewal belongs to its serial, so the one read here is the one the compare-and-set replaces.
+  const [before] =
+    await tx`select renew_at from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}
+      and state = 'provisioned' and serial = ${fromSerial}`;
+  if (!before) return false;
+  const renewAt = plannedRenewal(i, false);
+  const rows =
+    await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
+        not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt},
+        renew_at = ${renewAt}
+      where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'provisioned' and serial = ${fromSerial}
+      returning name`;
+  if (rows.length !== 1) return false;
+  await insertCertificate(tx, k, i, "renew");
+  if (before.renew_at === null || before.renew_at === undefined)
+    await addRenewal(tx, k.tenantId, k.group, hourOf(renewAt), 1);
+  else await moveRenewal(tx, k.tenantId, k.group, hourOf(num(before.renew_at)), hourOf(renewAt));
+  return true;
+}
+
+/** Marks the device revoked and its live certificates revoked; returns the number of certificates revoked. */
+export async function revokedTx(tx: Query, k: DeviceKey, now: number): Promise<number> {
+  const row = await lockDevice(tx, k);
+  if (row) {
+    await tx`update devices set state = 'revoked' where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+    await recordEvent(tx, k, now, "revoked", row.serial === null ? null : String(row.serial));
+    await dropRenewal(tx, k, row);
+    const from = tallyOf(row);
+    await moveTally(tx, k.tenantId, k.group, from, { ...from, state: "revoked" });
+  }
+  return await revokeDeviceCertificates(tx, k, now);
+}
+
+/** Back to `created`, its live certificates revoked; see Store.resetDevice for `recoveryKey`. */
+export async function resetTx(
+  tx: Query,
+  k: DeviceKey,
+  now: number,
+  recoveryKey: string | null | undefined,
+): Promise<number> {
+  const row = await lockDevice(tx, k);
+  if (row) {
+    // Hint: a second reset keeps the key recorded by the first (the device still holds that one).
+    const keep = recoveryKey === undefined ? 1 : 0;
+    await tx`update devices set state = 'created', serial = null, key_hash = null, certificate = null, not_before = null, not_after = null,
+        first_issue = 0, prev_serial = null, provisioned_at = null, renew_at = null,
+        recovery_key = case when ${keep} = 1 then recovery_key else ${recoveryKey ?? null} end
+      where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+    await recordEvent(tx, k, now, "reset", row.serial === null ? null : String(row.serial));
+    await dropRenewal(tx, k, row);
+    const from = tallyOf(row);
+    await moveTally(tx, k.tenantId, k.group, from, { ...from, state: "created" });
+  }
+  return await revokeDeviceCertificates(tx, k, now);
+}
+
+async function insertCertificate(
+  tx: Query,
+  k: DeviceKey,
+  i: Issuance,
+  kind: "provision" | "renew",
+): Promise<void> {
+  await tx`insert into certificates (serial, tenant_id, group_name, device, not_after, issued_at, kind)
+    values (${i.serial}, ${k.tenantId}, ${k.group}, ${k.name}, ${i.notAfter}, ${i.issuedAt}, ${kind})`;
 }

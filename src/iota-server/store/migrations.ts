@@ -1,5 +1,8 @@
 /** Versioned schema migrations, written in the SQL that both SQLite and PostgreSQL run. */
 
+import { FLEET_MIGRATION } from "./migration-fleet.ts";
+import type { Query } from "./sql-driver.ts";
+
 /** The SQL engines the store runs on. */
 export type Dialect = "sqlite" | "postgres";
 
@@ -9,6 +12,8 @@ export interface Migration {
   description: string;
   /** The statements, the same on both engines except where {@link nameText} says otherwise. */
   statements(dialect: Dialect): string[];
+  /** Fills new columns and tables from the existing rows, in the migration's transaction, after its statements. */
+  backfill?(tx: Query): Promise<void>;
 }
 
 /**
@@ -99,11 +104,11 @@ export const MIGRATIONS: Migration[] = [
     // so the first new number is above every old one (and above those of replicas not yet upgraded).
     statements: () => [`alter table tenants add column crl_serial bigint not null default 0`],
   },
+  FLEET_MIGRATION,
   {
     version: 5,
     description:
       "group enrollment: what a group's credential may create (registered or any within a pattern), its per-group window, and when a device was enrolled",
-    // Hint: independent of migration 4 (another change of the same release): either may be applied first.
     statements: () => [
       "alter table device_groups add column enrollment text not null default 'registered'",
       "alter table device_groups add column name_pattern text",

@@ -85,6 +85,9 @@ export function toDevice(row: Row): DeviceRecord {
     lastRenewal: numOrNull(row.last_renewal),
     createdAt: num(row.created_at),
     recoveryKey: strOrNull(row.recovery_key),
+    renewAt: numOrNull(row.renew_at),
+    online: row.online === null || row.online === undefined ? null : num(row.online) === 1,
+    seenAt: numOrNull(row.seen_at),
     enrolledAt: numOrNull(row.enrolled_at),
   };
 }

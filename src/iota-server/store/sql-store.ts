@@ -8,7 +8,7 @@
  * concurrent transactions wait for each other instead of deadlocking.
  */
 
-import { MIGRATIONS, type Dialect } from "./migrations.ts";
+import { MIGRATIONS } from "./migrations.ts";
 import type { Enrollment } from "../../core/enrollment.ts";
 import type {
   CertificateRecord,
@@ -24,13 +24,18 @@ import type {
 } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
-import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
+import { postgresDriver, sqliteDriver, type Driver } from "./sql-driver.ts";
+import { SqlFleetStore } from "./sql-fleet-store.ts";
+import { allocateCrl } from "./revocation-sql.ts";
 import {
-  allocateCrl,
-  revokeDeviceCertificates,
-  revokeGroupCertificates,
-} from "./revocation-sql.ts";
-import { insertDevicesTx } from "./device-writes.ts";
+  deleteDeviceTx,
+  deleteGroupTx,
+  insertDevicesTx,
+  provisionedTx,
+  renewedTx,
+  resetTx,
+  revokedTx,
+} from "./device-writes.ts";
 import { enrollDevice, setEnrollmentTx } from "./enrollment-sql.ts";
 
 /** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
@@ -67,17 +72,8 @@ function sqliteFilename(url: string): string {
   return filename === "" ? ":memory:" : filename;
 }
 
-/** {@link Store} over a per-dialect {@link Driver}. */
-export class SqlStore implements Store {
-  /** Which engine the store speaks. */
-  readonly dialect: Dialect;
-  private readonly sql: Query;
-
-  constructor(private readonly driver: Driver) {
-    this.dialect = driver.dialect;
-    this.sql = driver.query;
-  }
-
+/** {@link Store} over a per-dialect {@link Driver}; the fleet reads and readiness come from {@link SqlFleetStore}. */
+export class SqlStore extends SqlFleetStore implements Store {
   async migrate(): Promise<void> {
     await this.write(async (tx) => {
       // Hint: replicas starting together serialise here; the lock is released with the transaction.
@@ -89,14 +85,10 @@ export class SqlStore implements Store {
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
         for (const statement of migration.statements(this.dialect)) await tx.unsafe(statement);
+        await migration.backfill?.(tx);
         await tx`insert into schema_migrations (version, description, applied_at) values (${migration.version}, ${migration.description}, ${Date.now()})`;
       }
     });
-  }
-
-  /** Runs a writing transaction (IMMEDIATE on SQLite, see {@link Driver.write}). */
-  private async write<T>(fn: (tx: Query) => Promise<T>): Promise<T> {
-    return await this.driver.write(fn);
   }
 
   async close(): Promise<void> {
@@ -163,27 +155,21 @@ export class SqlStore implements Store {
 
   async listGroups(tenantId: string): Promise<(GroupRecord & { deviceCount: number })[]> {
     const rows = await this
-      .sql`select g.*, (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name) as device_count
+      .sql`select g.*, (select coalesce(sum(t.n), 0) from group_tallies t where t.tenant_id = g.tenant_id and t.group_name = g.name) as device_count
       from device_groups g where g.tenant_id = ${tenantId} order by g.name`;
     return rows.map((row: Row) => ({ ...toGroup(row), deviceCount: num(row.device_count) }));
   }
 
   async countDevices(tenantId: string, group: string): Promise<number> {
     const [row] = await this
-      .sql`select count(*) as n from devices where tenant_id = ${tenantId} and group_name = ${group}`;
+      .sql`select coalesce(sum(n), 0) as n from group_tallies where tenant_id = ${tenantId} and group_name = ${group}`;
     return num(row?.n ?? 0);
   }
 
   async deleteGroup(tenantId: string, name: string, now: number): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.write(async (tx) => {
-          await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${name}`;
-          await revokeGroupCertificates(tx, tenantId, name, now);
-          const rows =
-            await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${name} returning name`;
-          return rows.length === 1;
-        });
+        return await this.write((tx) => deleteGroupTx(tx, tenantId, name, now));
       } catch (error) {
         // Hint: on PostgreSQL a concurrent creation can commit devices after ours were deleted; deleting the
         // group then breaks their foreign key (23503). Run again: the newcomers are deleted with the group.
@@ -247,45 +233,19 @@ export class SqlStore implements Store {
   }
 
   async deleteDevice(k: DeviceKey, now: number): Promise<boolean> {
-    return await this.write(async (tx) => {
-      const rows =
-        await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} returning name`;
-      await revokeDeviceCertificates(tx, k, now);
-      return rows.length === 1;
-    });
+    return await this.write((tx) => deleteDeviceTx(tx, k, now));
   }
 
   async recordProvisioned(k: DeviceKey, i: Issuance): Promise<boolean> {
-    return await this.write(async (tx) => {
-      const rows =
-        await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
-          not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt},
-          recovery_key = null
-        where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'created' returning name`;
-      if (rows.length !== 1) return false;
-      await insertCertificate(tx, k, i);
-      return true;
-    });
+    return await this.write((tx) => provisionedTx(tx, k, i));
   }
 
   async recordRenewed(k: DeviceKey, fromSerial: string, i: Issuance): Promise<boolean> {
-    return await this.write(async (tx) => {
-      const rows =
-        await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
-          not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt}
-        where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name} and state = 'provisioned' and serial = ${fromSerial}
-        returning name`;
-      if (rows.length !== 1) return false;
-      await insertCertificate(tx, k, i);
-      return true;
-    });
+    return await this.write((tx) => renewedTx(tx, k, fromSerial, i));
   }
 
   async revokeDevice(k: DeviceKey, now: number): Promise<number> {
-    return await this.write(async (tx) => {
-      await tx`update devices set state = 'revoked' where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-      return await revokeDeviceCertificates(tx, k, now);
-    });
+    return await this.write((tx) => revokedTx(tx, k, now));
   }
 
   async resetDevice(
@@ -293,15 +253,7 @@ export class SqlStore implements Store {
     now: number,
     recoveryKey: string | null | undefined,
   ): Promise<number> {
-    return await this.write(async (tx) => {
-      // Hint: a second reset keeps the key recorded by the first (the device still holds that one).
-      const keep = recoveryKey === undefined ? 1 : 0;
-      await tx`update devices set state = 'created', serial = null, key_hash = null, certificate = null, not_before = null, not_after = null,
-          first_issue = 0, prev_serial = null, provisioned_at = null,
-          recovery_key = case when ${keep} = 1 then recovery_key else ${recoveryKey ?? null} end
-        where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-      return await revokeDeviceCertificates(tx, k, now);
-    });
+    return await this.write((tx) => resetTx(tx, k, now, recoveryKey));
   }
 
   async getCertificate(serial: string): Promise<CertificateRecord | undefined> {
@@ -321,9 +273,4 @@ export class SqlStore implements Store {
   async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
     return await this.write((tx) => allocateCrl(tx, tenantId, now));
   }
-}
-
-async function insertCertificate(tx: Query, k: DeviceKey, i: Issuance): Promise<void> {
-  await tx`insert into certificates (serial, tenant_id, group_name, device, not_after, issued_at)
-    values (${i.serial}, ${k.tenantId}, ${k.group}, ${k.name}, ${i.notAfter}, ${i.issuedAt})`;
 }

@@ -2,6 +2,7 @@
 
 import type { Enrollment } from "../../core/enrollment.ts";
 import type { DeviceState } from "../../core/wire.ts";
+import type { FleetStore } from "./fleet-store.ts";
 
 /** A tenant row. */
 export interface TenantRecord {
@@ -76,6 +77,12 @@ export interface DeviceRecord {
    * it must prove it still holds to provision again; null when any key may provision.
    */
   recoveryKey: string | null;
+  /** The planned renewal of the current certificate (as the service answered it); null without one. */
+  renewAt: number | null;
+  /** Readiness reported by a watched broker: true online, false offline, null never seen. */
+  online: boolean | null;
+  /** When the readiness last changed; null when never seen. */
+  seenAt: number | null;
   /** When the group's credential created the device on its first provisioning (enrollment `any`); null otherwise. */
   enrolledAt: number | null;
 }
@@ -109,7 +116,7 @@ export interface DeviceKey {
 }
 
 /** The store. Methods that can lose a race say so in their result instead of throwing. */
-export interface Store {
+export interface Store extends FleetStore {
   /** Applies pending migrations; safe to call from several replicas at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -19,6 +19,7 @@ import { setGroup } from "./set-group.ts";
 import { provision } from "./provision.ts";
 import { genConfig } from "./gen-config.ts";
 import { completion } from "./completion.ts";
+import { status } from "./status.ts";
 
 /** The command table. */
 export const COMMANDS: Command[] = [
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   addDevice,
   listGroups,
   listDevices,
+  status,
   getGroup,
   getDevice,
   getCa,

@@ -1,33 +1,96 @@
-/** `iotactl list devices -g <group>`: every device of a group, streamed page by page. */
+/** `iotactl list devices -g <group>`: every device of a group (or those a filter picks), streamed page by page. */
 
 import type { Command } from "../command.ts";
-import { GROUP_FLAG, groupFlag, positionals } from "../flags.ts";
+import { usageError } from "../exit-codes.ts";
+import {
+  GROUP_FLAG,
+  groupFlag,
+  positionals,
+  stringFlag,
+  type Flag,
+  type ParsedArgs,
+} from "../flags.ts";
 import { row } from "../output.ts";
 
-const WIDTHS = [40, 12, 24];
+const WIDTHS = [40, 12, 24, 32, 7];
+const STATES = ["created", "provisioned", "revoked"];
+
+/** The filter flags. */
+const FILTER_FLAGS: Flag[] = [
+  {
+    name: "state",
+    type: "string",
+    value: "STATE",
+    help: "only devices in this state: created, provisioned or revoked",
+  },
+  {
+    name: "online",
+    type: "boolean",
+    help: "only devices online (a broker session or a retained ready message)",
+  },
+  {
+    name: "offline",
+    type: "boolean",
+    help: "only devices offline (devices never seen are neither)",
+  },
+  {
+    name: "overdue",
+    type: "boolean",
+    help: "only devices whose planned renewal is overdue, most overdue first",
+  },
+];
+
+/** The listing's query parameters from the filter flags, checked before any request. */
+function filters(args: ParsedArgs): Record<string, string> {
+  const query: Record<string, string> = {};
+  const state = stringFlag(args, "state");
+  if (state !== undefined) {
+    if (!STATES.includes(state))
+      throw usageError(`--state must be one of ${STATES.join(", ")}, got ${JSON.stringify(state)}`);
+    query.state = state;
+  }
+  if (args.values.online && args.values.offline)
+    throw usageError("--online and --offline exclude each other: choose one");
+  if (args.values.online) query.online = "true";
+  if (args.values.offline) query.online = "false";
+  if (args.values.overdue) query.overdue = "true";
+  return query;
+}
 
 /** The `list devices` command. */
 export const listDevices: Command = {
   words: ["list", "devices"],
   summary: "list the devices of a group",
-  usage: "list devices -g <group>",
-  description: `Lists a group's devices in name order on stdout: name, state, certificate expiry, serial.
-Pages are fetched and printed one after another, so a group of a million devices streams.
-With --json the output is one JSON array.`,
-  flags: [GROUP_FLAG],
+  usage: "list devices -g <group> [--state STATE] [--online | --offline] [--overdue]",
+  description: `Lists a group's devices in name order on stdout: name, state, certificate expiry, serial,
+readiness (yes, no, or - when never seen) and the next planned renewal. The filters combine;
+--overdue lists the most overdue first. Pages are fetched and printed one after another, so a
+group of a million devices streams. With --json the output is one JSON array.`,
+  flags: [GROUP_FLAG, ...FILTER_FLAGS],
   examples: [
     "iotactl list devices -g room2-lights",
-    "iotactl list devices -g room2-lights --json > devices.json",
+    "iotactl list devices -g room2-lights --offline            # provisioned devices gone quiet",
+    "iotactl list devices -g room2-lights --overdue --json > overdue.json",
+    "iotactl list devices -g room2-lights --state created      # not provisioned yet",
   ],
   async run(ctx) {
     const group = groupFlag(ctx.args);
     positionals(ctx.args, []);
+    const query = filters(ctx.args);
     const out = ctx.io.stdout;
     let count = 0;
-    if (!ctx.json) out.write(row(["NAME", "STATE", "NOT AFTER", "SERIAL"], WIDTHS));
-    for await (const d of ctx.admin().devices(group)) {
+    if (!ctx.json)
+      out.write(row(["NAME", "STATE", "NOT AFTER", "SERIAL", "ONLINE", "RENEW AT"], WIDTHS));
+    for await (const d of ctx.admin().devices(group, 1000, query)) {
+      const online = d.online === null ? "-" : d.online ? "yes" : "no";
       if (ctx.json) out.write(`${count === 0 ? "[\n" : ",\n"}  ${JSON.stringify(d)}`);
-      else out.write(row([d.name, d.state, d.notAfter ?? "-", d.serial ?? "-"], WIDTHS));
+      else
+        out.write(
+          row(
+            [d.name, d.state, d.notAfter ?? "-", d.serial ?? "-", online, d.renewAt ?? "-"],
+            WIDTHS,
+          ),
+        );
       count += 1;
     }
     if (ctx.json) out.write(count === 0 ? "[]\n" : "\n]\n");

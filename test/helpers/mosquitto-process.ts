@@ -1,0 +1,71 @@
+/** Test support: Debian's Mosquitto in the foreground, its log kept so a test can wait for lines. */
+
+import { createServer } from "node:net";
+
+/** A tool the test needs; CI installs it (apt: mosquitto, mosquitto-clients, openssl). */
+export function tool(name: string, ...extra: string[]): string {
+  const found = Bun.which(name, { PATH: [process.env.PATH ?? "", ...extra].join(":") });
+  if (!found)
+    throw new Error(
+      `${name} is not installed; install Debian's mosquitto, mosquitto-clients and openssl packages to run this test`,
+    );
+  return found;
+}
+
+/** Runs a command to completion; throws with its stderr when it fails. */
+export function runOk(cmd: string[]): string {
+  const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  if (result.exitCode !== 0)
+    throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
+  return result.stdout.toString();
+}
+
+/** A TCP port the OS had free a moment ago (Mosquitto cannot listen on port 0 and report it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A running Mosquitto. */
+export class MosquittoProcess {
+  log = "";
+  private ended = false;
+  private readonly proc;
+  private waiters: (() => void)[] = [];
+
+  constructor(config: string) {
+    this.proc = Bun.spawn([tool("mosquitto", "/usr/sbin"), "-c", config], {
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    void this.pump(this.proc.stderr.getReader());
+  }
+
+  private async pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      this.log += decoder.decode(value, { stream: true });
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+    this.ended = true;
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Waits until the log after `from` characters matches `pattern`; fails if Mosquitto exits first. */
+  async waitFor(pattern: RegExp, from = 0): Promise<void> {
+    while (!pattern.test(this.log.slice(from))) {
+      if (this.ended) throw new Error(`mosquitto exited (${await this.proc.exited}):\n${this.log}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill("SIGTERM");
+    await this.proc.exited;
+  }
+}
