@@ -5,9 +5,9 @@ import type { AttemptResult } from "./agent-state.ts";
 import { USAGE } from "./cli.ts";
 import { EXIT, EXIT_STATUSES, exitCodeFor } from "./exit-codes.ts";
 
-const README = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+const README = readFileSync(join(import.meta.dir, "../../docs/iotad.md"), "utf8");
 
-/** The rows of the README's iotad exit-status table: [status, meaning without code marks]. */
+/** The rows of docs/iotad.md's exit-status table: [status, meaning without code marks]. */
 function readmeExitStatuses(): [number, string][] {
   const section = README.slice(README.indexOf("### Commands and exit status"));
   const table = section.slice(section.indexOf("| status | meaning |"));
@@ -37,7 +37,7 @@ describe("iotad exit statuses", () => {
     );
   });
 
-  test("the README lists the same statuses with the same meanings", () => {
+  test("docs/iotad.md lists the same statuses with the same meanings", () => {
     expect(readmeExitStatuses()).toEqual(
       Object.values(EXIT_STATUSES).map(({ code, meaning }) => [code, meaning]),
     );
