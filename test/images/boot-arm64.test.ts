@@ -19,14 +19,9 @@ import {
 import { Container, inImage, placeConfig } from "./support/container.ts";
 import { type FleetServer, startFleetServer } from "./support/fleet-server.ts";
 import { freePort, requireArm64Binfmt, requireImageTools } from "./support/host-tools.ts";
-import { type ImageSpec, unpackImage } from "./support/image-cache.ts";
+import { ALL_IMAGES, SYSTEMD_ARM64, prefetchImages, unpackImage } from "./support/image-cache.ts";
 
 const repo = join(import.meta.dir, "../..");
-const IMAGE: ImageSpec = {
-  name: "systemd",
-  arch: "arm64",
-  include: ["systemd", "systemd-sysv", "dbus"],
-};
 const DEB = "/var/tmp/iotad.deb";
 const DEVICE = "arm64-1";
 let server: FleetServer;
@@ -38,8 +33,9 @@ let serial: string;
 beforeAll(async () => {
   requireImageTools();
   requireArm64Binfmt();
+  prefetchImages(ALL_IMAGES);
   const release = ensureRelease(repo);
-  root = unpackImage(IMAGE);
+  root = await unpackImage(SYSTEMD_ARM64);
   copyFileSync(release.path("linux-arm64", "deb"), join(root, DEB));
   server = await startFleetServer("images-arm64");
   port = await freePort();

@@ -21,10 +21,9 @@ import {
 import { Container, host } from "./support/container.ts";
 import { type FleetServer, startFleetServer } from "./support/fleet-server.ts";
 import { freePort, requireImageTools } from "./support/host-tools.ts";
-import { type ImageSpec, unpackImage } from "./support/image-cache.ts";
+import { ALL_IMAGES, OPENRC_AMD64, prefetchImages, unpackImage } from "./support/image-cache.ts";
 
 const repo = join(import.meta.dir, "../..");
-const IMAGE: ImageSpec = { name: "openrc", arch: "amd64", include: ["sysvinit-core", "openrc"] };
 const DEVICE = "openrc-native-1";
 let server: FleetServer;
 let root: string;
@@ -35,8 +34,9 @@ let serial: string;
 
 beforeAll(async () => {
   requireImageTools();
+  prefetchImages(ALL_IMAGES);
   const release = ensureRelease(repo);
-  root = unpackImage(IMAGE);
+  root = await unpackImage(OPENRC_AMD64);
   work = mkdtempSync(join(tmpdir(), "iota-openrc-"));
   const untar = host("tar", ["-xJf", release.path("linux-x64", "tarball"), "-C", work]);
   if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);

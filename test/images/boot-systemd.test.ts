@@ -30,14 +30,9 @@ import {
 import { Container, inImage, placeConfig } from "./support/container.ts";
 import { type FleetServer, startFleetServer } from "./support/fleet-server.ts";
 import { freePort, requireImageTools } from "./support/host-tools.ts";
-import { type ImageSpec, unpackImage } from "./support/image-cache.ts";
+import { ALL_IMAGES, SYSTEMD_AMD64, prefetchImages, unpackImage } from "./support/image-cache.ts";
 
 const repo = join(import.meta.dir, "../..");
-const IMAGE: ImageSpec = {
-  name: "systemd",
-  arch: "amd64",
-  include: ["systemd", "systemd-sysv", "dbus"],
-};
 const DEB = "/var/tmp/iotad.deb";
 // Hint: the hook's output joins the agent's journal (its /var/tmp is private, the rest read-only).
 const HOOK = "systemctl reload dbus && echo hook reloaded dbus";
@@ -60,8 +55,9 @@ let serial: string;
 
 beforeAll(async () => {
   requireImageTools();
+  prefetchImages(ALL_IMAGES);
   const release = ensureRelease(repo);
-  root = unpackImage(IMAGE);
+  root = await unpackImage(SYSTEMD_AMD64);
   copyFileSync(release.path("linux-x64", "deb"), join(root, DEB));
   server = await startFleetServer("images-systemd");
   port = await freePort();

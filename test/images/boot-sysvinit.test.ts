@@ -19,7 +19,14 @@ import {
 import { Container, inImage, placeConfig } from "./support/container.ts";
 import { type FleetServer, startFleetServer } from "./support/fleet-server.ts";
 import { freePort, requireImageTools } from "./support/host-tools.ts";
-import { type ImageSpec, unpackImage } from "./support/image-cache.ts";
+import {
+  ALL_IMAGES,
+  type ImageSpec,
+  OPENRC_AMD64,
+  SYSVINIT_AMD64,
+  prefetchImages,
+  unpackImage,
+} from "./support/image-cache.ts";
 
 const repo = join(import.meta.dir, "../..");
 const DEB = "/var/tmp/iotad.deb";
@@ -28,6 +35,7 @@ let release: Release;
 
 beforeAll(async () => {
   requireImageTools();
+  prefetchImages(ALL_IMAGES);
   release = ensureRelease(repo);
   server = await startFleetServer("images-sysv");
 }, 900_000);
@@ -37,8 +45,8 @@ afterAll(async () => {
 });
 
 const IMAGES: [string, ImageSpec][] = [
-  ["SysV rc", { name: "sysvinit", arch: "amd64", include: ["sysvinit-core"] }],
-  ["OpenRC", { name: "openrc", arch: "amd64", include: ["sysvinit-core", "openrc"] }],
+  ["SysV rc", SYSVINIT_AMD64],
+  ["OpenRC", OPENRC_AMD64],
 ];
 
 describe.each(IMAGES)(
@@ -51,7 +59,7 @@ describe.each(IMAGES)(
     let serial: string;
 
     beforeAll(async () => {
-      root = unpackImage(image);
+      root = await unpackImage(image);
       copyFileSync(release.path("linux-x64", "deb"), join(root, DEB));
       port = await freePort();
     }, 600_000);
