@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS } from "../../targets/index.ts";
 import { ensureRelease, type Release } from "../support/release.ts";
-import { requireImageTools } from "./support/host-tools.ts";
+import { requireTools } from "./support/host-tools.ts";
 
 const repo = join(import.meta.dir, "../..");
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
@@ -20,7 +20,7 @@ const debTargets = TARGETS.filter((t) => t.packaging?.debArch !== undefined);
 const tarTargets = TARGETS.filter((t) => t.packaging?.tarball);
 
 beforeAll(() => {
-  requireImageTools("lintian", "dpkg-deb");
+  requireTools("lintian", "dpkg-deb");
   release = ensureRelease(repo);
   for (const target of debTargets) {
     const tags = lintianTags(release.path(target.name, "deb"));
