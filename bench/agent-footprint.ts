@@ -1,16 +1,20 @@
 /**
- * Agent footprint benchmark: size, start-to-ready time, idle memory, idle CPU and idle wake-ups of the
- * compiled iotad and of its Node.js bundle, each against a real iota-server with its embedded MQTT broker.
+ * Agent footprint benchmark: size, start-to-ready time, idle memory, idle CPU and idle wake-ups of iotad
+ * as the release packages it (the linux-x64 executable built like `npm run build` builds it, run with
+ * the environment of the packaged systemd unit), beside the same executable without that environment,
+ * with `--smol`, and the Node.js bundle, each against a real iota-server with its embedded MQTT broker.
  */
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { deviceToken } from "../src/core/token.ts";
+import { type Artifact, buildAgents } from "./agent-artifacts.ts";
+import { procStatus, wakeups, wakeupsBetween } from "./proc-sample.ts";
+import { freePort, startServer, stop } from "./footprint-server.ts";
 import { printTable, processCpuSeconds } from "./load.ts";
-import { startServerProcess } from "../test/helpers/server-process.ts";
 
 /** Benchmark knobs: idle window and fresh starts per artifact (the median start is reported). */
 export interface FootprintOptions {
@@ -20,16 +24,9 @@ export interface FootprintOptions {
 
 const DEFAULTS: FootprintOptions = { idleSeconds: 60, starts: 5 };
 const ROOT = resolve(import.meta.dir, "..");
-const BUN = process.execPath;
-/** Extra environment for the agents, e.g. `BENCH_AGENT_ENV='{"BUN_GC_TIMER_DISABLE":"1"}'` to test a runtime knob. */
+const _BUN = process.execPath;
+/** Extra environment for every agent, e.g. `BENCH_AGENT_ENV='{"BUN_GC_TIMER_INTERVAL":"5000"}'` to try a runtime knob. */
 const AGENT_ENV = JSON.parse(process.env.BENCH_AGENT_ENV ?? "{}") as Record<string, string>;
-
-/** One way of shipping iotad: how to start it and the file(s) that ship. */
-interface Artifact {
-  name: string;
-  file: string;
-  command: (config: string) => [string, string[]];
-}
 
 /** What one artifact measured. */
 interface Footprint {
@@ -51,111 +48,6 @@ interface IdleSample {
   /** The same summed over every thread alive at both ends of the window (/proc/PID/task/TID/status). */
   wakeupsAll: number;
   threads: number;
-}
-
-function build(out: string): Artifact[] {
-  const run = (args: string[]) => {
-    const r = spawnSync(BUN, args, { cwd: ROOT, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`bun ${args.join(" ")}: ${r.stderr}`);
-  };
-  const compiled = join(out, "iotad");
-  const bundle = join(out, "iotad.mjs");
-  run([
-    "build",
-    "--compile",
-    "--minify",
-    "--bytecode",
-    "--format=esm",
-    "src/iotad/main.ts",
-    "--outfile",
-    compiled,
-  ]);
-  run(["build", "--target=node", "src/iotad/main.ts", "--outfile", bundle]);
-  const node = spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim();
-  return [
-    {
-      name: "iotad (bun --compile)",
-      file: compiled,
-      command: (config) => [compiled, ["run", "--config", config]],
-    },
-    {
-      name: `iotad.mjs (node ${node})`,
-      file: bundle,
-      command: (config) => ["node", [bundle, "run", "--config", config]],
-    },
-  ];
-}
-
-/** Fields of /proc/PID/status as numbers (kB values without the unit). */
-function procStatus(path: string): Map<string, number> {
-  const fields = new Map<string, number>();
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    const match = /^(\w+):\s+(\d+)/.exec(line);
-    if (match) fields.set(match[1] ?? "", Number(match[2]));
-  }
-  return fields;
-}
-
-/** Voluntary context switches per live thread (tid → count); the main thread's tid is the pid. */
-function wakeups(pid: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      counts.set(
-        task,
-        procStatus(`/proc/${pid}/task/${task}/status`).get("voluntary_ctxt_switches") ?? 0,
-      );
-    } catch {
-      // Hint: a thread may end between the listing and the read.
-    }
-  }
-  return counts;
-}
-
-/** Wake-ups between two samples: of the main thread, and of every thread alive at both (threads come and go). */
-function wakeupsBetween(
-  pid: number,
-  before: Map<string, number>,
-  after: Map<string, number>,
-): { main: number; all: number; threads: number } {
-  let all = 0;
-  for (const [tid, count] of after) all += count - (before.get(tid) ?? count);
-  return {
-    main: (after.get(String(pid)) ?? 0) - (before.get(String(pid)) ?? 0),
-    all,
-    threads: after.size,
-  };
-}
-
-/** The server under the agents: iota-server with the embedded broker, on loopback. */
-async function startServer(dir: string) {
-  const server = await startServerProcess({
-    tls: true,
-    data: join(dir, "server"),
-    args: ["--mqtt-listen", "127.0.0.1:0"],
-  });
-  return {
-    process: server,
-    url: server.url,
-    mqttUrl: server.brokerUrl ?? "",
-    serverCa: server.serverCaPem,
-    fetch: server.fetch,
-    admin: { authorization: `Bearer ${server.token()}`, "content-type": "application/json" },
-  };
-}
-
-function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.once("exit", done));
-  child.kill("SIGTERM");
-  await exited;
 }
 
 /** A started agent and the milliseconds from spawn to provisioned (`ready`) and to announced (MQTT connected). */
@@ -200,7 +92,7 @@ async function startAgent(
   const child = spawn(command, args, {
     cwd: dir,
     stdio: ["ignore", "ignore", "ignore"],
-    env: { ...process.env, ...AGENT_ENV },
+    env: { ...process.env, ...AGENT_ENV, ...artifact.env },
   });
   let readyMs = 0;
   let announcedMs = 0;
@@ -231,12 +123,17 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** Runs the footprint benchmark and prints its table; returns the headline figures per artifact. */
-export async function main(
-  options: Partial<FootprintOptions> = {},
-): Promise<
+export async function main(options: Partial<FootprintOptions> = {}): Promise<
   Record<
     string,
-    { readyMs: number; announcedMs: number; idleWakeupsPerMinute: number; rssAnonKb: number }
+    {
+      readyMs: number;
+      announcedMs: number;
+      idleWakeupsMainPerMinute: number;
+      idleWakeupsPerMinute: number;
+      idleCpuMsPerMinute: number;
+      rssAnonKb: number;
+    }
   >
 > {
   const o = { ...DEFAULTS, ...options };
@@ -247,7 +144,7 @@ export async function main(
     console.log(
       `\n## Agent footprint: ${o.starts} starts per artifact, ${o.idleSeconds} s idle, loopback iota-server with embedded broker\n`,
     );
-    const artifacts = build(dir);
+    const artifacts = await buildAgents(ROOT, dir);
     server = await startServer(dir);
     const group = await server.fetch("/v1/groups", {
       method: "POST",
@@ -326,8 +223,8 @@ export async function main(
         `${fmt(r.gzipBytes / 1e6, 1)} MB`,
         `${fmt(median(r.readyMs))} (${fmt(Math.min(...r.readyMs))}-${fmt(Math.max(...r.readyMs))})`,
         `${fmt(median(r.announcedMs))} (${fmt(Math.min(...r.announcedMs))}-${fmt(Math.max(...r.announcedMs))})`,
-        `${fmt(r.idle.rssAnonKb / 1024, 1)} MB`,
-        `${fmt(r.idle.rssFileKb / 1024, 1)} MB`,
+        `${fmt(r.idle.rssAnonKb / 1024, 1)} MiB`,
+        `${fmt(r.idle.rssFileKb / 1024, 1)} MiB`,
         `${fmt((r.idle.cpuMs * 60) / o.idleSeconds)} ms`,
         fmt(perMinute(r.idle.wakeupsMain)),
         fmt(perMinute(r.idle.wakeupsAll)),
@@ -344,7 +241,9 @@ export async function main(
         {
           readyMs: median(r.readyMs),
           announcedMs: median(r.announcedMs),
+          idleWakeupsMainPerMinute: perMinute(r.idle.wakeupsMain),
           idleWakeupsPerMinute: perMinute(r.idle.wakeupsAll),
+          idleCpuMsPerMinute: perMinute(r.idle.cpuMs),
           rssAnonKb: r.idle.rssAnonKb,
         },
       ]),

@@ -6,6 +6,7 @@
  * qemu-arm as an ARMv6 CPU, which dies on ARMv5); the .deb and install.sh lay out a root filesystem;
  * every artifact matches SHA256SUMS. Uses dist/ from `npm run build`, which npm test runs first when
  * the sources changed since the last build; fails at once on a missing or stale dist/.
+ * (test/images/ boots the packages in real images.)
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -23,9 +24,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS, type Target } from "../targets/index.ts";
-import { buildState } from "../packaging/build/inputs.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
+import { currentRelease } from "./helpers/release.ts";
 import { makeSandbox, qemuNodeArgv, type Sandbox } from "./helpers/foreign-run.ts";
 
 const repo = join(import.meta.dir, "..");
@@ -40,16 +41,7 @@ let manifest: {
 const tmp = mkdtempSync(join(tmpdir(), "iota-dist-test-"));
 
 beforeAll(async () => {
-  const state = buildState(
-    repo,
-    dist,
-    TARGETS.map((t) => t.name),
-  );
-  if (state !== "current")
-    throw new Error(
-      `dist/ ${state === "missing" ? "holds no finished build" : "was built from other sources"}: run npm run build (npm test builds it when needed)`,
-    );
-  manifest = JSON.parse(readFileSync(join(dist, "artifacts.json"), "utf8"));
+  manifest = currentRelease(repo);
   server = await startServerProcess({ tls: true });
   const group = await server.admin("POST", "/v1/groups", { name: GROUP, validity: "1m" }, 201);
   secret = String(group.provisioningSecret);
@@ -113,7 +105,7 @@ describe("artifacts", () => {
 async function prepareDevice(target: Target, box: Sandbox, device: string): Promise<string> {
   mkdirSync(join(box.host, "release"));
   const untar = runTool("tar", [
-    "-xzf",
+    "-xJf",
     artifact(target.name, "tarball"),
     "-C",
     join(box.host, "release"),
@@ -241,7 +233,7 @@ describe("Debian's armel Node.js (linux-armel)", () => {
 });
 
 describe("device image packaging", () => {
-  test("the amd64 .deb unpacks into a root with the binary, a hardened unit, a conffile and a placeholder config iotad refuses", () => {
+  test("the amd64 .deb unpacks into a root with the binary, a hardened unit for the iotad user, the SysV script and a placeholder config iotad refuses", () => {
     const deb = artifact("linux-x64", "deb");
     const root = mkdtempSync(join(tmp, "deb-root-"));
     expect(runTool("dpkg-deb", ["-x", deb, root]).status).toBe(0);
@@ -254,35 +246,38 @@ describe("device image packaging", () => {
     ]);
     const control = mkdtempSync(join(tmp, "deb-control-"));
     expect(runTool("dpkg-deb", ["-e", deb, control]).status).toBe(0);
-    expect(readFileSync(join(control, "conffiles"), "utf8").trim()).toBe("/etc/iotad/config.json");
+    // The device config is not a conffile: a factory places it before installing (no prompt).
+    expect(readFileSync(join(control, "conffiles"), "utf8").trim()).toBe("/etc/init.d/iotad");
     expect(statSync(join(control, "postinst")).mode & 0o111).not.toBe(0);
 
     expect(statSync(join(root, "usr/bin/iotad")).mode & 0o777).toBe(0o755);
-    expect(statSync(join(root, "etc/iotad/config.json")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(root, "etc/init.d/iotad")).mode & 0o777).toBe(0o755);
+    expect(existsSync(join(root, "etc/iotad"))).toBe(false);
     const unit = readFileSync(join(root, "lib/systemd/system/iotad.service"), "utf8");
     for (const line of [
       "ExecStart=/usr/bin/iotad run --config /etc/iotad/config.json",
       "Restart=always",
+      "User=iotad",
       "ProtectSystem=strict",
       "NoNewPrivileges=yes",
       "StateDirectory=iotad",
-      "ConfigurationDirectory=iotad",
       "PrivateTmp=yes",
       "RestartPreventExitStatus=2",
+      "Environment=BUN_GC_TIMER_DISABLE=1",
     ]) {
       expect(unit.split("\n")).toContain(line);
     }
-    // The shipped binary runs, and refuses the placeholder config naming the fields to fill in.
+    // The shipped binary runs, and refuses the placeholder (postinst's config when none is placed).
     const check = runTool(join(root, "usr/bin/iotad"), [
       "check-config",
       "--config",
-      join(root, "etc/iotad/config.json"),
+      join(root, "usr/share/iotad/config.example.json"),
     ]);
     expect(check.status).toBe(2);
     expect(check.stderr).toContain('"device"');
     // postinst starts nothing while the config is the placeholder (it only checks it).
     expect(readFileSync(join(control, "postinst"), "utf8")).toContain(
-      "check-config --config /etc/iotad/config.json",
+      'iotad check-config --config "$config"',
     );
   });
 
@@ -296,18 +291,20 @@ describe("device image packaging", () => {
       expect(runTool("dpkg-deb", ["-f", deb, "Architecture"]).stdout.trim()).toBe(
         target.packaging?.debArch ?? "",
       );
-      expect(runTool("dpkg-deb", ["-f", deb, "Depends"]).stdout.trim()).toBe("nodejs (>= 18)");
+      expect(runTool("dpkg-deb", ["-f", deb, "Depends"]).stdout.trim()).toBe(
+        "nodejs (>= 18), passwd",
+      );
       const files = runTool("dpkg-deb", ["-c", deb]).stdout;
       expect(files).toContain("./usr/lib/iotad/iotad.mjs");
       expect(files).toContain("./usr/bin/iotad");
     }
   });
 
-  test("install.sh --root lays out an image root: program, config 0600, unit, OpenRC script when the image has OpenRC", () => {
+  test("install.sh --root lays out an image root: the iotad user, program, config root:iotad 0640, unit, OpenRC script when the image has OpenRC", () => {
     const release = mkdtempSync(join(tmp, "release-"));
     expect(
       runTool("tar", [
-        "-xzf",
+        "-xJf",
         artifact("linux-x64", "tarball"),
         "-C",
         release,
@@ -316,7 +313,11 @@ describe("device image packaging", () => {
     ).toBe(0);
     const root = mkdtempSync(join(tmp, "image-root-"));
     mkdirSync(join(root, "sbin"));
+    mkdirSync(join(root, "etc"));
+    writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    writeFileSync(join(root, "etc/group"), "root:x:0:\n");
     writeFileSync(join(root, "sbin/openrc-run"), "#!/bin/sh\n", { mode: 0o755 });
+    writeFileSync(join(root, "sbin/nologin"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     const config = join(tmp, "device.json");
     writeFileSync(config, "{}\n");
     const install = runTool("sh", [
@@ -329,8 +330,17 @@ describe("device image packaging", () => {
     ]);
     expect(`${install.status} ${install.stderr}`).toBe("0 ");
     expect(statSync(join(root, "usr/bin/iotad")).mode & 0o777).toBe(0o755);
-    expect(statSync(join(root, "etc/iotad/config.json")).mode & 0o777).toBe(0o600);
-    expect(statSync(join(root, "var/lib/iotad")).mode & 0o777).toBe(0o700);
+    // The user lives in the image's own files, never in this machine's.
+    const user = /^iotad:[^:]*:(\d+):(\d+):.*:\/sbin\/nologin$/m.exec(
+      readFileSync(join(root, "etc/passwd"), "utf8"),
+    );
+    expect(readFileSync(join(root, "etc/group"), "utf8")).toMatch(
+      new RegExp(`^iotad:[^:]*:${user?.[2]}:`, "m"),
+    );
+    const placed = statSync(join(root, "etc/iotad/config.json"));
+    expect([placed.mode & 0o777, placed.uid, placed.gid]).toEqual([0o640, 0, Number(user?.[2])]);
+    const state = statSync(join(root, "var/lib/iotad"));
+    expect([state.mode & 0o777, state.uid]).toEqual([0o700, Number(user?.[1])]);
     expect(readFileSync(join(root, "etc/init.d/iotad"), "utf8")).toStartWith("#!/sbin/openrc-run");
     // Hint: absolute links, as they must resolve inside the image, not on the build host.
     expect(readlinkSync(join(root, "etc/runlevels/default/iotad"))).toBe("/etc/init.d/iotad");

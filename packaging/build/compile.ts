@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Program, Target } from "../../targets/index.ts";
-import { run } from "./run.ts";
+import { runAsync } from "./run.ts";
 
 /** The source entry of each program. */
 export const ENTRIES: Record<Program, string> = {
@@ -19,20 +19,29 @@ export function executableName(program: Program, target: Target): string {
 }
 
 /**
- * Compiles `program` for `target` into `dist`; returns the file's path.
- * `bun` is the Bun binary that builds (cross targets are fetched by Bun from the npm registry).
+ * Runtime flags compiled into every Bun executable. Hint: mqtt.js calls url.parse(); without
+ * --no-deprecation the compiled runtime would print DEP0169 into every device log. (`--smol` was
+ * measured and left out: bench/agent-footprint.ts, BENCHMARKS.md.)
  */
-export function compileProgram(
+export const EXEC_ARGV: readonly string[] = ["--no-deprecation"];
+
+/**
+ * Compiles `program` for `target` into `dist`; resolves with the file's path.
+ * `bun` is the Bun binary that builds (cross targets are fetched by Bun from the npm registry);
+ * `execArgv` replaces {@link EXEC_ARGV} (the footprint benchmark tries other runtime flags).
+ */
+export async function compileProgram(
   bun: string,
   repo: string,
   dist: string,
   program: Program,
   target: Target,
-): string {
+  execArgv: readonly string[] = EXEC_ARGV,
+): Promise<string> {
   const out = join(dist, executableName(program, target));
   const entry = join(repo, ENTRIES[program]);
   if (target.runtime.kind === "bun") {
-    run(
+    await runAsync(
       bun,
       [
         "build",
@@ -42,8 +51,7 @@ export function compileProgram(
         "--bytecode",
         "--format=esm",
         `--target=${target.runtime.bunTarget}`,
-        // Hint: mqtt.js calls url.parse(); the compiled runtime would print DEP0169 into every device log.
-        "--compile-exec-argv=--no-deprecation",
+        `--compile-exec-argv=${execArgv.join(" ")}`,
         // A device agent must not pick up a stray .env or bunfig.toml from its working folder.
         "--no-compile-autoload-dotenv",
         "--no-compile-autoload-bunfig",
@@ -55,9 +63,13 @@ export function compileProgram(
     // Never strip: the executable carries its JavaScript after the ELF sections.
     return out;
   }
-  run(bun, ["build", entry, "--target=node", "--format=esm", "--minify", "--outfile", out], {
-    cwd: repo,
-  });
+  await runAsync(
+    bun,
+    ["build", entry, "--target=node", "--format=esm", "--minify", "--outfile", out],
+    {
+      cwd: repo,
+    },
+  );
   writeFileSync(out, nodeBundleText(readFileSync(out, "utf8"), target.runtime.minNode));
   return out;
 }

@@ -27,7 +27,8 @@ export function placeAgent(
 ): void {
   if (target.runtime.kind === "node") {
     place("share/iotad-node-launcher.sh", join(root, bin, "iotad"), 0o755);
-    place(executable, join(root, lib, "iotad", "iotad.mjs"), 0o644);
+    // Hint: executable like any file with a #! line; the launcher is still the way to start it.
+    place(executable, join(root, lib, "iotad", "iotad.mjs"), 0o755);
   } else {
     place(executable, join(root, bin, "iotad"), 0o755);
   }

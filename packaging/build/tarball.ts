@@ -5,35 +5,39 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Target } from "../../targets/index.ts";
 import { stageRelease } from "./release-files.ts";
-import { run } from "./run.ts";
+import { runAsync } from "./run.ts";
 
-/** The tarball's file name, also the name of the one folder inside it. */
+/** The tarball's file name; the one folder inside it is the name without `.tar.xz`. */
 export function tarballName(version: string, target: Target): string {
-  return `iotad-${version}-${target.name}.tar.gz`;
+  return `iotad-${version}-${target.name}.tar.xz`;
 }
 
-/** Builds `dist/iotad-<version>-<target>.tar.gz` from the agent's `executable`; returns its path. */
-export function buildTarball(
+/**
+ * Builds `dist/iotad-<version>-<target>.tar.xz` from the agent's `executable`; resolves with its path.
+ * xz, not gzip: the executables shrink to ~40 MB instead of ~54 MB, and every tar that unpacks
+ * images (GNU tar, BusyBox tar, bsdtar) reads xz.
+ */
+export async function buildTarball(
   dist: string,
   version: string,
   target: Target,
   executable: string,
-): string {
+): Promise<string> {
   const name = tarballName(version, target);
-  const folderName = name.replace(/\.tar\.gz$/, "");
+  const folderName = name.replace(/\.tar\.xz$/, "");
   const stage = mkdtempSync(join(tmpdir(), "iotad-tar-"));
   try {
     stageRelease(executable, target, join(stage, folderName));
     const out = join(dist, name);
     // Owned by root in the archive, whoever builds it: image builders unpack as root.
-    run("tar", [
+    await runAsync("tar", [
       "--owner=0",
       "--group=0",
       "--numeric-owner",
       "--sort=name",
       "-C",
       stage,
-      "-czf",
+      "-cJf",
       out,
       folderName,
     ]);

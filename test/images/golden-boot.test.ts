@@ -13,11 +13,9 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildState } from "../../packaging/build/inputs.ts";
-import { TARGETS } from "../../targets/index.ts";
 import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { run } from "../iotactl-support.ts";
-import { ensureRelease } from "../support/release.ts";
+import { currentRelease } from "../helpers/release.ts";
 import { agentStatus, waitFor } from "./support/agent-checks.ts";
 import { Container, inImage, placeConfig } from "./support/container.ts";
 import { freePort, requireImageTools } from "./support/host-tools.ts";
@@ -88,19 +86,10 @@ async function shutdown(): Promise<void> {
 }
 
 beforeAll(async () => {
-  requireImageTools("mmdebstrap", "systemd-nspawn", "nsenter");
+  requireImageTools();
   mkdirSync(work, { recursive: true });
-  // Hint: the image installs the .deb of dist/: one built from other sources would test an older agent.
-  const state = buildState(
-    ROOT,
-    join(ROOT, "dist"),
-    TARGETS.map((t) => t.name),
-  );
-  if (state !== "current")
-    throw new Error(
-      `dist/ ${state === "missing" ? "holds no finished build" : "was built from other sources"}: run npm run build (npm test builds it when needed)`,
-    );
-  const release = ensureRelease(ROOT);
+  // Hint: the image installs the .deb of dist/; currentRelease refuses one built from other sources.
+  const release = currentRelease(ROOT);
   server = await startServerProcess({ tls: true, data: join(work, "server") });
   writeFileSync(join(work, "server-ca.pem"), server.serverCaPem);
   port = await freePort();
@@ -131,7 +120,7 @@ beforeAll(async () => {
   expect(gen.code).toBe(0);
 
   // The golden image: the config the factory places first, then the package, as an image build does.
-  golden = unpackImage(IMAGE);
+  golden = await unpackImage(IMAGE);
   copyFileSync(release.path("linux-x64", "deb"), join(golden, DEB));
   placeConfig(golden, readFileSync(join(work, "golden.json"), "utf8"));
   // Hint: --force-confold keeps the placed config whether or not the package ships one as a conffile.

@@ -25,12 +25,12 @@ export interface Binaries {
 }
 
 /** Compiles iota-server (the release's flags, for this machine's Linux target) and iotad into `dir`. */
-export function buildBinaries(dir: string): Binaries {
+export async function buildBinaries(dir: string): Promise<Binaries> {
   const name = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
   const target = TARGETS.find((t) => t.name === name);
   if (!target) throw new Error(`no build target ${name} in targets/`);
   return {
-    server: compileProgram(BUN, ROOT, dir, "iota-server", target),
+    server: await compileProgram(BUN, ROOT, dir, "iota-server", target),
     iotad: buildCompiledAgent(dir),
   };
 }
@@ -58,7 +58,7 @@ export async function startFleet(): Promise<Fleet> {
   let server: ServerProcess | undefined;
   let browser: TestBrowser;
   try {
-    bin = buildBinaries(work);
+    bin = await buildBinaries(work);
     server = await startServerProcess({
       tls: true,
       command: [bin.server],

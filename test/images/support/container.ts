@@ -45,7 +45,17 @@ export function inImage(root: string, args: string[], timeoutMs = 300_000): Run 
   const env = Object.entries(GUEST_ENV).flatMap(([k, v]) => ["-E", `${k}=${v}`]);
   return host(
     "systemd-nspawn",
-    ["--quiet", "--register=no", "--keep-unit", "-D", root, ...env, "--", ...args],
+    [
+      "--quiet",
+      "--register=no",
+      "--keep-unit",
+      "--console=pipe",
+      "-D",
+      root,
+      ...env,
+      "--",
+      ...args,
+    ],
     timeoutMs,
   );
 }

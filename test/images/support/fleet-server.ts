@@ -26,8 +26,12 @@ export interface FleetServer {
     body: unknown,
     expect: number,
   ): Promise<Record<string, unknown>>;
-  /** Creates `device` and returns its iotad config (JSON text), listening for status on `statusPort`. */
-  deviceConfig(device: string, statusPort: number): Promise<string>;
+  /** Creates `device` and returns its iotad config (JSON text), listening for status on `statusPort`, with `extra` fields. */
+  deviceConfig(
+    device: string,
+    statusPort: number,
+    extra?: Record<string, unknown>,
+  ): Promise<string>;
   /** The device's record on the server (`state`, `serial`, ...). */
   device(device: string): Promise<Record<string, unknown>>;
   /** The retained status message of `device` (read with mosquitto_sub as the monitor device). */
@@ -108,7 +112,7 @@ export async function startFleetServer(group: string): Promise<FleetServer> {
     mqttUrl,
     group,
     call,
-    async deviceConfig(device, statusPort) {
+    async deviceConfig(device, statusPort, extra = {}) {
       await call("POST", `/v1/groups/${group}/devices`, { name: device }, 201);
       const config: Record<string, unknown> = {
         server: url,
@@ -117,6 +121,7 @@ export async function startFleetServer(group: string): Promise<FleetServer> {
         token: deviceToken(secret, group, device),
         statusListen: `127.0.0.1:${statusPort}`,
         mqtt: { url: mqttUrl, ca: mqttCa },
+        ...extra,
       };
       if (serverCa !== undefined) config.serverCa = serverCa;
       return `${JSON.stringify(config, null, 2)}\n`;

@@ -17,7 +17,6 @@ const TOOLS: Record<string, string> = {
   lintian: "lintian",
   mosquitto_sub: "mosquitto-clients",
   xz: "xz-utils",
-  "systemd-analyze": "systemd",
 };
 
 function onPath(command: string): boolean {
@@ -26,13 +25,9 @@ function onPath(command: string): boolean {
     .some((dir) => existsSync(`${dir}/${command}`));
 }
 
-/** Throws one clear line when the host cannot run the image tests: not root, or a tool missing. */
-export function requireImageTools(...commands: (keyof typeof TOOLS)[]): void {
-  if (process.getuid?.() !== 0)
-    throw new Error(
-      "the image tests need root (mmdebstrap and systemd-nspawn build and boot root filesystems)",
-    );
-  for (const command of commands.length > 0 ? commands : Object.keys(TOOLS)) {
+/** Throws one clear line naming the Debian package when one of `commands` is missing. */
+export function requireTools(...commands: (keyof typeof TOOLS)[]): void {
+  for (const command of commands) {
     if (!onPath(command))
       throw new Error(
         `${command} is missing: apt-get install ${TOOLS[command]} (listed in test/setup/apt-packages.txt)`,
@@ -67,6 +62,15 @@ export function requireArm64Binfmt(): void {
         `binfmt_misc has no enabled qemu-aarch64 entry: apt-get install qemu-user-static binfmt-support, then update-binfmts --enable qemu-aarch64 (${enable.error?.message ?? enable.stderr.trim()})`,
       );
   }
+}
+
+/** Throws one clear line when the host cannot build and boot images: not root, or a tool missing. */
+export function requireImageTools(): void {
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      "the image tests need root (mmdebstrap and systemd-nspawn build and boot root filesystems)",
+    );
+  requireTools(...Object.keys(TOOLS));
 }
 
 /** A TCP port on loopback that was free a moment ago (the containers share the host's network). */

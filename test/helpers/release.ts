@@ -1,8 +1,9 @@
-/** Test support: the release in dist/ (from `npm run build`, built here once when absent) and its artifact list. */
+/** Test support: the release in dist/ (from `npm run build`, which npm test runs when the sources changed) and its artifact list. */
 
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildState } from "../../packaging/build/inputs.ts";
+import { TARGETS } from "../../targets/index.ts";
 
 /** One row of dist/artifacts.json. */
 export interface ReleaseArtifact {
@@ -21,16 +22,21 @@ export interface Release {
   path(target: string, kind: string): string;
 }
 
-/** Reads the release in `repo`/dist, running `bun build.ts` first when there is none (~3 min). */
-export function ensureRelease(repo: string): Release {
+/**
+ * The release in `repo`/dist; throws at once, saying what to run, when dist/ holds no finished build of
+ * every target or was built from other sources (a test never runs old artifacts, nor builds them itself).
+ */
+export function currentRelease(repo: string): Release {
   const dist = join(repo, "dist");
-  if (!existsSync(join(dist, "artifacts.json"))) {
-    const built = spawnSync(join(repo, "node_modules/.bin/bun"), ["build.ts"], {
-      cwd: repo,
-      encoding: "utf8",
-    });
-    if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stderr}`);
-  }
+  const state = buildState(
+    repo,
+    dist,
+    TARGETS.map((t) => t.name),
+  );
+  if (state !== "current")
+    throw new Error(
+      `dist/ ${state === "missing" ? "holds no finished build" : "was built from other sources"}: run npm run build (npm test builds it when needed)`,
+    );
   const manifest = JSON.parse(readFileSync(join(dist, "artifacts.json"), "utf8")) as {
     version: string;
     artifacts: ReleaseArtifact[];
