@@ -14,91 +14,14 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
+import { MosquittoProcess, freePort, runOk, tool } from "./helpers/mosquitto-process.ts";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { mosquittoAcl, mosquittoConfig } from "../src/iota-server/mqtt/mosquitto-config.ts";
-
-/** A tool the test needs; CI installs it (apt: mosquitto, mosquitto-clients, openssl). */
-function tool(name: string, ...extra: string[]): string {
-  const found = Bun.which(name, { PATH: [process.env.PATH ?? "", ...extra].join(":") });
-  if (!found)
-    throw new Error(
-      `${name} is not installed; install Debian's mosquitto, mosquitto-clients and openssl packages to run this test`,
-    );
-  return found;
-}
-
-/** Runs a command to completion; throws with its stderr when it fails. */
-function runOk(cmd: string[]): string {
-  const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0)
-    throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
-  return result.stdout.toString();
-}
-
-/** A TCP port the OS had free a moment ago (Mosquitto cannot listen on port 0 and report it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A Mosquitto running in the foreground, its log kept so the test can wait for lines. */
-class Mosquitto {
-  log = "";
-  /** Mosquitto closed its log: it has exited or is exiting. */
-  private ended = false;
-  private readonly proc;
-  private waiters: (() => void)[] = [];
-
-  constructor(config: string) {
-    this.proc = Bun.spawn([tool("mosquitto", "/usr/sbin"), "-c", config], {
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    void this.pump(this.proc.stderr.getReader());
-  }
-
-  /** Keeps Mosquitto's log and wakes whoever waits for a line. */
-  private async pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      this.log += decoder.decode(value, { stream: true });
-      for (const wake of this.waiters.splice(0)) wake();
-    }
-    this.ended = true;
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-
-  /** Waits until the log, after `from` characters, matches `pattern`; fails if Mosquitto exits first. */
-  async waitFor(pattern: RegExp, from = 0): Promise<void> {
-    while (!pattern.test(this.log.slice(from))) {
-      if (this.ended) throw new Error(`mosquitto exited (${await this.proc.exited}):\n${this.log}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  /** SIGHUP: Mosquitto reloads its configuration, certificates and CRL. Resolves once it says so. */
-  async reload(): Promise<void> {
-    const from = this.log.length;
-    this.proc.kill("SIGHUP");
-    await this.waitFor(/Reloading config/, from);
-  }
-
-  async stop(): Promise<void> {
-    this.proc.kill("SIGTERM");
-    await this.proc.exited;
-  }
-}
 
 /** A provisioned device's files. */
 interface DeviceFiles {
@@ -110,7 +33,7 @@ interface DeviceFiles {
 const GROUP = "room2-lights";
 let server: ServerProcess;
 let dir: string;
-let broker: Mosquitto;
+let broker: MosquittoProcess;
 let port: number;
 const devices: Record<string, DeviceFiles> = {};
 const clients: MqttClient[] = [];
@@ -204,7 +127,7 @@ function subscribeOnce(
 beforeAll(async () => {
   tool("openssl");
   dir = mkdtempSync(join(tmpdir(), "iota-mosquitto-"));
-  // Hint: Mosquitto started as root drops to user mosquitto before it reads the CRL again on SIGHUP.
+  // Hint: MosquittoProcess started as root drops to user mosquitto before it reads the CRL again on SIGHUP.
   chmodSync(dir, 0o755);
   server = await startServerProcess({ tls: true });
   const group = await api("POST", "/v1/groups", { name: GROUP });
@@ -261,7 +184,7 @@ beforeAll(async () => {
     logToStderr: true,
   });
   writeFileSync(join(dir, "mosquitto.conf"), config, { mode: 0o644 });
-  broker = new Mosquitto(join(dir, "mosquitto.conf"));
+  broker = new MosquittoProcess(join(dir, "mosquitto.conf"));
   await broker.waitFor(/mosquitto version \S+ running/);
 }, 120_000);
 
@@ -293,7 +216,7 @@ describe("Mosquitto with the tenant CA and CRL", () => {
       retain: true,
     });
     const lamp1 = await connect(devices.lamp1!);
-    // Hint: Mosquitto acknowledges a denied publish and drops it, so the retained message shows whether it got through.
+    // Hint: MosquittoProcess acknowledges a denied publish and drops it, so the retained message shows whether it got through.
     await lamp1.publishAsync("iota/room2-lights/lamp-2/status", '{"state":"forged"}', {
       qos: 1,
       retain: true,

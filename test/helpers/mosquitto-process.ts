@@ -64,6 +64,13 @@ export class MosquittoProcess {
     }
   }
 
+  /** SIGHUP: Mosquitto reloads its configuration, certificates and CRL. Resolves once it says so. */
+  async reload(): Promise<void> {
+    const from = this.log.length;
+    this.proc.kill("SIGHUP");
+    await this.waitFor(/Reloading config/, from);
+  }
+
   async stop(): Promise<void> {
     this.proc.kill("SIGTERM");
     await this.proc.exited;
