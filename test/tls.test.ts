@@ -15,6 +15,7 @@ import { DEFAULT_ISSUE_RATE } from "../src/iota-server/config.ts";
 import { memoryLogger } from "../src/iota-server/log.ts";
 import { startServer } from "../src/iota-server/server.ts";
 import { BUN, ROOT, startServerProcess } from "./helpers/server-process.ts";
+import { issuePair } from "./helpers/throwaway-tls.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-tls-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,75 +39,14 @@ async function peerCertificate(port: number, ca?: string): Promise<X509Certifica
   });
 }
 
-/** Runs openssl in `dir`, failing with its output. */
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
-}
-
-/** An operator PKI made with openssl: a root CA and a server certificate for localhost and 127.0.0.1. */
-function operatorPki(dir: string, name: string): { chain: string; key: string; root: string } {
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}-ca.key`,
-    "-out",
-    `${name}-ca.pem`,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name} operator root`,
-  );
-  openssl(
-    dir,
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    "/CN=localhost",
-  );
-  writeFileSync(
-    join(dir, "san.ext"),
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
-  openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${name}-ca.pem`,
-    "-CAkey",
-    `${name}-ca.key`,
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    "san.ext",
-    "-out",
-    `${name}.pem`,
-  );
-  return {
-    chain: join(dir, `${name}.pem`),
-    key: join(dir, `${name}.key`),
-    root: join(dir, `${name}-ca.pem`),
-  };
+/** An operator PKI made with openssl (a root and a server certificate), as the files an operator hands over. */
+function files(dir: string, name: string): { chain: string; key: string; root: string } {
+  const pair = issuePair(dir, name);
+  const chain = join(dir, `${name}-chain.pem`);
+  const key = join(dir, `${name}-server.key`);
+  writeFileSync(chain, pair.cert);
+  writeFileSync(key, pair.key);
+  return { chain, key, root: pair.caFile };
 }
 
 test("the service renews its own server certificate before it expires, without a restart", async () => {
@@ -145,7 +85,7 @@ test("the service renews its own server certificate before it expires, without a
 test("--tls-cert/--tls-key serve the operator's certificate; SIGHUP reloads it, and keeps it when the new files are bad", async () => {
   const dir = join(tmp, "operator");
   spawnSync("mkdir", ["-p", dir]);
-  const one = operatorPki(dir, "one");
+  const one = files(dir, "one");
   const server = await startServerProcess({
     tls: true,
     args: ["--tls-cert", one.chain, "--tls-key", one.key],
@@ -153,14 +93,14 @@ test("--tls-cert/--tls-key serve the operator's certificate; SIGHUP reloads it, 
   try {
     const port = Number(new URL(server.url).port);
     const served = await peerCertificate(port, await Bun.file(one.root).text());
-    expect(served.subject).toContain("CN=localhost");
+    expect(served.subject).toContain("CN=one server");
     // The chain has no root, so the service cannot hand one out: clients pin the operator's CA themselves.
     const res = await fetch(`${server.url}/v1/server-ca`, {
       tls: { ca: await Bun.file(one.root).text() },
     });
     expect(res.status).toBe(404);
 
-    const two = operatorPki(dir, "two");
+    const two = files(dir, "two");
     // The new chain ends in its root: GET /v1/server-ca then answers it.
     writeFileSync(
       one.chain,

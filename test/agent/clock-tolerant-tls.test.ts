@@ -4,86 +4,17 @@
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeHttpTransport } from "../../src/iotad/http-transport.ts";
+import { type IssuedPair, issuePair } from "../helpers/throwaway-tls.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iota-clock-tls-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs openssl in `dir` (under `faketime` at `at` when given), failing with its output. */
-function openssl(at: string | undefined, ...args: string[]): void {
-  const cmd = at ? ["faketime", at, "openssl", ...args] : ["openssl", ...args];
-  const r = spawnSync(cmd[0] as string, cmd.slice(1), { cwd: dir, encoding: "utf8" });
-  if (r.error || r.status !== 0)
-    throw new Error(
-      `${cmd.join(" ")}: ${r.error?.message ?? r.stderr} (needs openssl and faketime: apt-get install openssl faketime)`,
-    );
-}
-
-/** A CA named `name`, and a server certificate from it for localhost/127.0.0.1 issued at `at` for a day. */
-function pki(name: string, at: string | undefined): { ca: string; cert: string; key: string } {
-  openssl(
-    at,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}-ca.key`,
-    "-out",
-    `${name}-ca.pem`,
-    "-days",
-    "3650",
-    "-subj",
-    `/CN=${name} CA`,
-  );
-  openssl(
-    at,
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    "/CN=localhost",
-  );
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  openssl(
-    at,
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${name}-ca.pem`,
-    "-CAkey",
-    `${name}-ca.key`,
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    "san.ext",
-    "-out",
-    `${name}.pem`,
-  );
-  const read = (file: string) => readFileSync(join(dir, file), "utf8");
-  return { ca: read(`${name}-ca.pem`), cert: read(`${name}.pem`), key: read(`${name}.key`) };
-}
-
-let pinned: ReturnType<typeof pki>;
-let foreign: ReturnType<typeof pki>;
+let pinned: IssuedPair;
+let foreign: IssuedPair;
 const servers: ReturnType<typeof Bun.serve>[] = [];
 const received: string[] = [];
 
@@ -105,8 +36,8 @@ function serve(material: { cert: string; key: string }, hostname = "127.0.0.1"):
 beforeAll(() => {
   // Hint: certificates from 2020, a day long: to this machine's clock they are long expired, as a
   // correct certificate looks to a device whose clock runs years ahead.
-  pinned = pki("pinned", "2020-01-01 00:00:00");
-  foreign = pki("foreign", "2020-01-01 00:00:00");
+  pinned = issuePair(dir, "pinned", "2020-01-01 00:00:00");
+  foreign = issuePair(dir, "foreign", "2020-01-01 00:00:00");
 });
 
 afterAll(() => {

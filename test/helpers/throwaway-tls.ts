@@ -24,13 +24,15 @@ export interface ThrowawayTls {
   remove(): void;
 }
 
-function openssl(args: string[], cwd: string): string {
+/** Runs openssl in `cwd`; under `faketime` at `at` when given (certificates dated then). */
+function openssl(args: string[], cwd: string, at?: string): string {
+  const cmd = at === undefined ? ["openssl", ...args] : ["faketime", at, "openssl", ...args];
   let result: ReturnType<typeof Bun.spawnSync>;
   try {
-    result = Bun.spawnSync(["openssl", ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+    result = Bun.spawnSync(cmd, { cwd, stdout: "pipe", stderr: "pipe" });
   } catch (error) {
     throw new Error(
-      `openssl is required for this test (apt-get install openssl): ${(error as Error).message}`,
+      `${cmd[0]} is required for this test (apt-get install openssl faketime): ${(error as Error).message}`,
     );
   }
   if (result.exitCode !== 0)
@@ -38,7 +40,11 @@ function openssl(args: string[], cwd: string): string {
   return result.stdout?.toString() ?? "";
 }
 
-function issue(dir: string, name: string): IssuedPair {
+/**
+ * Makes the CA `name` and a server certificate from it for localhost and 127.0.0.1 in `dir`; with `at`
+ * (a faketime date such as "2020-01-01 00:00:00"), both are issued then, the server certificate for a day.
+ */
+export function issuePair(dir: string, name: string, at?: string): IssuedPair {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   openssl(
     [
@@ -59,10 +65,12 @@ function issue(dir: string, name: string): IssuedPair {
       "keyUsage=critical,keyCertSign,cRLSign",
     ],
     dir,
+    at,
   );
   openssl(
     ["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name} server`],
     dir,
+    at,
   );
   writeFileSync(
     join(dir, `${name}.ext`),
@@ -87,6 +95,7 @@ function issue(dir: string, name: string): IssuedPair {
       `${name}.ext`,
     ],
     dir,
+    at,
   );
   const read = (file: string) => readFileSync(join(dir, file), "utf8");
   return {
@@ -106,8 +115,8 @@ export function throwawayTls(): ThrowawayTls {
   const dir = mkdtempSync(join(tmpdir(), "iota-tls-"));
   return {
     dir,
-    pinned: issue(dir, "pinned"),
-    other: issue(dir, "other"),
+    pinned: issuePair(dir, "pinned"),
+    other: issuePair(dir, "other"),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
