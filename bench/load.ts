@@ -3,7 +3,7 @@
  * from /proc, OpenSSL's own P-256 speed, and small table printing.
  */
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { crypto } from "../src/core/x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "../src/core/csr.ts";
@@ -56,6 +56,27 @@ export function processCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / CLOCK_TICKS;
+}
+
+/**
+ * User+system CPU seconds per thread name of a process (`/proc/PID/task/TID/stat`), summed over threads of
+ * the same name: where a server's CPU goes (its JavaScript thread, thread pool, JIT and GC threads).
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // Hint: a thread may end between the listing and the read.
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
 }
 
 const CLOCK_TICKS =

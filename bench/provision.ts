@@ -15,6 +15,7 @@ import {
   processCpuSeconds,
   quantile,
   runLoad,
+  threadCpuSeconds,
   waitFor,
   type LoadResult,
 } from "./load.ts";
@@ -35,6 +36,8 @@ interface ServerRun {
   name: string;
   load: LoadResult;
   serverCpu: number;
+  /** CPU seconds by thread name during the measured run. */
+  threads: Map<string, number>;
 }
 
 /** Starts a child process and resolves with its first stdout line. */
@@ -72,15 +75,19 @@ async function measure(
   inFlight: number,
 ): Promise<ServerRun> {
   await runLoad(url, warm, inFlight);
+  const threads0 = threadCpuSeconds(pid);
   const cpu0 = processCpuSeconds(pid);
   const load = await runLoad(url, bodies, inFlight);
   const serverCpu = processCpuSeconds(pid) - cpu0;
+  const threads = threadCpuSeconds(pid);
+  for (const [thread, seconds] of threads)
+    threads.set(thread, seconds - (threads0.get(thread) ?? 0));
   const ok = (load.statuses.get(201) ?? 0) + (load.statuses.get(200) ?? 0);
   if (ok !== bodies.length)
     throw new Error(
       `${name}: only ${ok} of ${bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
     );
-  return { name, load, serverCpu };
+  return { name, load, serverCpu, threads };
 }
 
 async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Promise<ServerRun> {
@@ -263,6 +270,16 @@ export async function main(
       ]);
     }
     printTable(rows);
+    // Hint: BENCH_THREADS=1 shows where each server's CPU went, per thread name, in us per request.
+    if (process.env.BENCH_THREADS)
+      for (const r of runs)
+        console.log(
+          `${r.name} threads (us/request): ${[...r.threads]
+            .filter(([, s]) => s > 0)
+            .sort((a, b) => b[1] - a[1])
+            .map(([t, s]) => `${t} ${fmt((s / r.load.requests) * 1e6, 1)}`)
+            .join(", ")}`,
+        );
     const [iota, cfssl] = runs as [ServerRun, ServerRun];
     const iotaCpu = iota.serverCpu / iota.load.requests;
     const efficiency = cryptoCost / iotaCpu;
