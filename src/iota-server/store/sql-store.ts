@@ -22,7 +22,13 @@ import type {
 } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
-import { postgresDriver, sqliteDriver, type Driver, type Query } from "./sql-driver.ts";
+import {
+  postgresDriver,
+  sqliteDriver,
+  type Driver,
+  type Durability,
+  type Query,
+} from "./sql-driver.ts";
 import {
   allocateCrl,
   revokeDeviceCertificates,
@@ -100,6 +106,11 @@ export class SqlStore implements Store {
 
   async close(): Promise<void> {
     await this.driver.close();
+  }
+
+  /** Answers every write only once `durability` made it durable (SQLite; PostgreSQL commits durably itself). */
+  useDurability(durability: Durability): void {
+    this.driver.useDurability?.(durability);
   }
 
   async getTenant(id: string): Promise<TenantRecord | undefined> {
