@@ -17,6 +17,13 @@ const OID_COMMON_NAME = Uint8Array.of(0x06, 0x03, 0x55, 0x04, 0x03);
  * in DER so preparing twenty thousand of them takes seconds, not minutes.
  */
 export async function deviceCsrPem(device: string): Promise<string> {
+  return (await deviceKeyAndCsr(device)).csr;
+}
+
+/** A fresh P-256 key pair for `device` and its CSR, as {@link deviceCsrPem} makes it. */
+export async function deviceKeyAndCsr(
+  device: string,
+): Promise<{ keys: CryptoKeyPair; csr: string }> {
   const keys = (await crypto.subtle.generateKey(EC_P256, true, [
     "sign",
     "verify",
@@ -47,7 +54,7 @@ export async function deviceCsrPem(device: string): Promise<string> {
     ECDSA_SHA256_ALGORITHM,
     tlv(TAG.BIT_STRING, Uint8Array.of(0), p1363ToDer(signature)),
   );
-  return encodePem(der, "CERTIFICATE REQUEST");
+  return { keys, csr: encodePem(der, "CERTIFICATE REQUEST") };
 }
 
 /** User+system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat). */

@@ -3,22 +3,12 @@
  * sign + verify, and its throughput against `cfssl serve` under the same load generator, in one run.
  */
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import {
-  deviceCsrPem,
-  opensslSpeed,
-  printTable,
-  processCpuSeconds,
-  quantile,
-  runLoad,
-  threadCpuSeconds,
-  waitFor,
-  type LoadResult,
-} from "./load.ts";
+import { join } from "node:path";
+import { deviceCsrPem, opensslSpeed, printTable, quantile, waitFor } from "./load.ts";
+import { measure, printThreads, startIota, stop, type ServerRun } from "./servers.ts";
 
 /** Benchmark size: devices provisioned in the measured run, requests in flight, warm-up requests. */
 export interface ProvisionOptions {
@@ -28,125 +18,24 @@ export interface ProvisionOptions {
 }
 
 const DEFAULTS: ProvisionOptions = { devices: 20_000, inFlight: 64, warmup: 2_000 };
-const ROOT = resolve(import.meta.dir, "..");
-const BUN = process.execPath;
-
-/** One server under load: what it answered and what it cost. */
-interface ServerRun {
-  name: string;
-  load: LoadResult;
-  serverCpu: number;
-  /** CPU seconds by thread name during the measured run. */
-  threads: Map<string, number>;
-}
-
-/** Starts a child process and resolves with its first stdout line. */
-async function startChild(
-  command: string,
-  args: string[],
-  logPath: string,
-): Promise<{ child: ChildProcess; firstLine: string }> {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", openSync(logPath, "w")],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const firstLine = await new Promise<string>((done, fail) => {
-    lines.once("line", done);
-    child.once("exit", (code) => fail(new Error(`${command} exited with ${code}; see ${logPath}`)));
-  });
-  return { child, firstLine };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((done) => child.once("exit", done));
-  child.kill("SIGTERM");
-  await exited;
-}
-
-/** Measures one server: warm-up, then the measured run with its process CPU read from /proc. */
-async function measure(
-  name: string,
-  pid: number,
-  url: string,
-  warm: string[],
-  bodies: string[],
-  inFlight: number,
-): Promise<ServerRun> {
-  await runLoad(url, warm, inFlight);
-  const threads0 = threadCpuSeconds(pid);
-  const cpu0 = processCpuSeconds(pid);
-  const load = await runLoad(url, bodies, inFlight);
-  const serverCpu = processCpuSeconds(pid) - cpu0;
-  const threads = threadCpuSeconds(pid);
-  for (const [thread, seconds] of threads)
-    threads.set(thread, seconds - (threads0.get(thread) ?? 0));
-  const ok = (load.statuses.get(201) ?? 0) + (load.statuses.get(200) ?? 0);
-  if (ok !== bodies.length)
-    throw new Error(
-      `${name}: only ${ok} of ${bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
-    );
-  return { name, load, serverCpu, threads };
-}
 
 async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Promise<ServerRun> {
-  const data = join(dir, "iota");
-  // Hint: BENCH_SERVER_BUN_ARGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" profiles the server.
-  const bunArgs = (process.env.BENCH_SERVER_BUN_ARGS ?? "").split(" ").filter(Boolean);
-  const { child, firstLine } = await startChild(
-    BUN,
-    // Hint: plain HTTP on loopback, as cfssl serve runs here; the operator flag lifts the per-address limit.
-    [
-      ...bunArgs,
-      join(ROOT, "src/iota-server/main.ts"),
-      "--data",
-      data,
-      "--listen",
-      "127.0.0.1:0",
-      "--plain-http",
-      "--issue-rate",
-      "0",
-    ],
-    join(dir, "iota.log"),
-  );
+  const names = csrs.map((_, i) => `bench-device-${i}`);
+  const iota = await startIota(dir, names);
   try {
-    const url = /listening on (\S+)/.exec(firstLine)?.[1];
-    if (!url) throw new Error(`iota-server did not say where it listens: ${firstLine}`);
-    const adminTokenPath = join(data, "admin-token");
-    const admin = {
-      authorization: `Bearer ${readFileSync(adminTokenPath, "utf8").trim()}`,
-      "content-type": "application/json",
-    };
-    const group = await fetch(`${url}/v1/groups`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ name: "bench" }),
-    });
-    if (group.status !== 201)
-      throw new Error(`creating the bench group: ${group.status} ${await group.text()}`);
-    const { provisioningSecret } = (await group.json()) as { provisioningSecret: string };
-    const names = csrs.map((_, i) => `bench-device-${i}`);
-    const created = await fetch(`${url}/v1/groups/bench/devices`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ names }),
-    });
-    if (created.status !== 200)
-      throw new Error(`creating devices: ${created.status} ${await created.text()}`);
     const bodies = csrs.map((csr, i) =>
-      JSON.stringify({ group: "bench", device: names[i], csr, secret: provisioningSecret }),
+      JSON.stringify({ group: "bench", device: names[i], csr, secret: iota.provisioningSecret }),
     );
     return await measure(
       "iota-server",
-      child.pid ?? 0,
-      `${url}/v1/provision`,
+      iota.pid,
+      `${iota.url}/v1/provision`,
       bodies.slice(0, o.warmup),
       bodies.slice(o.warmup),
       o.inFlight,
     );
   } finally {
-    await stop(child);
+    await iota.stop();
   }
 }
 
@@ -271,15 +160,7 @@ export async function main(
     }
     printTable(rows);
     // Hint: BENCH_THREADS=1 shows where each server's CPU went, per thread name, in us per request.
-    if (process.env.BENCH_THREADS)
-      for (const r of runs)
-        console.log(
-          `${r.name} threads (us/request): ${[...r.threads]
-            .filter(([, s]) => s > 0)
-            .sort((a, b) => b[1] - a[1])
-            .map(([t, s]) => `${t} ${fmt((s / r.load.requests) * 1e6, 1)}`)
-            .join(", ")}`,
-        );
+    printThreads(runs);
     const [iota, cfssl] = runs as [ServerRun, ServerRun];
     const iotaCpu = iota.serverCpu / iota.load.requests;
     const efficiency = cryptoCost / iotaCpu;
