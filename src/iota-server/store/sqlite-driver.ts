@@ -128,7 +128,7 @@ class SqliteDriver implements Driver {
    * committed writes; another process's commit is seen from the next turn on, as if the read came a moment earlier.
    */
   private startRead(): void {
-    if (this.reading) return;
+    if (this.reading || this.db.inTransaction) return;
     this.beginRead.run();
     this.reading = true;
     setImmediate(() => this.endRead());
@@ -204,21 +204,28 @@ class SqliteDriver implements Driver {
       this.begin.run();
       for (const job of batch) {
         this.savepoint.run();
+        let outcome: Outcome;
         try {
-          outcomes.push({ ok: true, value: await job.fn(this.direct) });
+          const value = await job.fn(this.direct);
           this.release.run();
+          outcome = { ok: true, value };
         } catch (error) {
           // Hint: an I/O error or a full disk ends the whole transaction; then every job of the batch fails.
           if (!this.db.inTransaction) throw error;
           this.rollbackTo.run();
           this.release.run();
-          outcomes.push({ ok: false, error });
+          outcome = { ok: false, error };
         }
+        outcomes.push(outcome);
       }
       this.commit.run();
       return outcomes;
     } catch (error) {
-      if (this.db.inTransaction) this.rollback.run();
+      try {
+        if (this.db.inTransaction) this.rollback.run();
+      } catch {
+        // Hint: SQLite rolls a transaction back by itself when it cannot go on; the first error is the one to report.
+      }
       return batch.map(() => ({ ok: false, error }));
     } finally {
       this.held = undefined;
