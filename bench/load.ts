@@ -3,7 +3,7 @@
  * from /proc, OpenSSL's own P-256 speed, and small table printing.
  */
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { crypto } from "../src/core/x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "../src/core/csr.ts";
@@ -17,6 +17,13 @@ const OID_COMMON_NAME = Uint8Array.of(0x06, 0x03, 0x55, 0x04, 0x03);
  * in DER so preparing twenty thousand of them takes seconds, not minutes.
  */
 export async function deviceCsrPem(device: string): Promise<string> {
+  return (await deviceKeyAndCsr(device)).csr;
+}
+
+/** A fresh P-256 key pair for `device` and its CSR, as {@link deviceCsrPem} makes it. */
+export async function deviceKeyAndCsr(
+  device: string,
+): Promise<{ keys: CryptoKeyPair; csr: string }> {
   const keys = (await crypto.subtle.generateKey(EC_P256, true, [
     "sign",
     "verify",
@@ -47,7 +54,7 @@ export async function deviceCsrPem(device: string): Promise<string> {
     ECDSA_SHA256_ALGORITHM,
     tlv(TAG.BIT_STRING, Uint8Array.of(0), p1363ToDer(signature)),
   );
-  return encodePem(der, "CERTIFICATE REQUEST");
+  return { keys, csr: encodePem(der, "CERTIFICATE REQUEST") };
 }
 
 /** User+system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat). */
@@ -56,6 +63,27 @@ export function processCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / CLOCK_TICKS;
+}
+
+/**
+ * User+system CPU seconds per thread name of a process (`/proc/PID/task/TID/stat`), summed over threads of
+ * the same name: where a server's CPU goes (its JavaScript thread, thread pool, JIT and GC threads).
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // Hint: a thread may end between the listing and the read.
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
 }
 
 const CLOCK_TICKS =

@@ -3,21 +3,12 @@
  * sign + verify, and its throughput against `cfssl serve` under the same load generator, in one run.
  */
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import {
-  deviceCsrPem,
-  opensslSpeed,
-  printTable,
-  processCpuSeconds,
-  quantile,
-  runLoad,
-  waitFor,
-  type LoadResult,
-} from "./load.ts";
+import { join } from "node:path";
+import { deviceCsrPem, opensslSpeed, printTable, quantile, waitFor } from "./load.ts";
+import { measure, printThreads, startIota, stop, type ServerRun } from "./servers.ts";
 
 /** Benchmark size: devices provisioned in the measured run, requests in flight, warm-up requests. */
 export interface ProvisionOptions {
@@ -26,120 +17,30 @@ export interface ProvisionOptions {
   warmup: number;
 }
 
-const DEFAULTS: ProvisionOptions = { devices: 20_000, inFlight: 64, warmup: 2_000 };
-const ROOT = resolve(import.meta.dir, "..");
-const BUN = process.execPath;
-
-/** One server under load: what it answered and what it cost. */
-interface ServerRun {
-  name: string;
-  load: LoadResult;
-  serverCpu: number;
-}
-
-/** Starts a child process and resolves with its first stdout line. */
-async function startChild(
-  command: string,
-  args: string[],
-  logPath: string,
-): Promise<{ child: ChildProcess; firstLine: string }> {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", openSync(logPath, "w")],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const firstLine = await new Promise<string>((done, fail) => {
-    lines.once("line", done);
-    child.once("exit", (code) => fail(new Error(`${command} exited with ${code}; see ${logPath}`)));
-  });
-  return { child, firstLine };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((done) => child.once("exit", done));
-  child.kill("SIGTERM");
-  await exited;
-}
-
-/** Measures one server: warm-up, then the measured run with its process CPU read from /proc. */
-async function measure(
-  name: string,
-  pid: number,
-  url: string,
-  warm: string[],
-  bodies: string[],
-  inFlight: number,
-): Promise<ServerRun> {
-  await runLoad(url, warm, inFlight);
-  const cpu0 = processCpuSeconds(pid);
-  const load = await runLoad(url, bodies, inFlight);
-  const serverCpu = processCpuSeconds(pid) - cpu0;
-  const ok = (load.statuses.get(201) ?? 0) + (load.statuses.get(200) ?? 0);
-  if (ok !== bodies.length)
-    throw new Error(
-      `${name}: only ${ok} of ${bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
-    );
-  return { name, load, serverCpu };
-}
+/**
+ * Hint: Bun's JIT threads go on compiling the hot path for roughly the first 15,000 requests (~0.4 s of
+ * CPU once); the warm-up takes most of that, so the measured run shows a running server's steady state.
+ * BENCH_THREADS=1 shows the JIT CPU left in it.
+ */
+const DEFAULTS: ProvisionOptions = { devices: 20_000, inFlight: 64, warmup: 10_000 };
 
 async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Promise<ServerRun> {
-  const data = join(dir, "iota");
-  // Hint: BENCH_SERVER_BUN_ARGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" profiles the server.
-  const bunArgs = (process.env.BENCH_SERVER_BUN_ARGS ?? "").split(" ").filter(Boolean);
-  const { child, firstLine } = await startChild(
-    BUN,
-    // Hint: plain HTTP on loopback, as cfssl serve runs here; the operator flag lifts the per-address limit.
-    [
-      ...bunArgs,
-      join(ROOT, "src/iota-server/main.ts"),
-      "--data",
-      data,
-      "--listen",
-      "127.0.0.1:0",
-      "--plain-http",
-      "--issue-rate",
-      "0",
-    ],
-    join(dir, "iota.log"),
-  );
+  const names = csrs.map((_, i) => `bench-device-${i}`);
+  const iota = await startIota(dir, names);
   try {
-    const url = /listening on (\S+)/.exec(firstLine)?.[1];
-    if (!url) throw new Error(`iota-server did not say where it listens: ${firstLine}`);
-    const adminTokenPath = join(data, "admin-token");
-    const admin = {
-      authorization: `Bearer ${readFileSync(adminTokenPath, "utf8").trim()}`,
-      "content-type": "application/json",
-    };
-    const group = await fetch(`${url}/v1/groups`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ name: "bench" }),
-    });
-    if (group.status !== 201)
-      throw new Error(`creating the bench group: ${group.status} ${await group.text()}`);
-    const { provisioningSecret } = (await group.json()) as { provisioningSecret: string };
-    const names = csrs.map((_, i) => `bench-device-${i}`);
-    const created = await fetch(`${url}/v1/groups/bench/devices`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ names }),
-    });
-    if (created.status !== 200)
-      throw new Error(`creating devices: ${created.status} ${await created.text()}`);
     const bodies = csrs.map((csr, i) =>
-      JSON.stringify({ group: "bench", device: names[i], csr, secret: provisioningSecret }),
+      JSON.stringify({ group: "bench", device: names[i], csr, secret: iota.provisioningSecret }),
     );
     return await measure(
       "iota-server",
-      child.pid ?? 0,
-      `${url}/v1/provision`,
+      iota.pid,
+      `${iota.url}/v1/provision`,
       bodies.slice(0, o.warmup),
       bodies.slice(o.warmup),
       o.inFlight,
     );
   } finally {
-    await stop(child);
+    await iota.stop();
   }
 }
 
@@ -263,6 +164,8 @@ export async function main(
       ]);
     }
     printTable(rows);
+    // Hint: BENCH_THREADS=1 shows where each server's CPU went, per thread name, in us per request.
+    printThreads(runs);
     const [iota, cfssl] = runs as [ServerRun, ServerRun];
     const iotaCpu = iota.serverCpu / iota.load.requests;
     const efficiency = cryptoCost / iotaCpu;
@@ -287,5 +190,8 @@ export async function main(
 
 if (import.meta.main) {
   const devices = Number(process.env.BENCH_DEVICES ?? DEFAULTS.devices);
-  await main({ devices, warmup: Math.min(DEFAULTS.warmup, Math.ceil(devices / 10)) });
+  const warmup = Number(
+    process.env.BENCH_WARMUP ?? Math.min(DEFAULTS.warmup, Math.ceil(devices / 2)),
+  );
+  await main({ devices, warmup });
 }

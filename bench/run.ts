@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { main as provision } from "./provision.ts";
+import { main as renew } from "./renew.ts";
 import { main as fleet } from "./fleet.ts";
 import { main as agentFootprint } from "./agent-footprint.ts";
 import { main as fleetStatus } from "./fleet-status.ts";
@@ -15,6 +16,7 @@ console.log(
 
 const results: [string, unknown][] = [];
 results.push(["provisioning", await provision()]);
+results.push(["renewal", await renew()]);
 results.push(["fleet renewal", await fleet()]);
 results.push(["agent footprint", await agentFootprint()]);
 results.push(["fleet status", await fleetStatus()]);

@@ -44,9 +44,42 @@ export async function signRenewProof(
   return { csr: csrPem, timestamp, signature: toBase64Url(signature) };
 }
 
+/** Checks an ECDSA P-256 SHA-256 signature (IEEE P1363 r||s) over a message with the current certificate's key. */
+export type ProofVerifier = (
+  signature: Uint8Array,
+  message: Uint8Array,
+) => Promise<boolean> | boolean;
+
 /** Why a proof is not acceptable for `cert` at `now`, or `undefined` when it is. */
 export async function checkRenewProof(
   cert: x509.X509Certificate,
+  proof: RenewProof,
+  now: number,
+): Promise<string | undefined> {
+  return await checkRenewProofWith(
+    cert.serialNumber,
+    async (signature, message) => {
+      // Hint: importing an EC key needs its curve; the hash belongs to the signature, not the key.
+      const publicKey = await cert.publicKey.export(EC_P256, ["verify"], crypto);
+      return await crypto.subtle.verify(
+        ECDSA_SHA256,
+        publicKey,
+        toArrayBuffer(signature),
+        toArrayBuffer(message),
+      );
+    },
+    proof,
+    now,
+  );
+}
+
+/**
+ * {@link checkRenewProof} for the certificate with serial `serialHex`, its key's signature check given as
+ * `verify` (a service that holds the key in another form verifies with it directly).
+ */
+export async function checkRenewProofWith(
+  serialHex: string,
+  verify: ProofVerifier,
   proof: RenewProof,
   now: number,
 ): Promise<string | undefined> {
@@ -57,14 +90,6 @@ export async function checkRenewProof(
   const signature = fromBase64Url(proof.signature);
   if (signature?.length !== 64)
     return "signature is not a base64url P-256 signature (64 bytes r||s)";
-  // Hint: importing an EC key needs its curve; the hash belongs to the signature, not the key.
-  const publicKey = await cert.publicKey.export(EC_P256, ["verify"], crypto);
-  const message = proofMessage(cert.serialNumber, proof.timestamp, proof.csr);
-  const ok = await crypto.subtle.verify(
-    ECDSA_SHA256,
-    publicKey,
-    toArrayBuffer(signature),
-    toArrayBuffer(message),
-  );
+  const ok = await verify(signature, proofMessage(serialHex, proof.timestamp, proof.csr));
   return ok ? undefined : "signature does not verify with the current certificate's key";
 }

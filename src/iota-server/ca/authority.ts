@@ -100,7 +100,7 @@ export class CertificateAuthority {
       this.signingKey,
     );
     const spki = publicKey instanceof Uint8Array ? publicKey : new Uint8Array(publicKey.rawData);
-    const der = await this.template.issue({
+    const der = this.template.issue({
       serialHex: serial,
       notBefore,
       notAfter,

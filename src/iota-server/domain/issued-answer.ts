@@ -41,6 +41,11 @@ export async function answer(ctx: DomainContext, device: DeviceRecord): Promise<
 
 /** True when the stored PEM certificate holds exactly the DER bytes of `cert`. */
 export function sameDer(storedPem: string | null, cert: x509.X509Certificate): boolean {
+  return sameDerBytes(storedPem, new Uint8Array(cert.rawData));
+}
+
+/** True when the stored PEM certificate holds exactly the bytes `der`. */
+export function sameDerBytes(storedPem: string | null, der: Uint8Array): boolean {
   const stored = decodePem(storedPem ?? "")[0]?.der;
-  return stored !== undefined && Buffer.from(stored).equals(Buffer.from(cert.rawData));
+  return stored !== undefined && Buffer.from(stored).equals(der);
 }

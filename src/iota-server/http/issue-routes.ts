@@ -40,6 +40,12 @@ export interface IssueLimits {
   maxBody: number;
 }
 
+/**
+ * The address a request is counted against, asked for only when a limit needs it. Hint: Bun answers it with a
+ * getpeername call, which a request that passes every check never needs.
+ */
+type Source = () => string;
+
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
 /** The provision and renew endpoints over one service context, limits and log. */
@@ -56,15 +62,15 @@ export function issueRoutes(
       status: result.created ? 201 : 200,
       headers: JSON_HEADERS,
     });
-  const guard = (source: string) =>
-    limits.issue?.enforce(`issue:${source}`, "certificate requests from this address");
+  const guard = (source: Source) =>
+    limits.issue?.enforce(`issue:${source()}`, "certificate requests from this address");
   /**
    * Counts one failed credential or proof; once `key` has used its budget, the failure is answered 429.
    * Hint: only failures are counted, after they were checked, so a request whose credential or proof
    * verifies is never throttled, whoever else shares its address.
    */
-  const failed = (key: string, what: string) => () => {
-    const wait = limits.failures.take(key);
+  const failed = (key: () => string, what: string) => () => {
+    const wait = limits.failures.take(key());
     if (wait > 0)
       throw new IotaError(
         "rate-limited",
@@ -75,39 +81,42 @@ export function issueRoutes(
       );
   };
 
-  const provisionAnswer = async (req: Request, source: string): Promise<Response> => {
+  const provisionAnswer = async (req: Request, source: Source): Promise<Response> => {
     guard(source);
     const body = parseOrThrow(ProvisionBody, await readJson(req));
-    const scope = `${body.tenant ?? DEFAULT_TENANT}/${body.group}`;
+    const key = () => `fail:${source()}:${body.tenant ?? DEFAULT_TENANT}/${body.group}`;
     return issuedResponse(
-      await limits.queue.run(() =>
-        provision(ctx, body, failed(`fail:${source}:${scope}`, "provisioning attempts")),
-      ),
+      await limits.queue.run(() => provision(ctx, body, failed(key, "provisioning attempts"))),
     );
   };
 
-  const renewAnswer = async (req: Request, source: string): Promise<Response> => {
+  const renewAnswer = async (req: Request, source: Source): Promise<Response> => {
     guard(source);
     const body = parseOrThrow(RenewBody, await readJson(req));
     return issuedResponse(
       await limits.queue.run(() =>
-        renew(ctx, body, failed(`fail:${source}:renew`, "renewal proofs")),
+        renew(
+          ctx,
+          body,
+          failed(() => `fail:${source()}:renew`, "renewal proofs"),
+        ),
       ),
     );
   };
 
   const endpoint = (
     route: string,
-    answer: (req: Request, source: string) => Promise<Response>,
+    answer: (req: Request, source: Source) => Promise<Response>,
   ): IssueHandler => {
     return async (req, server, path = route) => {
       const started = performance.now();
       let res: Response;
       try {
         const limited = limitBody(req, limits.maxBody);
+        let source: string | undefined;
         res = await answer(
           limited instanceof Promise ? await limited : limited,
-          requestSource(server, req, trustedProxies),
+          () => (source ??= requestSource(server, req, trustedProxies)),
         );
       } catch (error) {
         res = errorResponse(log, error as Error, "POST", path);

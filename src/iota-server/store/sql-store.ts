@@ -24,7 +24,7 @@ import type {
 } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
-import { postgresDriver, sqliteDriver, type Driver } from "./sql-driver.ts";
+import { postgresDriver, sqliteDriver, type Driver, type Durability } from "./sql-driver.ts";
 import { SqlFleetStore } from "./sql-fleet-store.ts";
 import { allocateCrl } from "./revocation-sql.ts";
 import {
@@ -93,6 +93,11 @@ export class SqlStore extends SqlFleetStore implements Store {
 
   async close(): Promise<void> {
     await this.driver.close();
+  }
+
+  /** Answers every write only once `durability` made it durable (SQLite; PostgreSQL commits durably itself). */
+  useDurability(durability: Durability): void {
+    this.driver.useDurability?.(durability);
   }
 
   async getTenant(id: string): Promise<TenantRecord | undefined> {

@@ -1,0 +1,153 @@
+/**
+ * The servers the benchmarks drive: a real `iota-server` process (plain HTTP on loopback, the per-address issue
+ * limit lifted with its operator flag) with a group and devices, and the measurement of one load against a process.
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { processCpuSeconds, runLoad, threadCpuSeconds, type LoadResult } from "./load.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BUN = process.execPath;
+
+/** One server under load: what it answered and what it cost. */
+export interface ServerRun {
+  name: string;
+  load: LoadResult;
+  /** CPU seconds of the server process (all its threads) during the measured run. */
+  serverCpu: number;
+  /** CPU seconds by thread name during the measured run. */
+  threads: Map<string, number>;
+}
+
+/** Starts a child process and resolves with its first stdout line. */
+export async function startChild(
+  command: string,
+  args: string[],
+  logPath: string,
+  cwd = ROOT,
+): Promise<{ child: ChildProcess; firstLine: string }> {
+  const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", openSync(logPath, "w")] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const firstLine = await new Promise<string>((done, fail) => {
+    lines.once("line", done);
+    child.once("error", fail);
+    child.once("exit", (code) => fail(new Error(`${command} exited with ${code}; see ${logPath}`)));
+  });
+  return { child, firstLine };
+}
+
+/** Stops a child with SIGTERM and waits for it. */
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((done) => child.once("exit", done));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/**
+ * Posts `warm` then `bodies` to `url` (`inFlight` at a time), reading the process's CPU around the second
+ * run only; every measured request must succeed with one of `ok`.
+ */
+export async function measure(
+  name: string,
+  pid: number,
+  url: string,
+  warm: string[],
+  bodies: string[],
+  inFlight: number,
+  ok: number[] = [200, 201],
+): Promise<ServerRun> {
+  await runLoad(url, warm, inFlight);
+  const threads0 = threadCpuSeconds(pid);
+  const cpu0 = processCpuSeconds(pid);
+  const load = await runLoad(url, bodies, inFlight);
+  const serverCpu = processCpuSeconds(pid) - cpu0;
+  const threads = threadCpuSeconds(pid);
+  for (const [thread, seconds] of threads)
+    threads.set(thread, seconds - (threads0.get(thread) ?? 0));
+  const good = ok.reduce((sum, status) => sum + (load.statuses.get(status) ?? 0), 0);
+  if (good !== bodies.length)
+    throw new Error(
+      `${name}: only ${good} of ${bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
+    );
+  return { name, load, serverCpu, threads };
+}
+
+/** A running iota-server with the group `bench` and its devices. */
+export interface IotaServer {
+  url: string;
+  pid: number;
+  provisioningSecret: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `iota-server --plain-http --issue-rate 0` on a data folder in `dir` and creates the group `bench`
+ * with `names` as its devices. Hint: BENCH_SERVER_BUN_ARGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" profiles it.
+ */
+export async function startIota(dir: string, names: string[]): Promise<IotaServer> {
+  const data = join(dir, "iota");
+  const bunArgs = (process.env.BENCH_SERVER_BUN_ARGS ?? "").split(" ").filter(Boolean);
+  const { child, firstLine } = await startChild(
+    BUN,
+    // Hint: plain HTTP on loopback, as cfssl serve runs here; the operator flag lifts the per-address limit.
+    [
+      ...bunArgs,
+      join(ROOT, "src/iota-server/main.ts"),
+      "--data",
+      data,
+      "--listen",
+      "127.0.0.1:0",
+      "--plain-http",
+      "--issue-rate",
+      "0",
+    ],
+    join(dir, "iota.log"),
+  );
+  try {
+    const url = /listening on (\S+)/.exec(firstLine)?.[1];
+    if (!url) throw new Error(`iota-server did not say where it listens: ${firstLine}`);
+    const admin = {
+      authorization: `Bearer ${readFileSync(join(data, "admin-token"), "utf8").trim()}`,
+      "content-type": "application/json",
+    };
+    const group = await fetch(`${url}/v1/groups`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "bench" }),
+    });
+    if (group.status !== 201)
+      throw new Error(`creating the bench group: ${group.status} ${await group.text()}`);
+    const { provisioningSecret } = (await group.json()) as { provisioningSecret: string };
+    const created = await fetch(`${url}/v1/groups/bench/devices`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ names }),
+    });
+    if (created.status !== 200)
+      throw new Error(`creating devices: ${created.status} ${await created.text()}`);
+    return { url, pid: child.pid ?? 0, provisioningSecret, stop: () => stop(child) };
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** Prints where each server's CPU went, per thread name, when BENCH_THREADS is set. */
+export function printThreads(runs: ServerRun[]): void {
+  if (!process.env.BENCH_THREADS) return;
+  for (const r of runs)
+    console.log(
+      `${r.name} threads (us/request): ${[...r.threads]
+        .filter(([, s]) => s > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([t, s]) => `${t} ${fmt((s / r.load.requests) * 1e6, 1)}`)
+        .join(", ")}`,
+    );
+}

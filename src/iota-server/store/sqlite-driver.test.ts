@@ -1,0 +1,112 @@
+/** The SQLite driver: writes asked for together commit as one batch, each atomic on its own, answered once durable. */
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { sqliteDriver, type Durability } from "./sqlite-driver.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "iota-sqlite-driver-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** A driver on a fresh file with one table, and a durability that logs what happens when. */
+async function fresh() {
+  const path = join(dir, `d-${files++}.db`);
+  const driver = sqliteDriver(path);
+  await driver.query`PRAGMA journal_mode = WAL`;
+  await driver.query`create table t (k text primary key, v integer not null)`;
+  const log: string[] = [];
+  /** What another connection sees when a sync starts: the sync must cover only committed rows. */
+  const seen: unknown[] = [];
+  let syncs = 0;
+  const durability: Durability = {
+    async sync() {
+      const n = ++syncs;
+      log.push(`sync ${n} start`);
+      const other = new Database(path, { readonly: true });
+      seen.push(other.query("select group_concat(k || '=' || v) as rows from t").get());
+      other.close();
+      await Bun.sleep(5);
+      log.push(`sync ${n} end`);
+    },
+  };
+  return { path, driver, durability, log, seen, syncs: () => syncs };
+}
+
+describe("sqliteDriver", () => {
+  test("concurrent writes commit in one batch; a failing one rolls back only itself", async () => {
+    const { path, driver, durability, syncs } = await fresh();
+    driver.useDurability?.(durability);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        driver.write(async (tx) => {
+          await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
+          // Hint: job 7 changes a row, then fails; its change must not survive, the others' must.
+          if (i === 7) {
+            await tx`update t set v = 100 where k = ${"k0"}`;
+            await tx`insert into t (k, v) values (${"k1"}, ${0})`;
+          }
+          return i;
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(19);
+    expect(results[7]?.status).toBe("rejected");
+    expect(syncs()).toBe(1);
+    const rows = await driver.query`select k, v from t order by v`;
+    expect(rows).toHaveLength(19);
+    expect(rows.find((r) => r.k === "k0")?.v).toBe(0);
+    expect(rows.some((r) => r.k === "k7")).toBe(false);
+    await driver.close();
+    // An independent connection sees exactly the committed rows.
+    const other = new Database(path, { readonly: true });
+    expect(other.query("select count(*) as n from t").get()).toEqual({ n: 19 });
+    other.close();
+  });
+
+  test("writes answer after a sync that began after their commit; the next batch gathers meanwhile", async () => {
+    const { driver, durability, log } = await fresh();
+    driver.useDurability?.(durability);
+    const first = driver.write(async (tx) => tx`insert into t (k, v) values (${"a"}, ${1})`);
+    await Bun.sleep(1);
+    // Hint: asked while the first batch's sync runs, so these two share the next transaction and sync.
+    const later = [
+      driver.write(async (tx) => tx`insert into t (k, v) values (${"b"}, ${2})`),
+      driver.write(async (tx) => tx`insert into t (k, v) values (${"c"}, ${3})`),
+    ].map((p) => p.then(() => log.push("later answered")));
+    await first.then(() => log.push("first answered"));
+    await Promise.all(later);
+    expect(log).toEqual([
+      "sync 1 start",
+      "sync 1 end",
+      "first answered",
+      "sync 2 start",
+      "sync 2 end",
+      "later answered",
+      "later answered",
+    ]);
+    await driver.close();
+  });
+
+  test("a write outside a transaction waits for a sync, a read does not, and reads see this process's writes", async () => {
+    const { path, driver, durability, log, seen } = await fresh();
+    driver.useDurability?.(durability);
+    await driver.query`insert into t (k, v) values (${"x"}, ${1})`;
+    expect(log).toEqual(["sync 1 start", "sync 1 end"]);
+    expect(await driver.query`select v from t where k = ${"x"}`).toEqual([{ v: 1 }]);
+    // Hint: the read above opened this turn's snapshot; the write must end it, so the next read sees the write.
+    await driver.query`update t set v = 2 where k = ${"x"}`;
+    // Committed when it answers: another connection sees it.
+    const other = new Database(path, { readonly: true });
+    expect(other.query("select v from t where k = 'x'").get()).toEqual({ v: 2 });
+    other.close();
+    expect(await driver.query`select v from t where k = ${"x"}`).toEqual([{ v: 2 }]);
+    await driver.write(async (tx) => tx`update t set v = 3 where k = ${"x"}`);
+    expect(await driver.query`select v from t where k = ${"x"}`).toEqual([{ v: 3 }]);
+    expect(log.filter((l) => l.endsWith("start"))).toHaveLength(3);
+    expect(seen).toEqual([{ rows: "x=1" }, { rows: "x=2" }, { rows: "x=3" }]);
+    await driver.close();
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * The embedded SQLite driver: `bun:sqlite` with each call site's statement prepared once, and writing
+ * transactions committed together, one SQLite transaction per batch, each made durable before it is answered.
+ */
+
+import { Database, type Statement } from "bun:sqlite";
+import type { Driver, Query } from "./sql-driver.ts";
+import type { Row } from "./rows.ts";
+
+/** What makes a commit durable: resolves once everything committed before the call is on stable storage. */
+export interface Durability {
+  sync(): Promise<void>;
+  /** Called once the store closes. */
+  close?(): Promise<void>;
+}
+
+/** A statement and whether running it may change the database (anything but a SELECT). */
+interface Prepared {
+  statement: Statement;
+  writes: boolean;
+}
+
+/** One caller's writing transaction, waiting for its batch. */
+interface Job {
+  fn: (tx: Query) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** How one job of a batch ended. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * `strings` joined with SQLite's numbered placeholders `?1`..`?n`. Hint: not `$n`, which SQLite treats as
+ * named parameters and looks up linearly, so preparing a 25,000-parameter bulk insert would take seconds.
+ */
+function placeholders(strings: TemplateStringsArray): string {
+  let text = strings[0] ?? "";
+  for (let i = 1; i < strings.length; i++) text += `?${i}${strings[i]}`;
+  return text;
+}
+
+/** PostgreSQL-style `$n` parameters in `text` as SQLite's `?n` (the store's SQL has no `$` elsewhere). */
+const numbered = (text: string) => text.replace(/\$(\d+)/g, "?$1");
+
+/** bun:sqlite rejects `undefined`; Bun.SQL binds it as NULL. */
+const bindable = (values: unknown[]) => values.map((v) => (v === undefined ? null : v)) as never[];
+
+/** Whether a statement may write. Hint: only a SELECT is known not to; anything else is treated as a write. */
+const writes = (text: string) => !/^\s*select\b/i.test(text);
+
+/**
+ * The SQLite driver: one connection. `write` transactions asked for while a batch commits and syncs gather
+ * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, each inside its own SAVEPOINT so one
+ * failing rolls back only itself. With a {@link Durability}, a batch's callers are answered after the sync
+ * that follows its commit, and a statement outside a transaction that writes waits for one too; the next
+ * batch gathers while that sync runs, so a busy service writes and syncs the WAL once per batch, not once
+ * per request. Statements outside a transaction wait while a batch holds the connection.
+ */
+class SqliteDriver implements Driver {
+  readonly dialect = "sqlite" as const;
+  private readonly statements = new WeakMap<TemplateStringsArray, Prepared>();
+  /** Settles when the open transaction ends; undefined when none is open. */
+  private held: Promise<void> | undefined;
+  private pending: Job[] = [];
+  /** The loop committing batches; undefined when no write is waiting. */
+  private draining: Promise<void> | undefined;
+  private durability: Durability | undefined;
+  /** A read transaction is open, shared by the reads of this turn of the event loop. */
+  private reading = false;
+
+  private readonly begin: Statement;
+  private readonly beginRead: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
+  private readonly savepoint: Statement;
+  private readonly release: Statement;
+  private readonly rollbackTo: Statement;
+
+  constructor(private readonly db: Database) {
+    this.begin = db.prepare("BEGIN IMMEDIATE");
+    this.beginRead = db.prepare("BEGIN");
+    this.commit = db.prepare("COMMIT");
+    this.rollback = db.prepare("ROLLBACK");
+    this.savepoint = db.prepare("SAVEPOINT job");
+    this.release = db.prepare("RELEASE job");
+    this.rollbackTo = db.prepare("ROLLBACK TO job");
+  }
+
+  /** From now on every write answers only once `durability` says it is durable. */
+  useDurability(durability: Durability): void {
+    this.durability = durability;
+  }
+
+  private prepared(strings: TemplateStringsArray): Prepared {
+    let prepared = this.statements.get(strings);
+    if (!prepared) {
+      const text = placeholders(strings);
+      prepared = { statement: this.db.prepare(text), writes: writes(text) };
+      this.statements.set(strings, prepared);
+    }
+    return prepared;
+  }
+
+  private runText(text: string, params: unknown[] = []): Row[] {
+    const statement = this.db.prepare(numbered(text));
+    try {
+      return statement.all(...bindable(params)) as Row[];
+    } finally {
+      statement.finalize();
+    }
+  }
+
+  /** Statements inside a batch's transaction. */
+  private readonly direct: Query = Object.assign(
+    async (strings: TemplateStringsArray, ...values: unknown[]) =>
+      this.prepared(strings).statement.all(...bindable(values)) as Row[],
+    {
+      unsafe: async (text: string, params?: unknown[]) => this.runText(text, params),
+    },
+  );
+
+  /**
+   * Opens the read transaction of this turn of the event loop, if none is open. Hint: in WAL mode every
+   * statement outside a transaction takes and drops SQLite's read locks (fcntl calls on the database and its
+   * shared memory), several times the cost of a primary-key lookup; the reads of one turn share one
+   * snapshot instead. Any write of this connection ends it first, so a read always sees this process's
+   * committed writes; another process's commit is seen from the next turn on, as if the read came a moment earlier.
+   */
+  private startRead(): void {
+    if (this.reading || this.db.inTransaction) return;
+    this.beginRead.run();
+    this.reading = true;
+    setImmediate(() => this.endRead());
+  }
+
+  private endRead(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    if (this.db.inTransaction) this.commit.run();
+  }
+
+  readonly query: Query = Object.assign(
+    async (strings: TemplateStringsArray, ...values: unknown[]) => {
+      while (this.held) await this.held;
+      const prepared = this.prepared(strings);
+      if (!prepared.writes) {
+        this.startRead();
+        return prepared.statement.all(...bindable(values)) as Row[];
+      }
+      this.endRead();
+      const rows = prepared.statement.all(...bindable(values)) as Row[];
+      await this.durability?.sync();
+      return rows;
+    },
+    {
+      unsafe: async (text: string, params?: unknown[]) => {
+        while (this.held) await this.held;
+        this.endRead();
+        const rows = this.runText(text, params);
+        if (writes(text)) await this.durability?.sync();
+        return rows;
+      },
+    },
+  );
+
+  write<T>(fn: (tx: Query) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  /** Commits batches until no write waits. */
+  private async drain(): Promise<void> {
+    // Hint: the writes asked for during this turn of the event loop join the first batch.
+    await new Promise<void>((next) => setImmediate(next));
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      const outcomes = await this.transaction(batch);
+      let synced: unknown;
+      if (this.durability && outcomes.some((o) => o.ok))
+        await this.durability.sync().catch((error: unknown) => {
+          synced = error ?? new Error("the database could not be synced");
+        });
+      batch.forEach((job, i) => {
+        const outcome = outcomes[i] as Outcome;
+        if (!outcome.ok) job.reject(outcome.error);
+        else if (synced !== undefined) job.reject(synced);
+        else job.resolve(outcome.value);
+      });
+    }
+    this.draining = undefined;
+  }
+
+  /** Runs `batch` in one transaction, each job in its own savepoint; never throws. */
+  private async transaction(batch: Job[]): Promise<Outcome[]> {
+    while (this.held) await this.held;
+    let release = () => {};
+    this.held = new Promise<void>((done) => (release = done));
+    const outcomes: Outcome[] = [];
+    try {
+      this.endRead();
+      this.begin.run();
+      for (const job of batch) {
+        this.savepoint.run();
+        let outcome: Outcome;
+        try {
+          const value = await job.fn(this.direct);
+          this.release.run();
+          outcome = { ok: true, value };
+        } catch (error) {
+          // Hint: an I/O error or a full disk ends the whole transaction; then every job of the batch fails.
+          if (!this.db.inTransaction) throw error;
+          this.rollbackTo.run();
+          this.release.run();
+          outcome = { ok: false, error };
+        }
+        outcomes.push(outcome);
+      }
+      this.commit.run();
+      return outcomes;
+    } catch (error) {
+      try {
+        if (this.db.inTransaction) this.rollback.run();
+      } catch {
+        // Hint: SQLite rolls a transaction back by itself when it cannot go on; the first error is the one to report.
+      }
+      return batch.map(() => ({ ok: false, error }));
+    } finally {
+      this.held = undefined;
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.draining || this.held) await (this.draining ?? this.held);
+    this.endRead();
+    await this.durability?.close?.();
+    for (const statement of [
+      this.begin,
+      this.beginRead,
+      this.commit,
+      this.rollback,
+      this.savepoint,
+      this.release,
+      this.rollbackTo,
+    ])
+      statement.finalize();
+    this.db.close();
+  }
+}
+
+/** Opens the SQLite driver on `filename` (`:memory:` for an in-memory database). */
+export function sqliteDriver(filename: string): Driver {
+  const db =
+    filename === ":memory:"
+      ? new Database(":memory:")
+      : new Database(filename, { create: true, readwrite: true });
+  return new SqliteDriver(db);
+}
