@@ -142,14 +142,13 @@ describe("one golden image on several boards", () => {
   test("in the image, iotad check-config shows the name a board's machine-id gives", () => {
     const root = board(0);
     const check = inImage(root, ["iotad", "check-config"]);
-    // Hint: systemd-nspawn gives the command a terminal, so its stdout and stderr both arrive on stdout;
-    // stderr carries nspawn's own notices.
     expect(`${check.status}\n${check.stdout}`).toStartWith("0\n");
     expect(check.stdout).toContain(`device name: ${name(0)}, from file:/etc/machine-id`);
     // The same image without a machine-id yet names nothing: a clear error naming the source.
     const blank = inImage(golden, ["iotad", "check-config"]);
     expect(blank.status).toBe(2);
-    expect(blank.stdout).toContain(
+    // Hint: with --console=pipe the command's stderr, where the error goes, stays apart from its stdout.
+    expect(blank.stderr).toContain(
       'field "device.from": file:/etc/machine-id gives no device name',
     );
   }, 120_000);
