@@ -12,9 +12,10 @@ import { writeChecksums } from "./packaging/build/checksums.ts";
 import { artifactOf, formatTable, writeManifest, type Artifact } from "./packaging/build/report.ts";
 import { inputsDigest, STAMP_FILE } from "./packaging/build/inputs.ts";
 import { JobPool } from "./packaging/build/job-pool.ts";
+import { RELEASE_XZ_LEVEL, type XzLevel } from "./packaging/build/run.ts";
 import { VERSION } from "./src/core/version.ts";
 
-const USAGE = `Usage: bun build.ts [--only TARGET,...] [--out DIR]
+const USAGE = `Usage: bun build.ts [--only TARGET,...] [--out DIR] [--fast-compression]
 
 Builds iotad, iotactl and iota-server for the targets in targets/ into DIR (default dist/, emptied
 first): executables, the Node.js bundle for 32-bit devices, device tarballs, .deb packages and
@@ -23,20 +24,29 @@ sources it was built from (npm test builds again only when they changed).
 
   --only LIST   build only these targets (comma-separated names, e.g. linux-x64,linux-arm64)
   --out DIR     output folder (default dist)
+  --fast-compression
+                xz -1 instead of -6 for the tarballs and .debs: ~5x less CPU, ~12% larger files,
+                the same contents (npm test builds this way; a release uses the default)
 `;
 
 interface BuildOptions {
   targets: Target[];
   out: string;
+  xzLevel: XzLevel;
 }
 
 function parseArgs(args: string[]): BuildOptions | string {
   let only: string[] | undefined;
   let out = "dist";
+  let xzLevel: XzLevel = RELEASE_XZ_LEVEL;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = args[i + 1];
     if (arg === "-h" || arg === "--help") return USAGE;
+    if (arg === "--fast-compression") {
+      xzLevel = 1;
+      continue;
+    }
     if ((arg === "--only" || arg === "--out") && (value === undefined || value.startsWith("--")))
       return `${arg} needs a value\n\n${USAGE}`;
     if (arg === "--only") only = (value ?? "").split(",").filter((s) => s !== "");
@@ -48,7 +58,11 @@ function parseArgs(args: string[]): BuildOptions | string {
   const unknown = (only ?? []).filter((name) => !known.has(name));
   if (unknown.length > 0)
     return `unknown target(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`;
-  return { targets: only ? TARGETS.filter((t) => only.includes(t.name)) : [...TARGETS], out };
+  return {
+    targets: only ? TARGETS.filter((t) => only.includes(t.name)) : [...TARGETS],
+    out,
+    xzLevel,
+  };
 }
 
 /** Builds the selected targets; returns the artifacts. */
@@ -90,10 +104,10 @@ async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
         ),
       );
       if (program !== "iotad" || !target.packaging) continue;
-      queue(target, "tarball", () => buildTarball(dist, VERSION, target, file));
+      queue(target, "tarball", () => buildTarball(dist, VERSION, target, file, options.xzLevel));
       const debArch = target.packaging.debArch;
       if (debArch !== undefined)
-        queue(target, "deb", () => buildDeb(dist, VERSION, target, debArch, file));
+        queue(target, "deb", () => buildDeb(dist, VERSION, target, debArch, file, options.xzLevel));
     }
   }
   await packaging.settled();

@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import type { Target } from "../../targets/index.ts";
 import { changelogGz, controlText, writeMd5sums } from "./deb-meta.ts";
 import { PACKAGING_DIR, place, placeAgent } from "./release-files.ts";
-import { run, runAsync } from "./run.ts";
+import { RELEASE_XZ_LEVEL, type XzLevel, run, runAsync } from "./run.ts";
 
 /** The .deb file name Debian tools expect: `iotad_<version>_<arch>.deb`. */
 export function debName(version: string, debArch: string): string {
@@ -66,6 +66,7 @@ export async function buildDeb(
   target: Target,
   debArch: string,
   executable: string,
+  xzLevel: XzLevel = RELEASE_XZ_LEVEL,
 ): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), "iotad-deb-"));
   // Hint: mkdtemp makes 0700; the archive's "./" entry would carry that mode onto the target root.
@@ -74,7 +75,14 @@ export async function buildDeb(
     stageDeb(root, version, target, debArch, executable);
     const out = join(dist, debName(version, debArch));
     // xz members (dpkg >= 1.15.6, every supported Debian and Ubuntu): ~25% smaller than gzip.
-    await runAsync("dpkg-deb", ["--root-owner-group", "-Zxz", "-z6", "--build", root, out]);
+    await runAsync("dpkg-deb", [
+      "--root-owner-group",
+      "-Zxz",
+      `-z${xzLevel}`,
+      "--build",
+      root,
+      out,
+    ]);
     return out;
   } finally {
     rmSync(root, { recursive: true, force: true });

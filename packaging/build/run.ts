@@ -20,6 +20,12 @@ export function run(
   return result.stdout;
 }
 
+/** An xz preset: 6 (xz's default) for the release; 1 for the test suite's build (5x faster, ~12% larger). */
+export type XzLevel = 1 | 6;
+
+/** The preset of `npm run build`: what devices download. */
+export const RELEASE_XZ_LEVEL: XzLevel = 6;
+
 /**
  * `run` without blocking: compiles and the compressors (xz, ~1 min of CPU per executable) of
  * several packages then share the machine's cores. Resolves with stdout.

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Target } from "../../targets/index.ts";
 import { stageRelease } from "./release-files.ts";
-import { runAsync } from "./run.ts";
+import { RELEASE_XZ_LEVEL, type XzLevel, runAsync } from "./run.ts";
 
 /** The tarball's file name; the one folder inside it is the name without `.tar.xz`. */
 export function tarballName(version: string, target: Target): string {
@@ -22,6 +22,7 @@ export async function buildTarball(
   version: string,
   target: Target,
   executable: string,
+  xzLevel: XzLevel = RELEASE_XZ_LEVEL,
 ): Promise<string> {
   const name = tarballName(version, target);
   const folderName = name.replace(/\.tar\.xz$/, "");
@@ -35,9 +36,10 @@ export async function buildTarball(
       "--group=0",
       "--numeric-owner",
       "--sort=name",
+      `--use-compress-program=xz -${xzLevel}`,
       "-C",
       stage,
-      "-cJf",
+      "-cf",
       out,
       folderName,
     ]);
