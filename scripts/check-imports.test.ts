@@ -16,7 +16,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
  */
 const CLEAN: Record<string, string> = {
   "src/core/names.ts": `export const names = 1;\n`,
-  "src/core/index.ts": `export * from "./names.ts";\nexport type { Agent } from "../iotad/../core/types.ts";\n`,
+  "src/core/index.ts": `export * from "./names.ts";\nexport type { Agent } from "../core/types.ts";\n`,
   "src/core/types.ts": `export type Agent = { name: string };\n`,
   "src/iotad/agent.ts": `import { names } from "../core/names.ts";\nexport const agent = names;\n`,
   "src/iotad/agent.test.ts": `import { expect, test } from "bun:test";\nimport { agent } from "./agent.ts";\ntest("agent", () => expect(agent).toBe(1));\n`,

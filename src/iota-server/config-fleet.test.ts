@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { parseServerOptions, type ServerOptions } from "./config.ts";
+import { parseServerConfig, type ServerConfig } from "./config.ts";
 
 const parse = (argv: string[], env: Record<string, string> = {}) =>
-  parseServerOptions(argv, env) as ServerOptions;
+  parseServerConfig(argv, env) as ServerConfig;
 
 describe("iota-server fleet options", () => {
   test("off unless given", () => {
@@ -46,6 +46,6 @@ describe("iota-server fleet options", () => {
     [["--metrics-groups", "0"], "--metrics-groups must be a whole number from 1 to 10000"],
     [["--metrics-groups", "many"], "--metrics-groups must be a whole number"],
   ])("%p is refused naming what was wrong", (argv, message) => {
-    expect(() => parseServerOptions(argv, {})).toThrow(message);
+    expect(() => parseServerConfig(argv, {})).toThrow(message);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { parseServerOptions, type ServerOptions } from "./config.ts";
+import { parseServerConfig, type ServerConfig } from "./config.ts";
 
 const parse = (argv: string[], env: Record<string, string> = {}) =>
-  parseServerOptions(argv, env) as ServerOptions;
+  parseServerConfig(argv, env) as ServerConfig;
 
 describe("iota-server options", () => {
   test("defaults: ./.iota, 127.0.0.1:8440, SQLite inside the data folder, no broker, no proxies", () => {
@@ -34,7 +34,7 @@ describe("iota-server options", () => {
     [["--trust-proxy", ","], "needs at least one IP address"],
     [["--bogus"], "bogus"],
   ])("%p is refused naming what was wrong", (argv, message) => {
-    expect(() => parseServerOptions(argv, {})).toThrow(message);
+    expect(() => parseServerConfig(argv, {})).toThrow(message);
   });
 });
 
@@ -81,10 +81,10 @@ describe("transport and issue limit flags", () => {
     [["--issue-rate", "fast"], "--issue-rate must be a whole number"],
     [["--issue-burst", "0"], "--issue-burst must be at least 1"],
   ])("%p is refused naming what was wrong", (argv, message) => {
-    expect(() => parseServerOptions(argv, {})).toThrow(message);
+    expect(() => parseServerConfig(argv, {})).toThrow(message);
   });
 
   test("a bad IOTA_PLAIN_HTTP is refused, not taken as false", () => {
-    expect(() => parseServerOptions([], { IOTA_PLAIN_HTTP: "maybe" })).toThrow("IOTA_PLAIN_HTTP");
+    expect(() => parseServerConfig([], { IOTA_PLAIN_HTTP: "maybe" })).toThrow("IOTA_PLAIN_HTTP");
   });
 });

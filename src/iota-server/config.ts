@@ -22,7 +22,7 @@ export interface IssueRate {
 }
 
 /** Everything iota-server needs to start. */
-export interface ServerOptions extends FleetOptions {
+export interface ServerConfig extends FleetOptions {
   /** Data folder: database, master key, admin token, server CA. */
   data: string;
   listen: { host: string; port: number };
@@ -129,15 +129,15 @@ function readFlags(argv: string[]) {
 }
 
 /** Parses argv and the environment; throws a usage StartupError naming the bad flag. */
-export function parseServerOptions(
+export function parseServerConfig(
   argv: string[],
   env: Record<string, string | undefined>,
-): ServerOptions | "help" | "version" {
+): ServerConfig | "help" | "version" {
   const values = readFlags(argv).values;
   if (values.help) return "help";
   if (values.version) return "version";
   const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");
-  const options: ServerOptions = {
+  const options: ServerConfig = {
     ...parseFleetOptions(
       {
         mqttWatch: values["mqtt-watch"] ?? env.IOTA_MQTT_WATCH,

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import mqtt from "mqtt";
 import { DEFAULT_TOPIC_PREFIX } from "../core/agent-config.ts";
-import type { ServerOptions } from "./config.ts";
+import type { ServerConfig } from "./config.ts";
 import type { DomainContext } from "./domain/context.ts";
 import { ReadinessRecorder } from "./domain/readiness.ts";
 import { DEFAULT_TENANT } from "./domain/tenants.ts";
@@ -63,7 +63,7 @@ function startMetricsListener(
 
 /** Starts what `options` asks for; the recorder always (the embedded broker reports to it). */
 export async function startFleetServices(
-  options: ServerOptions,
+  options: ServerConfig,
   ctx: DomainContext,
   http: HttpHandlers,
   serverCaPem: string,

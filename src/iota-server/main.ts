@@ -2,7 +2,7 @@
 /** iota-server: the entry point that builds the real clock, files, database and sockets. */
 
 import { existsSync } from "node:fs";
-import { parseServerOptions, SERVER_USAGE } from "./config.ts";
+import { parseServerConfig, SERVER_USAGE } from "./config.ts";
 import { startServer } from "./server.ts";
 import { isLoopbackHost } from "./tls/server-certificate.ts";
 import { streamLogger } from "./log.ts";
@@ -14,7 +14,7 @@ process.umask(0o077);
 const log = streamLogger((line) => process.stderr.write(line));
 
 async function main(): Promise<number> {
-  const options = parseServerOptions(process.argv.slice(2), process.env);
+  const options = parseServerConfig(process.argv.slice(2), process.env);
   if (options === "help") {
     process.stdout.write(SERVER_USAGE);
     return 0;

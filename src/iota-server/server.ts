@@ -14,7 +14,7 @@ import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts"
 import { startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
 import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
-import type { ServerOptions } from "./config.ts";
+import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
 import { loadServerCa, serverCaPath, sha256Fingerprint } from "./tls/server-ca.ts";
@@ -63,7 +63,7 @@ export interface ServerExtras {
 
 /** Opens everything `options` names and starts listening. */
 export async function startServer(
-  options: ServerOptions,
+  options: ServerConfig,
   log: Logger,
   extras: ServerExtras = {},
 ): Promise<RunningServer> {
@@ -181,7 +181,7 @@ interface TlsStart {
 }
 
 async function startTls(
-  options: ServerOptions,
+  options: ServerConfig,
   serverCa: CertificateAuthority,
   validity: number,
   machineName: string,
@@ -212,7 +212,7 @@ async function startTls(
 }
 
 /** The URL clients use: the listen address, or for every interface the first name of the certificate. */
-function apiUrl(options: ServerOptions, port: number, machineName: string): string {
+function apiUrl(options: ServerConfig, port: number, machineName: string): string {
   const scheme = options.tls.kind === "plain" ? "http" : "https";
   let host = options.listen.host;
   if (isWildcardHost(host))

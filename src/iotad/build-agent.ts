@@ -6,7 +6,7 @@ import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { ServerClock } from "./server-clock.ts";
 import { ServiceClient } from "./service-client.ts";
-import type { AgentSettings } from "./settings.ts";
+import type { AgentSettings } from "./config.ts";
 
 /** An agent and the parts the daemon also needs. */
 export interface BuiltAgent {

@@ -12,7 +12,7 @@ import { runDaemon } from "./daemon.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { streamLogger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
-import { type AgentSettings, loadSettings } from "./settings.ts";
+import { type AgentSettings, loadSettings } from "./config.ts";
 import type { StatusBody } from "./status-app.ts";
 
 /** Runs a parsed command line. */

@@ -11,7 +11,7 @@ import type { Listener } from "./http-listener.ts";
 import type { Logger } from "./logger.ts";
 import { MqttAnnouncer, type MqttStatus } from "./mqtt-announcer.ts";
 import type { Runtime } from "./runtime.ts";
-import type { AgentSettings } from "./settings.ts";
+import type { AgentSettings } from "./config.ts";
 import { statusApp } from "./status-app.ts";
 
 /** Runs until SIGTERM or SIGINT; resolves with the exit status. */

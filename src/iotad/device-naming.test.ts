@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { nameDevice, namingWarning } from "./device-naming.ts";
 import { nodeDisk } from "./disk.ts";
 import { readPinnedName, writePin } from "./device-pin.ts";
-import { loadSettings } from "./settings.ts";
+import { loadSettings } from "./config.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-naming-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { type DeviceSource, parseDeviceSource } from "../core/device-source.ts";
 import { firstLine, hardwareName } from "../core/hardware-name.ts";
 import { readPinnedName } from "./device-pin.ts";
-import type { ReadText } from "./settings.ts";
+import type { ReadText } from "./config.ts";
 
 /** Where the host's hardware information is mounted: `/sys` on a device, a temp folder in tests. */
 export interface HostPaths {

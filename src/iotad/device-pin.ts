@@ -9,7 +9,7 @@ import { type Disk, writeAtomic } from "./disk.ts";
 import { say } from "./agent-messages.ts";
 import { parseCertificate } from "./identity.ts";
 import type { Logger } from "./logger.ts";
-import type { AgentSettings, ReadText } from "./settings.ts";
+import type { AgentSettings, ReadText } from "./config.ts";
 
 /** The pin file inside the data folder. */
 export const PIN_FILE = "device.json";

@@ -6,7 +6,7 @@ import type { Disk } from "./disk.ts";
 import type { HttpTransport } from "./http-transport.ts";
 import type { Listener } from "./http-listener.ts";
 import type { MqttConnect } from "./mqtt-announcer.ts";
-import type { ReadText } from "./settings.ts";
+import type { ReadText } from "./config.ts";
 
 /** The signals the daemon reacts to. */
 export type AgentSignal = "SIGTERM" | "SIGINT" | "SIGHUP";

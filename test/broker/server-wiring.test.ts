@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { DEFAULT_ISSUE_RATE, type ServerOptions } from "../../src/iota-server/config.ts";
+import { DEFAULT_ISSUE_RATE, type ServerConfig } from "../../src/iota-server/config.ts";
 import { startServer, type RunningServer } from "../../src/iota-server/server.ts";
 import { memoryLogger } from "../../src/iota-server/log.ts";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../src/core/csr.ts";
@@ -23,7 +23,7 @@ afterEach(async () => {
 test("a server started with mqttListen serves devices it provisioned over MQTT; without it there is no broker", async () => {
   dir = mkdtempSync(join(tmpdir(), "iota-wiring-"));
   const log = memoryLogger();
-  const base: Pick<ServerOptions, "tls" | "issueRate"> = {
+  const base: Pick<ServerConfig, "tls" | "issueRate"> = {
     tls: { kind: "self", hostnames: [] },
     issueRate: DEFAULT_ISSUE_RATE,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { loadSettings } from "./settings.ts";
+import { loadSettings } from "./config.ts";
 
 const files: Record<string, string> = {};
 const read = (path: string) => {
