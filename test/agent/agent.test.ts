@@ -19,8 +19,14 @@ afterAll(() => {
 });
 
 /** An agent on a fake clock talking to an in-process service whose clock follows it (plus `skewMs`). */
-async function setup(options: { skewMs?: number; validity?: string } = {}) {
-  const service: TestService = await createTestService();
+async function setup(
+  options: {
+    skewMs?: number;
+    validity?: string;
+    app?: Parameters<typeof createTestService>[0];
+  } = {},
+) {
+  const service: TestService = await createTestService(options.app);
   const clock = new FakeClock(service.clock.now - (options.skewMs ?? 0));
   // The service's clock is the agent's plus the skew, always.
   Object.defineProperty(service.clock, "now", {
@@ -134,6 +140,20 @@ describe("agent", () => {
       120_000,
     );
     expect(agent.snapshot().lastError).toContain("slow down");
+    await agent.stop();
+  });
+
+  test("a service shedding load (503 from its full issuing queue) is retried no earlier than its Retry-After", async () => {
+    // Hint: a queue with no room sheds every issuing request, as an overloaded service does.
+    const { agent, clock } = await setup({
+      app: { issueQueue: { concurrency: 0, depth: 0, retryAfter: 90 } },
+    });
+    await agent.start();
+    await eventually(() => agent.snapshot().lastError !== null, "a shed provisioning");
+    const s = agent.snapshot();
+    expect(s.state).toBe("provisioning");
+    expect(s.lastError).toContain("busy");
+    expect(Date.parse(s.nextRenewal ?? "") - clock.now()).toBeGreaterThanOrEqual(90_000);
     await agent.stop();
   });
 
