@@ -1,9 +1,7 @@
 /**
  * The operator's whole path over HTTPS with real processes: iotactl configure --fingerprint, groups and
- * devices, gen config (serverCa embedded), then iotad provisioning and renewing with only that trust.
- * iota-server serves HTTPS itself when it speaks the HTTPS contract; a server that still answers plain
- * http is put behind a TLS front (a Bun.serve listener with an openssl-made CA that serves
- * /v1/server-ca and passes everything else through), so the clients' side is exercised either way.
+ * devices, gen config (serverCa embedded), then iotad provisioning and renewing with only that trust, and
+ * announcing itself on the embedded broker, whose certificate it verifies with the same server CA.
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -13,75 +11,29 @@ import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { AgentConfigSchema } from "../src/core/agent-config.ts";
 import { certificateFingerprints } from "../src/core/fingerprint.ts";
-import { throwawayTls, type ThrowawayTls } from "./helpers/throwaway-tls.ts";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import { run } from "./iotactl-support.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = join(ROOT, "node_modules/.bin/bun");
 let tmp: string;
-let server: { kill(signal: NodeJS.Signals): void; exited: Promise<number> } | undefined;
-let front: ReturnType<typeof Bun.serve> | undefined;
-let tls: ThrowawayTls | undefined;
+let server: ServerProcess | undefined;
 /** The https URL clients use, and the CA file its certificate chains to. */
 let url: string;
 let caFile: string;
 
-/** Starts iota-server and reads its "listening on URL" line. */
-async function startServer(data: string): Promise<string> {
-  const proc = Bun.spawn(
-    [BUN, join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
-    {
-      cwd: ROOT,
-      stdout: "pipe",
-      stderr: "ignore",
-    },
-  );
-  server = proc;
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!/listening on (\S+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`iota-server exited before listening: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return /listening on (\S+)/.exec(text)?.[1] ?? "";
-}
-
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "iota-https-flow-"));
-  const data = join(tmp, "data");
-  const listening = await startServer(data);
-  if (listening.startsWith("https://")) {
-    url = listening;
-    caFile = join(data, "server-ca.pem");
-    return;
-  }
-  // Hint: a server without TLS of its own gets a TLS front, as behind a TLS-terminating proxy.
-  tls = throwawayTls();
-  const pinned = tls.pinned;
-  front = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: pinned.cert, key: pinned.key },
-    fetch: async (request) => {
-      const path = new URL(request.url).pathname + new URL(request.url).search;
-      if (path === "/v1/server-ca")
-        return new Response(pinned.ca, { headers: { "content-type": "application/x-pem-file" } });
-      const init: RequestInit = { method: request.method, headers: request.headers };
-      if (request.method !== "GET" && request.method !== "HEAD")
-        init.body = await request.arrayBuffer();
-      return await fetch(`${listening}${path}`, init);
-    },
+  server = await startServerProcess({
+    tls: true,
+    data: join(tmp, "data"),
+    args: ["--mqtt-listen", "127.0.0.1:0"],
   });
-  url = `https://127.0.0.1:${front.port}`;
-  caFile = pinned.caFile;
+  url = server.url;
+  caFile = join(server.data, "server-ca.pem");
 });
 afterAll(async () => {
-  front?.stop(true);
-  server?.kill("SIGTERM");
-  await server?.exited;
-  tls?.remove();
+  await server?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -137,6 +89,8 @@ test("configure --fingerprint, groups and devices, gen config with serverCa, the
     join(tmp, "device"),
     "--status-listen",
     "127.0.0.1:0",
+    "--mqtt-url",
+    server?.brokerUrl ?? "",
   ]);
   expect(gen.code).toBe(0);
   const configFile = join(tmp, "configs", "test-device-123.json");
@@ -163,4 +117,35 @@ test("configure --fingerprint, groups and devices, gen config with serverCa, the
     (await iotactl(["get", "device", "-g", "room2-lights", "test-device-123", "--json"])).stdout,
   );
   expect(shown).toMatchObject({ state: "provisioned", serial: JSON.parse(renewed.stdout).serial });
+
+  // The daemon announces itself on the embedded broker: no mqtt.ca, so the broker is verified with serverCa.
+  expect(config.mqtt?.ca).toBeUndefined();
+  const daemon = Bun.spawn([BUN, join(ROOT, "src/iotad/main.ts"), "run", "--config", configFile], {
+    cwd: tmp,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    let log = "";
+    void (async () => {
+      const reader = daemon.stderr.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        log += new TextDecoder().decode(r.value);
+    })();
+    let mqtt = "";
+    for (let i = 0; i < 150 && mqtt !== "connected"; i++) {
+      await Bun.sleep(200);
+      const endpoint = /status endpoint on (http:\/\/\S+)/.exec(log)?.[1];
+      if (!endpoint) continue;
+      const status = (await (await fetch(`${endpoint.replace(/\/$/, "")}/status`)).json()) as {
+        mqtt: { state: string };
+      };
+      mqtt = status.mqtt.state;
+    }
+    expect(mqtt).toBe("connected");
+    expect(server?.output()).toContain("mqtt: room2-lights/test-device-123 connected");
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }
 }, 120_000);
