@@ -9,8 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { certificateFingerprints } from "../src/core/fingerprint.ts";
 import { nodeHttpTransport, tlsOptions } from "../src/iotad/http-transport.ts";
-import { runCli } from "../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../src/iotactl/io.ts";
+import { runIotactl } from "./helpers/iotactl-in-process.ts";
 import { verifiedTls } from "../src/iotactl/trust.ts";
 import { recordingServer, type ThrowawayTls, throwawayTls } from "./helpers/throwaway-tls.ts";
 import { run, tempDir } from "./iotactl-support.ts";
@@ -66,30 +65,7 @@ beforeEach(() => {
 
 /** iotactl in process, with the real fetch. */
 async function iotactl(argv: string[], env: Record<string, string> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: {
-      write: (t) => {
-        stdout += t;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (t) => {
-        stderr += t;
-      },
-      isTTY: false,
-    },
-    readStdin: async () => "",
-    env: { XDG_CONFIG_HOME: join(dir, "xdg"), ...env },
-    cwd: dir,
-    home: dir,
-    fetch: globalThis.fetch,
-    files: systemFiles,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return await runIotactl(argv, { dir, env, fetch: globalThis.fetch });
 }
 
 const configFile = () => join(dir, "xdg", "iotactl", "config.json");

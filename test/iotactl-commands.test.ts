@@ -5,8 +5,7 @@ import { readFileSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync } 
 import { join } from "node:path";
 import * as v from "valibot";
 import { createTestService, type TestService } from "./helpers/test-service.ts";
-import { runCli } from "../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../src/iotactl/io.ts";
+import { appFetch, runIotactl } from "./helpers/iotactl-in-process.ts";
 import { AgentConfigSchema } from "../src/core/agent-config.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { x509 } from "../src/core/x509.ts";
@@ -21,36 +20,12 @@ async function cli(
   argv: string[],
   options: { env?: Record<string, string>; stdin?: string; tty?: boolean } = {},
 ) {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: {
-      write: (t) => {
-        stdout += t;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (t) => {
-        stderr += t;
-      },
-      isTTY: options.tty ?? false,
-    },
-    readStdin: async () => options.stdin ?? "",
-    env: {
-      IOTA_SERVER: SERVER,
-      IOTA_TOKEN: svc.adminToken,
-      XDG_CONFIG_HOME: join(dir, "xdg"),
-      ...options.env,
-    },
-    cwd: dir,
-    home: dir,
-    fetch: (async (input: string | URL | Request, init?: RequestInit) =>
-      await svc.app.request(String(input), init)) as typeof fetch,
-    files: systemFiles,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return await runIotactl(argv, {
+    dir,
+    ...options,
+    env: { IOTA_SERVER: SERVER, IOTA_TOKEN: svc.adminToken, ...options.env },
+    fetch: appFetch(svc.app),
+  });
 }
 
 /** A CA certificate (PEM) to pin: the in-process service's tenant CA serves as any CA here. */

@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { runCli } from "../src/iotactl/cli.ts";
+import { runIotactl } from "./helpers/iotactl-in-process.ts";
 import { COMMANDS } from "../src/iotactl/commands/index.ts";
-import { systemFiles, type Io } from "../src/iotactl/io.ts";
 import { recordingServer } from "./helpers/throwaway-tls.ts";
 import { tempDir } from "./iotactl-support.ts";
 
@@ -19,32 +18,7 @@ let api: ReturnType<typeof recordingServer>;
 const scripts: Record<string, string> = {};
 
 async function iotactl(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: {
-      write: (t) => {
-        stdout += t;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (t) => {
-        stderr += t;
-      },
-      isTTY: false,
-    },
-    readStdin: async () => "",
-    env: {},
-    cwd: dir,
-    home: dir,
-    fetch: (() => {
-      throw new Error("completion must not use the network");
-    }) as unknown as typeof fetch,
-    files: systemFiles,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return await runIotactl(argv, { dir });
 }
 
 /**

@@ -5,8 +5,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { join } from "node:path";
 import * as v from "valibot";
 import { AgentConfigSchema } from "../src/core/agent-config.ts";
-import { runCli } from "../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../src/iotactl/io.ts";
+import { appFetch, runIotactl } from "./helpers/iotactl-in-process.ts";
 import {
   createTestService,
   deviceCsr,
@@ -22,33 +21,12 @@ let dir: string;
 let requests: string[];
 
 async function cli(argv: string[], stdin = "") {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: {
-      write: (t) => {
-        stdout += t;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (t) => {
-        stderr += t;
-      },
-      isTTY: false,
-    },
-    readStdin: async () => stdin,
-    env: { IOTA_SERVER: SERVER, IOTA_TOKEN: svc.adminToken, XDG_CONFIG_HOME: join(dir, "xdg") },
-    cwd: dir,
-    home: dir,
-    fetch: (async (input: string | URL | Request, init?: RequestInit) => {
-      requests.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname}`);
-      return await svc.app.request(String(input), init);
-    }) as typeof fetch,
-    files: systemFiles,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return await runIotactl(argv, {
+    dir,
+    stdin,
+    env: { IOTA_SERVER: SERVER, IOTA_TOKEN: svc.adminToken },
+    fetch: appFetch(svc.app, requests),
+  });
 }
 
 async function groupView(name: string): Promise<Record<string, unknown>> {

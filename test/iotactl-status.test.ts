@@ -2,7 +2,6 @@
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import {
   createDevices,
   createGroup,
@@ -10,8 +9,7 @@ import {
   provisionDevice,
   type TestService,
 } from "./helpers/test-service.ts";
-import { runCli } from "../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../src/iotactl/io.ts";
+import { appFetch, runIotactl } from "./helpers/iotactl-in-process.ts";
 import { tempDir } from "./iotactl-support.ts";
 
 let svc: TestService;
@@ -19,35 +17,11 @@ let dir: string;
 
 /** Runs iotactl in-process; fetch goes to the in-process app. */
 async function cli(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: {
-      write: (t) => {
-        stdout += t;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (t) => {
-        stderr += t;
-      },
-      isTTY: false,
-    },
-    readStdin: async () => "",
-    env: {
-      IOTA_SERVER: "https://iota.test",
-      IOTA_TOKEN: svc.adminToken,
-      XDG_CONFIG_HOME: join(dir, "xdg"),
-    },
-    cwd: dir,
-    home: dir,
-    fetch: (async (input: string | URL | Request, init?: RequestInit) =>
-      await svc.app.request(String(input), init)) as typeof fetch,
-    files: systemFiles,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return await runIotactl(argv, {
+    dir,
+    env: { IOTA_SERVER: "https://iota.test", IOTA_TOKEN: svc.adminToken },
+    fetch: appFetch(svc.app),
+  });
 }
 
 beforeEach(async () => {

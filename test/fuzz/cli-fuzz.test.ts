@@ -4,8 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../../src/iotactl/io.ts";
+import { runIotactl } from "../helpers/iotactl-in-process.ts";
 import { invalidName, randomString } from "./hostile-values.ts";
 import { countFromEnv, Histogram, seedFromEnv, type Prng } from "./prng.ts";
 
@@ -222,36 +221,14 @@ test(`${CASES} malformed iotactl command lines: exit 2 with a one-line reason na
     writeFileSync(join(cwd, "token.txt"), "admin-token-value\n", { mode: 0o600 });
     const { argv, names, label } = brokenCommand(rng, cwd);
     const requests: string[] = [];
-    let stdout = "";
-    let stderr = "";
-    const io: Io = {
-      stdout: {
-        write: (t) => {
-          stdout += t;
-        },
-        isTTY: false,
-      },
-      stderr: {
-        write: (t) => {
-          stderr += t;
-        },
-        isTTY: false,
-      },
-      readStdin: async () => "",
-      env: {
-        XDG_CONFIG_HOME: join(cwd, "xdg"),
-        IOTA_SERVER: "http://127.0.0.1:1",
-        IOTA_TOKEN: "admin-token-value",
-      },
-      cwd,
-      home: cwd,
+    const { code, stdout, stderr } = await runIotactl(argv, {
+      dir: cwd,
+      env: { IOTA_SERVER: "http://127.0.0.1:1", IOTA_TOKEN: "admin-token-value" },
       fetch: (async (url: string) => {
         requests.push(String(url));
         throw new Error("no network in this test");
       }) as unknown as typeof fetch,
-      files: systemFiles,
-    };
-    const code = await runCli(argv, io);
+    });
     histogram.add(`exit ${code} ${label}`);
     const problems: string[] = [];
     if (code !== 2) problems.push(`exit ${code}`);

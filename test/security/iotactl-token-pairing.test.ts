@@ -6,8 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../../src/iotactl/io.ts";
+import { runIotactl } from "../helpers/iotactl-in-process.ts";
 import { recordingServer } from "../helpers/throwaway-tls.ts";
 import { tempDir } from "../iotactl-support.ts";
 
@@ -47,30 +46,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function iotactl(argv: string[], env: Record<string, string> = {}) {
-  let stderr = "";
-  let stdout = "";
-  const io: Io = {
-    stdout: {
-      write: (t) => {
-        stdout += t;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (t) => {
-        stderr += t;
-      },
-      isTTY: false,
-    },
-    readStdin: async () => "",
-    env: { XDG_CONFIG_HOME: join(dir, "xdg"), ...env },
-    cwd: dir,
-    home: dir,
-    fetch: globalThis.fetch,
-    files: systemFiles,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return await runIotactl(argv, { dir, env, fetch: globalThis.fetch });
 }
 
 /** Every Authorization header each server received. */
