@@ -121,33 +121,18 @@ export class CertificateAuthority {
     validitySeconds: number,
     now: number,
   ): Promise<IssuedDeviceCertificate> {
-    const serial = newSerial();
-    const start = Math.floor(now / 1000) * 1000;
-    const notBefore = start - backdateSeconds(validitySeconds) * 1000;
-    const notAfter = start + validitySeconds * 1000;
-    const san: x509.JsonGeneralName[] = [
-      ...names.dnsNames.map((value) => ({ type: "dns" as const, value })),
-      ...names.ipAddresses.map((value) => ({ type: "ip" as const, value })),
-    ];
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial,
-      subject: `CN=${names.dnsNames[0] ?? names.ipAddresses[0] ?? "broker"}, O=IoTA broker`,
-      issuer: this.cert.subject,
-      notBefore: new Date(notBefore),
-      notAfter: new Date(notAfter),
-      signingAlgorithm: ECDSA_SHA256,
-      publicKey,
-      signingKey: this.signingKey,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-        new x509.SubjectAlternativeNameExtension(san, false),
-        this.authorityKeyId,
-        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    const cn = names.dnsNames[0] ?? names.ipAddresses[0] ?? "broker";
+    return await this.issueLeaf(
+      `CN=${cn}, O=IoTA broker`,
+      x509.ExtendedKeyUsage.serverAuth,
+      [
+        ...names.dnsNames.map((value) => ({ type: "dns" as const, value })),
+        ...names.ipAddresses.map((value) => ({ type: "ip" as const, value })),
       ],
-    });
-    return { pem: `${cert.toString("pem")}\n`, serial, notBefore, notAfter };
+      publicKey,
+      validitySeconds,
+      now,
+    );
   }
 
   /**
@@ -162,13 +147,32 @@ export class CertificateAuthority {
     validitySeconds: number,
     now: number,
   ): Promise<IssuedDeviceCertificate> {
+    return await this.issueLeaf(
+      `CN=${commonName}, O=IoTA monitor`,
+      x509.ExtendedKeyUsage.clientAuth,
+      [{ type: "url", value: `iota-monitor://${tenant}` }],
+      publicKey,
+      validitySeconds,
+      now,
+    );
+  }
+
+  /** A non-device end-entity certificate: `subject`, one extended key usage, `san`; backdated like a device's. */
+  private async issueLeaf(
+    subject: string,
+    usage: x509.ExtendedKeyUsageType,
+    san: x509.JsonGeneralName[],
+    publicKey: CryptoKey,
+    validitySeconds: number,
+    now: number,
+  ): Promise<IssuedDeviceCertificate> {
     const serial = newSerial();
     const start = Math.floor(now / 1000) * 1000;
     const notBefore = start - backdateSeconds(validitySeconds) * 1000;
     const notAfter = start + validitySeconds * 1000;
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial,
-      subject: `CN=${commonName}, O=IoTA monitor`,
+      subject,
       issuer: this.cert.subject,
       notBefore: new Date(notBefore),
       notAfter: new Date(notAfter),
@@ -178,11 +182,8 @@ export class CertificateAuthority {
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
-        new x509.SubjectAlternativeNameExtension(
-          [{ type: "url", value: `iota-monitor://${tenant}` }],
-          false,
-        ),
+        new x509.ExtendedKeyUsageExtension([usage], false),
+        new x509.SubjectAlternativeNameExtension(san, false),
         this.authorityKeyId,
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
       ],
