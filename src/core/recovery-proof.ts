@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { crypto } from "./x509.ts";
 import { EC_P256, ECDSA_SHA256 } from "./csr.ts";
-import { fromBase64Url, toBase64Url, utf8 } from "./encoding.ts";
+import { toBase64Url, utf8 } from "./encoding.ts";
 import { toArrayBuffer } from "./pem.ts";
-import { PROOF_WINDOW_MS } from "./renew-proof.ts";
+import { timelySignature } from "./renew-proof.ts";
 
 /** What a provisioning request carries to prove possession of the previous key. */
 export interface RecoveryProof {
@@ -54,13 +54,8 @@ export async function checkRecoveryProof(
   proof: RecoveryProof,
   now: number,
 ): Promise<string | undefined> {
-  const at = Date.parse(proof.timestamp);
-  if (Number.isNaN(at)) return "timestamp is not an ISO 8601 time";
-  if (Math.abs(at - now) > PROOF_WINDOW_MS)
-    return "timestamp is more than 5 minutes from the service's clock";
-  const signature = fromBase64Url(proof.signature);
-  if (signature?.length !== 64)
-    return "signature is not a base64url P-256 signature (64 bytes r||s)";
+  const signature = timelySignature(proof, now);
+  if (typeof signature === "string") return signature;
   const key = await crypto.subtle.importKey("spki", toArrayBuffer(spki), EC_P256, false, [
     "verify",
   ]);

@@ -83,6 +83,20 @@ export async function checkRenewProofWith(
   proof: RenewProof,
   now: number,
 ): Promise<string | undefined> {
+  const signature = timelySignature(proof, now);
+  if (typeof signature === "string") return signature;
+  const ok = await verify(signature, proofMessage(serialHex, proof.timestamp, proof.csr));
+  return ok ? undefined : "signature does not verify with the current certificate's key";
+}
+
+/**
+ * The raw P-256 signature (r||s) of a signed proof whose timestamp is within {@link PROOF_WINDOW_MS} of `now`,
+ * or why it is not one. The shape checks every proof (renewal, recovery) runs before verifying its signature.
+ */
+export function timelySignature(
+  proof: { timestamp: string; signature: string },
+  now: number,
+): Uint8Array | string {
   const at = Date.parse(proof.timestamp);
   if (Number.isNaN(at)) return "timestamp is not an ISO 8601 time";
   if (Math.abs(at - now) > PROOF_WINDOW_MS)
@@ -90,6 +104,5 @@ export async function checkRenewProofWith(
   const signature = fromBase64Url(proof.signature);
   if (signature?.length !== 64)
     return "signature is not a base64url P-256 signature (64 bytes r||s)";
-  const ok = await verify(signature, proofMessage(serialHex, proof.timestamp, proof.csr));
-  return ok ? undefined : "signature does not verify with the current certificate's key";
+  return signature;
 }
