@@ -50,19 +50,26 @@ export function totalOf(groups: GroupStatus[]): Omit<GroupStatus, "name"> {
     expiringWithin7d: 0,
     overdueRenewals: 0,
   };
-  for (const g of groups) {
-    for (const k of ["total", "created", "provisioned", "revoked"] as const)
-      total.devices[k] += g.devices[k];
-    for (const k of [
-      "online",
-      "offline",
-      "expiringWithin24h",
-      "expiringWithin7d",
-      "overdueRenewals",
-    ] as const)
-      total[k] += g[k];
-  }
+  for (const g of groups) addCounts(total, g, 1);
   return total;
+}
+
+/** Adds `sign` times every count of `from` to `into`: 1 to sum groups, -1 to take one out. */
+export function addCounts(
+  into: Omit<GroupStatus, "name">,
+  from: Omit<GroupStatus, "name">,
+  sign: 1 | -1,
+): void {
+  for (const k of ["total", "created", "provisioned", "revoked"] as const)
+    into.devices[k] += sign * from.devices[k];
+  for (const k of [
+    "online",
+    "offline",
+    "expiringWithin24h",
+    "expiringWithin7d",
+    "overdueRenewals",
+  ] as const)
+    into[k] += sign * from[k];
 }
 
 /** The counts of the selected groups, in name order. */

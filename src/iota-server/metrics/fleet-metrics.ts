@@ -5,7 +5,7 @@
  */
 
 import type { DomainContext } from "../domain/context.ts";
-import { groupStatuses, tenantCounts } from "../domain/fleet-status.ts";
+import { addCounts, groupStatuses, tenantCounts } from "../domain/fleet-status.ts";
 import type { GroupStatus } from "../../core/fleet.ts";
 import { gauge } from "./prometheus.ts";
 
@@ -17,18 +17,7 @@ export const OTHER_GROUPS = "_other";
 /** `total` minus the counts of `shown`: what the groups not shown add up to. */
 function rest(total: Omit<GroupStatus, "name">, shown: GroupStatus[]): GroupStatus {
   const other: GroupStatus = { name: OTHER_GROUPS, ...total, devices: { ...total.devices } };
-  for (const g of shown) {
-    for (const k of ["total", "created", "provisioned", "revoked"] as const)
-      other.devices[k] -= g.devices[k];
-    for (const k of [
-      "online",
-      "offline",
-      "expiringWithin24h",
-      "expiringWithin7d",
-      "overdueRenewals",
-    ] as const)
-      other[k] -= g[k];
-  }
+  for (const g of shown) addCounts(other, g, -1);
   return other;
 }
 
