@@ -89,7 +89,7 @@ function take(step: SetupStep): void {
         ? "dist/ holds no finished build"
         : "the sources changed since the last build";
     console.log(
-      `test setup: building the release into dist/ (bun build.ts --fast-compression), ~4 min (${why})`,
+      `test setup: building the release into dist/ (bun build.ts --fast-compression), ~1.5 min (${why})`,
     );
     // Hint: the tests check what the artifacts do and that they are xz; xz -1 takes a fifth of -6's CPU.
     run("bun build.ts --fast-compression", process.execPath, ["build.ts", "--fast-compression"]);
