@@ -82,7 +82,7 @@ export async function renewCurrent(
     onFailure();
     throw new IotaError("unauthorized", `The renewal proof is not valid: ${proofProblem}`);
   }
-  const record = await ctx.store.getCertificate(view.serial);
+  const record = await ctx.store.getCertificate(key, view.serial);
   if (!record) throw notIssued();
   if (record.revokedAt !== null)
     throw new IotaError("forbidden", `Certificate ${view.serial} is revoked`);
@@ -137,13 +137,13 @@ export async function renewAny(
     onFailure();
     throw new IotaError("unauthorized", `The renewal proof is not valid: ${proofProblem}`);
   }
-  const record = await ctx.store.getCertificate(cert.serialNumber);
+  const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
+  const record = await ctx.store.getCertificate(key, cert.serialNumber);
   if (!record) throw notIssued();
   if (record.revokedAt !== null)
     throw new IotaError("forbidden", `Certificate ${cert.serialNumber} is revoked`);
   const group = await requireGroup(ctx, id.tenant, id.group);
   checkGrace(cert.serialNumber, cert.notAfter.getTime(), group.grace, now);
-  const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
   const device = await requireDevice(ctx, key);
   checkProvisioned(id.device, device);
   // Hint: the DER parser tolerates a few changed bytes outside the signed part; only the exact issued bytes may renew.

@@ -183,7 +183,11 @@ export interface Store extends FleetStore {
    */
   resetDevice(key: DeviceKey, now: number, recoveryKey: string | null | undefined): Promise<number>;
 
-  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  /**
+   * The certificate with `serial` the service issued to `device`; undefined when it issued none such to that device.
+   * Hint: asked by device as well as serial, since certificates are kept by device (schema migration 6).
+   */
+  getCertificate(device: DeviceKey, serial: string): Promise<CertificateRecord | undefined>;
   /** Revoked certificates of a tenant that have not expired at `now`. */
   listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]>;
   /**
