@@ -16,6 +16,7 @@ import { checkCsr, keyIdentity } from "./csr-check.ts";
 import { readDeviceCertificate } from "./certificate-reader.ts";
 import {
   answer,
+  plannedRenewal,
   sameDer,
   sameDerBytes,
   type IssueOutcome,
@@ -221,6 +222,7 @@ async function renewTo(ctx: DomainContext, body: RenewBody, c: Checked): Promise
     notBefore: issued.notBefore,
     notAfter: issued.notAfter,
     issuedAt: now,
+    renewAt: plannedRenewal(issued.serial, issued, false),
   };
   if (!(await ctx.store.recordRenewed(key, serial, issuance))) {
     const latest = await requireDevice(ctx, key);

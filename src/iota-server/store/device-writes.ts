@@ -118,7 +118,7 @@ export async function deleteGroupTx(
 
 /** Records a provisioning certificate, only if the device is still `created`. */
 export async function provisionedTx(tx: Query, k: DeviceKey, i: Issuance): Promise<boolean> {
-  const renewAt = plannedRenewal(i, true);
+  const renewAt = i.renewAt ?? plannedRenewal(i, true);
   const [row] =
     await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
         not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt},
@@ -150,7 +150,7 @@ export async function renewedTx(
     await tx`select renew_at from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}
       and state = 'provisioned' and serial = ${fromSerial}`;
   if (!before) return false;
-  const renewAt = plannedRenewal(i, false);
+  const renewAt = i.renewAt ?? plannedRenewal(i, false);
   const rows =
     await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
         not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt},

@@ -106,6 +106,8 @@ export interface Issuance {
   notBefore: number;
   notAfter: number;
   issuedAt: number;
+  /** Its planned renewal, when the caller computed it already; else the store computes it (tally-sql.ts). */
+  renewAt?: number;
 }
 
 /** A device addressed by tenant, group and name. */
