@@ -39,9 +39,11 @@ describe("sqliteDriver", () => {
   test("concurrent writes commit in one batch; a failing one rolls back only itself", async () => {
     const { path, driver, durability, syncs } = await fresh();
     driver.useDurability?.(durability);
+    const runs = new Array<number>(20).fill(0);
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
         driver.write(async (tx) => {
+          runs[i] = (runs[i] ?? 0) + 1;
           await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
           // Hint: job 7 changes a row, then fails; its change must not survive, the others' must.
           if (i === 7) {
@@ -55,6 +57,9 @@ describe("sqliteDriver", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(19);
     expect(results[7]?.status).toBe("rejected");
     expect(syncs()).toBe(1);
+    // Hint: the batch ran once without savepoints up to the failure, then again with them; its rows count once.
+    expect(runs.slice(0, 8)).toEqual(new Array(8).fill(2));
+    expect(runs.slice(8)).toEqual(new Array(12).fill(1));
     const rows = await driver.query`select k, v from t order by v`;
     expect(rows).toHaveLength(19);
     expect(rows.find((r) => r.k === "k0")?.v).toBe(0);
@@ -64,6 +69,29 @@ describe("sqliteDriver", () => {
     const other = new Database(path, { readonly: true });
     expect(other.query("select count(*) as n from t").get()).toEqual({ n: 19 });
     other.close();
+  });
+
+  test("a batch where no write fails runs each write once; a write alone fails once", async () => {
+    const { driver } = await fresh();
+    let runs = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        driver.write(async (tx) => {
+          runs++;
+          await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
+        }),
+      ),
+    );
+    expect(runs).toBe(5);
+    runs = 0;
+    const alone = driver.write(async (tx) => {
+      runs++;
+      await tx`insert into t (k, v) values (${"k0"}, ${9})`;
+    });
+    await expect(alone).rejects.toThrow(/UNIQUE/);
+    expect(runs).toBe(1);
+    expect(await driver.query`select v from t where k = ${"k0"}`).toEqual([{ v: 0 }]);
+    await driver.close();
   });
 
   test("writes answer after a sync that began after their commit; the next batch gathers meanwhile", async () => {

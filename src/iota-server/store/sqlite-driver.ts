@@ -51,8 +51,8 @@ const writes = (text: string) => !/^\s*select\b/i.test(text);
 
 /**
  * The SQLite driver: one connection. `write` transactions asked for while a batch commits and syncs gather
- * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, each inside its own SAVEPOINT so one
- * failing rolls back only itself. With a {@link Durability}, a batch's callers are answered after the sync
+ * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, one failing rolling back only itself
+ * (see transaction). With a {@link Durability}, a batch's callers are answered after the sync
  * that follows its commit, and a statement outside a transaction that writes waits for one too; the next
  * batch gathers while that sync runs, so a busy service writes and syncs the WAL once per batch, not once
  * per request. Statements outside a transaction wait while a batch holds the connection.
@@ -193,30 +193,48 @@ class SqliteDriver implements Driver {
     this.draining = undefined;
   }
 
-  /** Runs `batch` in one transaction, each job in its own savepoint; never throws. */
+  /**
+   * Runs `batch` in one transaction; never throws. Hint: the jobs run first without savepoints, since a savepoint
+   * keeps an undo copy of every page its job changes (~70 KB per provisioning). Only
+   * when a job fails is that transaction rolled back and the batch run again, each job in its own savepoint, so the
+   * failing one rolls back alone; a job is a function of the database, so its second run does what its first did.
+   */
   private async transaction(batch: Job[]): Promise<Outcome[]> {
     while (this.held) await this.held;
     let release = () => {};
     this.held = new Promise<void>((done) => (release = done));
+    try {
+      return (await this.attempt(batch, false)) ?? (await this.attempt(batch, true)) ?? [];
+    } finally {
+      this.held = undefined;
+      release();
+    }
+  }
+
+  /** One run of `batch` in a transaction; undefined when a job failed in a run without savepoints. */
+  private async attempt(batch: Job[], savepoints: boolean): Promise<Outcome[] | undefined> {
     const outcomes: Outcome[] = [];
     try {
       this.endRead();
       this.begin.run();
       for (const job of batch) {
-        this.savepoint.run();
-        let outcome: Outcome;
+        if (savepoints) this.savepoint.run();
         try {
           const value = await job.fn(this.direct);
-          this.release.run();
-          outcome = { ok: true, value };
+          if (savepoints) this.release.run();
+          outcomes.push({ ok: true, value });
         } catch (error) {
           // Hint: an I/O error or a full disk ends the whole transaction; then every job of the batch fails.
           if (!this.db.inTransaction) throw error;
+          if (!savepoints) {
+            this.rollback.run();
+            // Hint: a job alone in its batch fails the same way in a second run.
+            return batch.length === 1 ? [{ ok: false, error }] : undefined;
+          }
           this.rollbackTo.run();
           this.release.run();
-          outcome = { ok: false, error };
+          outcomes.push({ ok: false, error });
         }
-        outcomes.push(outcome);
       }
       this.commit.run();
       return outcomes;
@@ -227,9 +245,6 @@ class SqliteDriver implements Driver {
         // Hint: SQLite rolls a transaction back by itself when it cannot go on; the first error is the one to report.
       }
       return batch.map(() => ({ ok: false, error }));
-    } finally {
-      this.held = undefined;
-      release();
     }
   }
 
