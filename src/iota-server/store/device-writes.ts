@@ -8,6 +8,7 @@ import type { DeviceKey, Issuance } from "./store.ts";
 import type { Query } from "./sql-driver.ts";
 import { num, type Row } from "./rows.ts";
 import { revokeDeviceCertificates, revokeGroupCertificates } from "./revocation-sql.ts";
+import { counterDeltas } from "./counter-deltas.ts";
 import {
   addRenewal,
   hourOf,
@@ -99,6 +100,8 @@ export async function deleteGroupTx(
   group: string,
   now: number,
 ): Promise<boolean> {
+  // Hint: the counter changes gathered so far in this transaction are written first, so the group's are deleted too.
+  await counterDeltas(tx)?.flush(tx);
   await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${group}`;
   const hours =
     await tx`select hour, n from renewal_hours where tenant_id = ${tenantId} and group_name = ${group} order by hour`;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { sqliteDriver, type Durability } from "./sqlite-driver.ts";
+import type { Query } from "./sql-driver.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iota-sqlite-driver-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,6 +92,51 @@ describe("sqliteDriver", () => {
     await expect(alone).rejects.toThrow(/UNIQUE/);
     expect(runs).toBe(1);
     expect(await driver.query`select v from t where k = ${"k0"}`).toEqual([{ v: 0 }]);
+    await driver.close();
+  });
+
+  test("changes gathered for the commit are written once per batch, in its transaction; a failing write's are not", async () => {
+    const { path, driver, durability } = await fresh();
+    driver.useDurability?.(durability);
+    const KEY = Symbol("sum");
+    let flushes = 0;
+    /** Sums what the writes add and writes the sum once, as the store's counters do. */
+    class Sum {
+      total = 0;
+      async flush(tx: Query) {
+        flushes++;
+        await tx`insert into t (k, v) values ('sum', ${this.total}) on conflict (k) do update set v = t.v + excluded.v`;
+        this.total = 0;
+      }
+    }
+    const batch = (fail: number) =>
+      Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          driver.write(async (tx) => {
+            const sum = tx.atCommit?.(KEY, () => new Sum());
+            if (!sum) throw new Error("no atCommit inside a SQLite transaction");
+            sum.total += 2 ** i;
+            await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
+            if (i === fail) throw new Error("this write fails");
+          }),
+        ),
+      );
+    const sum = async () => (await driver.query`select v from t where k = 'sum'`)[0]?.v;
+    await batch(-1);
+    expect(flushes).toBe(1);
+    expect(await sum()).toBe(1023);
+    await driver.query`delete from t`;
+    flushes = 0;
+    // Hint: the run without savepoints stops at the failure; the run with them writes each write's share on its own.
+    const results = await batch(4);
+    expect(results.map((r) => r.status)).toEqual(
+      Array.from({ length: 10 }, (_, i) => (i === 4 ? "rejected" : "fulfilled")),
+    );
+    expect(await sum()).toBe(1023 - 16);
+    expect(flushes).toBe(9);
+    const other = new Database(path, { readonly: true });
+    expect(other.query("select count(*) as n from t").get()).toEqual({ n: 10 });
+    other.close();
     await driver.close();
   });
 

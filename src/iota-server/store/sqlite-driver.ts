@@ -4,7 +4,7 @@
  */
 
 import { Database, type Statement } from "bun:sqlite";
-import type { Driver, Query } from "./sql-driver.ts";
+import type { AtCommit, Driver, Query } from "./sql-driver.ts";
 import type { Row } from "./rows.ts";
 
 /** What makes a commit durable: resolves once everything committed before the call is on stable storage. */
@@ -68,6 +68,8 @@ class SqliteDriver implements Driver {
   private durability: Durability | undefined;
   /** A read transaction is open, shared by the reads of this turn of the event loop. */
   private reading = false;
+  /** The open transaction's changes to write before it commits (see Query.atCommit). */
+  private readonly atCommit = new Map<symbol, AtCommit>();
 
   private readonly begin: Statement;
   private readonly beginRead: Statement;
@@ -117,8 +119,22 @@ class SqliteDriver implements Driver {
       this.prepared(strings).statement.all(...bindable(values)) as Row[],
     {
       unsafe: async (text: string, params?: unknown[]) => this.runText(text, params),
+      atCommit: <T extends AtCommit>(key: symbol, create: () => T): T => {
+        const gathered = (this.atCommit.get(key) as T | undefined) ?? create();
+        this.atCommit.set(key, gathered);
+        return gathered;
+      },
     },
   );
+
+  /** Writes the changes gathered for the commit, then forgets them even when writing failed. */
+  private async flushAtCommit(): Promise<void> {
+    try {
+      for (const gathered of this.atCommit.values()) await gathered.flush(this.direct);
+    } finally {
+      this.atCommit.clear();
+    }
+  }
 
   /**
    * Opens the read transaction of this turn of the event loop, if none is open. Hint: in WAL mode every
@@ -211,9 +227,14 @@ class SqliteDriver implements Driver {
     }
   }
 
-  /** One run of `batch` in a transaction; undefined when a job failed in a run without savepoints. */
+  /**
+   * One run of `batch` in a transaction; undefined when it failed without savepoints and should run with them.
+   * Hint: with savepoints each job writes its gathered changes (Query.atCommit) inside its own savepoint, so a
+   * failing job's go with it; without, the whole batch's are written once, before the commit.
+   */
   private async attempt(batch: Job[], savepoints: boolean): Promise<Outcome[] | undefined> {
     const outcomes: Outcome[] = [];
+    this.atCommit.clear();
     try {
       this.endRead();
       this.begin.run();
@@ -221,29 +242,30 @@ class SqliteDriver implements Driver {
         if (savepoints) this.savepoint.run();
         try {
           const value = await job.fn(this.direct);
+          if (savepoints) await this.flushAtCommit();
           if (savepoints) this.release.run();
           outcomes.push({ ok: true, value });
         } catch (error) {
           // Hint: an I/O error or a full disk ends the whole transaction; then every job of the batch fails.
-          if (!this.db.inTransaction) throw error;
-          if (!savepoints) {
-            this.rollback.run();
-            // Hint: a job alone in its batch fails the same way in a second run.
-            return batch.length === 1 ? [{ ok: false, error }] : undefined;
-          }
+          if (!savepoints || !this.db.inTransaction) throw error;
+          this.atCommit.clear();
           this.rollbackTo.run();
           this.release.run();
           outcomes.push({ ok: false, error });
         }
       }
+      if (!savepoints) await this.flushAtCommit();
       this.commit.run();
       return outcomes;
     } catch (error) {
+      this.atCommit.clear();
       try {
         if (this.db.inTransaction) this.rollback.run();
       } catch {
         // Hint: SQLite rolls a transaction back by itself when it cannot go on; the first error is the one to report.
       }
+      // Hint: a job alone in its batch would fail the same way with a savepoint.
+      if (!savepoints && batch.length > 1) return undefined;
       return batch.map(() => ({ ok: false, error }));
     }
   }
