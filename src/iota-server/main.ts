@@ -5,13 +5,16 @@ import { existsSync } from "node:fs";
 import { parseServerConfig, SERVER_USAGE } from "./config.ts";
 import { startServer } from "./server.ts";
 import { isLoopbackHost } from "./tls/server-certificate.ts";
-import { streamLogger } from "./log.ts";
+import { batchedWriter, streamLogger } from "./log.ts";
 import { isStartupError, SERVER_EXIT } from "./exit.ts";
 import { VERSION } from "../core/version.ts";
 
 // Hint: the database (and its WAL) holds sealed secrets and token hashes; nothing the service creates is for other users.
 process.umask(0o077);
-const log = streamLogger((line) => process.stderr.write(line));
+const stderr = batchedWriter((text) => process.stderr.write(text));
+// Hint: lines of the last turn are written before the process ends, whatever ends it.
+process.on("exit", () => stderr.flush());
+const log = streamLogger(stderr.write);
 
 async function main(): Promise<number> {
   const options = parseServerConfig(process.argv.slice(2), process.env);
@@ -79,6 +82,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error) => {
+    stderr.flush();
     process.stderr.write(`iota-server: ${(error as Error).message}\n`);
     process.exit(isStartupError(error) ? error.exitCode : SERVER_EXIT.internal);
   },

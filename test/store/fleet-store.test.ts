@@ -239,6 +239,40 @@ for (const engine of ENGINES) {
       await expectCountersMatch(store, Math.floor(NOW / HOUR), 24 * 40);
     }, 60_000);
 
+    test("writes committed together, one failing and a group deleted amid them, keep the counters exact", async () => {
+      const names = Array.from({ length: 20 }, (_, i) => `b-${i}`);
+      await store.insertDevices(T, "g-a", names, NOW);
+      await store.insertDevices(T, "g-b", names.slice(0, 5), NOW);
+      // Hint: on SQLite the writes of each Promise.all are asked for in one turn and commit as one batch, in order.
+      const first = await Promise.all([
+        ...names.slice(0, 10).map((n) => store.recordProvisioned(key("g-a", n), issuance(NOW))),
+        ...names.slice(0, 5).map((n) => store.recordProvisioned(key("g-b", n), issuance(NOW))),
+        store.deleteGroup(T, "g-b", NOW),
+      ]);
+      expect(first.every((ok) => ok)).toBe(true);
+      const second = await Promise.allSettled([
+        ...names.slice(10).map((n) => store.recordProvisioned(key("g-a", n), issuance(NOW))),
+        store.insertDevices(T, "no-such-group", ["q"], NOW),
+        store.revokeDevice(key("g-a", "b-0"), NOW),
+      ]);
+      expect(second.map((r) => r.status === "fulfilled")).toEqual(second.map((_, i) => i !== 10));
+      const [tally] = await store.groupTallies(T, { names: ["g-a"] });
+      expect(tally?.byState).toEqual({ created: 0, provisioned: 19, revoked: 1 });
+      expect(await store.groupSizes(T)).toEqual([{ group: "g-a", devices: 20 }]);
+      const fromHour = Math.floor(NOW / HOUR);
+      const group = await store.renewalForecast(T, "g-a", fromHour, 24 * 30);
+      expect(group.reduce((a, b) => a + b, 0)).toBe(19);
+      expect(await store.renewalForecast(T, undefined, fromHour, 24 * 30)).toEqual(group);
+      const raw = engine.raw(url);
+      try {
+        const left = await raw`select (select count(*) from group_tallies where group_name = 'g-b')
+          + (select count(*) from renewal_hours where group_name = 'g-b') as n`;
+        expect(Number(left[0]?.n)).toBe(0);
+      } finally {
+        await raw.close();
+      }
+    }, 60_000);
+
     test("readiness is written only when it changes; seenAt is when it last changed", async () => {
       await store.insertDevices(T, "g-a", ["a"], NOW);
       const report = (online: boolean, at: number) => ({

@@ -195,7 +195,7 @@ for (const engine of ENGINES) {
       expect(await store.deleteGroup(T, "room2-lights", NOW + 1)).toBe(true);
       expect(await store.getGroup(T, "room2-lights")).toBeUndefined();
       expect(await store.getDevice(dev("b"))).toBeUndefined();
-      expect((await store.getCertificate("01"))?.revokedAt).toBe(NOW + 1);
+      expect((await store.getCertificate(dev("a"), "01"))?.revokedAt).toBe(NOW + 1);
       expect((await store.getTenant(T))?.crlNumber).toBe(2);
       expect(await store.deleteGroup(T, "room2-lights", NOW + 2)).toBe(false);
     });
@@ -308,7 +308,7 @@ for (const engine of ENGINES) {
       await store.recordProvisioned(dev("a"), issuance("0a"));
       expect(await store.deleteDevice(dev("a"), NOW + 1)).toBe(true);
       expect(await store.getDevice(dev("a"))).toBeUndefined();
-      expect((await store.getCertificate("0a"))?.revokedAt).toBe(NOW + 1);
+      expect((await store.getCertificate(dev("a"), "0a"))?.revokedAt).toBe(NOW + 1);
       expect((await store.getTenant(T))?.crlNumber).toBe(2);
       expect(await store.deleteDevice(dev("a"), NOW + 2)).toBe(false);
     });
@@ -332,7 +332,7 @@ for (const engine of ENGINES) {
           provisionedAt: NOW,
           notAfter: NOW + 30 * DAY,
         });
-        const stored = await Promise.all(serials.map((s) => store.getCertificate(s)));
+        const stored = await Promise.all(serials.map((s) => store.getCertificate(dev("a"), s)));
         expect(stored.filter(Boolean).length).toBe(1);
         expect(await store.recordProvisioned(dev("a"), issuance("late"))).toBe(false);
         expect(await store.recordProvisioned(dev("nope"), issuance("none"))).toBe(false);
@@ -360,7 +360,7 @@ for (const engine of ENGINES) {
         provisionedAt: NOW,
       });
       expect(await store.recordRenewed(dev("a"), "01", issuance("again", renewedAt))).toBe(false);
-      expect(await store.getCertificate("again")).toBeUndefined();
+      expect(await store.getCertificate(dev("a"), "again")).toBeUndefined();
     });
 
     test("revokeDevice marks the device, revokes its certificates once and bumps the CRL number once", async () => {
@@ -407,7 +407,7 @@ for (const engine of ENGINES) {
       await store.insertDevices(T, "room2-lights", ["short", "long"], NOW);
       await store.recordProvisioned(dev("short"), issuance("aa", NOW, 60_000));
       await store.recordProvisioned(dev("long"), issuance("bb", NOW, 30 * DAY));
-      expect(await store.getCertificate("bb")).toEqual({
+      expect(await store.getCertificate(dev("long"), "bb")).toEqual({
         serial: "bb",
         tenantId: T,
         group: "room2-lights",
@@ -416,7 +416,7 @@ for (const engine of ENGINES) {
         issuedAt: NOW,
         revokedAt: null,
       });
-      expect(await store.getCertificate("cc")).toBeUndefined();
+      expect(await store.getCertificate(dev("long"), "cc")).toBeUndefined();
       await store.revokeDevice(dev("short"), NOW + 1000);
       await store.revokeDevice(dev("long"), NOW + 2000);
       expect(await store.listRevoked(T, NOW + 3000)).toEqual([

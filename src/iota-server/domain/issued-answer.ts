@@ -16,18 +16,28 @@ export interface IssueOutcome {
   issued: IssuedCertificate;
 }
 
-/** The answer for a stored device certificate. */
+/**
+ * The planned renewal of a certificate (`first`: from provisioning): the instant the store records, the service
+ * answers and iotad computes by itself.
+ */
+export function plannedRenewal(
+  serial: string,
+  validity: { notBefore: number; notAfter: number },
+  first: boolean,
+): number {
+  return renewalTime(validity, DEFAULT_RENEWAL_POLICY, serialRandom(serial), first);
+}
+
+/**
+ * The answer for a stored device certificate. Hint: its planned renewal is the one the store recorded with it
+ * (one hash less per answer); computed only for a device recorded without one.
+ */
 export async function answer(ctx: DomainContext, device: DeviceRecord): Promise<IssuedCertificate> {
   const ca = await ctx.tenants.ca(device.tenantId);
   const certificate = device.certificate ?? "";
   const serial = device.serial ?? "";
   const validity = { notBefore: device.notBefore ?? 0, notAfter: device.notAfter ?? 0 };
-  const renewAt = renewalTime(
-    validity,
-    DEFAULT_RENEWAL_POLICY,
-    serialRandom(serial),
-    device.firstIssue,
-  );
+  const renewAt = device.renewAt ?? plannedRenewal(serial, validity, device.firstIssue);
   return {
     certificate,
     chain: `${certificate}${ca.certPem}`,

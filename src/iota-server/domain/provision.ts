@@ -12,7 +12,7 @@ import { requireDevice } from "./devices.ts";
 import { deviceToProvision } from "./enrollment.ts";
 import { checkCsr } from "./csr-check.ts";
 import { DEFAULT_TENANT } from "./tenants.ts";
-import { answer, type IssueOutcome, type OnAuthFailure } from "./issued-answer.ts";
+import { answer, plannedRenewal, type IssueOutcome, type OnAuthFailure } from "./issued-answer.ts";
 
 /** Compared against when the group does not exist, so that case costs what a wrong credential costs. */
 const NO_SECRET = "no-such-group-secret-0000000000000000000000";
@@ -121,6 +121,7 @@ export async function provision(
       notBefore: cert.notBefore,
       notAfter: cert.notAfter,
       issuedAt: now,
+      renewAt: plannedRenewal(cert.serial, cert, true),
     };
     if (await ctx.store.recordProvisioned(key, issuance)) {
       return {

@@ -16,6 +16,7 @@ import { checkCsr, keyIdentity } from "./csr-check.ts";
 import { readDeviceCertificate } from "./certificate-reader.ts";
 import {
   answer,
+  plannedRenewal,
   sameDer,
   sameDerBytes,
   type IssueOutcome,
@@ -82,7 +83,7 @@ export async function renewCurrent(
     onFailure();
     throw new IotaError("unauthorized", `The renewal proof is not valid: ${proofProblem}`);
   }
-  const record = await ctx.store.getCertificate(view.serial);
+  const record = await ctx.store.getCertificate(key, view.serial);
   if (!record) throw notIssued();
   if (record.revokedAt !== null)
     throw new IotaError("forbidden", `Certificate ${view.serial} is revoked`);
@@ -137,13 +138,13 @@ export async function renewAny(
     onFailure();
     throw new IotaError("unauthorized", `The renewal proof is not valid: ${proofProblem}`);
   }
-  const record = await ctx.store.getCertificate(cert.serialNumber);
+  const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
+  const record = await ctx.store.getCertificate(key, cert.serialNumber);
   if (!record) throw notIssued();
   if (record.revokedAt !== null)
     throw new IotaError("forbidden", `Certificate ${cert.serialNumber} is revoked`);
   const group = await requireGroup(ctx, id.tenant, id.group);
   checkGrace(cert.serialNumber, cert.notAfter.getTime(), group.grace, now);
-  const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
   const device = await requireDevice(ctx, key);
   checkProvisioned(id.device, device);
   // Hint: the DER parser tolerates a few changed bytes outside the signed part; only the exact issued bytes may renew.
@@ -221,6 +222,7 @@ async function renewTo(ctx: DomainContext, body: RenewBody, c: Checked): Promise
     notBefore: issued.notBefore,
     notAfter: issued.notAfter,
     issuedAt: now,
+    renewAt: plannedRenewal(issued.serial, issued, false),
   };
   if (!(await ctx.store.recordRenewed(key, serial, issuance))) {
     const latest = await requireDevice(ctx, key);

@@ -71,15 +71,10 @@ export async function recheckClient(
 ): Promise<IdentityCheck> {
   const { identity, serial } = client;
   const who = `${identity.group}/${identity.device} (serial ${serial})`;
-  const record = await store.getCertificate(serial);
+  const device = { tenantId: identity.tenant, group: identity.group, name: identity.device };
+  // Hint: looked up by the device the certificate names, so a record found is that device's.
+  const record = await store.getCertificate(device, serial);
   if (!record) return { ok: false, reason: `certificate of ${who} was not issued by this service` };
-  if (
-    record.tenantId !== identity.tenant ||
-    record.group !== identity.group ||
-    record.device !== identity.device
-  ) {
-    return { ok: false, reason: `certificate of ${who} was issued to another device` };
-  }
   if (record.revokedAt !== null) return { ok: false, reason: `certificate of ${who} is revoked` };
   return checkExpiry(client, now);
 }

@@ -8,6 +8,7 @@ import type { DeviceKey, Issuance } from "./store.ts";
 import type { Query } from "./sql-driver.ts";
 import { num, type Row } from "./rows.ts";
 import { revokeDeviceCertificates, revokeGroupCertificates } from "./revocation-sql.ts";
+import { counterDeltas } from "./counter-deltas.ts";
 import {
   addRenewal,
   hourOf,
@@ -99,6 +100,8 @@ export async function deleteGroupTx(
   group: string,
   now: number,
 ): Promise<boolean> {
+  // Hint: the counter changes gathered so far in this transaction are written first, so the group's are deleted too.
+  await counterDeltas(tx)?.flush(tx);
   await tx`delete from devices where tenant_id = ${tenantId} and group_name = ${group}`;
   const hours =
     await tx`select hour, n from renewal_hours where tenant_id = ${tenantId} and group_name = ${group} order by hour`;
@@ -118,7 +121,7 @@ export async function deleteGroupTx(
 
 /** Records a provisioning certificate, only if the device is still `created`. */
 export async function provisionedTx(tx: Query, k: DeviceKey, i: Issuance): Promise<boolean> {
-  const renewAt = plannedRenewal(i, true);
+  const renewAt = i.renewAt ?? plannedRenewal(i, true);
   const [row] =
     await tx`update devices set state = 'provisioned', serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
         not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 1, prev_serial = null, provisioned_at = ${i.issuedAt},
@@ -150,7 +153,7 @@ export async function renewedTx(
     await tx`select renew_at from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}
       and state = 'provisioned' and serial = ${fromSerial}`;
   if (!before) return false;
-  const renewAt = plannedRenewal(i, false);
+  const renewAt = i.renewAt ?? plannedRenewal(i, false);
   const rows =
     await tx`update devices set serial = ${i.serial}, key_hash = ${i.keyHash}, certificate = ${i.certificate},
         not_before = ${i.notBefore}, not_after = ${i.notAfter}, first_issue = 0, prev_serial = ${fromSerial}, last_renewal = ${i.issuedAt},

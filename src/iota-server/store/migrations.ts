@@ -1,6 +1,7 @@
 /** Versioned schema migrations, written in the SQL that both SQLite and PostgreSQL run. */
 
 import { FLEET_MIGRATION } from "./migration-fleet.ts";
+import { CERTIFICATES_MIGRATION } from "./migration-certificates.ts";
 import type { Query } from "./sql-driver.ts";
 
 /** The SQL engines the store runs on. */
@@ -118,4 +119,5 @@ export const MIGRATIONS: Migration[] = [
       "alter table devices add column enrolled_at bigint",
     ],
   },
+  CERTIFICATES_MIGRATION,
 ];

@@ -10,10 +10,23 @@ import type { Durability } from "./sqlite-driver.ts";
 
 export { sqliteDriver, type Durability } from "./sqlite-driver.ts";
 
+/** Changes a transaction gathers in memory and writes in one go just before it commits. */
+export interface AtCommit {
+  /** Writes what was gathered, and forgets it. */
+  flush(tx: Query): Promise<void>;
+}
+
 /** Runs one statement: as a tagged template, or as text with `$1`..`$n` parameters. */
 export interface Query {
   (strings: TemplateStringsArray, ...values: unknown[]): Promise<Row[]>;
   unsafe(text: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * The transaction's {@link AtCommit} for `key`, made by `create` on first use and flushed in the transaction
+   * just before it commits (so it commits with the rest, or not at all). On SQLite one serves every write of a
+   * group-commit batch. Absent outside transactions and on PostgreSQL, where writers take shared rows in one
+   * lock order as they go and so write their changes at once.
+   */
+  atCommit?<T extends AtCommit>(key: symbol, create: () => T): T;
 }
 
 /** A database connection as the store sees it. */

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { sqliteDriver, type Durability } from "./sqlite-driver.ts";
+import type { Query } from "./sql-driver.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iota-sqlite-driver-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,9 +40,11 @@ describe("sqliteDriver", () => {
   test("concurrent writes commit in one batch; a failing one rolls back only itself", async () => {
     const { path, driver, durability, syncs } = await fresh();
     driver.useDurability?.(durability);
+    const runs = new Array<number>(20).fill(0);
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
         driver.write(async (tx) => {
+          runs[i] = (runs[i] ?? 0) + 1;
           await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
           // Hint: job 7 changes a row, then fails; its change must not survive, the others' must.
           if (i === 7) {
@@ -55,6 +58,9 @@ describe("sqliteDriver", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(19);
     expect(results[7]?.status).toBe("rejected");
     expect(syncs()).toBe(1);
+    // Hint: the batch ran once without savepoints up to the failure, then again with them; its rows count once.
+    expect(runs.slice(0, 8)).toEqual(new Array(8).fill(2));
+    expect(runs.slice(8)).toEqual(new Array(12).fill(1));
     const rows = await driver.query`select k, v from t order by v`;
     expect(rows).toHaveLength(19);
     expect(rows.find((r) => r.k === "k0")?.v).toBe(0);
@@ -64,6 +70,74 @@ describe("sqliteDriver", () => {
     const other = new Database(path, { readonly: true });
     expect(other.query("select count(*) as n from t").get()).toEqual({ n: 19 });
     other.close();
+  });
+
+  test("a batch where no write fails runs each write once; a write alone fails once", async () => {
+    const { driver } = await fresh();
+    let runs = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        driver.write(async (tx) => {
+          runs++;
+          await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
+        }),
+      ),
+    );
+    expect(runs).toBe(5);
+    runs = 0;
+    const alone = driver.write(async (tx) => {
+      runs++;
+      await tx`insert into t (k, v) values (${"k0"}, ${9})`;
+    });
+    await expect(alone).rejects.toThrow(/UNIQUE/);
+    expect(runs).toBe(1);
+    expect(await driver.query`select v from t where k = ${"k0"}`).toEqual([{ v: 0 }]);
+    await driver.close();
+  });
+
+  test("changes gathered for the commit are written once per batch, in its transaction; a failing write's are not", async () => {
+    const { path, driver, durability } = await fresh();
+    driver.useDurability?.(durability);
+    const KEY = Symbol("sum");
+    let flushes = 0;
+    /** Sums what the writes add and writes the sum once, as the store's counters do. */
+    class Sum {
+      total = 0;
+      async flush(tx: Query) {
+        flushes++;
+        await tx`insert into t (k, v) values ('sum', ${this.total}) on conflict (k) do update set v = t.v + excluded.v`;
+        this.total = 0;
+      }
+    }
+    const batch = (fail: number) =>
+      Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          driver.write(async (tx) => {
+            const sum = tx.atCommit?.(KEY, () => new Sum());
+            if (!sum) throw new Error("no atCommit inside a SQLite transaction");
+            sum.total += 2 ** i;
+            await tx`insert into t (k, v) values (${`k${i}`}, ${i})`;
+            if (i === fail) throw new Error("this write fails");
+          }),
+        ),
+      );
+    const sum = async () => (await driver.query`select v from t where k = 'sum'`)[0]?.v;
+    await batch(-1);
+    expect(flushes).toBe(1);
+    expect(await sum()).toBe(1023);
+    await driver.query`delete from t`;
+    flushes = 0;
+    // Hint: the run without savepoints stops at the failure; the run with them writes each write's share on its own.
+    const results = await batch(4);
+    expect(results.map((r) => r.status)).toEqual(
+      Array.from({ length: 10 }, (_, i) => (i === 4 ? "rejected" : "fulfilled")),
+    );
+    expect(await sum()).toBe(1023 - 16);
+    expect(flushes).toBe(9);
+    const other = new Database(path, { readonly: true });
+    expect(other.query("select count(*) as n from t").get()).toEqual({ n: 10 });
+    other.close();
+    await driver.close();
   });
 
   test("writes answer after a sync that began after their commit; the next batch gathers meanwhile", async () => {

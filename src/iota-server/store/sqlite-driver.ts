@@ -4,7 +4,7 @@
  */
 
 import { Database, type Statement } from "bun:sqlite";
-import type { Driver, Query } from "./sql-driver.ts";
+import type { AtCommit, Driver, Query } from "./sql-driver.ts";
 import type { Row } from "./rows.ts";
 
 /** What makes a commit durable: resolves once everything committed before the call is on stable storage. */
@@ -51,8 +51,8 @@ const writes = (text: string) => !/^\s*select\b/i.test(text);
 
 /**
  * The SQLite driver: one connection. `write` transactions asked for while a batch commits and syncs gather
- * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, each inside its own SAVEPOINT so one
- * failing rolls back only itself. With a {@link Durability}, a batch's callers are answered after the sync
+ * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, one failing rolling back only itself
+ * (see transaction). With a {@link Durability}, a batch's callers are answered after the sync
  * that follows its commit, and a statement outside a transaction that writes waits for one too; the next
  * batch gathers while that sync runs, so a busy service writes and syncs the WAL once per batch, not once
  * per request. Statements outside a transaction wait while a batch holds the connection.
@@ -68,6 +68,8 @@ class SqliteDriver implements Driver {
   private durability: Durability | undefined;
   /** A read transaction is open, shared by the reads of this turn of the event loop. */
   private reading = false;
+  /** The open transaction's changes to write before it commits (see Query.atCommit). */
+  private readonly atCommit = new Map<symbol, AtCommit>();
 
   private readonly begin: Statement;
   private readonly beginRead: Statement;
@@ -117,8 +119,22 @@ class SqliteDriver implements Driver {
       this.prepared(strings).statement.all(...bindable(values)) as Row[],
     {
       unsafe: async (text: string, params?: unknown[]) => this.runText(text, params),
+      atCommit: <T extends AtCommit>(key: symbol, create: () => T): T => {
+        const gathered = (this.atCommit.get(key) as T | undefined) ?? create();
+        this.atCommit.set(key, gathered);
+        return gathered;
+      },
     },
   );
+
+  /** Writes the changes gathered for the commit, then forgets them even when writing failed. */
+  private async flushAtCommit(): Promise<void> {
+    try {
+      for (const gathered of this.atCommit.values()) await gathered.flush(this.direct);
+    } finally {
+      this.atCommit.clear();
+    }
+  }
 
   /**
    * Opens the read transaction of this turn of the event loop, if none is open. Hint: in WAL mode every
@@ -193,43 +209,64 @@ class SqliteDriver implements Driver {
     this.draining = undefined;
   }
 
-  /** Runs `batch` in one transaction, each job in its own savepoint; never throws. */
+  /**
+   * Runs `batch` in one transaction; never throws. Hint: the jobs run first without savepoints, since a savepoint
+   * keeps an undo copy of every page its job changes (~70 KB per provisioning). Only
+   * when a job fails is that transaction rolled back and the batch run again, each job in its own savepoint, so the
+   * failing one rolls back alone; a job is a function of the database, so its second run does what its first did.
+   */
   private async transaction(batch: Job[]): Promise<Outcome[]> {
     while (this.held) await this.held;
     let release = () => {};
     this.held = new Promise<void>((done) => (release = done));
+    try {
+      return (await this.attempt(batch, false)) ?? (await this.attempt(batch, true)) ?? [];
+    } finally {
+      this.held = undefined;
+      release();
+    }
+  }
+
+  /**
+   * One run of `batch` in a transaction; undefined when it failed without savepoints and should run with them.
+   * Hint: with savepoints each job writes its gathered changes (Query.atCommit) inside its own savepoint, so a
+   * failing job's go with it; without, the whole batch's are written once, before the commit.
+   */
+  private async attempt(batch: Job[], savepoints: boolean): Promise<Outcome[] | undefined> {
     const outcomes: Outcome[] = [];
+    this.atCommit.clear();
     try {
       this.endRead();
       this.begin.run();
       for (const job of batch) {
-        this.savepoint.run();
-        let outcome: Outcome;
+        if (savepoints) this.savepoint.run();
         try {
           const value = await job.fn(this.direct);
-          this.release.run();
-          outcome = { ok: true, value };
+          if (savepoints) await this.flushAtCommit();
+          if (savepoints) this.release.run();
+          outcomes.push({ ok: true, value });
         } catch (error) {
           // Hint: an I/O error or a full disk ends the whole transaction; then every job of the batch fails.
-          if (!this.db.inTransaction) throw error;
+          if (!savepoints || !this.db.inTransaction) throw error;
+          this.atCommit.clear();
           this.rollbackTo.run();
           this.release.run();
-          outcome = { ok: false, error };
+          outcomes.push({ ok: false, error });
         }
-        outcomes.push(outcome);
       }
+      if (!savepoints) await this.flushAtCommit();
       this.commit.run();
       return outcomes;
     } catch (error) {
+      this.atCommit.clear();
       try {
         if (this.db.inTransaction) this.rollback.run();
       } catch {
         // Hint: SQLite rolls a transaction back by itself when it cannot go on; the first error is the one to report.
       }
+      // Hint: a job alone in its batch would fail the same way with a savepoint.
+      if (!savepoints && batch.length > 1) return undefined;
       return batch.map(() => ({ ok: false, error }));
-    } finally {
-      this.held = undefined;
-      release();
     }
   }
 

@@ -106,6 +106,8 @@ export interface Issuance {
   notBefore: number;
   notAfter: number;
   issuedAt: number;
+  /** Its planned renewal, when the caller computed it already; else the store computes it (tally-sql.ts). */
+  renewAt?: number;
 }
 
 /** A device addressed by tenant, group and name. */
@@ -183,7 +185,11 @@ export interface Store extends FleetStore {
    */
   resetDevice(key: DeviceKey, now: number, recoveryKey: string | null | undefined): Promise<number>;
 
-  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  /**
+   * The certificate with `serial` the service issued to `device`; undefined when it issued none such to that device.
+   * Hint: asked by device as well as serial, since certificates are kept by device (schema migration 6).
+   */
+  getCertificate(device: DeviceKey, serial: string): Promise<CertificateRecord | undefined>;
   /** Revoked certificates of a tenant that have not expired at `now`. */
   listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]>;
   /**

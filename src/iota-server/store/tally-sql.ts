@@ -4,6 +4,9 @@
  * group name '', for the whole tenant). Every write that changes a device's state, readiness or renewal moves
  * them in the same transaction, so the fleet summary reads a few rows instead of counting a million.
  *
+ * On SQLite the changes of a whole group-commit batch are summed in memory and written once before it commits
+ * (counter-deltas.ts), in the same transaction as the device rows.
+ *
  * Lock order (PostgreSQL): these shared rows are taken after the device's own rows and before the tenant row,
  * `renewal_hours` before `group_tallies`, and within a table in key order, so concurrent writers wait for each
  * other instead of deadlocking.
@@ -15,6 +18,7 @@ import type { DeviceKey, Issuance } from "./store.ts";
 import type { Readiness } from "./fleet-store.ts";
 import type { Query } from "./sql-driver.ts";
 import { num } from "./rows.ts";
+import { counterDeltas } from "./counter-deltas.ts";
 
 /** One hour in milliseconds: the bucket of the renewal counters. */
 export const HOUR_MS = 3_600_000;
@@ -66,6 +70,12 @@ export async function moveTally(
   to: Tally,
 ): Promise<void> {
   if (from.state === to.state && from.readiness === to.readiness) return;
+  const deltas = counterDeltas(tx);
+  if (deltas) {
+    deltas.tally(tenantId, group, from, -1);
+    deltas.tally(tenantId, group, to, 1);
+    return;
+  }
   const [first, second] =
     `${from.state}/${from.readiness}` < `${to.state}/${to.readiness}`
       ? [
@@ -102,10 +112,13 @@ export class TallyBatch {
 
   /** Writes the changes of `tenantId`. */
   async apply(tx: Query, tenantId: string): Promise<void> {
+    const deltas = counterDeltas(tx);
     const keys = [...this.deltas.keys()].sort();
     for (const key of keys) {
       const entry = this.deltas.get(key);
-      if (entry && entry.n !== 0) await addTally(tx, tenantId, entry.group, entry.at, entry.n);
+      if (!entry || entry.n === 0) continue;
+      if (deltas) deltas.tally(tenantId, entry.group, entry.at, entry.n);
+      else await addTally(tx, tenantId, entry.group, entry.at, entry.n);
     }
     this.deltas.clear();
   }
@@ -119,6 +132,8 @@ export async function addRenewal(
   hour: number,
   n: number,
 ): Promise<void> {
+  const deltas = counterDeltas(tx);
+  if (deltas) return deltas.renewal(tenantId, group, hour, n);
   // Hint: '' (the tenant row) sorts before every group name, so both rows are locked in key order.
   await tx`insert into renewal_hours (tenant_id, group_name, hour, n)
     values (${tenantId}, '', ${hour}, ${n}), (${tenantId}, ${group}, ${hour}, ${n})
@@ -134,6 +149,12 @@ export async function moveRenewal(
   to: number,
 ): Promise<void> {
   if (from === to) return;
+  const deltas = counterDeltas(tx);
+  if (deltas) {
+    deltas.renewal(tenantId, group, from, -1);
+    deltas.renewal(tenantId, group, to, 1);
+    return;
+  }
   const [a, b] = from < to ? [from, to] : [to, from];
   const [na, nb] = from < to ? [-1, 1] : [1, -1];
   await tx`insert into renewal_hours (tenant_id, group_name, hour, n)
