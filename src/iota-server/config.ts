@@ -44,6 +44,7 @@ export interface ServerConfig extends FleetOptions {
 export const DEFAULT_ISSUE_RATE: IssueRate = { rate: 100, burst: 2000 };
 
 export const SERVER_USAGE = `Usage: iota-server [options]
+       iota-server rotate-admin-token [--data DIR] [--db URL]   (see its --help)
 
 Runs the IoTA tenant API: groups, devices, the CA, provisioning, renewal, revocation and CRL.
 
@@ -128,6 +129,18 @@ function readFlags(argv: string[]) {
   }
 }
 
+/** The data folder and database that `--data` and `--db` (or IOTA_DATA, IOTA_DB) name, with their defaults. */
+export function storeLocation(
+  values: { data?: string | undefined; db?: string | undefined },
+  env: Record<string, string | undefined>,
+): { data: string; db: string } {
+  const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");
+  const db = values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db))
+    throw usageError(`--db must start with sqlite: or postgres://, got ${JSON.stringify(db)}`);
+  return { data, db };
+}
+
 /** Parses argv and the environment; throws a usage StartupError naming the bad flag. */
 export function parseServerConfig(
   argv: string[],
@@ -136,7 +149,7 @@ export function parseServerConfig(
   const values = readFlags(argv).values;
   if (values.help) return "help";
   if (values.version) return "version";
-  const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");
+  const { data, db } = storeLocation(values, env);
   const options: ServerConfig = {
     ...parseFleetOptions(
       {
@@ -149,7 +162,7 @@ export function parseServerConfig(
     ),
     data,
     listen: parseHostPort(values.listen ?? env.IOTA_LISTEN ?? "127.0.0.1:8440", "--listen"),
-    db: values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`,
+    db,
     tls: tlsMode(values, env),
     issueRate: {
       rate: count(
@@ -164,10 +177,6 @@ export function parseServerConfig(
       ),
     },
   };
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(options.db))
-    throw usageError(
-      `--db must start with sqlite: or postgres://, got ${JSON.stringify(options.db)}`,
-    );
   if (options.issueRate.rate > 0 && options.issueRate.burst < 1)
     throw usageError("--issue-burst must be at least 1 while --issue-rate limits requests");
   const mqtt = values["mqtt-listen"] ?? env.IOTA_MQTT_LISTEN;

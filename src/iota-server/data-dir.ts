@@ -9,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeSync,
 } from "node:fs";
@@ -27,6 +28,24 @@ export function writePublicFile(path: string, text: string): void {
 }
 
 function writeAtomic(path: string, text: string, mode: number): void {
+  stageFile(path, text, mode).commit();
+}
+
+/** A file written and synced beside its final path: `commit` renames it into place, `discard` removes it. */
+export interface StagedFile {
+  commit(): void;
+  discard(): void;
+}
+
+/**
+ * Writes a secret file (0600) beside `path` without replacing it yet. Hint: a change that must agree with
+ * the database stages its file first, commits the database, then the file, so neither is left half-done.
+ */
+export function stageSecretFile(path: string, text: string): StagedFile {
+  return stageFile(path, text, 0o600);
+}
+
+function stageFile(path: string, text: string, mode: number): StagedFile {
   const tmp = join(dirname(path), `.${Date.now()}.${process.pid}.tmp`);
   const fd = openSync(tmp, "w", mode);
   try {
@@ -34,10 +53,16 @@ function writeAtomic(path: string, text: string, mode: number): void {
     fchmodSync(fd, mode);
     writeSync(fd, text);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
   }
-  renameSync(tmp, path);
+  closeSync(fd);
+  return {
+    commit: () => renameSync(tmp, path),
+    discard: () => rmSync(tmp, { force: true }),
+  };
 }
 
 /** What to do about a data folder the service refuses, for every refusal's message. */

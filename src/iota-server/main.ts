@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { parseServerConfig, SERVER_USAGE } from "./config.ts";
 import { startServer } from "./server.ts";
+import { parseRotateConfig, ROTATE_USAGE, rotateAdminToken } from "./admin-token-rotation.ts";
 import { isLoopbackHost } from "./tls/server-certificate.ts";
 import { batchedWriter, streamLogger } from "./log.ts";
 import { isStartupError, SERVER_EXIT } from "./exit.ts";
@@ -17,6 +18,7 @@ process.on("exit", () => stderr.flush());
 const log = streamLogger(stderr.write);
 
 async function main(): Promise<number> {
+  if (process.argv[2] === "rotate-admin-token") return await rotate(process.argv.slice(3));
   const options = parseServerConfig(process.argv.slice(2), process.env);
   if (options === "help") {
     process.stdout.write(SERVER_USAGE);
@@ -75,6 +77,20 @@ async function main(): Promise<number> {
   process.on("SIGINT", stop);
   process.on("SIGHUP", () => void server.reloadTls());
   return -1;
+}
+
+/** `iota-server rotate-admin-token`: see {@link ROTATE_USAGE}. */
+async function rotate(argv: string[]): Promise<number> {
+  const config = parseRotateConfig(argv, process.env);
+  if (config === "help") {
+    process.stdout.write(ROTATE_USAGE);
+    return 0;
+  }
+  const { tokenPath, replaced } = await rotateAdminToken(config, Date.now());
+  process.stdout.write(
+    `admin token rotated: ${replaced} earlier token(s) no longer work; the new one is in ${tokenPath} (0600)\n`,
+  );
+  return 0;
 }
 
 main().then(

@@ -150,6 +150,20 @@ for (const engine of ENGINES) {
       expect(store.insertAdminToken("hash-1", T, NOW)).rejects.toThrow();
     });
 
+    test("replacing a tenant's admin tokens leaves it one, and other tenants' tokens as they were", async () => {
+      await store.insertTenant({ id: "other", caCert: "c", caKeySealed: "k", createdAt: NOW });
+      await store.insertAdminToken("hash-1", T, NOW);
+      await store.insertAdminToken("hash-2", T, NOW);
+      await store.insertAdminToken("hash-other", "other", NOW);
+      expect(await store.replaceAdminTokens(T, "hash-new", NOW + 1)).toBe(2);
+      expect(await store.tenantIdForToken("hash-1")).toBeUndefined();
+      expect(await store.tenantIdForToken("hash-2")).toBeUndefined();
+      expect(await store.tenantIdForToken("hash-new")).toBe(T);
+      expect(await store.tenantIdForToken("hash-other")).toBe("other");
+      expect(await store.replaceAdminTokens(T, "hash-newer", NOW + 2)).toBe(1);
+      expect(await store.tenantIdForToken("hash-new")).toBeUndefined();
+    });
+
     test("groups: insert once, get, list in byte order with device counts, rotate the secret", async () => {
       const base = {
         tenantId: T,

@@ -128,6 +128,15 @@ export class SqlStore extends SqlFleetStore implements Store {
       .sql`insert into admin_tokens (token_hash, tenant_id, created_at) values (${tokenHash}, ${tenantId}, ${now})`;
   }
 
+  async replaceAdminTokens(tenantId: string, tokenHash: string, now: number): Promise<number> {
+    return await this.write(async (tx) => {
+      const removed =
+        await tx`delete from admin_tokens where tenant_id = ${tenantId} returning token_hash`;
+      await tx`insert into admin_tokens (token_hash, tenant_id, created_at) values (${tokenHash}, ${tenantId}, ${now})`;
+      return removed.length;
+    });
+  }
+
   async tenantIdForToken(tokenHash: string): Promise<string | undefined> {
     const [row] = await this
       .sql`select tenant_id from admin_tokens where token_hash = ${tokenHash}`;

@@ -130,6 +130,8 @@ export interface Store extends FleetStore {
    */
   insertTenant(tenant: Omit<TenantRecord, "crlNumber">, adminTokenHash?: string): Promise<boolean>;
   insertAdminToken(tokenHash: string, tenantId: string, now: number): Promise<void>;
+  /** Replaces every admin token of a tenant with one, in one transaction; how many it replaced. */
+  replaceAdminTokens(tenantId: string, tokenHash: string, now: number): Promise<number>;
   tenantIdForToken(tokenHash: string): Promise<string | undefined>;
 
   getServerCa(): Promise<ServerCaRecord | undefined>;
