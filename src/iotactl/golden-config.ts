@@ -55,7 +55,7 @@ export function writeGolden(
   else ctx.io.stdout.write(`${flags.out}\n`);
   for (const line of goldenWarnings(group, flags.prefix)) ctx.console.warn(line);
   ctx.console.info(
-    `Wrote the golden config of group ${group.name} to ${flags.out}: put it into the image as /etc/iotad/config.json (mode 0600); each device names itself from ${flags.from}${flags.prefix === "" ? "" : ` with prefix ${flags.prefix}`}. Check it on a board with: iotad check-config`,
+    `Wrote the golden config of group ${group.name} to ${flags.out}: put it into the image as /etc/iotad/config.json (mode 0600 before the package is installed, which makes it root:iotad 0640); each device names itself from ${flags.from}${flags.prefix === "" ? "" : ` with prefix ${flags.prefix}`}. Check it on a board with: iotad check-config`,
   );
   return 0;
 }
