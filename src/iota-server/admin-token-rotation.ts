@@ -11,6 +11,7 @@ import { storeLocation } from "./config.ts";
 import { ensureDataDir, stageSecretFile } from "./data-dir.ts";
 import { cannotStart, usageError } from "./exit.ts";
 import { openStore } from "./store/sql-store.ts";
+import { durableStore, sqliteFileOf } from "./store/group-commit.ts";
 import { DEFAULT_TENANT, hashAdminToken, newAdminToken } from "./domain/tenants.ts";
 
 export const ROTATE_USAGE = `Usage: iota-server rotate-admin-token [--data DIR] [--db URL]
@@ -26,8 +27,10 @@ Options (each also read from the environment variable in brackets):
   --db URL     its database (IOTA_DB; default sqlite:DIR/iota.db)
   -h, --help   show this help
 
-Exit status: 0 rotated; 2 a wrong flag; 3 no database, no tenant yet, or the file cannot be written
-(the old tokens then still work).
+Exit status: 0 rotated; 2 a wrong flag; 3 not rotated: no database, no tenant yet, the database
+refused the change or the file cannot be written (the old tokens still work); 3 too when the
+database changed but DIR/admin-token could not be replaced (the message names the file that
+holds the new token).
 `;
 
 /** The command line of `rotate-admin-token`: the data folder and database, or "help". */
@@ -62,15 +65,16 @@ export interface Rotation {
 
 /**
  * Replaces the default tenant's admin tokens. The new token's file is written beside its place first, then the
- * database changes, then the file takes its place: a failure at any step leaves the old tokens working and the
- * old file as it was.
+ * database changes durably, then the file takes its place: a failure before the database changed leaves the old
+ * tokens working and the old file as it was; a failure after it names the file that holds the new token.
  */
 export async function rotateAdminToken(
   config: { data: string; db: string },
   now: number,
 ): Promise<Rotation> {
   const tokenPath = join(config.data, "admin-token");
-  const file = config.db.startsWith("sqlite:") ? config.db.slice("sqlite:".length) : undefined;
+  const shown = config.db.replace(/\/\/[^@/]*@/, "//***@");
+  const file = sqliteFileOf(config.db);
   // Hint: opening a SQLite path creates a database there; a mistyped --data must not leave one behind.
   if (file !== undefined && !existsSync(file))
     throw cannotStart(`there is no database at ${file}: give the service's --data (or --db)`);
@@ -78,14 +82,15 @@ export async function rotateAdminToken(
   ensureDataDir(config.data);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(config.db);
+    // Hint: durable as the service's own writes are: the WAL is synced before the change is reported.
+    store = durableStore(await openStore(config.db), config.db);
   } catch (error) {
-    throw cannotStart(`cannot open the database: ${(error as Error).message}`);
+    throw cannotStart(`cannot open the database ${shown}: ${(error as Error).message}`);
   }
   try {
     if (!(await store.getTenant(DEFAULT_TENANT)))
       throw cannotStart(
-        `the database ${config.db.replace(/\/\/[^@/]*@/, "//***@")} has no tenant yet: start iota-server once, which creates it with its first admin token`,
+        `the database ${shown} has no tenant yet: start iota-server once, which creates it with its first admin token`,
       );
     const token = newAdminToken();
     let staged: ReturnType<typeof stageSecretFile>;
@@ -99,9 +104,18 @@ export async function rotateAdminToken(
       replaced = await store.replaceAdminTokens(DEFAULT_TENANT, hashAdminToken(token), now);
     } catch (error) {
       staged.discard();
-      throw error;
+      throw cannotStart(
+        `cannot replace the admin tokens in ${shown}: ${(error as Error).message}; the old token still works`,
+      );
     }
-    staged.commit();
+    try {
+      staged.commit();
+    } catch (error) {
+      // Hint: the database changed, so the staged file holds the only working token: say where it is.
+      throw cannotStart(
+        `the admin tokens were replaced, but ${tokenPath} could not take the new one (${(error as Error).message}); it is in ${staged.path} (0600): move it there`,
+      );
+    }
     return { tokenPath, replaced };
   } finally {
     await store.close();

@@ -33,6 +33,8 @@ function writeAtomic(path: string, text: string, mode: number): void {
 
 /** A file written and synced beside its final path: `commit` renames it into place, `discard` removes it. */
 export interface StagedFile {
+  /** Where the file waits until `commit`. */
+  path: string;
   commit(): void;
   discard(): void;
 }
@@ -60,9 +62,23 @@ function stageFile(path: string, text: string, mode: number): StagedFile {
   }
   closeSync(fd);
   return {
-    commit: () => renameSync(tmp, path),
+    path: tmp,
+    commit: () => {
+      renameSync(tmp, path);
+      syncFolder(dirname(path));
+    },
     discard: () => rmSync(tmp, { force: true }),
   };
+}
+
+/** Syncs a folder, so a rename in it survives a power cut. */
+function syncFolder(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** What to do about a data folder the service refuses, for every refusal's message. */

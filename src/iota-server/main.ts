@@ -15,6 +15,16 @@ process.umask(0o077);
 const stderr = batchedWriter((text) => process.stderr.write(text));
 // Hint: lines of the last turn are written before the process ends, whatever ends it.
 process.on("exit", () => stderr.flush());
+// Hint: and before the report of a crash, so the log reads in the order things happened.
+const crash = (error: unknown) => {
+  stderr.flush();
+  process.stderr.write(
+    `iota-server: internal error: ${(error as Error)?.stack ?? String(error)}\n`,
+  );
+  process.exit(SERVER_EXIT.internal);
+};
+process.on("uncaughtException", crash);
+process.on("unhandledRejection", crash);
 const log = streamLogger(stderr.write);
 
 async function main(): Promise<number> {
