@@ -14,6 +14,19 @@ import {
 } from "../helpers/test-service.ts";
 import { x509 } from "../../src/core/x509.ts";
 import { signRenewProof } from "../../src/core/renew-proof.ts";
+import { decodePem, encodePem } from "../../src/core/pem.ts";
+import { expectTlv, TAG } from "../../src/core/der.ts";
+
+/** One DER TLV (short or one-byte long form lengths, as these small values need). */
+function tlv(tag: number, body: number[]): number[] {
+  const length =
+    body.length < 0x80
+      ? [body.length]
+      : body.length < 0x100
+        ? [0x81, body.length]
+        : [0x82, body.length >> 8, body.length & 0xff];
+  return [tag, ...length, ...body];
+}
 
 /** A device `d` (and `e`) provisioned in group `g` with a 1-hour validity and 1-hour renew grace. */
 async function setup(): Promise<{
@@ -343,6 +356,33 @@ describe("refused renewals", () => {
       field,
       message: expect.stringContaining(message),
     });
+  });
+
+  test("a certificate whose signature value cannot be a P-256 signature is a 400 naming certificate, not a 500", async () => {
+    const { svc, d } = await setup();
+    const der = new Uint8Array(decodePem(d.issued.certificate)[0]?.der ?? []);
+    const outer = expectTlv(der, 0, TAG.SEQUENCE);
+    const tbs = expectTlv(der, outer.body, TAG.SEQUENCE, outer.end);
+    const algorithm = expectTlv(der, tbs.end, TAG.SEQUENCE, outer.end);
+    // Hint: r is an INTEGER of 34 bytes, more than a P-256 signature can hold; the DER itself is well formed.
+    const tooBig = tlv(0x02, [0x01, ...new Array(33).fill(0x11)]);
+    const signature = tlv(0x03, [
+      0x00,
+      ...tlv(0x30, [...tooBig, ...tlv(0x02, new Array(32).fill(0x22))]),
+    ]);
+    const forged = tlv(0x30, [...der.subarray(tbs.start, algorithm.end), ...signature]);
+    const body = await renewBody(
+      d.keys.privateKey,
+      d.issued.certificate,
+      (await deviceCsr("d")).csr,
+      svc.clock.now,
+    );
+    body.certificate = encodePem(new Uint8Array(forged), "CERTIFICATE");
+    const res = await postJson(svc, "/v1/renew", body);
+    expect(res.status).toBe(400);
+    const problem = await readProblem(res);
+    expect(problem.errors?.[0]?.field).toBe("certificate");
+    expect(problem.detail).toContain("not issued by this service");
   });
 
   test("a certificate PEM that does not parse is a 400 naming certificate", async () => {

@@ -6,6 +6,7 @@ import { EC_P256 } from "../../core/csr.ts";
 import { decodePem, toArrayBuffer } from "../../core/pem.ts";
 import { invalidField } from "../../core/errors.ts";
 import {
+  hasCsrFrame,
   hasExplicitCurve,
   isCanonicalP256Spki,
   readPlainCsr,
@@ -96,6 +97,7 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
   if (fast) return fast;
   let csr: x509.Pkcs10CertificateRequest;
   try {
+    if (!hasCsrFrame(block.der)) throw new Error("not framed as a PKCS#10 request");
     csr = new x509.Pkcs10CertificateRequest(toArrayBuffer(block.der));
   } catch {
     throw invalidField(field, "is not a valid PKCS#10 certificate request (DER does not parse)");

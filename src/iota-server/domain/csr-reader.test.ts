@@ -10,7 +10,7 @@ import { EC_P256, createCsrPem, generateDeviceKey, publicKeyHash } from "../../c
 import { decodePem, encodePem, toArrayBuffer } from "../../core/pem.ts";
 import { invalidField, isIotaError } from "../../core/errors.ts";
 import { checkCsr } from "./csr-check.ts";
-import { hasExplicitCurve, readPlainCsr } from "./csr-reader.ts";
+import { hasCsrFrame, hasExplicitCurve, readPlainCsr } from "./csr-reader.ts";
 
 /** The CSR checks as they were written on @peculiar/x509 alone: the reference the lean path must match. */
 async function referenceCheck(
@@ -245,10 +245,28 @@ describe("checkCsr on the lean path", () => {
         "invalid ",
       );
     }
-    // Hint: the general parser tolerates a trailing byte; the lean path leaves such input to it, so the answer stays.
+    // Hint: the general parser tolerates bytes the signature does not cover: trailing ones, or an outer length
+    // that ends before the signature does; both are refused before it sees them.
     const trailing = new Uint8Array([...der, 0]);
-    expect(readPlainCsr(trailing)).toBeUndefined();
-    await expectSameAnswer(encodePem(trailing, "CERTIFICATE REQUEST"), "dev-1");
+    const shortOuter = new Uint8Array([...der, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(shortOuter[1]).toBe(0x81);
+    shortOuter[2] = (shortOuter[2] ?? 0) - 8;
+    expect(
+      await outcome(() => referenceCheck(encodePem(shortOuter, "CERTIFICATE REQUEST"), "dev-1")),
+    ).toStartWith("ok ");
+    for (const bad of [trailing, shortOuter]) {
+      expect(readPlainCsr(bad)).toBeUndefined();
+      expect(hasCsrFrame(bad)).toBe(false);
+      const answer = await expectSameAnswer(encodePem(der, "CERTIFICATE REQUEST"), "dev-1");
+      expect(answer).toStartWith("ok ");
+      const refused = await outcome(async () => {
+        const r = await checkCsr(encodePem(bad, "CERTIFICATE REQUEST"), "dev-1");
+        return { spki: Buffer.from(r.publicKey).toString("hex"), keyHash: r.keyHash };
+      });
+      expect(refused).toStartWith("invalid ");
+      expect(refused).toContain("DER does not parse");
+    }
+    expect(hasCsrFrame(der)).toBe(true);
     expect(
       await expectSameAnswer(pem.replaceAll("CERTIFICATE REQUEST", "CERTIFICATE"), "dev-1"),
     ).toContain("exactly one PEM block");

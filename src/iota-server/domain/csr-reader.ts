@@ -86,6 +86,23 @@ function commonNames(der: Uint8Array, name: Tlv): string[] | undefined {
 }
 
 /**
+ * Whether `der` is framed as a PKCS#10 request: one SEQUENCE spanning exactly the input, holding exactly the
+ * request info, the signature algorithm and the signature BIT STRING. Hint: the general parser tolerates a
+ * wrong outer length or trailing bytes, which the signature does not cover; such a request is refused.
+ */
+export function hasCsrFrame(der: Uint8Array): boolean {
+  try {
+    const outer = expectTlv(der, 0, TAG.SEQUENCE);
+    if (outer.end !== der.length) return false;
+    const info = expectTlv(der, outer.body, TAG.SEQUENCE, outer.end);
+    const algorithm = expectTlv(der, info.end, TAG.SEQUENCE, outer.end);
+    return expectTlv(der, algorithm.end, TAG.BIT_STRING, outer.end).end === outer.end;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Reads `der` as a device CSR of the plain shape; `undefined` when it is anything else (other key or
  * signature algorithms, attributes, unusual string types, malformed or trailing bytes), so the caller
  * falls back to the general parser and gives the same answer it always gave.
