@@ -9,7 +9,7 @@ import { insertDevicesTx } from "./device-writes.ts";
 import { num } from "./rows.ts";
 import type { Query } from "./sql-driver.ts";
 
-/** Thrown inside the transaction to roll the new device back when its group has no slot left. */
+/** Thrown inside the transaction to roll the new device back when another enrollment took the last slot meanwhile. */
 class NoSlot extends Error {}
 
 /** Replaces a group's enrollment; false when there is no such group. */
@@ -33,10 +33,24 @@ export async function setEnrollmentTx(
  * transaction touching both keeps; on PostgreSQL concurrent enrollments queue on the group row's lock and
  * each re-checks the count the one before it left.
  */
-export async function enrollDeviceTx(tx: Query, k: DeviceKey, now: number): Promise<EnrollResult> {
+export async function enrollDeviceTx(
+  tx: Query,
+  k: DeviceKey,
+  now: number,
+): Promise<EnrollResult | "no-slot"> {
+  const windowOver = now - ENROLL_WINDOW_MS;
+  // Hint: a refusal decided before anything is written needs no rollback; on SQLite (one writer) this read is
+  // exact, so a refused enrollment never fails its group-commit batch. The slot update below still decides races.
+  const [room] = await tx`select 1 as room from device_groups
+    where tenant_id = ${k.tenantId} and name = ${k.group} and enrollment = 'any'
+      and (enroll_window_start <= ${windowOver} or enroll_window_count < enroll_per_hour)`;
+  if (room === undefined) {
+    const [exists] = await tx`select 1 as found from devices
+      where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+    return exists === undefined ? "no-slot" : { kind: "exists" };
+  }
   const created = await insertDevicesTx(tx, k.tenantId, k.group, [k.name], now);
   if (!created.has(k.name)) return { kind: "exists" };
-  const windowOver = now - ENROLL_WINDOW_MS;
   const slot = await tx`update device_groups set
       enroll_window_count = case when enroll_window_start <= ${windowOver} then 1 else enroll_window_count + 1 end,
       enroll_window_start = case when enroll_window_start <= ${windowOver} then ${now} else enroll_window_start end
@@ -57,7 +71,8 @@ export async function enrollDevice(
   now: number,
 ): Promise<EnrollResult> {
   try {
-    return await write((tx) => enrollDeviceTx(tx, k, now));
+    const result = await write((tx) => enrollDeviceTx(tx, k, now));
+    if (result !== "no-slot") return result;
   } catch (error) {
     if (!(error instanceof NoSlot)) throw error;
   }
