@@ -99,6 +99,19 @@ describe("compiled iotactl", () => {
     });
   }, 180_000);
 
+  test("a reader that stops early (`| head -2`) ends iotactl quietly: no stack trace, exit 0", async () => {
+    // Hint: the 100,000 devices of the test above are far more than a pipe's buffer holds.
+    const pipeline = await run(
+      ["bash", "-c", `set -o pipefail; "${iotactl}" list devices -g factory | head -2`],
+      { env: env(), cwd: dir },
+    );
+    expect(pipeline.stderr).toBe("");
+    expect(pipeline.code).toBe(0);
+    const lines = pipeline.stdout.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toStartWith("unit-");
+  }, 60_000);
+
   test("provision writes a key and a certificate that openssl verifies against the CA", async () => {
     const secret = (await ctl(["add", "group", "bench"])).stdout;
     writeFileSync(join(dir, "prov_secret.txt"), secret);

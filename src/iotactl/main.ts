@@ -5,9 +5,25 @@ import { homedir } from "node:os";
 import { runCli } from "./cli.ts";
 import { systemFiles, type Io } from "./io.ts";
 
+/**
+ * Ends iotactl quietly when the reader of its output went away (`iotactl list devices | head`): the reader
+ * chose to stop, which is no error of iotactl's to report.
+ */
+function closedPipe(error: unknown): void {
+  if ((error as { code?: unknown }).code !== "EPIPE") throw error;
+  process.exit(0);
+}
+process.stdout.on("error", closedPipe);
+
 const io: Io = {
   stdout: {
-    write: (text) => void process.stdout.write(text),
+    write: (text) => {
+      try {
+        process.stdout.write(text);
+      } catch (error) {
+        closedPipe(error);
+      }
+    },
     isTTY: process.stdout.isTTY === true,
   },
   stderr: {
