@@ -54,6 +54,9 @@ describe("add group", () => {
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain('A group named "room2-lights" already exists');
+    // Hint: `add group g > prov_secret.txt` run again: the shell emptied the file; the answer says so and how to recover.
+    expect(r.stderr).toContain("if this command's output went to a file, that file is now empty");
+    expect(r.stderr).toContain("iotactl rotate secret -g room2-lights > FILE");
   });
 
   test("--validity and --renew-grace reach the group; bad values are usage errors before any request", async () => {
@@ -236,6 +239,7 @@ describe("list, get, delete, revoke, reset, rotate", () => {
   test("rotate secret prints only the new secret, which provisions while the old one does not", async () => {
     const r = await cli(["rotate", "secret", "-g", "g"]);
     expect(r.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+    expect(r.stderr).toContain("made from the old secret no longer provision");
     writeFileSync(join(dir, "new.txt"), r.stdout);
     expect(
       (await cli(["provision", "-g", "g", "d-2", "--secret-file", "new.txt", "--out", "d2"])).code,

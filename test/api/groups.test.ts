@@ -155,7 +155,9 @@ describe("DELETE /v1/groups/{group}", () => {
     await createDevices(svc, "g", ["a", "b"]);
     const refused = await svc.call("DELETE", "/v1/groups/g");
     expect(refused.status).toBe(409);
-    expect((await readProblem(refused)).detail).toContain("force=true");
+    expect((await readProblem(refused)).detail).toContain(
+      "iotactl delete group --force; DELETE /v1/groups/g?force=true",
+    );
     expect((await svc.call("GET", "/v1/groups/g")).status).toBe(200);
     expect((await svc.call("DELETE", "/v1/groups/g?force=maybe")).status).toBe(400);
     expect((await svc.call("DELETE", "/v1/groups/g?force=true")).status).toBe(204);

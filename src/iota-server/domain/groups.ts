@@ -121,7 +121,7 @@ export async function deleteGroup(
   if (count > 0 && !force) {
     throw new IotaError(
       "conflict",
-      `Group ${JSON.stringify(name)} still has ${count} devices; delete them first or pass force=true`,
+      `Group ${JSON.stringify(name)} still has ${count} devices; delete them first, or delete the group with its devices (iotactl delete group --force; DELETE /v1/groups/${name}?force=true)`,
     );
   }
   if (!(await ctx.store.deleteGroup(tenant, name, ctx.now())))

@@ -3,7 +3,7 @@
 import { parseDuration } from "../../core/duration.ts";
 import type { Command } from "../command.ts";
 import { checkName, positionals, stringFlag, type ParsedArgs } from "../flags.ts";
-import { usageError } from "../exit-codes.ts";
+import { CliError, EXIT, isCliError, usageError } from "../exit-codes.ts";
 import { printJson } from "../output.ts";
 import { checkEnrollment, ENROLLMENT_FLAGS, enrollmentFlags } from "../enrollment-flags.ts";
 import { REGISTERED } from "../../core/enrollment.ts";
@@ -70,7 +70,23 @@ lets its holder create names within the pattern (see SECURITY.md); change it lat
     const grace = durationFlag(ctx.args, "renew-grace");
     if (validity !== undefined) body.validity = validity;
     if (grace !== undefined) body.renewGrace = grace;
-    const group = await ctx.admin().createGroup(body);
+    let group: Awaited<ReturnType<ReturnType<typeof ctx.admin>["createGroup"]>>;
+    try {
+      group = await ctx.admin().createGroup(body);
+    } catch (error) {
+      // Hint: `iotactl add group g > prov_secret.txt` run twice: the shell emptied the file before iotactl ran.
+      if (
+        isCliError(error) &&
+        error.exitCode === EXIT.CONFLICT &&
+        !ctx.json &&
+        !ctx.io.stdout.isTTY
+      )
+        throw new CliError(
+          EXIT.CONFLICT,
+          `${error.message}. Its secret was shown only when it was created; if this command's output went to a file, that file is now empty. A new secret: iotactl rotate secret -g ${name} > FILE (device configs made from the old one must be generated again)`,
+        );
+      throw error;
+    }
     if (ctx.json) printJson(ctx.io, group);
     else ctx.io.stdout.write(`${group.provisioningSecret}\n`);
     ctx.console.info(

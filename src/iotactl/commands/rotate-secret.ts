@@ -23,6 +23,9 @@ their configs again); provisioned devices renew with their certificates and are 
     ctx.console.info(
       `Rotated the provisioning secret of group ${group}. Store it safely: it is not shown again.`,
     );
+    ctx.console.warn(
+      `Device configs and tokens made from the old secret no longer provision the group's devices that are not provisioned yet: generate them again (iotactl gen config). Provisioned devices renew as before.`,
+    );
     return 0;
   },
 };
