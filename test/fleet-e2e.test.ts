@@ -86,7 +86,7 @@ beforeAll(async () => {
     throw new Error(`no broker URL in the server's output:\n${server.output()}`);
   const group = await server.admin("POST", "/v1/groups", { name: GROUP }, 201);
   await server.admin("POST", `/v1/groups/${GROUP}/devices`, { names: DEVICES }, 200);
-  for (const [i, device] of DEVICES.entries()) {
+  for (const device of DEVICES) {
     const config = join(tmp, `${device}.json`);
     writeFileSync(
       config,
@@ -97,7 +97,8 @@ beforeAll(async () => {
         device,
         token: deviceToken(String(group.provisioningSecret), GROUP, device),
         dataDir: join(tmp, device),
-        statusListen: `127.0.0.1:${21_000 + Math.floor(Math.random() * 20_000) + i}`,
+        // Hint: the status endpoint is not used here; port 0 lets the OS pick one no other process holds.
+        statusListen: "127.0.0.1:0",
         mqtt: { url: server.brokerUrl, ca: server.serverCaPem },
       }),
       { mode: 0o600 },

@@ -9,6 +9,7 @@ import mqtt from "mqtt";
 import { deviceToken } from "../src/core/token.ts";
 import { startTestBroker, type TestBroker } from "./helpers/mqtt-test-broker.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
+import { freePort } from "./helpers/free-port.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -16,7 +17,8 @@ const tmp = mkdtempSync(join(tmpdir(), "iotad-e2e-"));
 const bin = join(tmp, "iotad");
 const config = join(tmp, "config.json");
 const hookLog = join(tmp, "hook.log");
-const statusPort = 20_000 + Math.floor(Math.random() * 30_000);
+// Hint: a fixed address, as a device's config has (`iotad status` reads it there); one the OS had free.
+const statusPort = await freePort();
 const status = `http://127.0.0.1:${statusPort}`;
 let server: ServerProcess | undefined;
 let broker: TestBroker;

@@ -4,21 +4,11 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createServer } from "node:net";
+import { freePort } from "./helpers/free-port.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const data = mkdtempSync(join(tmpdir(), "iota-start-"));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
-
-/** A TCP port that was free a moment ago (the launcher takes fixed addresses, like a user's machine). */
-async function freePort(): Promise<number> {
-  return await new Promise((done) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => done(port));
-    });
-  });
-}
 
 test("npm start runs service, broker and an agent whose /healthz answers 200, and Ctrl-C stops them all", async () => {
   const [api, mqtt, status] = [await freePort(), await freePort(), await freePort()];

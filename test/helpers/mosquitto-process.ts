@@ -1,6 +1,7 @@
 /** Test support: Debian's Mosquitto in the foreground, its log kept so a test can wait for lines. */
 
-import { createServer } from "node:net";
+import { freePort } from "./free-port.ts";
+export { freePort };
 
 /** A tool the test needs; CI installs it (apt: mosquitto, mosquitto-clients, openssl). */
 export function tool(name: string, ...extra: string[]): string {
@@ -18,15 +19,6 @@ export function runOk(cmd: string[]): string {
   if (result.exitCode !== 0)
     throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
   return result.stdout.toString();
-}
-
-/** A TCP port the OS had free a moment ago (Mosquitto cannot listen on port 0 and report it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A running Mosquitto. */

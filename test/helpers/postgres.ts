@@ -10,10 +10,10 @@ import {
   readFileSync,
   rmSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
+import { freePort } from "./free-port.ts";
 
 /** PostgreSQL for one test file: fresh databases on demand, everything removed by `stop()`. */
 export interface TestPostgres {
@@ -105,22 +105,6 @@ function runPg(bin: string, args: string[]): void {
       `${[file, ...argv].join(" ")} failed: ${e.stderr?.toString() || e.stdout?.toString() || e.message}`,
     );
   }
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). */
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no free TCP port")),
-      );
-    });
-  });
 }
 
 /** initdb + pg_ctl start in a temp folder owned by `postgres`: trust auth, unix socket in the folder, TCP on 127.0.0.1. */

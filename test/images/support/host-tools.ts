@@ -6,7 +6,8 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../helpers/free-port.ts";
+export { freePort };
 
 /** Host commands of the image tests, each with the Debian package that brings it. */
 const TOOLS: Record<string, string> = {
@@ -71,13 +72,4 @@ export function requireImageTools(): void {
       "the image tests need root (mmdebstrap and systemd-nspawn build and boot root filesystems)",
     );
   requireTools(...Object.keys(TOOLS));
-}
-
-/** A TCP port on loopback that was free a moment ago (the containers share the host's network). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
