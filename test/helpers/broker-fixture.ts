@@ -14,6 +14,7 @@ import { DEFAULT_TENANT } from "../../src/iota-server/domain/tenants.ts";
 import {
   startEmbeddedBroker,
   type EmbeddedBroker,
+  type EmbeddedBrokerOptions,
 } from "../../src/iota-server/mqtt/embedded-broker.ts";
 
 /** A device's TLS credentials as issued by the service. */
@@ -45,7 +46,9 @@ export interface BrokerFixture {
 }
 
 /** Starts a service and its broker; live sessions are re-checked every 50 ms so revocation tests finish quickly. */
-export async function startBrokerFixture(): Promise<BrokerFixture> {
+export async function startBrokerFixture(
+  limits: Pick<EmbeddedBrokerOptions, "maxPacketBytes" | "maxConnections"> = {},
+): Promise<BrokerFixture> {
   const svc = await createTestService();
   const { ca: serverCa } = await CertificateAuthority.createRoot("IoTA server CA", Date.now());
   const broker = await startEmbeddedBroker({
@@ -55,6 +58,7 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
     serverCa,
     log: svc.log,
     recheckMs: 50,
+    ...limits,
   });
   const secrets = new Map<string, string>();
   const clients: MqttClient[] = [];

@@ -21,6 +21,15 @@ import { clientIdProblem } from "./client-id-policy.ts";
 import { deviceTopicPolicy } from "./topic-policy.ts";
 import { SessionReadiness } from "./session-readiness.ts";
 import type { ReadinessChange } from "../store/fleet-store.ts";
+import {
+  brokerConnectionLimit,
+  CONNECT_TIMEOUT_MS,
+  guardPacketSize,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_RETAINED_PER_DEVICE,
+  RetainedQuota,
+} from "./broker-limits.ts";
+import { DEFAULT_MAX_PACKET_BYTES } from "./packet-size-guard.ts";
 
 /** What {@link startEmbeddedBroker} needs. */
 export interface EmbeddedBrokerOptions {
@@ -40,6 +49,10 @@ export interface EmbeddedBrokerOptions {
   extraNames?: string[];
   /** Where devices' readiness goes (sessions and status messages); at start every device is taken as gone. */
   readiness?: (change: ReadinessChange) => void;
+  /** The largest MQTT packet a client may send (default 64 KiB). */
+  maxPacketBytes?: number;
+  /** Connections the broker takes at once (default: the process's file limit less a reserve for the API). */
+  maxConnections?: number;
 }
 
 /** A running embedded broker. */
@@ -78,6 +91,8 @@ function peer(client: Client): string {
  * refused with CONNACK 2, see client-id-policy.ts).
  * A device publishes only inside `<prefix>/<group>/<device>/…` (a publish outside closes its connection)
  * and subscribes there and to `<prefix>/<group>/+/status` (other filters get a failure SUBACK).
+ * What one client may cost is bounded (broker-limits.ts): 10 s for TLS and for CONNECT, packets of 64 KiB,
+ * 16 retained topics per device, and connections up to the file limit less the API's reserve.
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { ctx, tenant, log } = options;
@@ -98,7 +113,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // Hint: the client id each CONNECT sent; aedes replaces an empty one with a generated id before authenticate.
   const requestedIds = new WeakMap<Client, string>();
 
+  const retained = new RetainedQuota();
   const broker = await Aedes.createBroker({
+    connectTimeout: CONNECT_TIMEOUT_MS,
     preConnect(client, packet, callback) {
       requestedIds.set(client, packet.clientId);
       callback(null, true);
@@ -145,8 +162,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     authorizePublish(client, packet, done) {
       if (!client) return done(null);
       const id = identities.get(client);
-      if (id && policy.mayPublish(id.identity, packet.topic)) return done(null);
       const who = id ? `${id.identity.group}/${id.identity.device}` : peer(client);
+      if (id && policy.mayPublish(id.identity, packet.topic)) {
+        if (!packet.retain || retained.admit(who, packet.topic, packet.payload.length === 0))
+          return done(null);
+        log.info(
+          `mqtt: ${who} may not keep more than ${MAX_RETAINED_PER_DEVICE} retained messages; disconnected`,
+        );
+        return done(new Error("too many retained messages"));
+      }
       log.info(`mqtt: ${who} may not publish on ${JSON.stringify(packet.topic)}; disconnected`);
       done(new Error(`publishing on ${packet.topic} is not allowed`));
     },
@@ -204,7 +228,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     minVersion: "TLSv1.2" as const,
     ciphers: TLS12_CIPHERS,
   });
-  const server = createServer(tlsOptions(serverCert), (socket) => broker.handle(socket));
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const server = createServer(
+    { ...tlsOptions(serverCert), handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    (socket) => {
+      guardPacketSize(socket, maxPacketBytes, (announced) =>
+        log.info(
+          `mqtt: disconnecting ${socket.remoteAddress ?? "?"}: a packet of ${announced} bytes (at most ${maxPacketBytes})`,
+        ),
+      );
+      broker.handle(socket);
+    },
+  );
+  // Hint: the API shares this process's file descriptors; the broker leaves it a reserve whatever its load.
+  server.maxConnections = options.maxConnections ?? brokerConnectionLimit();
   // Hint: new handshakes get the new certificate; connected devices keep their sessions.
   const renewal = keepRenewed(
     serverCert,
@@ -213,9 +250,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     log,
     "mqtt broker",
   );
-  server.on("tlsClientError", (error, socket) =>
-    log.info(`mqtt: TLS refused ${socket.remoteAddress ?? "?"}: ${error.message}`),
-  );
+  server.on("tlsClientError", (error, socket) => {
+    log.info(`mqtt: TLS refused ${socket.remoteAddress ?? "?"}: ${error.message}`);
+    // Hint: a refused or timed-out handshake leaves its socket open unless it is closed here.
+    socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.listen.port, options.listen.host, () => {
