@@ -22,7 +22,11 @@ export type AgentEvent =
   /** The answer to the request in flight; `draw` jitters a retry. */
   | { kind: "answered"; result: AttemptResult; now: number; draw: number }
   /** Stop planning; a request in flight still has its answer handled. */
-  | { kind: "stop" };
+  | { kind: "stop" }
+  /** The MQTT broker refused certificate `serial` (CONNACK not authorized / bad credentials). */
+  | { kind: "broker-refused"; serial: string; now: number }
+  /** The MQTT broker accepted certificate `serial`. */
+  | { kind: "broker-accepted"; serial: string };
 
 /** What the driver must do. */
 export type Effect =

@@ -1,7 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_BACKOFF, renewalTime, serialRandom } from "../core/renewal.ts";
 import type { AgentEvent, Effect } from "./agent-events.ts";
-import { type MachineConfig, next, nothingToRenew, REFUSED_BACKOFF } from "./agent-machine.ts";
+import {
+  BROKER_CHECK_INTERVAL,
+  type MachineConfig,
+  next,
+  nothingToRenew,
+  REFUSED_BACKOFF,
+} from "./agent-machine.ts";
 import { RESET_ADVICE, SQUAT_ADVICE, UNREGISTERED_ADVICE } from "./agent-messages.ts";
 import {
   type AgentState,
@@ -19,6 +25,7 @@ const CONFIG: MachineConfig = {
   renewal: POLICY,
   backoff: DEFAULT_BACKOFF,
   refusedBackoff: REFUSED_BACKOFF,
+  brokerCheckInterval: BROKER_CHECK_INTERVAL,
 };
 const HOUR = 3600_000;
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");

@@ -8,6 +8,13 @@ import {
   serialRandom,
 } from "../core/renewal.ts";
 import {
+  BROKER_CHECK_INTERVAL,
+  brokerAccepted,
+  brokerCheckDue,
+  brokerChecking,
+  settleBrokerCheck,
+} from "./agent-broker.ts";
+import {
   type AgentEvent,
   type Effect,
   log,
@@ -42,7 +49,11 @@ export interface MachineConfig {
   backoff: BackoffPolicy;
   /** Backoff once the service refused. */
   refusedBackoff: BackoffPolicy;
+  /** The shortest time between two renewals made because the MQTT broker refused ({@link BROKER_CHECK_INTERVAL}). */
+  brokerCheckInterval: number;
 }
+
+export { BROKER_CHECK_INTERVAL };
 
 /** The state after `event`, and what to do about it. */
 export function next(state: AgentState, event: AgentEvent, config: MachineConfig): Transition {
@@ -74,8 +85,27 @@ export function next(state: AgentState, event: AgentEvent, config: MachineConfig
     }
     case "answered":
       return activity.kind === "requesting"
-        ? answered(state, activity, event.result, event.now, event.draw, config)
+        ? settleBrokerCheck(
+            answered(state, activity, event.result, event.now, event.draw, config),
+            event.result,
+          )
         : same(state);
+    case "broker-refused": {
+      if (!brokerCheckDue(state, event.serial, event.now, config.brokerCheckInterval))
+        return same(state);
+      // Hint: the broker learns of a revocation, reset or deletion within seconds; the renewal carries the service's reason.
+      const checking = { ...state, broker: brokerChecking(event.now) };
+      const renew: Request = { kind: "renew", attempt: 1 };
+      const note = log("warn", say.brokerRefused(event.serial));
+      return prefixed(
+        [{ kind: "cancel" }, note],
+        begin(checking, renew, "continue", event.now, config),
+      );
+    }
+    case "broker-accepted": {
+      const broker = brokerAccepted(state.broker, event.serial);
+      return same(broker === state.broker ? state : { ...state, broker });
+    }
     case "stop":
       if (activity.kind === "requesting")
         return same({ ...state, activity: { ...activity, after: "stop" } });

@@ -79,6 +79,12 @@ export const say = {
   /** The pin could not be written (retried at the next start). */
   pinFailed: (path: string, message: string) =>
     `cannot pin the device name in ${path}: ${message}; the next start tries again`,
+  /** The broker refused the certificate in use: the service is asked at once. */
+  brokerRefused: (serial: string) =>
+    `the MQTT broker refused certificate ${serial}; renewing now to learn whether the service still accepts it`,
+  /** A certificate was issued in answer to a broker refusal. */
+  brokerVouched: (serial: string) =>
+    `certificate ${serial} was issued after the MQTT broker refused its predecessor; should the broker refuse it too, the broker's CA or CRL is wrong, and iotad does not renew again for that until the broker has accepted it once`,
   /** A listener (MQTT announcement, afterRenew hook) failed on a new certificate. */
   listenerFailed: (cause: string, message: string) => `after ${cause} certificate: ${message}`,
 } as const;

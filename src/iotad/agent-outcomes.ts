@@ -15,7 +15,7 @@ export function provisionOutcome(
   if (result.ok) {
     const { identity } = result;
     return {
-      state: { ...state, phase: { kind: "ready" }, held: { identity } },
+      state: { ...state, phase: { kind: "ready" }, held: { identity }, history: resolved(state) },
       effects: [
         log("info", say.provisioned(identity.serial)),
         { kind: "use", identity, cause: "provisioned" },
@@ -55,7 +55,11 @@ export function renewalOutcome(
         ...state,
         phase: { kind: "ready" },
         held: { identity },
-        history: { ...history, renewals: history.renewals + 1, lastRenewal: now },
+        history: {
+          ...resolved(state),
+          renewals: history.renewals + 1,
+          lastRenewal: now,
+        },
       },
       effects: [
         log("info", say.renewed(identity.serial, current.serial)),
@@ -80,6 +84,11 @@ export function renewalOutcome(
 /** `renewing`, or `expired` once the certificate ran out. */
 export function renewalPhase(current: Identity, attempt: number, now: number): AgentPhase {
   return now >= current.notAfter ? { kind: "expired", attempt } : { kind: "renewing", attempt };
+}
+
+/** The history once a certificate was issued: whatever failed before is over (the log keeps it). */
+function resolved(state: AgentState): AgentState["history"] {
+  return { ...state.history, lastError: undefined };
 }
 
 /** Enters `phase` with `message` as the last error, logged as a warning. */

@@ -74,7 +74,24 @@ export interface History {
   renewals: number;
   renewalFailures: number;
   lastRenewal: number | undefined;
+  /** The failure the agent is in now; cleared once a certificate is issued (the log keeps the past). */
   lastError: { message: string; at: number } | undefined;
+}
+
+/**
+ * What the MQTT broker said about the certificate in use, and what the agent asked the service about it
+ * (see agent-broker.ts).
+ */
+export interface BrokerWatch {
+  /** When (the service's time) a broker refusal last made the agent renew to ask the service; none yet. */
+  checkedAt: number | undefined;
+  /** That renewal (or the provisioning after its refusal) is still going: its success vouches for the new certificate. */
+  checking: boolean;
+  /**
+   * The serial the service issued in answer to a broker refusal. The broker refusing it too is the broker's
+   * fault (its CA or CRL), so it is not renewed again for that until the broker has accepted it once.
+   */
+  vouched: string | undefined;
 }
 
 /** The agent's one state value: every transition replaces it whole. */
@@ -83,6 +100,7 @@ export interface AgentState {
   held: Held | undefined;
   activity: Activity;
   history: History;
+  broker: BrokerWatch;
 }
 
 /** A new agent: nothing loaded, nothing attempted. */
@@ -91,4 +109,5 @@ export const INITIAL_STATE: AgentState = {
   held: undefined,
   activity: { kind: "idle" },
   history: { renewals: 0, renewalFailures: 0, lastRenewal: undefined, lastError: undefined },
+  broker: { checkedAt: undefined, checking: false, vouched: undefined },
 };

@@ -2,7 +2,13 @@
 
 import { DEFAULT_BACKOFF, type BackoffPolicy, type RenewalPolicy } from "../core/renewal.ts";
 import type { AgentEvent, Effect, IdentityCause } from "./agent-events.ts";
-import { type MachineConfig, next, nothingToRenew, REFUSED_BACKOFF } from "./agent-machine.ts";
+import {
+  BROKER_CHECK_INTERVAL,
+  type MachineConfig,
+  next,
+  nothingToRenew,
+  REFUSED_BACKOFF,
+} from "./agent-machine.ts";
 import { say } from "./agent-messages.ts";
 import { provisionRequest, renewRequest } from "./agent-requests.ts";
 import {
@@ -21,7 +27,7 @@ import type { ServerClock } from "./server-clock.ts";
 import type { ServiceClient } from "./service-client.ts";
 
 export type { IdentityCause } from "./agent-events.ts";
-export { REFUSED_BACKOFF } from "./agent-machine.ts";
+export { BROKER_CHECK_INTERVAL, REFUSED_BACKOFF } from "./agent-machine.ts";
 
 /** What the agent is given. */
 export interface AgentDeps {
@@ -44,6 +50,8 @@ export interface AgentDeps {
   backoff?: BackoffPolicy;
   /** Backoff once the service refused (default {@link REFUSED_BACKOFF}). */
   refusedBackoff?: BackoffPolicy;
+  /** Shortest time between renewals made because the MQTT broker refused (default {@link BROKER_CHECK_INTERVAL}). */
+  brokerCheckInterval?: number;
 }
 
 /** The device agent: provisions once, then keeps the certificate renewed inside its refresh window. */
@@ -63,6 +71,7 @@ export class Agent {
       renewal: deps.settings.renewal,
       backoff: deps.backoff ?? DEFAULT_BACKOFF,
       refusedBackoff: deps.refusedBackoff ?? REFUSED_BACKOFF,
+      brokerCheckInterval: deps.brokerCheckInterval ?? BROKER_CHECK_INTERVAL,
     };
   }
 
@@ -100,6 +109,16 @@ export class Agent {
   /** SIGHUP: renew (or retry provisioning) now instead of at the planned time. */
   renewNow(): void {
     this.dispatch({ kind: "renew-now", now: this.now() });
+  }
+
+  /** The MQTT broker refused certificate `serial`: renews now when a check is due (agent-broker.ts). */
+  brokerRefused(serial: string): void {
+    this.dispatch({ kind: "broker-refused", serial, now: this.now() });
+  }
+
+  /** The MQTT broker accepted certificate `serial`. */
+  brokerAccepted(serial: string): void {
+    this.dispatch({ kind: "broker-accepted", serial });
   }
 
   /** Stops planning; waits for a running request to finish (its result is still saved). */

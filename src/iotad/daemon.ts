@@ -33,6 +33,9 @@ export async function runDaemon(
         clock: runtime.clock,
         random: runtime.random,
         log,
+        // Hint: a broker refusing the certificate (revoked, reset, deleted) is news to ask the service about now.
+        onVerdict: ({ verdict, serial }) =>
+          verdict === "refused" ? agent.brokerRefused(serial) : agent.brokerAccepted(serial),
       })
     : undefined;
   const mqttStatus = (): MqttStatus =>

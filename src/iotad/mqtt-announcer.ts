@@ -30,6 +30,30 @@ export interface MqttStatus {
   lastError: string | null;
 }
 
+/** What the broker said about a certificate: it accepted the connection, or refused it as not authorized. */
+export interface BrokerVerdict {
+  verdict: "accepted" | "refused";
+  serial: string;
+}
+
+/**
+ * CONNACK codes that refuse the client itself (its certificate, as IoTA brokers authenticate by it):
+ * MQTT 3.1.1 return codes 4 (bad user name or password) and 5 (not authorized), MQTT 5 reason codes
+ * 0x86 and 0x87 (the same). Unavailable, busy or identifier-rejected are not about the certificate.
+ */
+export const REFUSAL_CODES: ReadonlySet<number> = new Set([4, 5, 0x86, 0x87]);
+
+/**
+ * True when `error` (as mqtt.js emits it) is the broker refusing the client's credentials: a CONNACK of
+ * {@link REFUSAL_CODES}, or the TLS alert `certificate_revoked` a broker checking a CRL sends (Mosquitto
+ * with `crlfile`; only a peer sends that alert, the client checks no CRL of its own).
+ */
+export function isCredentialRefusal(error: Error): boolean {
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === "number") return REFUSAL_CODES.has(code);
+  return /CERTIFICATE_REVOKED/i.test(`${String(code)} ${error.message}`);
+}
+
 /** Opens an MQTT connection (mqtt.js `connect` in production). */
 export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
 
@@ -48,6 +72,8 @@ export interface AnnouncerDeps {
   log: Logger;
   /** Reconnection backoff; defaults to 1 s doubling up to 1 min. */
   backoff?: BackoffPolicy;
+  /** Told when the broker accepts or refuses (CONNACK, see {@link REFUSAL_CODES}) a certificate. */
+  onVerdict?: (verdict: BrokerVerdict) => void;
 }
 
 const OFFLINE = JSON.stringify({ state: "offline" });
@@ -131,6 +157,9 @@ export class MqttAnnouncer {
     this.client = client;
     client.on("connect", () => {
       if (client !== this.client) return;
+      // Hint: an error of an earlier connection (a refused certificate, the broker away) is over once one is accepted.
+      this.lastError = null;
+      this.deps.onVerdict?.({ verdict: "accepted", serial: identity.serial });
       const ready = {
         state: "ready",
         device: this.deps.device,
@@ -149,7 +178,10 @@ export class MqttAnnouncer {
       });
     });
     client.on("error", (error) => {
-      if (client === this.client) this.noteError(error.message);
+      if (client !== this.client) return;
+      this.noteError(error.message);
+      if (isCredentialRefusal(error))
+        this.deps.onVerdict?.({ verdict: "refused", serial: identity.serial });
     });
     client.on("close", () => {
       if (client !== this.client || this.state.kind === "closed") return;

@@ -227,7 +227,7 @@ describe("agent recovery", () => {
     await second.agent.stop();
   });
 
-  test("a garbage cert.pem on start: reported, then fetched again by provisioning with the same key", async () => {
+  test("a garbage cert.pem on start: reported, then fetched again by provisioning with the same key, and the error cleared", async () => {
     const { transport, makeAgent, dir } = await setup();
     const first = makeAgent();
     await first.agent.start();
@@ -241,7 +241,8 @@ describe("agent recovery", () => {
     await second.agent.start();
     await eventually(() => second.agent.current().kind === "ready", "recovery");
     expect(second.log.lines.join("\n")).toContain("cert.pem is not a PEM certificate");
-    expect(second.agent.snapshot().lastError).toContain("cert.pem is not a PEM certificate");
+    // Reported in the log; once the certificate is fetched again the damage is over and no longer an error.
+    expect(second.agent.snapshot().lastError).toBeNull();
     expect(second.agent.heldIdentity()?.serial).toBe(serial);
     expect(readFileSync(join(dir, "key.pem"), "utf8")).toBe(key);
     expect(readFileSync(join(dir, "cert.pem"), "utf8")).toBe(cert);
