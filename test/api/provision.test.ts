@@ -389,6 +389,50 @@ describe("idempotency and lifecycle", () => {
     expect((await readProblem(late)).detail).toContain("5 minutes");
   });
 
+  test("a name deleted and created again still needs the proof: its old token alone does not provision it", async () => {
+    const { svc, secret } = await setup();
+    const first = await provisionDevice(svc, "g", "d", secret);
+    expect((await svc.call("DELETE", "/v1/groups/g/devices/d")).status).toBe(204);
+    await createDevices(svc, "g", ["d", "f"]);
+    const next = await deviceCsr("d");
+    const token = deviceToken(secret, "g", "d");
+    const stolen = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: next.csr,
+      token,
+    });
+    expect(stolen.status).toBe(401);
+    expect((await readProblem(stolen)).errors?.[0]?.field).toBe("proof");
+    // A name that never held a key provisions with its token alone, created in the same call.
+    expect((await provisionDevice(svc, "g", "f", secret)).issued.certificate).toContain("BEGIN");
+    const proof = await signRecoveryProof(
+      first.keys.privateKey,
+      "g",
+      "d",
+      next.csr,
+      new Date(svc.clock.now),
+    );
+    const back = await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: next.csr,
+      token,
+      proof,
+    });
+    expect(back.status).toBe(201);
+  });
+
+  test("a deleted name's key goes with its group: a group created again starts without it", async () => {
+    const { svc, secret } = await setup();
+    await provisionDevice(svc, "g", "d", secret);
+    expect((await svc.call("DELETE", "/v1/groups/g/devices/d")).status).toBe(204);
+    expect((await svc.call("DELETE", "/v1/groups/g?force=true")).status).toBe(204);
+    const again = await createGroup(svc, "g", { validity: "1d" });
+    await createDevices(svc, "g", ["d"]);
+    expect((await provisionDevice(svc, "g", "d", again)).issued.certificate).toContain("BEGIN");
+  });
+
   test("reset with forgetKey lets the token alone provision a device that lost its key", async () => {
     const { svc, secret } = await setup();
     await provisionDevice(svc, "g", "d", secret);

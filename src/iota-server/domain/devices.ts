@@ -81,10 +81,17 @@ export async function requireDevice(ctx: DomainContext, key: DeviceKey): Promise
   return device;
 }
 
-/** Deletes a device and revokes its live certificates. */
+/**
+ * Deletes a device and revokes its live certificates. The key it held (or still had to prove after a reset) is
+ * kept for its name: a device created again under that name must prove it, as after a reset, so a stolen device
+ * token does not come back to life with the name (`reset --forget-key` drops the requirement).
+ */
 export async function deleteDevice(ctx: DomainContext, key: DeviceKey): Promise<void> {
   await requireGroup(ctx, key.tenantId, key.group);
-  if (!(await ctx.store.deleteDevice(key, ctx.now()))) await requireDevice(ctx, key);
+  const device = await ctx.store.getDevice(key);
+  const held = device?.certificate ? certificateKey(device.certificate) : device?.recoveryKey;
+  if (!(await ctx.store.deleteDevice(key, ctx.now(), held ?? undefined)))
+    await requireDevice(ctx, key);
 }
 
 /** Revokes a device: it can neither renew nor provision again until reset; its certificates go on the CRL. */

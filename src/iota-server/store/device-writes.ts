@@ -73,15 +73,45 @@ export async function insertDevicesTx(
     const batch = new TallyBatch();
     batch.add(group, { state: "created", readiness: "unseen" }, created.size);
     await batch.apply(tx, tenantId);
+    await reviveTombstones(tx, tenantId, group);
   }
   return created;
 }
 
-/** Deletes a device and revokes its live certificates; false when it did not exist. */
-export async function deleteDeviceTx(tx: Query, k: DeviceKey, now: number): Promise<boolean> {
+/**
+ * A name created again after it was deleted takes back the key its device held, which it must prove to provision
+ * (as after a reset): its device token may have been stolen and must not come back to life with the name.
+ * Hint: the group's tombstones are few (usually none), so this is two index probes per creation.
+ */
+async function reviveTombstones(tx: Query, tenantId: string, group: string): Promise<void> {
+  const revived = await tx`select t.name, t.recovery_key from device_tombstones t
+    join devices d on d.tenant_id = t.tenant_id and d.group_name = t.group_name and d.name = t.name
+    where t.tenant_id = ${tenantId} and t.group_name = ${group}`;
+  for (const row of revived) {
+    await tx`update devices set recovery_key = ${String(row.recovery_key)}
+      where tenant_id = ${tenantId} and group_name = ${group} and name = ${String(row.name)}`;
+    await tx`delete from device_tombstones
+      where tenant_id = ${tenantId} and group_name = ${group} and name = ${String(row.name)}`;
+  }
+}
+
+/**
+ * Deletes a device and revokes its live certificates; false when it did not exist. `heldKey` (the key the device
+ * held, SubjectPublicKeyInfo DER base64) is kept for the name: created again, it must prove that key.
+ */
+export async function deleteDeviceTx(
+  tx: Query,
+  k: DeviceKey,
+  now: number,
+  heldKey?: string,
+): Promise<boolean> {
   const [row] =
     await tx`delete from devices where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}
       returning state, online, renew_at`;
+  if (row && heldKey !== undefined)
+    await tx`insert into device_tombstones (tenant_id, group_name, name, recovery_key, deleted_at)
+      values (${k.tenantId}, ${k.group}, ${k.name}, ${heldKey}, ${now})
+      on conflict (tenant_id, group_name, name) do update set recovery_key = excluded.recovery_key, deleted_at = excluded.deleted_at`;
   if (row) {
     await dropRenewal(tx, k, row);
     const batch = new TallyBatch();
@@ -113,6 +143,8 @@ export async function deleteGroupTx(
   await tx`delete from renewal_hours where tenant_id = ${tenantId} and group_name = ${group}`;
   await tx`delete from group_tallies where tenant_id = ${tenantId} and group_name = ${group}`;
   await tx`delete from device_events where tenant_id = ${tenantId} and group_name = ${group}`;
+  // Hint: a group created again has a new secret, so no device token of the old one provisions in it.
+  await tx`delete from device_tombstones where tenant_id = ${tenantId} and group_name = ${group}`;
   await revokeGroupCertificates(tx, tenantId, group, now);
   const rows =
     await tx`delete from device_groups where tenant_id = ${tenantId} and name = ${group} returning name`;

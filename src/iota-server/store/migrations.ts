@@ -120,4 +120,19 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   CERTIFICATES_MIGRATION,
+  {
+    version: 7,
+    description:
+      "deleted devices' keys: a name deleted and created again must still prove the key it had, as after a reset",
+    statements: (dialect) => [
+      `create table device_tombstones (
+        tenant_id text not null,
+        group_name ${nameText(dialect)} not null,
+        name ${nameText(dialect)} not null,
+        recovery_key text not null,
+        deleted_at bigint not null,
+        primary key (tenant_id, group_name, name)
+      )`,
+    ],
+  },
 ];

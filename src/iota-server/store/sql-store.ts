@@ -249,8 +249,8 @@ export class SqlStore extends SqlFleetStore implements Store {
     return rows.map(toDevice);
   }
 
-  async deleteDevice(k: DeviceKey, now: number): Promise<boolean> {
-    return await this.write((tx) => deleteDeviceTx(tx, k, now));
+  async deleteDevice(k: DeviceKey, now: number, heldKey?: string): Promise<boolean> {
+    return await this.write((tx) => deleteDeviceTx(tx, k, now, heldKey));
   }
 
   async recordProvisioned(k: DeviceKey, i: Issuance): Promise<boolean> {

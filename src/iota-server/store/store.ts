@@ -170,7 +170,8 @@ export interface Store extends FleetStore {
     after?: string,
   ): Promise<DeviceRecord[]>;
   /** Deletes a device, revoking its live certificates; false when it did not exist. */
-  deleteDevice(key: DeviceKey, now: number): Promise<boolean>;
+  /** Deletes a device; `heldKey` (its key, SPKI DER base64) must be proved if the name is created again. */
+  deleteDevice(key: DeviceKey, now: number, heldKey?: string): Promise<boolean>;
 
   /**
    * Records a certificate issued by provisioning, only if the device is still `created`.
