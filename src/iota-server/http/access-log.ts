@@ -1,6 +1,6 @@
 /** The one access-log line per request, and the source address a request is counted against. */
 
-import type { Logger } from "../log.ts";
+import { logText, type Logger } from "../log.ts";
 
 /** What Bun.serve hands a handler beside the request; absent in-process (`app.request`). */
 export interface PeerSource {
@@ -36,7 +36,7 @@ export function requestSource(
   return peer;
 }
 
-/** Logs the request's line; `started` is its `performance.now()` on arrival. */
+/** Logs the request's line (method and path escaped by {@link logText}); `started` is its `performance.now()` on arrival. */
 export function logAccess(
   log: Logger,
   method: string,
@@ -44,6 +44,9 @@ export function logAccess(
   status: number,
   started: number,
 ): void {
-  // Hint: only method, path and status are logged; paths hold names, never secrets.
-  log.info(`${method} ${path} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+  // Hint: only method, path and status are logged; paths hold names, never secrets. The path is decoded (`%0a` is a
+  // line break), so both request-controlled parts are escaped: one request, one line, four fields.
+  log.info(
+    `${logText(method)} ${logText(path)} ${status} ${(performance.now() - started).toFixed(1)}ms`,
+  );
 }
