@@ -6,6 +6,28 @@ export interface Logger {
   error(message: string): void;
 }
 
+// Hint: C0 and C1 controls (line breaks among them), space, DEL, backslash, the Unicode line and paragraph
+// separators and the bidirectional overrides, which could end a log line or make one read as another.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
+const UNSAFE = /[\u0000-\u0020\u007f-\u009f\\\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, "g");
+
+/**
+ * Request-controlled text (a decoded path, a method) as one log token: every character that could break the line,
+ * split the token or disguise it is written as a `\xNN` or `\uNNNN` escape, and a backslash as `\\`, so a client
+ * cannot forge a log line and the escaped text maps back to exactly one original.
+ */
+export function logText(text: string): string {
+  if (!UNSAFE.test(text)) return text;
+  return text.replace(UNSAFE_ALL, (c) => {
+    if (c === "\\") return "\\\\";
+    const code = c.charCodeAt(0);
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 /** Writes timestamped lines to a stream (stderr in production). */
 export function streamLogger(write: (line: string) => void, now: () => number = Date.now): Logger {
   const line = (level: string, message: string) =>

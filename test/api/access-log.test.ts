@@ -36,6 +36,8 @@ describe("requestSource", () => {
     expect(requestSource(peer("::ffff:10.0.0.2"), req("::ffff:198.51.100.1"), LB)).toBe(
       "198.51.100.1",
     );
+    // A forwarded IPv6 client is counted per /64 as a direct one is.
+    expect(requestSource(peer("10.0.0.2"), req("2001:db8:7:8::5"), LB)).toBe("2001:db8:7:8::/64");
     // A trusted proxy that sent no header is itself the source.
     expect(requestSource(peer("10.0.0.2"), req(), LB)).toBe("10.0.0.2");
   });
@@ -60,4 +62,24 @@ test("provision rate limits count each client behind a trusted load balancer sep
   expect(await provision("a", "198.51.100.1")).toBe(201);
   expect(await provision("b", "198.51.100.2")).toBe(201);
   expect(await provision("c", "198.51.100.1")).toBe(429);
+});
+
+test("provision rate limits count IPv6 clients per /64, and IPv4-mapped addresses as their IPv4 address", async () => {
+  const svc = await createTestService({ issueRate: { rate: 0.001, burst: 1 } });
+  const secret = await createGroup(svc, "g");
+  const names = ["a", "b", "c", "d", "e"];
+  await createDevices(svc, "g", names);
+  const provision = async (device: string, address: string) => {
+    const body = JSON.stringify({ group: "g", device, csr: (await deviceCsr(device)).csr, secret });
+    const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+    return (await svc.app.request("/v1/provision", init, peer(address))).status;
+  };
+  expect(await provision("a", "2001:db8:1:2::1")).toBe(201);
+  // Another address of the same /64 shares its budget; an address of the next /64 has its own.
+  expect(await provision("b", "2001:db8:1:2:ffff::99")).toBe(429);
+  expect(await provision("b", "2001:db8:1:3::1")).toBe(201);
+  expect(await provision("c", "198.51.100.1")).toBe(201);
+  // 198.51.100.1 written as an IPv4-mapped IPv6 address in hexadecimal.
+  expect(await provision("d", "::ffff:c633:6401")).toBe(429);
+  expect(await provision("d", "::ffff:c633:6402")).toBe(201);
 });

@@ -417,6 +417,31 @@ for (const engine of ENGINES) {
       expect((await store.getDevice(dev("a")))?.recoveryKey).toBeNull();
     });
 
+    test("getCertificateStanding names the device's current serial beside the certificate", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      await store.recordProvisioned(dev("a"), issuance("01", NOW));
+      expect(await store.getCertificateStanding(dev("a"), "01")).toEqual({
+        serial: "01",
+        tenantId: T,
+        group: "room2-lights",
+        device: "a",
+        notAfter: NOW + 30 * DAY,
+        issuedAt: NOW,
+        revokedAt: null,
+        currentSerial: "01",
+      });
+      await store.recordRenewed(dev("a"), "01", issuance("02", NOW + DAY));
+      expect((await store.getCertificateStanding(dev("a"), "01"))?.currentSerial).toBe("02");
+      expect((await store.getCertificateStanding(dev("a"), "02"))?.currentSerial).toBe("02");
+      expect(await store.getCertificateStanding(dev("a"), "03")).toBeUndefined();
+      expect(await store.getCertificateStanding(dev("b"), "02")).toBeUndefined();
+      await store.resetDevice(dev("a"), NOW + DAY, null);
+      expect(await store.getCertificateStanding(dev("a"), "02")).toMatchObject({
+        revokedAt: NOW + DAY,
+        currentSerial: null,
+      });
+    });
+
     test("getCertificate and listRevoked: revoked and unexpired only, numbers throughout", async () => {
       await store.insertDevices(T, "room2-lights", ["short", "long"], NOW);
       await store.recordProvisioned(dev("short"), issuance("aa", NOW, 60_000));

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { type ErrorKind, IotaError, invalidField, isIotaError } from "../../core/errors.ts";
 import { firstDuplicateKey } from "../../core/json-duplicates.ts";
 import type { Problem } from "../../core/problem.ts";
-import type { Logger } from "../log.ts";
+import { logText, type Logger } from "../log.ts";
 import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
 
 /** The HTTP status of each kind of domain failure: the only place the two meet. */
@@ -75,7 +75,7 @@ export function errorResponse(log: Logger, error: Error, method: string, path: s
   const status = (error as { status?: unknown }).status;
   if (typeof status === "number" && status >= 400 && status < 500)
     return problemAnswer(status, error.message);
-  log.error(`${method} ${path} failed: ${error.stack ?? error.message}`);
+  log.error(`${logText(method)} ${logText(path)} failed: ${error.stack ?? error.message}`);
   return problemAnswer(500, "The service failed to handle this request; it has been logged");
 }
 

@@ -29,8 +29,9 @@ function identityOf(cert: x509.X509Certificate): DeviceIdentity | undefined {
 
 /**
  * Reads the device identity from a client certificate (DER) that TLS already verified against the tenant CA,
- * then asks the store whether the service issued it to that device and has not revoked it. The store, not a CRL
- * file, is the authority here, so a revocation applies to the next connection at once (and on every replica).
+ * then asks the store whether the service issued it to that device, has not revoked it and has not replaced it by a
+ * renewal. The store, not a CRL file, is the authority here, so a revocation or a renewal applies to the next
+ * connection at once (and on every replica).
  */
 export async function checkClientCertificate(
   store: Store,
@@ -63,7 +64,12 @@ export async function checkClientCertificate(
   );
 }
 
-/** Checks an accepted client again: still the store's certificate for that device, not revoked, not expired. */
+/**
+ * Checks an accepted client again: a certificate the service issued to that device, not revoked, still the device's
+ * current one, not expired. Hint: a renewal does not revoke the certificate it replaces (the device may still be
+ * switching to the new one), so a replaced certificate is refused here; otherwise a copy of an earlier key would
+ * keep the device's broker identity, and its client id, until that certificate expired.
+ */
 export async function recheckClient(
   store: Store,
   client: ClientIdentity,
@@ -73,9 +79,17 @@ export async function recheckClient(
   const who = `${identity.group}/${identity.device} (serial ${serial})`;
   const device = { tenantId: identity.tenant, group: identity.group, name: identity.device };
   // Hint: looked up by the device the certificate names, so a record found is that device's.
-  const record = await store.getCertificate(device, serial);
+  const record = await store.getCertificateStanding(device, serial);
   if (!record) return { ok: false, reason: `certificate of ${who} was not issued by this service` };
   if (record.revokedAt !== null) return { ok: false, reason: `certificate of ${who} is revoked` };
+  if (record.currentSerial !== serial)
+    return {
+      ok: false,
+      reason:
+        record.currentSerial === null
+          ? `certificate ${serial} of ${identity.group}/${identity.device} was replaced: the device holds no certificate now`
+          : `certificate ${serial} was replaced by ${record.currentSerial}: only the current certificate of ${identity.group}/${identity.device} may connect`,
+    };
   return checkExpiry(client, now);
 }
 

@@ -1,11 +1,12 @@
 /**
  * Revocation in SQL, inside the caller's transaction: revoking certificates moves the tenant's revocation counter
- * (`crl_number`), and each CRL takes its number (`crl_serial`) under the same tenant-row lock.
+ * (`crl_number`), and each CRL takes its number (`crl_serial`) under the same tenant-row lock. Also the read of a
+ * certificate's standing (revoked, replaced) that the embedded broker makes.
  */
 
-import type { CrlAllocation, DeviceKey } from "./store.ts";
+import type { CertificateStanding, CrlAllocation, DeviceKey } from "./store.ts";
 import type { Query } from "./sql-driver.ts";
-import { num, type Row } from "./rows.ts";
+import { num, toCertificate, type Row } from "./rows.ts";
 
 /** Moves the tenant's revocation counter, after the certificates (the store's lock order). */
 async function bumpRevocations(tx: Query, tenantId: string): Promise<void> {
@@ -60,5 +61,22 @@ export async function allocateCrl(
     crlNumber: num(row.crl_serial),
     revision: num(row.crl_number),
     revoked: revoked.map((r: Row) => ({ serial: String(r.serial), revokedAt: num(r.revoked_at) })),
+  };
+}
+
+/** A certificate of a device and the device's current serial (see Store.getCertificateStanding). */
+export async function certificateStanding(
+  sql: Query,
+  k: DeviceKey,
+  serial: string,
+): Promise<CertificateStanding | undefined> {
+  const [row] = await sql`select c.*, d.serial as current_serial from certificates c
+    left join devices d on d.tenant_id = c.tenant_id and d.group_name = c.group_name and d.name = c.device
+    where c.tenant_id = ${k.tenantId} and c.group_name = ${k.group} and c.device = ${k.name} and c.serial = ${serial}`;
+  if (!row) return undefined;
+  const current = row.current_serial;
+  return {
+    ...toCertificate(row),
+    currentSerial: current === null || current === undefined ? null : String(current),
   };
 }

@@ -26,7 +26,7 @@ import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row }
 import { cannotStart } from "../exit.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Durability } from "./sql-driver.ts";
 import { SqlFleetStore } from "./sql-fleet-store.ts";
-import { allocateCrl } from "./revocation-sql.ts";
+import { allocateCrl, certificateStanding } from "./revocation-sql.ts";
 import {
   deleteDeviceTx,
   deleteGroupTx,
@@ -277,6 +277,10 @@ export class SqlStore extends SqlFleetStore implements Store {
     const [row] = await this.sql`select * from certificates
       where tenant_id = ${k.tenantId} and group_name = ${k.group} and device = ${k.name} and serial = ${serial}`;
     return row ? toCertificate(row) : undefined;
+  }
+
+  async getCertificateStanding(k: DeviceKey, serial: string) {
+    return await certificateStanding(this.sql, k, serial);
   }
 
   async listRevoked(

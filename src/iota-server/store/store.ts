@@ -98,6 +98,9 @@ export interface CertificateRecord {
   revokedAt: number | null;
 }
 
+/** An issued certificate with the serial of its device's current certificate (null: none, or no such device). */
+export type CertificateStanding = CertificateRecord & { currentSerial: string | null };
+
 /** A new certificate for a device, written together with the device's new state. */
 export interface Issuance {
   serial: string;
@@ -193,6 +196,14 @@ export interface Store extends FleetStore {
    * Hint: asked by device as well as serial, since certificates are kept by device (schema migration 6).
    */
   getCertificate(device: DeviceKey, serial: string): Promise<CertificateRecord | undefined>;
+  /**
+   * {@link getCertificate} and the device's current serial, in one read of two primary keys: what the embedded broker
+   * asks at every connect and re-check, since only the current certificate may connect.
+   */
+  getCertificateStanding(
+    device: DeviceKey,
+    serial: string,
+  ): Promise<CertificateStanding | undefined>;
   /** Revoked certificates of a tenant that have not expired at `now`. */
   listRevoked(tenantId: string, now: number): Promise<{ serial: string; revokedAt: number }[]>;
   /**
