@@ -315,6 +315,9 @@ describe("gen config", () => {
     secret = (await cli(["add", "group", "room2-lights"])).stdout.trim();
     writeFileSync(join(dir, "prov_secret.txt"), `${secret}\n`);
     writeFileSync(join(dir, "device_names.txt"), "test-device-1\ntest-device-2\n");
+    expect(
+      (await cli(["add", "device", "-g", "room2-lights", "-f", "device_names.txt"])).code,
+    ).toBe(0);
   });
 
   test("one 0600 file per device that AgentConfigSchema accepts, with the device token and never the secret", async () => {
@@ -362,7 +365,6 @@ describe("gen config", () => {
   });
 
   test("the generated token provisions the device", async () => {
-    await cli(["add", "device", "-g", "room2-lights", "test-device-1"]);
     await cli(
       ["gen", "config", "-g", "room2-lights", "test-device-1", "--secret", "-", "--out", "c"],
       { stdin: secret },

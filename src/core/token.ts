@@ -13,6 +13,17 @@ export function deviceToken(secret: string, group: string, device: string): stri
     .digest("base64url");
 }
 
+/**
+ * The group's secret check: `base64url(HMAC-SHA256(key = secret, msg = "secret-check:<group>"))`. It shows
+ * whether a secret someone holds is the group's current one without the secret being sent or shown, and
+ * it provisions nothing: its message holds no "/", so it is never a device token.
+ */
+export function secretCheck(secret: string, group: string): string {
+  return createHmac("sha256", Buffer.from(secret, "utf8"))
+    .update(`secret-check:${group}`, "utf8")
+    .digest("base64url");
+}
+
 /** A new provisioning secret: 256 random bits, base64url (43 characters). */
 export function newProvisioningSecret(): string {
   return randomBytes(32).toString("base64url");

@@ -138,6 +138,8 @@ export interface GroupView {
   /** With `any`: at most this many devices created by provisioning per hour. */
   enrollPerHour?: number;
   deviceCount?: number;
+  /** In the answer for one group: {@link secretCheck} of its current secret, so a holder can confirm the secret is current. */
+  secretCheck?: string;
 }
 
 /** A group with its secret: only in the answer that creates or rotates it. */

@@ -37,13 +37,17 @@ export function goldenFlags(ctx: CommandContext): { from: string; prefix: string
   return { from, prefix, out: resolve(ctx.io.cwd, out) };
 }
 
-/** Writes the golden config (0600) and warns about what a copy of it exposes under `group`'s enrollment. */
+/**
+ * Writes the golden config (0600) and warns about what a copy of it exposes under the group's enrollment
+ * (`view`; `undefined` with --offline, when the enrollment is unknown).
+ */
 export function writeGolden(
   ctx: CommandContext,
   flags: { from: string; prefix: string; out: string },
   template: GoldenTemplate,
   secret: string,
-  group: GroupView,
+  group: string,
+  view: GroupView | undefined,
 ): number {
   const config: AgentConfigInput = {
     ...template,
@@ -53,19 +57,31 @@ export function writeGolden(
   ctx.io.files.writeFile(flags.out, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   if (ctx.json) printJson(ctx.io, { file: flags.out });
   else ctx.io.stdout.write(`${flags.out}\n`);
-  for (const line of goldenWarnings(group, flags.prefix)) ctx.console.warn(line);
+  const warnings =
+    view === undefined ? offlineGoldenWarnings(group) : goldenWarnings(view, flags.prefix);
+  for (const line of warnings) ctx.console.warn(line);
   ctx.console.info(
-    `Wrote the golden config of group ${group.name} to ${flags.out}: put it into the image as /etc/iotad/config.json (mode 0600 before the package is installed, which makes it root:iotad 0640); each device names itself from ${flags.from}${flags.prefix === "" ? "" : ` with prefix ${flags.prefix}`}. Check it on a board with: iotad check-config`,
+    `Wrote the golden config of group ${group} to ${flags.out}: put it into the image as /etc/iotad/config.json (mode 0600 before the package is installed, which makes it root:iotad 0640); each device names itself from ${flags.from}${flags.prefix === "" ? "" : ` with prefix ${flags.prefix}`}. Check it on a board with: iotad check-config`,
   );
   return 0;
+}
+
+/** The first warning of every golden config: it holds the group's secret. */
+const holdsSecret = (g: string) =>
+  `this config holds the provisioning secret of group ${g}, not a per-device token: whoever copies it out of an image (or off a board) can provision with a key of their own`;
+
+/** The warnings when the server was not asked (--offline): the enrollment that limits a copy is unknown. */
+export function offlineGoldenWarnings(g: string): string[] {
+  return [
+    holdsSecret(g),
+    `--offline: neither the group ${g}, nor its secret, nor its enrollment was checked; what a copy allows depends on the enrollment (iotactl get group ${g}), and a wrong secret shows only when boards boot (401 "The device token is not valid")`,
+  ];
 }
 
 /** What a leaked image exposes, and how the group's enrollment limits it. */
 export function goldenWarnings(group: GroupView, prefix: string): string[] {
   const g = group.name;
-  const lines = [
-    `this config holds the provisioning secret of group ${g}, not a per-device token: whoever copies it out of an image (or off a board) can provision with a key of their own`,
-  ];
+  const lines = [holdsSecret(g)];
   if (group.enrollment === "any") {
     lines.push(
       `group ${g} enrolls "any": a copy can also CREATE new devices named ${group.namePattern} (up to ${group.enrollPerHour} per hour) and take names no board has claimed yet; narrow the pattern, and end enrollment when the run is over: iotactl set group ${g} --enrollment registered`,

@@ -12,6 +12,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
+import { type NamedText, writeMany } from "./write-many.ts";
 
 /** A writable text stream. */
 export interface Output {
@@ -29,6 +30,16 @@ export interface Files {
   mkdir(path: string, mode: number): void;
   /** Replaces a whole file at once (never half-written) with `mode` (also when it already existed). */
   writeFile(path: string, data: string, mode: number): void;
+  /**
+   * Writes many files into folder `dir` with `mode`, each like {@link Files.writeFile}, calling `onWritten`
+   * with the count so far; resolves once every file and the folder are synced to disk.
+   */
+  writeFiles(
+    dir: string,
+    files: Iterable<NamedText>,
+    mode: number,
+    onWritten?: (count: number) => void,
+  ): Promise<number>;
 }
 
 /** Everything a command may touch. */
@@ -72,6 +83,7 @@ export const systemFiles: Files = {
       throw error;
     }
   },
+  writeFiles: (dir, files, mode, onWritten) => writeMany(dir, files, mode, onWritten),
 };
 
 /** A file-reading failure as a one-line reason (`no such file`, `permission denied`). */

@@ -1,7 +1,7 @@
 /** Group operations: create with a provisioning secret and an enrollment, list, show, rotate the secret, delete. */
 
 import { IotaError, invalidField } from "../../core/errors.ts";
-import { newProvisioningSecret } from "../../core/token.ts";
+import { newProvisioningSecret, secretCheck } from "../../core/token.ts";
 import { DEFAULT_GRACE_SECONDS, DEFAULT_VALIDITY_SECONDS } from "../../core/profile.ts";
 import type { CreateGroupBody, GroupView, GroupWithSecret } from "../../core/wire.ts";
 import { changeEnrollment, REGISTERED } from "../../core/enrollment.ts";
@@ -75,14 +75,16 @@ export async function listGroups(ctx: DomainContext, tenant: string): Promise<Gr
   return (await ctx.store.listGroups(tenant)).map((g) => groupView(g, g.deviceCount));
 }
 
-/** One group with its device count. */
+/** One group with its device count and the check of its current secret (`iotactl gen config` compares it). */
 export async function getGroup(
   ctx: DomainContext,
   tenant: string,
   name: string,
 ): Promise<GroupView> {
   const group = await requireGroup(ctx, tenant, name);
-  return groupView(group, await ctx.store.countDevices(tenant, name));
+  const view = groupView(group, await ctx.store.countDevices(tenant, name));
+  view.secretCheck = secretCheck(groupSecret(ctx, group), group.name);
+  return view;
 }
 
 /**

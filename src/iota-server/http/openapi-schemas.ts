@@ -50,10 +50,15 @@ const group = {
     description: "With enrollment any: at most this many devices created per hour",
   },
   deviceCount: count,
+  secretCheck: {
+    type: "string",
+    description:
+      'In the answer for one group: base64url(HMAC-SHA256(key = the provisioning secret, msg = "secret-check:<group>")), no padding. Whoever holds a secret can tell whether it is the current one; it provisions nothing',
+  },
 };
 
 /** Group fields only some groups have. */
-const GROUP_OPTIONAL = ["deviceCount", "namePattern", "enrollPerHour"];
+const GROUP_OPTIONAL = ["deviceCount", "namePattern", "enrollPerHour", "secretCheck"];
 
 const groupCounts = {
   devices: ref("DeviceCounts"),

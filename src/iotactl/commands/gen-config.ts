@@ -1,110 +1,39 @@
 /** `iotactl gen config`: one iotad configuration per device, holding its device token and never the group secret. */
 
 import { join, resolve } from "node:path";
-import * as v from "valibot";
-import { AgentConfigSchema, type AgentConfigInput } from "../../core/agent-config.ts";
+import type { AgentConfigInput } from "../../core/agent-config.ts";
 import { deviceToken } from "../../core/token.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { FROM_FILE_FLAG, GROUP_FLAG, checkName, groupFlag, stringFlag } from "../flags.ts";
 import { usageError } from "../exit-codes.ts";
-import { fileProblem } from "../io.ts";
 import { dedupe, readNameList } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { printJson } from "../output.ts";
-import { readCaFile } from "../config.ts";
-import { checkServerUrl, sameServer } from "../server-url.ts";
-import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "../../core/plain-http.ts";
 import { goldenFlags, writeGolden } from "../golden-config.ts";
+import { checkConfig, configTemplate } from "../gen-config-template.ts";
+import { checkDeviceNames, checkGroupSecret } from "../gen-config-check.ts";
+import type { NamedText } from "../write-many.ts";
 
-/** Everything but the device name and token, checked once before any file is written. */
-type Template = Omit<AgentConfigInput, "device" | "token">;
+/** Progress is redrawn after this many files, not after each of 100,000. */
+const PROGRESS_EVERY = 500;
 
-function template(ctx: CommandContext, group: string): Template {
-  const settings = ctx.settings();
-  const serverUrl = stringFlag(ctx.args, "server-url");
-  const server =
-    serverUrl === undefined ? settings.server : checkServerUrl(serverUrl, "--server-url");
-  const t: Template = { server, group };
-  if (isPlainHttpBeyondLoopback(server)) {
-    const source =
-      serverUrl === undefined
-        ? `the server iotactl uses, from ${settings.serverSource}`
-        : "--server-url";
-    if (!ctx.insecure)
-      throw usageError(
-        `refusing ${server} (${source}) for devices: ${PLAIN_HTTP_RISK}; use https://, or give --insecure to write "insecureHttp": true into each config`,
-      );
-    t.insecureHttp = true;
-    ctx.console.warn(
-      `writing "insecureHttp": true: devices send their tokens to ${server} in clear text`,
-    );
-  }
-  const serverCa = serverTrust(ctx, server, settings);
-  if (serverCa !== undefined) t.serverCa = serverCa;
-  const mqttUrl = stringFlag(ctx.args, "mqtt-url");
-  const mqttCa = stringFlag(ctx.args, "mqtt-ca");
-  if (mqttCa !== undefined && mqttUrl === undefined)
-    throw usageError("--mqtt-ca goes with --mqtt-url URL");
-  if (mqttUrl !== undefined) {
-    t.mqtt = { url: mqttUrl };
-    if (mqttCa !== undefined) {
-      try {
-        t.mqtt.ca = ctx.io.files.readText(resolve(ctx.io.cwd, mqttCa));
-      } catch (error) {
-        throw usageError(`--mqtt-ca ${mqttCa}: ${fileProblem(error)}`);
-      }
-    }
-  }
-  const statusListen = stringFlag(ctx.args, "status-listen");
-  const dataDir = stringFlag(ctx.args, "data-dir");
-  if (statusListen !== undefined) t.statusListen = statusListen;
-  if (dataDir !== undefined) t.dataDir = dataDir;
-  return t;
-}
+const OFFLINE_RISK =
+  '--offline: nothing was checked with the server; a wrong group, a secret that is not the group\'s current one, or a device never created shows only when the devices first boot (401 "The device token is not valid", or 404)';
 
-/**
- * The `serverCa` devices get: `--server-ca FILE`; else, for the server iotactl itself talks to, the CA
- * pinned for it (devices then trust exactly what iotactl trusts); else none, and the devices verify
- * the server against their system roots (right for a server with a public certificate).
- */
-function serverTrust(
+/** The secret from --secret-file or stdin, and how messages name it (never by its value). */
+async function readSecret(
   ctx: CommandContext,
-  server: string,
-  settings: ReturnType<CommandContext["settings"]>,
-): string | undefined {
-  const file = stringFlag(ctx.args, "server-ca");
-  if (server.startsWith("http:")) {
-    if (file !== undefined)
-      throw usageError(`--server-ca goes with an https server; ${server} is plain http`);
-    return undefined;
-  }
-  if (file !== undefined) return readCaFile(ctx.io, file, "--server-ca");
-  if (sameServer(server, settings.server)) return settings.ca;
-  ctx.console.warn(
-    `devices will verify ${server} against their system roots: the CA pinned for ${settings.server} is kept for that server only; give --server-ca FILE if ${server} has a certificate from a private CA`,
-  );
-  return undefined;
-}
-
-/** Which flag each config field comes from, so a schema complaint names what the user typed. */
-const FLAG_OF: Record<string, string> = {
-  server: "--server-url",
-  serverCa: "--server-ca",
-  "mqtt.url": "--mqtt-url",
-  "mqtt.ca": "--mqtt-ca",
-  statusListen: "--status-listen",
-  dataDir: "--data-dir",
-  "device.from": "--device-from",
-  "device.prefix": "--prefix",
-};
-
-/** Checks a config with the agent's own schema; a usage error naming the flag otherwise. */
-function checkConfig(config: AgentConfigInput): void {
-  const result = v.safeParse(AgentConfigSchema, config);
-  if (result.success) return;
-  const issue = result.issues[0];
-  const field = issue?.path?.map((p) => String(p.key)).join(".") ?? "config";
-  throw usageError(`${FLAG_OF[field] ?? field} ${issue?.message ?? "is invalid"}`);
+  file: string | undefined,
+): Promise<{ secret: string; source: string }> {
+  if (file !== undefined)
+    return {
+      secret: readSecretFile(ctx.io, file, "--secret-file"),
+      source: `--secret-file ${file}`,
+    };
+  return {
+    secret: await readSecretStdin(ctx.io, "the provisioning secret"),
+    source: "the secret read from stdin",
+  };
 }
 
 /** The `gen config` command. */
@@ -113,12 +42,20 @@ export const genConfig: Command = {
   summary:
     "write one iotad config per device (device token, no group secret), or one golden config for all",
   usage:
-    "gen config -g GROUP (NAME... | --from-file FILE | --golden --device-from SOURCE [--prefix P]) (--secret-file F | --secret -) [--out DIR | FILE.json]",
+    "gen config -g GROUP (NAME... | --from-file FILE | --golden --device-from SOURCE [--prefix P]) (--secret-file F | --secret -) [--offline] [--out DIR | FILE.json]",
   description: `Writes DIR/<device>.json (mode 0600) for every device: an iotad configuration holding the
 server URL, group, device and its device token. The token is derived from the group's
 provisioning secret here, offline; the secret itself is never written, so a device taken apart
 reveals nothing about its siblings. Copy each file to /etc/iotad/config.json on its device.
 The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (--secret -).
+
+Before it writes anything, it checks with the server iotactl is configured for: the group exists
+(else exit 3), the secret is the group's current one (else exit 5, as for provision; compared through the group's
+secret check, the secret itself is never sent), and every device can provision: created in advance
+(enrollment "registered"), or in a group enrolling "any" named by its pattern or created (else exit 3,
+naming how many are missing and the first few). Devices already provisioned or revoked are a warning.
+No server configured, or none reachable: exit 6. --offline skips every check (an air-gapped factory
+PC); then a mistake shows only when the devices first boot.
 
 For an https server, each config gets "serverCa", the only CA the device trusts for the server
 (and its MQTT broker unless --mqtt-ca): --server-ca FILE when given, else the CA pinned for the
@@ -163,6 +100,11 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
       type: "string",
       value: "-",
       help: 'read the provisioning secret from stdin (only "-" is accepted)',
+    },
+    {
+      name: "offline",
+      type: "boolean",
+      help: "write without asking the server (air-gapped): the group, the secret and the names go unchecked",
     },
     {
       name: "out",
@@ -212,6 +154,7 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
     "iotactl gen config -g room2-lights --from-file device_names.txt --secret-file prov_secret.txt --out configs",
     "iotactl gen config -g room2-lights test-device-1 test-device-2 --secret - --out configs < prov_secret.txt",
     "iotactl gen config -g room2-lights -f device_names.txt --secret-file prov_secret.txt \\\n      --server-url https://iota.example.com --mqtt-url mqtts://broker.example.com:8883 --mqtt-ca broker-ca.pem",
+    "iotactl gen config -g room2-lights -f device_names.txt --secret-file prov_secret.txt --offline  # air-gapped: nothing checked",
     "iotactl gen config -g line-7 --golden --device-from file:/etc/machine-id --prefix dev- \\\n      --secret-file prov_secret.txt --out golden.json",
   ],
   async run(ctx) {
@@ -238,15 +181,14 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
     if (file === "-" && secretFlag === "-")
       throw usageError("--from-file - and --secret - cannot both read stdin; put one in a file");
     const out = resolve(ctx.io.cwd, stringFlag(ctx.args, "out") ?? ".");
-    const base = template(ctx, group);
+    const offline = ctx.args.values.offline === true;
+    const base = configTemplate(ctx, group);
     if (golden !== undefined) {
       checkConfig({ ...base, device: { from: golden.from, prefix: golden.prefix }, secret: "x" });
-      const secret =
-        secretFile !== undefined
-          ? readSecretFile(ctx.io, secretFile, "--secret-file")
-          : await readSecretStdin(ctx.io, "the provisioning secret");
+      const { secret, source } = await readSecret(ctx, secretFile);
       // Hint: the group's enrollment decides what the secret in the image allows; the warning says which.
-      return writeGolden(ctx, golden, base, secret, await ctx.admin().getGroup(group));
+      const view = offline ? undefined : (await checkGroupSecret(ctx, group, secret, source)).view;
+      return writeGolden(ctx, golden, base, secret, group, view);
     }
     checkConfig({ ...base, device: "x", token: "x" });
     const listed = file === undefined ? ctx.args.positionals : await readNameList(ctx.io, file);
@@ -254,26 +196,33 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
     if (names.length === 0) throw usageError(`${file} holds no device names`);
     for (const name of names) checkName(name, `device name (${file ?? "argument"})`);
     if (duplicates > 0) ctx.console.warn(`${duplicates} repeated names ignored`);
-    const secret =
-      secretFile !== undefined
-        ? readSecretFile(ctx.io, secretFile, "--secret-file")
-        : await readSecretStdin(ctx.io, "the provisioning secret");
-    ctx.io.files.mkdir(out, 0o700);
-    const written: string[] = [];
-    for (const device of names) {
-      const config: AgentConfigInput = {
-        ...base,
-        device,
-        token: deviceToken(secret, group, device),
-      };
-      const path = join(out, `${device}.json`);
-      ctx.io.files.writeFile(path, `${JSON.stringify(config, null, 2)}\n`, 0o600);
-      written.push(path);
+    const { secret, source } = await readSecret(ctx, secretFile);
+    if (offline) ctx.console.warn(OFFLINE_RISK);
+    else {
+      const { view, client } = await checkGroupSecret(ctx, group, secret, source);
+      await checkDeviceNames(ctx, client, view, names);
     }
-    if (ctx.json) printJson(ctx.io, { dir: out, files: written });
+    ctx.io.files.mkdir(out, 0o700);
+    function* configs(): Generator<NamedText> {
+      for (const device of names) {
+        const config: AgentConfigInput = {
+          ...base,
+          device,
+          token: deviceToken(secret, group, device),
+        };
+        yield { name: `${device}.json`, data: `${JSON.stringify(config, null, 2)}\n` };
+      }
+    }
+    const total = names.length;
+    ctx.console.progress(0, total);
+    const count = await ctx.io.files.writeFiles(out, configs(), 0o600, (done) => {
+      if (done % PROGRESS_EVERY === 0 || done === total) ctx.console.progress(done, total);
+    });
+    ctx.console.endProgress();
+    if (ctx.json) printJson(ctx.io, { dir: out, files: names.map((n) => join(out, `${n}.json`)) });
     else ctx.io.stdout.write(`${out}\n`);
     ctx.console.info(
-      `Wrote ${written.length} iotad configs to ${out}; copy each <device>.json to /etc/iotad/config.json on its device.`,
+      `Wrote ${count} iotad configs to ${out}; copy each <device>.json to /etc/iotad/config.json on its device.`,
     );
     return 0;
   },
