@@ -150,6 +150,11 @@ describe("registered: a golden image provisions only names created in advance", 
         resolved: name(i),
         mismatch: false,
       });
+      // The name is pinned once provisioned, and /status says so without a restart.
+      await (running[i] as AgentProcess).until(
+        (x) => (x.deviceSource as { pinned?: unknown } | undefined)?.pinned === name(i),
+        `board ${i}'s pinned name in /status`,
+      );
       expect(await device("line-7", name(i))).toMatchObject({
         state: "provisioned",
         serial: s.serial,

@@ -70,6 +70,8 @@ export function pinHeldName(settings: AgentSettings, disk: Disk, log: Logger): v
   try {
     const pin = { group: settings.group, device: settings.device, from: settings.naming.from };
     if (writePin(disk, settings.dataDir, pin)) log.info(say.namePinned(settings.device, path));
+    // Hint: /status shows the pin from now on, not only after the next start reads it back.
+    settings.naming.pinned = settings.device;
   } catch (error) {
     log.warn(say.pinFailed(path, (error as Error).message));
   }
