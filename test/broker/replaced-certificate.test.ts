@@ -24,6 +24,8 @@ async function provisionAndRenew(f: BrokerFixture, group: string, device: string
   const secret = await createGroup(f.svc, group);
   await createDevices(f.svc, group, [device, "other"]);
   const first = await provisionDevice(f.svc, group, device, secret);
+  // Hint: a device with a certificate, whose revocation moves the tenant's revocation counter.
+  await provisionDevice(f.svc, group, "other", secret);
   const old = {
     group,
     device,

@@ -176,7 +176,8 @@ test(
     );
     byExpiry.sort((a, b) => a.notAfter - b.notAfter || (a.name < b.name ? -1 : 1));
     expect(await filter("Certificate expires", "24h")).toEqual(byExpiry.map((d) => d.name));
-    expect(await filter("Online", "true")).toEqual(["lamp-1", "lamp-2"]);
+    // Hint: filters combine; with the expiry filter still on, the list keeps its expiry order.
+    expect(await filter("Online", "true")).toEqual(byExpiry.map((d) => d.name));
     await page.getByRole("button", { name: "Clear" }).click();
     await page.getByText("Devices 1–4 of 4").waitFor();
 
