@@ -202,6 +202,12 @@ describe("list, get, delete, revoke, reset, rotate", () => {
     const r = await cli(["list", "devices", "-g", "g"]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").length).toBe(2501);
+    expect(r.stderr).toContain("2500 devices in group g");
+    await cli(["add", "group", "solo"]);
+    await cli(["add", "device", "-g", "solo", "only-one"]);
+    expect((await cli(["list", "devices", "-g", "solo"])).stderr).toContain(
+      "1 device in group solo",
+    );
     expect(svc.log.lines.filter((l) => l.includes("GET /v1/groups/g/devices")).length).toBe(3);
     const groups = await cli(["list", "groups"]);
     expect(groups.stdout).toMatch(/^g\s+2500\s+30d/m);

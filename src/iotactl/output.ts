@@ -4,6 +4,11 @@ import { formatDuration } from "../core/duration.ts";
 import type { DeviceView, GroupView } from "../core/wire.ts";
 import type { Io } from "./io.ts";
 
+/** `n` and `word`, with an `s` unless `n` is 1: `1 device`, `3 devices`. */
+export function counted(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Prints `value` as indented JSON. */
 export function printJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

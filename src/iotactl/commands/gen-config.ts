@@ -8,7 +8,7 @@ import { FROM_FILE_FLAG, GROUP_FLAG, checkName, groupFlag, stringFlag } from "..
 import { usageError } from "../exit-codes.ts";
 import { dedupe, readNameList } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
-import { printJson } from "../output.ts";
+import { counted, printJson } from "../output.ts";
 import { goldenFlags, writeGolden } from "../golden-config.ts";
 import { checkConfig, configTemplate } from "../gen-config-template.ts";
 import { checkDeviceNames, checkGroupSecret } from "../gen-config-check.ts";
@@ -222,7 +222,7 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
     if (ctx.json) printJson(ctx.io, { dir: out, files: names.map((n) => join(out, `${n}.json`)) });
     else ctx.io.stdout.write(`${out}\n`);
     ctx.console.info(
-      `Wrote ${count} iotad configs to ${out}; copy each <device>.json to /etc/iotad/config.json on its device.`,
+      `Wrote ${counted(count, "iotad config")} to ${out}; copy each <device>.json to /etc/iotad/config.json on its device.`,
     );
     return 0;
   },

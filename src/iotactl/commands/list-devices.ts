@@ -10,7 +10,7 @@ import {
   type Flag,
   type ParsedArgs,
 } from "../flags.ts";
-import { row } from "../output.ts";
+import { counted, row } from "../output.ts";
 
 const WIDTHS = [40, 12, 24, 32, 7];
 const STATES = ["created", "provisioned", "revoked"];
@@ -94,7 +94,7 @@ group of a million devices streams. With --json the output is one JSON array.`,
       count += 1;
     }
     if (ctx.json) out.write(count === 0 ? "[]\n" : "\n]\n");
-    ctx.console.info(`${count} devices in group ${group}`);
+    ctx.console.info(`${counted(count, "device")} in group ${group}`);
     return 0;
   },
 };

@@ -3,7 +3,7 @@
 import type { FleetStatus, GroupStatus } from "../../core/fleet.ts";
 import type { Command } from "../command.ts";
 import { checkName, positionals, stringFlag } from "../flags.ts";
-import { printFields, printJson, row } from "../output.ts";
+import { counted, printFields, printJson, row } from "../output.ts";
 
 const WIDTHS = [30, 9, 9, 9, 9, 9];
 
@@ -34,7 +34,7 @@ function summaryFields(s: FleetStatus): [string, string | number][] {
       `${s.overdueRenewals} (planned renewal passed more than ${s.overdueSlackSeconds} s ago)`,
     ],
     ["renewals next 24h", renewalsWithin(s, 24)],
-    ["busiest hour", peak === 0 ? "-" : `${busiest.toISOString()} (${peak} renewals)`],
+    ["busiest hour", peak === 0 ? "-" : `${busiest.toISOString()} (${counted(peak, "renewal")})`],
   ];
 }
 
