@@ -17,6 +17,7 @@ import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
 import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
+import { DeviceEvents } from "./domain/device-events.ts";
 import { loadServerCa, serverCaPath, sha256Fingerprint } from "./tls/server-ca.ts";
 import {
   isWildcardHost,
@@ -71,7 +72,14 @@ export async function startServer(
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
   const store: Store = durableStore(await openStore(options.db), options.db);
-  const context: DomainContext = { store, sealer, tenants: new Tenants(store, sealer), now, log };
+  const context: DomainContext = {
+    store,
+    sealer,
+    tenants: new Tenants(store, sealer),
+    now,
+    log,
+    events: new DeviceEvents(),
+  };
   const adminTokenPath = join(options.data, "admin-token");
   let newAdminToken: string | undefined;
   if (!(await store.getTenant(DEFAULT_TENANT))) {

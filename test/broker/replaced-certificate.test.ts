@@ -77,11 +77,27 @@ describe("embedded broker and renewal", () => {
     );
   });
 
-  test("a session still held with the replaced certificate is dropped by the next store re-check; the new one stays", async () => {
+  test("a session held with the replaced certificate ends the moment this process records the renewal", async () => {
+    // Hint: no periodic re-check during this test: only the renewal itself can end the session.
+    fixture = await startBrokerFixture({ recheckMs: 600_000 });
+    const { old, renew } = await provisionAndRenew(fixture, "room2-lights", "lamp-1");
+    const copy = await fixture.connect(old, { clientId: "", clean: true });
+    const dropped = closed(copy);
+    const renewed = await renew();
+    await dropped;
+    expect(fixture.svc.log.lines.join("\n")).toContain(
+      `disconnecting room2-lights/lamp-1: certificate ${old.serial} was replaced by ${renewed.serial}`,
+    );
+    expect((await fixture.connect(renewed)).connected).toBe(true);
+  });
+
+  test("a session still held with a certificate another replica replaced is dropped by the next store re-check; the new one stays", async () => {
     fixture = await startBrokerFixture();
     const { old, renew } = await provisionAndRenew(fixture, "room2-lights", "lamp-1");
     // Hint: an empty client id, so the device's own reconnection (same client id) does not end this session.
     const copy = await fixture.connect(old, { clientId: "", clean: true });
+    // Hint: a renewal on another replica: this process hears nothing of it, only the store knows.
+    delete fixture.svc.ctx.events;
     const renewed = await renew();
     const device = await fixture.connect(renewed);
     const dropped = closed(copy);

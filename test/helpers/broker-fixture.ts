@@ -47,7 +47,7 @@ export interface BrokerFixture {
 
 /** Starts a service and its broker; live sessions are re-checked every 50 ms so revocation tests finish quickly. */
 export async function startBrokerFixture(
-  limits: Pick<EmbeddedBrokerOptions, "maxPacketBytes" | "maxConnections"> = {},
+  limits: Pick<EmbeddedBrokerOptions, "maxPacketBytes" | "maxConnections" | "recheckMs"> = {},
 ): Promise<BrokerFixture> {
   const svc = await createTestService();
   const { ca: serverCa } = await CertificateAuthority.createRoot("IoTA server CA", Date.now());

@@ -4,6 +4,7 @@ import { Sealer, newMasterKey } from "../../src/iota-server/ca/sealer.ts";
 import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
 import { Tenants, DEFAULT_TENANT } from "../../src/iota-server/domain/tenants.ts";
 import type { DomainContext } from "../../src/iota-server/domain/context.ts";
+import { DeviceEvents } from "../../src/iota-server/domain/device-events.ts";
 import {
   createHttp,
   DEFAULT_APP_OPTIONS,
@@ -54,6 +55,7 @@ export async function createTestService(
     tenants: new Tenants(store, sealer),
     now: () => clock.now,
     log,
+    events: new DeviceEvents(),
   };
   const created = await ctx.tenants.create(DEFAULT_TENANT, clock.now);
   if (!created) throw new Error("the test database already has a default tenant");

@@ -4,6 +4,7 @@ import type { Sealer } from "../ca/sealer.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 import type { Tenants } from "./tenants.ts";
+import type { DeviceEvents } from "./device-events.ts";
 
 /** Dependencies of the domain operations; only `main.ts` builds the real ones. */
 export interface DomainContext {
@@ -14,6 +15,8 @@ export interface DomainContext {
   now: () => number;
   /** Events an operator should see besides the access log (devices created by enrollment). */
   log?: Logger;
+  /** Device events other parts of this process act on (the embedded broker); absent, nobody listens. */
+  events?: DeviceEvents;
 }
 
 /** The sealing context of a group's provisioning secret (binds the ciphertext to its group). */

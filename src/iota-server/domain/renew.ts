@@ -234,6 +234,7 @@ async function renewTo(ctx: DomainContext, body: RenewBody, c: Checked): Promise
       return { created: false, issued: await answer(ctx, latest) };
     throw new IotaError("conflict", `Certificate ${serial} was renewed by another request`);
   }
+  ctx.events?.renewed(key, issued.serial);
   return {
     created: true,
     issued: await answer(ctx, {

@@ -209,6 +209,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     }
     checkedCrlNumber = crlNumber;
   };
+  // Hint: a renewal in this process ends the sessions held with the certificate it replaced at once; renewals on
+  // other replicas reach live sessions at the next store re-check.
+  const stopListening = ctx.events?.onRenewed((key, serial) => {
+    if (key.tenantId !== tenant) return;
+    for (const client of [...live]) {
+      const id = identities.get(client);
+      if (!id || id.identity.group !== key.group || id.identity.device !== key.name) continue;
+      if (id.serial === serial) continue;
+      log.info(
+        `mqtt: disconnecting ${key.group}/${key.name}: certificate ${id.serial} was replaced by ${serial}`,
+      );
+      live.delete(client);
+      client.close();
+    }
+  });
   let rechecking: Promise<void> | undefined;
   const timer = setInterval(() => {
     rechecking ??= recheck()
@@ -271,6 +286,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     caPem: options.serverCa.certPem,
     async stop() {
+      stopListening?.();
       clearInterval(timer);
       renewal.stop();
       await rechecking;
