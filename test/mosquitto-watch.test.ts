@@ -6,7 +6,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
@@ -14,9 +14,14 @@ import type { FleetStatus } from "../src/core/fleet.ts";
 import type { DeviceView } from "../src/core/wire.ts";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
 import { deviceToken } from "../src/core/token.ts";
-import { mosquittoAcl, mosquittoConfig } from "../src/iota-server/mqtt/mosquitto-config.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
-import { freePort, MosquittoProcess, runOk, tool } from "./helpers/mosquitto-process.ts";
+import {
+  freePort,
+  MosquittoProcess,
+  runOk,
+  tool,
+  writeMosquittoSetup,
+} from "./helpers/mosquitto-process.ts";
 
 const GROUP = "room2-lights";
 let server: ServerProcess;
@@ -194,23 +199,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "crl.pem"), `${tenantCrl.trim()}\n${testCrl}`, { mode: 0o644 });
   for (const name of ["broker.pem", "lamp-1.pem", "lamp-2.pem", "iota.monitor.pem"])
     chmodSync(join(dir, name), 0o644);
-  if (process.getuid?.() === 0) {
-    const uid = Number(runOk(["id", "-u", "mosquitto"]).trim());
-    const gid = Number(runOk(["id", "-g", "mosquitto"]).trim());
-    chownSync(join(dir, "broker.key"), uid, gid);
-  }
-  writeFileSync(join(dir, "acl"), mosquittoAcl(), { mode: 0o644 });
-  const config = mosquittoConfig({
-    port,
-    bindAddress: "127.0.0.1",
-    caFile: join(dir, "ca.pem"),
-    crlFile: join(dir, "crl.pem"),
-    certFile: join(dir, "broker.pem"),
-    keyFile: join(dir, "broker.key"),
-    aclFile: join(dir, "acl"),
-    logToStderr: true,
-  });
-  writeFileSync(join(dir, "mosquitto.conf"), config, { mode: 0o644 });
+  writeMosquittoSetup(dir, port);
   broker = startMosquitto();
   await broker.waitFor(/mosquitto version \S+ running/);
   await broker.waitFor(/New client connected .* u'iota\.monitor'/);

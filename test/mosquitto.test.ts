@@ -5,23 +5,20 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  chmodSync,
-  chownSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
-import { MosquittoProcess, freePort, runOk, tool } from "./helpers/mosquitto-process.ts";
+import {
+  MosquittoProcess,
+  freePort,
+  runOk,
+  tool,
+  writeMosquittoSetup,
+} from "./helpers/mosquitto-process.ts";
 import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
 import { deviceToken } from "../src/core/token.ts";
-import { mosquittoAcl, mosquittoConfig } from "../src/iota-server/mqtt/mosquitto-config.ts";
 
 /** A provisioned device's files. */
 interface DeviceFiles {
@@ -166,25 +163,8 @@ beforeAll(async () => {
     join(dir, "broker.pem"),
   ]);
   chmodSync(join(dir, "broker.pem"), 0o644);
-  if (process.getuid?.() === 0) {
-    const uid = Number(runOk(["id", "-u", "mosquitto"]).trim());
-    const gid = Number(runOk(["id", "-g", "mosquitto"]).trim());
-    chownSync(join(dir, "broker.key"), uid, gid);
-  }
-  writeFileSync(join(dir, "acl"), mosquittoAcl(), { mode: 0o644 });
   port = await freePort();
-  const config = mosquittoConfig({
-    port,
-    bindAddress: "127.0.0.1",
-    caFile: join(dir, "ca.pem"),
-    crlFile: join(dir, "crl.pem"),
-    certFile: join(dir, "broker.pem"),
-    keyFile: join(dir, "broker.key"),
-    aclFile: join(dir, "acl"),
-    logToStderr: true,
-  });
-  writeFileSync(join(dir, "mosquitto.conf"), config, { mode: 0o644 });
-  broker = new MosquittoProcess(join(dir, "mosquitto.conf"));
+  broker = new MosquittoProcess(writeMosquittoSetup(dir, port));
   await broker.waitFor(/mosquitto version \S+ running/);
 }, 120_000);
 

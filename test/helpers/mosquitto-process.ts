@@ -1,5 +1,8 @@
 /** Test support: Debian's Mosquitto in the foreground, its log kept so a test can wait for lines. */
 
+import { chownSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { mosquittoAcl, mosquittoConfig } from "../../src/iota-server/mqtt/mosquitto-config.ts";
 import { freePort } from "./free-port.ts";
 export { freePort };
 
@@ -19,6 +22,33 @@ export function runOk(cmd: string[]): string {
   if (result.exitCode !== 0)
     throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
   return result.stdout.toString();
+}
+
+/**
+ * Writes the ACL and the config IoTA's docs give for a Mosquitto on 127.0.0.1:`port`, over `dir`'s ca.pem,
+ * crl.pem, broker.pem and broker.key (the key handed to user mosquitto, who reads it, when run as root);
+ * returns the config's path.
+ */
+export function writeMosquittoSetup(dir: string, port: number): string {
+  if (process.getuid?.() === 0) {
+    const uid = Number(runOk(["id", "-u", "mosquitto"]).trim());
+    const gid = Number(runOk(["id", "-g", "mosquitto"]).trim());
+    chownSync(join(dir, "broker.key"), uid, gid);
+  }
+  writeFileSync(join(dir, "acl"), mosquittoAcl(), { mode: 0o644 });
+  const config = mosquittoConfig({
+    port,
+    bindAddress: "127.0.0.1",
+    caFile: join(dir, "ca.pem"),
+    crlFile: join(dir, "crl.pem"),
+    certFile: join(dir, "broker.pem"),
+    keyFile: join(dir, "broker.key"),
+    aclFile: join(dir, "acl"),
+    logToStderr: true,
+  });
+  const path = join(dir, "mosquitto.conf");
+  writeFileSync(path, config, { mode: 0o644 });
+  return path;
 }
 
 /** A running Mosquitto. */
