@@ -7,9 +7,6 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { currentRelease } from "../helpers/release.ts";
 import {
   expectLeastPrivilege,
   expectProvisioned,
@@ -17,12 +14,11 @@ import {
   expectRenewedBy,
 } from "./support/agent-checks.ts";
 import { Container, inImage, placeConfig } from "./support/container.ts";
-import { type FleetServer, startFleetServer } from "./support/fleet-server.ts";
-import { freePort, requireArm64Binfmt, requireImageTools } from "./support/host-tools.ts";
-import { ALL_IMAGES, SYSTEMD_ARM64, prefetchImages, unpackImage } from "./support/image-cache.ts";
+import type { FleetServer } from "./support/fleet-server.ts";
+import { requireArm64Binfmt, requireImageTools } from "./support/host-tools.ts";
+import { SYSTEMD_ARM64 } from "./support/image-cache.ts";
+import { DEB, disposeDebBoot, prepareDebBoot } from "./support/deb-boot.ts";
 
-const repo = join(import.meta.dir, "../..");
-const DEB = "/var/tmp/iotad.deb";
 const DEVICE = "arm64-1";
 let server: FleetServer;
 let root: string;
@@ -33,19 +29,10 @@ let serial: string;
 beforeAll(async () => {
   requireImageTools();
   requireArm64Binfmt();
-  prefetchImages(ALL_IMAGES);
-  const release = currentRelease(repo);
-  root = await unpackImage(SYSTEMD_ARM64);
-  copyFileSync(release.path("linux-arm64", "deb"), join(root, DEB));
-  server = await startFleetServer("images-arm64");
-  port = await freePort();
+  ({ root, server, port } = await prepareDebBoot(SYSTEMD_ARM64, "linux-arm64", "images-arm64"));
 }, 900_000);
 
-afterAll(async () => {
-  await container?.shutdown();
-  await server?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+afterAll(async () => await disposeDebBoot(container, server, root));
 
 describe("the arm64 .deb in an arm64 Debian image under systemd (qemu-user)", () => {
   test("installs over a placed config and boots into a provisioned agent as user iotad", async () => {

@@ -8,7 +8,6 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -18,7 +17,6 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { currentRelease } from "../helpers/release.ts";
 import {
   agentStatus,
   expectLeastPrivilege,
@@ -28,12 +26,11 @@ import {
   waitFor,
 } from "./support/agent-checks.ts";
 import { Container, inImage, placeConfig } from "./support/container.ts";
-import { type FleetServer, startFleetServer } from "./support/fleet-server.ts";
-import { freePort, requireImageTools } from "./support/host-tools.ts";
-import { ALL_IMAGES, SYSTEMD_AMD64, prefetchImages, unpackImage } from "./support/image-cache.ts";
+import type { FleetServer } from "./support/fleet-server.ts";
+import { requireImageTools } from "./support/host-tools.ts";
+import { SYSTEMD_AMD64 } from "./support/image-cache.ts";
+import { DEB, disposeDebBoot, prepareDebBoot } from "./support/deb-boot.ts";
 
-const repo = join(import.meta.dir, "../..");
-const DEB = "/var/tmp/iotad.deb";
 // Hint: the hook's output joins the agent's journal (its /var/tmp is private, the rest read-only).
 const HOOK = "systemctl reload dbus && echo hook reloaded dbus";
 /** The README's way to act as root on each renewal without privileges for the agent: a .path unit. */
@@ -55,19 +52,10 @@ let serial: string;
 
 beforeAll(async () => {
   requireImageTools();
-  prefetchImages(ALL_IMAGES);
-  const release = currentRelease(repo);
-  root = await unpackImage(SYSTEMD_AMD64);
-  copyFileSync(release.path("linux-x64", "deb"), join(root, DEB));
-  server = await startFleetServer("images-systemd");
-  port = await freePort();
+  ({ root, server, port } = await prepareDebBoot(SYSTEMD_AMD64, "linux-x64", "images-systemd"));
 }, 900_000);
 
-afterAll(async () => {
-  await container?.shutdown();
-  await server?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+afterAll(async () => await disposeDebBoot(container, server, root));
 
 /** The agent's journal. */
 const journal = () => container?.run(["journalctl", "-u", "iotad", "--no-pager"]) ?? "";
