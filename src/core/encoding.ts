@@ -10,7 +10,7 @@ export function toBase64Url(bytes: Uint8Array | ArrayBuffer): string {
 }
 
 /** Decodes base64url (padding optional); `undefined` when the text is not base64url. */
-export function fromBase64Url(text: string): Uint8Array | undefined {
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) return undefined;
   return new Uint8Array(Buffer.from(text, "base64url"));
 }
@@ -21,7 +21,7 @@ export function toHex(bytes: Uint8Array | ArrayBuffer): string {
 }
 
 /** UTF-8 bytes of a string. */
-export function utf8(text: string): Uint8Array {
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text);
 }
 

@@ -26,7 +26,11 @@ export interface RenewProof {
  * The signed statement: `iota-renew-v1`, the current serial (hex), the timestamp, and the
  * base64url SHA-256 of the new CSR's PEM text, one per line.
  */
-export function proofMessage(serialHex: string, timestamp: string, csrPem: string): Uint8Array {
+export function proofMessage(
+  serialHex: string,
+  timestamp: string,
+  csrPem: string,
+): Uint8Array<ArrayBuffer> {
   const csrHash = createHash("sha256").update(csrPem.trim(), "utf8").digest("base64url");
   return utf8(`iota-renew-v1\n${serialHex.toLowerCase()}\n${timestamp}\n${csrHash}`);
 }
@@ -46,8 +50,8 @@ export async function signRenewProof(
 
 /** Checks an ECDSA P-256 SHA-256 signature (IEEE P1363 r||s) over a message with the current certificate's key. */
 export type ProofVerifier = (
-  signature: Uint8Array,
-  message: Uint8Array,
+  signature: Uint8Array<ArrayBuffer>,
+  message: Uint8Array<ArrayBuffer>,
 ) => Promise<boolean> | boolean;
 
 /** Why a proof is not acceptable for `cert` at `now`, or `undefined` when it is. */
@@ -96,7 +100,7 @@ export async function checkRenewProofWith(
 export function timelySignature(
   proof: { timestamp: string; signature: string },
   now: number,
-): Uint8Array | string {
+): Uint8Array<ArrayBuffer> | string {
   const at = Date.parse(proof.timestamp);
   if (Number.isNaN(at)) return "timestamp is not an ISO 8601 time";
   if (Math.abs(at - now) > PROOF_WINDOW_MS)

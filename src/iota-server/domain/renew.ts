@@ -1,11 +1,14 @@
 /** Renewal: a provisioned device moves to a new key, proving possession of the current one. */
 
-import { type KeyObject, createPublicKey, verify as nodeVerify } from "node:crypto";
 import { x509 } from "../../core/x509.ts";
 import { decodePem } from "../../core/pem.ts";
 import { IotaError, invalidField } from "../../core/errors.ts";
 import { parseIdentityUri, type DeviceIdentity } from "../../core/profile.ts";
-import { checkRenewProof, checkRenewProofWith } from "../../core/renew-proof.ts";
+import {
+  checkRenewProof,
+  checkRenewProofWith,
+  type ProofVerifier,
+} from "../../core/renew-proof.ts";
 import type { RenewBody } from "../../core/wire.ts";
 import type { CertificateAuthority } from "../ca/authority.ts";
 import type { DeviceKey, DeviceRecord, GroupRecord } from "../store/store.ts";
@@ -14,6 +17,7 @@ import { requireGroup } from "./groups.ts";
 import { requireDevice } from "./devices.ts";
 import { checkCsr, keyIdentity } from "./csr-check.ts";
 import { readDeviceCertificate } from "./certificate-reader.ts";
+import { importP256, verifyP256 } from "./p256-verify.ts";
 import {
   answer,
   plannedRenewal,
@@ -68,16 +72,10 @@ export async function renewCurrent(
   const device = await ctx.store.getDevice(key);
   if (device?.serial !== view.serial || !sameDerBytes(device.certificate, der)) return undefined;
   const ca = await ctx.tenants.ca(id.tenant).catch(() => undefined);
-  let verifier: KeyObject;
-  try {
-    verifier = createPublicKey({ key: Buffer.from(view.spki), format: "der", type: "spki" });
-  } catch {
-    return undefined;
-  }
-  if (!ca) return undefined;
+  const verifier = await importP256(view.spki);
+  if (!verifier || !ca) return undefined;
   const now = ctx.now();
-  const verify = (signature: Uint8Array, message: Uint8Array) =>
-    nodeVerify("sha256", message, { key: verifier, dsaEncoding: "ieee-p1363" }, signature);
+  const verify: ProofVerifier = (signature, message) => verifyP256(verifier, signature, message);
   const proofProblem = await checkRenewProofWith(view.serial, verify, body, now);
   if (proofProblem) {
     onFailure();
