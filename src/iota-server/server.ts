@@ -71,7 +71,9 @@ export async function startServer(
   const now = extras.now ?? Date.now;
   ensureDataDir(options.data);
   const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
-  const store: Store = durableStore(await openStore(options.db), options.db);
+  const store: Store = durableStore(await openStore(options.db), options.db, (problem) =>
+    log.error(problem),
+  );
   const context: DomainContext = {
     store,
     sealer,

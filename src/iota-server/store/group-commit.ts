@@ -9,6 +9,7 @@ import { closeSync, constants, fdatasync, openSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Store } from "./store.ts";
 import type { Durability } from "./sqlite-driver.ts";
+import { WalCheckpointer, type CheckpointerOptions } from "./wal-checkpointer.ts";
 
 /** Coalesces durability requests: callers share one sync, started after they asked. */
 export class GroupCommit implements Durability {
@@ -16,8 +17,11 @@ export class GroupCommit implements Durability {
   private queued: Promise<void> | undefined;
   /** Syncs started so far (for tests and the benchmark). */
   syncs = 0;
+  readonly checkpointsWal: boolean;
 
-  constructor(private readonly syncOnce: SyncOnce) {}
+  constructor(private readonly syncOnce: SyncOnce) {
+    this.checkpointsWal = syncOnce.checkpointer !== undefined;
+  }
 
   /** Resolves once everything committed before this call is on stable storage. */
   sync(): Promise<void> {
@@ -51,17 +55,25 @@ export class GroupCommit implements Durability {
   }
 }
 
-/** One sync of the storage; `close` lets go of a file it keeps open. */
-export type SyncOnce = (() => Promise<void>) & { close?: () => Promise<void> };
+/**
+ * One sync of the storage; `close` lets go of a file it keeps open; `checkpointer`, when there is one, copies
+ * the synced WAL into the database file (see wal-checkpointer.ts).
+ */
+export type SyncOnce = (() => Promise<void>) & {
+  close?: () => Promise<void>;
+  checkpointer?: WalCheckpointer;
+};
 
 /**
  * fdatasync of an SQLite database's WAL (`PATH-wal`), or fsync of the database file when there is no WAL
  * yet. Hint: a sync flushes the file's data whatever descriptor asks, so SQLite's own handle needs no
  * help; the WAL stays open between syncs (SQLite keeps the one file while a connection is open, and
  * reuses it after checkpoints), so a sync is one call on the thread pool, not an open, a sync and a close.
- * fdatasync is what SQLite itself uses for the WAL: it writes the file's size too, not its times.
+ * fdatasync is what SQLite itself uses for the WAL: it writes the file's size too, not its times. After each
+ * sync the checkpointer is told, so the WAL is copied into the database file off the event loop.
  */
-export function walSync(databasePath: string): SyncOnce {
+export function walSync(databasePath: string, checkpoints: CheckpointerOptions = {}): SyncOnce {
+  const checkpointer = new WalCheckpointer(databasePath, checkpoints);
   let wal: number | undefined;
   const syncOnce = async () => {
     if (wal === undefined) {
@@ -82,9 +94,13 @@ export function walSync(databasePath: string): SyncOnce {
     await new Promise<void>((done, fail) =>
       fdatasync(fd, (error) => (error ? fail(error) : done())),
     );
+    checkpointer.committed();
   };
   return Object.assign(syncOnce, {
+    checkpointer,
     close: async () => {
+      // Hint: the worker's connection closes first, so the service's own is the last and removes the WAL.
+      await checkpointer.close();
       if (wal !== undefined) closeSync(wal);
       wal = undefined;
     },
@@ -116,8 +132,15 @@ export function sqliteFileOf(url: string): string | undefined {
   return filename === "" || filename === ":memory:" ? undefined : filename;
 }
 
-/** Opens durability for a store on `url`: group commit over the WAL for SQLite files, the store itself otherwise. */
-export function durableStore<S extends Store & DurableCapable>(store: S, url: string): S {
+/**
+ * Opens durability for a store on `url`: group commit over the WAL for SQLite files, with their checkpoints on
+ * a worker (`onProblem` hears of a failed one); the store itself otherwise.
+ */
+export function durableStore<S extends Store & DurableCapable>(
+  store: S,
+  url: string,
+  onProblem?: (message: string) => void,
+): S {
   const file = sqliteFileOf(url);
-  return file ? withGroupCommit(store, new GroupCommit(walSync(file))) : store;
+  return file ? withGroupCommit(store, new GroupCommit(walSync(file, { onProblem }))) : store;
 }

@@ -10,6 +10,8 @@ import type { Row } from "./rows.ts";
 /** What makes a commit durable: resolves once everything committed before the call is on stable storage. */
 export interface Durability {
   sync(): Promise<void>;
+  /** It checkpoints the WAL itself, after its syncs: the connection's automatic checkpoints are turned off. */
+  readonly checkpointsWal?: boolean;
   /** Called once the store closes. */
   close?(): Promise<void>;
 }
@@ -59,7 +61,8 @@ const writes = (text: string) => !/^\s*select\b/i.test(text);
  */
 class SqliteDriver implements Driver {
   readonly dialect = "sqlite" as const;
-  private readonly statements = new WeakMap<TemplateStringsArray, Prepared>();
+  /** Each call site's statement. Hint: a Map, not a WeakMap, so close can finalize them all (call sites are few). */
+  private readonly statements = new Map<TemplateStringsArray, Prepared>();
   /** Settles when the open transaction ends; undefined when none is open. */
   private held: Promise<void> | undefined;
   private pending: Job[] = [];
@@ -92,6 +95,7 @@ class SqliteDriver implements Driver {
   /** From now on every write answers only once `durability` says it is durable. */
   useDurability(durability: Durability): void {
     this.durability = durability;
+    if (durability.checkpointsWal) this.db.run("PRAGMA wal_autocheckpoint = 0");
   }
 
   private prepared(strings: TemplateStringsArray): Prepared {
@@ -274,6 +278,9 @@ class SqliteDriver implements Driver {
     while (this.draining || this.held) await (this.draining ?? this.held);
     this.endRead();
     await this.durability?.close?.();
+    for (const { statement } of this.statements.values()) statement.finalize();
+    this.statements.clear();
+    // Hint: with every statement finalized the connection really closes, and as the last one it removes the WAL.
     for (const statement of [
       this.begin,
       this.beginRead,

@@ -1,0 +1,121 @@
+/** WAL checkpoints on a worker: the service's connection never checkpoints, the WAL still reaches the database file. */
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sqliteDriver } from "./sqlite-driver.ts";
+import { GroupCommit, walSync } from "./group-commit.ts";
+import { WalCheckpointer } from "./wal-checkpointer.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "iota-wal-checkpointer-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** A durable driver on a fresh WAL database with one table, checkpointed by a worker. */
+async function fresh() {
+  const path = join(dir, `c-${files++}.db`);
+  const driver = sqliteDriver(path);
+  await driver.query`PRAGMA journal_mode = WAL`;
+  await driver.query`create table t (k integer primary key, v text not null)`;
+  const sync = walSync(path, { intervalMs: 10 });
+  driver.useDurability?.(new GroupCommit(sync));
+  const checkpointer = sync.checkpointer as WalCheckpointer;
+  let next = 0;
+  /** Commits `rows` rows of 1 KB each, in one durable write. */
+  const write = async (rows: number) =>
+    await driver.write(async (tx) => {
+      for (let i = 0; i < rows; i++)
+        await tx`insert into t (k, v) values (${next++}, ${"x".repeat(1000)})`;
+    });
+  return { path, driver, checkpointer, write };
+}
+
+/** Waits until `done` holds, up to 10 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+}
+
+const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
+
+describe("WalCheckpointer", () => {
+  test("the service's connection does not checkpoint; the worker copies what was synced into the database file", async () => {
+    const { path, driver, checkpointer, write } = await fresh();
+    try {
+      const [row] = await driver.query`PRAGMA wal_autocheckpoint`;
+      expect(Object.values(row ?? {})).toEqual([0]);
+      await write(4000);
+      // Hint: ~4 MB of rows; SQLite alone would leave them in the WAL with its automatic checkpoint off.
+      await until(() => checkpointer.checkpoints > 0 && size(path) > 3_000_000);
+      const result = await checkpointer.checkpoint();
+      expect(result?.busy).toBe(0);
+      expect(result?.copied).toBe(result?.frames ?? -1);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test("the WAL is written from its start again once checkpointed, so it stays the size of one burst", async () => {
+    const { path, driver, checkpointer, write } = await fresh();
+    try {
+      for (let round = 0; round < 6; round++) {
+        const before = checkpointer.checkpoints;
+        await write(1000);
+        await until(() => checkpointer.checkpoints > before);
+        await checkpointer.checkpoint();
+      }
+      // Hint: six bursts of ~1 MB: a WAL never restarted would hold all six.
+      expect(size(path)).toBeGreaterThan(5_000_000);
+      expect(size(`${path}-wal`)).toBeLessThan(size(path) / 3);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test("closing the store closes the worker's connection first, so the last connection removes the WAL", async () => {
+    const { path, driver, checkpointer, write } = await fresh();
+    await write(100);
+    await until(() => checkpointer.checkpoints > 0);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    await driver.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  test("an idle checkpointer does not keep a process alive; one asked for a checkpoint does until it answers", async () => {
+    const { path, driver } = await fresh();
+    await driver.close();
+    const script = `
+      import { WalCheckpointer } from ${JSON.stringify(join(import.meta.dir, "wal-checkpointer.ts"))};
+      const checkpointer = new WalCheckpointer(${JSON.stringify(path)});
+      const first = await checkpointer.checkpoint();
+      console.log("first", first?.busy);
+      checkpointer.checkpoint().then((r) => console.log("second", r?.busy));
+    `;
+    const run = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => run.kill(), 10_000);
+    const [out, code] = await Promise.all([new Response(run.stdout).text(), run.exited]);
+    clearTimeout(timer);
+    expect(run.signalCode).toBeNull();
+    expect(code).toBe(0);
+    expect(out).toBe("first 0\nsecond 0\n");
+  });
+
+  test("a checkpoint that fails is reported by name, and the next one tries again", async () => {
+    const problems: string[] = [];
+    const missing = join(dir, "no-such-folder", "iota.db");
+    const checkpointer = new WalCheckpointer(missing, { onProblem: (m) => problems.push(m) });
+    try {
+      expect(await checkpointer.checkpoint()).toBeUndefined();
+      expect(await checkpointer.checkpoint()).toBeUndefined();
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toStartWith("WAL checkpoint failed: ");
+      expect(problems[0]).toMatch(/unable to open|no such file/i);
+    } finally {
+      await checkpointer.close();
+    }
+  });
+});
