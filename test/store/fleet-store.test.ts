@@ -249,7 +249,11 @@ for (const engine of ENGINES) {
         ...names.slice(0, 5).map((n) => store.recordProvisioned(key("g-b", n), issuance(NOW))),
         store.deleteGroup(T, "g-b", NOW),
       ]);
-      expect(first.every((ok) => ok)).toBe(true);
+      expect(first.slice(0, 10).every((ok) => ok)).toBe(true);
+      expect(first[15]).toBe(true);
+      // Hint: on PostgreSQL each write is a transaction of its own, so the delete may commit before some of g-b's
+      // provisionings, which then find no device; either way the counters below must hold.
+      if (engine.name === "sqlite") expect(first.slice(10, 15).every((ok) => ok)).toBe(true);
       const second = await Promise.allSettled([
         ...names.slice(10).map((n) => store.recordProvisioned(key("g-a", n), issuance(NOW))),
         store.insertDevices(T, "no-such-group", ["q"], NOW),
