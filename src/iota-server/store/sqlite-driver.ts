@@ -56,8 +56,8 @@ const writes = (text: string) => !/^\s*select\b/i.test(text);
  * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, one failing rolling back only itself
  * (see transaction). With a {@link Durability}, a batch's callers are answered after the sync
  * that follows its commit, and a statement outside a transaction that writes waits for one too; the next
- * batch gathers while that sync runs, so a busy service writes and syncs the WAL once per batch, not once
- * per request. Statements outside a transaction wait while a batch holds the connection.
+ * batch commits while that sync runs and the one after gathers until it ends, so a busy service writes and
+ * syncs the WAL once per batch, not once per request. Statements outside a transaction wait while a batch holds the connection.
  */
 class SqliteDriver implements Driver {
   readonly dialect = "sqlite" as const;
@@ -191,26 +191,38 @@ class SqliteDriver implements Driver {
     });
   }
 
-  /** Commits batches until no write waits. */
+  /**
+   * Commits batches until no write waits. Hint: a batch commits while the sync of the batch before it runs, and
+   * the next one gathers until that sync ends: the JavaScript thread writes while the disk syncs, and a busy
+   * service still commits once per sync, not once per request.
+   */
   private async drain(): Promise<void> {
     // Hint: the writes asked for during this turn of the event loop join the first batch.
     await new Promise<void>((next) => setImmediate(next));
+    let previous: Promise<void> = Promise.resolve();
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0);
       const outcomes = await this.transaction(batch);
-      let synced: unknown;
-      if (this.durability && outcomes.some((o) => o.ok))
-        await this.durability.sync().catch((error: unknown) => {
-          synced = error ?? new Error("the database could not be synced");
+      const settle = (synced?: unknown) =>
+        batch.forEach((job, i) => {
+          const outcome = outcomes[i] as Outcome;
+          if (!outcome.ok) job.reject(outcome.error);
+          else if (synced !== undefined) job.reject(synced);
+          else job.resolve(outcome.value);
         });
-      batch.forEach((job, i) => {
-        const outcome = outcomes[i] as Outcome;
-        if (!outcome.ok) job.reject(outcome.error);
-        else if (synced !== undefined) job.reject(synced);
-        else job.resolve(outcome.value);
-      });
+      const synced =
+        this.durability && outcomes.some((o) => o.ok)
+          ? this.durability.sync().then(
+              () => settle(),
+              (error: unknown) => settle(error ?? new Error("the database could not be synced")),
+            )
+          : Promise.resolve(settle());
+      await previous;
+      previous = synced;
+      await new Promise<void>((next) => setImmediate(next));
     }
     this.draining = undefined;
+    await previous;
   }
 
   /**
