@@ -92,7 +92,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   await new Promise<void>((done, fail) => {
     const check = () => {
       const ready = /SHA-256 fingerprint/.test(out) && (!wantsBroker || /mqtt broker: /.test(out));
-      if (ready && /listening on /.test(out)) return done();
+      // Hint: the start lines come in several writes; "database:" is written after the listeners' lines.
+      if (ready && /listening on /.test(out) && / database: /.test(out)) return done();
       if (proc.exitCode !== null)
         return fail(new Error(`iota-server exited (${proc.exitCode}) before listening:\n${out}`));
       setTimeout(check, 20);
