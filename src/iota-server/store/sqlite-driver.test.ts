@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 /** A driver on a fresh file with one table, and a durability that logs what happens when. */
-async function fresh() {
+async function fresh(syncMs = 5) {
   const path = join(dir, `d-${files++}.db`);
   const driver = sqliteDriver(path);
   await driver.query`PRAGMA journal_mode = WAL`;
@@ -29,7 +29,7 @@ async function fresh() {
       const other = new Database(path, { readonly: true });
       seen.push(other.query("select group_concat(k || '=' || v) as rows from t").get());
       other.close();
-      await Bun.sleep(5);
+      await Bun.sleep(syncMs);
       log.push(`sync ${n} end`);
     },
   };
@@ -164,6 +164,26 @@ describe("sqliteDriver", () => {
     ]);
     // Each sync began after the commits it answers: the first saw a, the second a, b and c.
     expect(seen).toEqual([{ rows: "a=1" }, { rows: "a=1,b=2,c=3" }]);
+    await driver.close();
+  });
+
+  test("writes asked for once the next batch has committed wait for the running sync to end, then commit together", async () => {
+    const { driver, durability, log, seen } = await fresh(100);
+    driver.useDurability?.(durability);
+    const insert = (k: string, v: number) =>
+      driver.write(async (tx) => tx`insert into t (k, v) values (${k}, ${v})`);
+    const writes = [insert("a", 1)];
+    await Bun.sleep(10);
+    // Hint: the second batch commits at once, while the first batch's sync runs.
+    writes.push(insert("b", 2));
+    await Bun.sleep(20);
+    // Hint: these gather until the first sync ends, and then commit as one batch with one sync.
+    writes.push(insert("c", 3), insert("d", 4));
+    await Promise.all(writes);
+    expect(log.indexOf("sync 2 start")).toBeLessThan(log.indexOf("sync 1 end"));
+    expect(log.indexOf("sync 3 start")).toBeGreaterThan(log.indexOf("sync 1 end"));
+    expect(log.filter((l) => l.endsWith("start"))).toHaveLength(3);
+    expect(seen).toEqual([{ rows: "a=1" }, { rows: "a=1,b=2" }, { rows: "a=1,b=2,c=3,d=4" }]);
     await driver.close();
   });
 

@@ -69,6 +69,9 @@ class SqliteDriver implements Driver {
   /** The loop committing batches; undefined when no write is waiting. */
   private draining: Promise<void> | undefined;
   private durability: Durability | undefined;
+  /** The sync (and answers) of the last batch committed, and of the one before it; they never reject. */
+  private syncedLast: Promise<void> = Promise.resolve();
+  private syncedBeforeLast: Promise<void> = Promise.resolve();
   /** A read transaction is open, shared by the reads of this turn of the event loop. */
   private reading = false;
   /** The open transaction's changes to write before it commits (see Query.atCommit). */
@@ -199,8 +202,9 @@ class SqliteDriver implements Driver {
   private async drain(): Promise<void> {
     // Hint: the writes asked for during this turn of the event loop join the first batch.
     await new Promise<void>((next) => setImmediate(next));
-    let previous: Promise<void> = Promise.resolve();
     while (this.pending.length > 0) {
+      // Hint: at most one batch is committed ahead of the running sync.
+      await this.syncedBeforeLast;
       const batch = this.pending.splice(0);
       const outcomes = await this.transaction(batch);
       const settle = (synced?: unknown) =>
@@ -217,12 +221,11 @@ class SqliteDriver implements Driver {
               (error: unknown) => settle(error ?? new Error("the database could not be synced")),
             )
           : Promise.resolve(settle());
-      await previous;
-      previous = synced;
+      this.syncedBeforeLast = this.syncedLast;
+      this.syncedLast = synced;
       await new Promise<void>((next) => setImmediate(next));
     }
     this.draining = undefined;
-    await previous;
   }
 
   /**
