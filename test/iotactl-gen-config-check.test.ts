@@ -251,7 +251,7 @@ describe("what passes the check", () => {
     const token = JSON.parse((await Bun.file(join(dir, "configs", "dev-2.json")).text()) as string)
       .token as string;
     const p = await cli(["provision", "-g", "line1", "dev-2", "--token", token, "--out", "p"]);
-    expect(p.code).toBe(0);
+    expect(`${p.code} ${p.code === 0 ? "" : p.stderr}`).toBe("0 ");
     rmSync(join(dir, "configs"), { recursive: true });
     const r = await gen("line1", ["dev-1", "dev-2", "dev-3", "dev-4"], [], { tty: true });
     expect(r.code).toBe(0);

@@ -73,6 +73,22 @@ const children = (pid: number): number[] => {
   return readFileSync(path, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
 };
 
+/**
+ * The container's init among systemd-nspawn's children: the one that is PID 1 in its own PID namespace. Hint:
+ * nspawn first forks a helper that sets the container up and exits; taken for init, every later nsenter failed.
+ */
+function containerInit(nspawnPid: number): number | undefined {
+  return children(nspawnPid).find((pid) => {
+    try {
+      const nsPids = /^NSpid:\s+(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      const ids = nsPids?.trim().split(/\s+/) ?? [];
+      return ids.length > 1 && ids[ids.length - 1] === "1";
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A booted image. */
 export class Container {
   private log = "";
@@ -103,7 +119,7 @@ export class Container {
     while (leader === undefined) {
       if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited (${nspawn.exitCode})`);
       if (Date.now() > deadline) throw new Error("systemd-nspawn started no init");
-      leader = children(nspawn.pid ?? 0)[0];
+      leader = containerInit(nspawn.pid ?? 0);
       if (leader === undefined) await Bun.sleep(100);
     }
     const container = new Container(root, init, nspawn, leader);
