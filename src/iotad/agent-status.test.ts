@@ -90,6 +90,22 @@ describe("agent status snapshot", () => {
     expect(s.certificateValid).toBe(false);
   });
 
+  test("a certificate that ran out between two renewal attempts shows as expired, not renewing", () => {
+    const between = held({
+      phase: { kind: "renewing", attempt: 5 },
+      activity: {
+        kind: "waiting",
+        at: T0 + HOUR + 76_000,
+        request: { kind: "renew", attempt: 6 },
+      },
+    });
+    expect(snap(between, T0 + HOUR - 1).state).toBe("renewing");
+    const s = snap(between, T0 + HOUR);
+    expect(s.state).toBe("expired");
+    expect(s.certificateValid).toBe(false);
+    expect(s.nextRenewal).toBe(iso(T0 + HOUR + 76_000));
+  });
+
   test("a clock before notBefore: not valid", () => {
     expect(snap(held(), T0 - 1).certificateValid).toBe(false);
   });

@@ -87,13 +87,16 @@ export function deviceSourceStatus(naming: DeviceNaming): DeviceSourceStatus {
   return { ...naming, mismatch: warning !== null, warning };
 }
 
-/** The state name to show, noticing a certificate that ran out while nothing was being attempted. */
+/**
+ * The state name to show, noticing a certificate that ran out while nothing was being attempted: while ready,
+ * or while renewing between two attempts (a backoff can wait minutes past the certificate's end).
+ */
 export function visibleState(
   phase: AgentPhase,
   identity: Identity | undefined,
   now: number,
 ): AgentStateName {
-  if (phase.kind === "ready" && identity !== undefined && now >= identity.notAfter)
-    return "expired";
+  const ranOut = identity !== undefined && now >= identity.notAfter;
+  if (ranOut && (phase.kind === "ready" || phase.kind === "renewing")) return "expired";
   return phase.kind;
 }
