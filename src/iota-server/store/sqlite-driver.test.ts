@@ -187,6 +187,19 @@ describe("sqliteDriver", () => {
     await driver.close();
   });
 
+  test("close waits until the last batch's sync has answered its writers", async () => {
+    const { driver, durability, log } = await fresh(50);
+    driver.useDurability?.(durability);
+    const write = driver
+      .write(async (tx) => tx`insert into t (k, v) values (${"z"}, ${1})`)
+      .then(() => log.push("answered"));
+    await Bun.sleep(5);
+    await driver.close();
+    log.push("closed");
+    await write;
+    expect(log).toEqual(["sync 1 start", "sync 1 end", "answered", "closed"]);
+  });
+
   test("a write outside a transaction waits for a sync, a read does not, and reads see this process's writes", async () => {
     const { path, driver, durability, log, seen } = await fresh();
     driver.useDurability?.(durability);

@@ -57,7 +57,8 @@ const writes = (text: string) => !/^\s*select\b/i.test(text);
  * (see transaction). With a {@link Durability}, a batch's callers are answered after the sync
  * that follows its commit, and a statement outside a transaction that writes waits for one too; the next
  * batch commits while that sync runs and the one after gathers until it ends, so a busy service writes and
- * syncs the WAL once per batch, not once per request. Statements outside a transaction wait while a batch holds the connection.
+ * syncs the WAL once per batch, not once per request. Statements outside a transaction wait while a batch
+ * holds the connection.
  */
 class SqliteDriver implements Driver {
   readonly dialect = "sqlite" as const;
@@ -291,6 +292,9 @@ class SqliteDriver implements Driver {
 
   async close(): Promise<void> {
     while (this.draining || this.held) await (this.draining ?? this.held);
+    // Hint: the last batches may still wait for their syncs; their writers hear before the connection goes.
+    await this.syncedBeforeLast;
+    await this.syncedLast;
     this.endRead();
     await this.durability?.close?.();
     for (const { statement } of this.statements.values()) statement.finalize();
