@@ -12,6 +12,7 @@ import type { DomainContext } from "./domain/context.ts";
 import { ReadinessRecorder } from "./domain/readiness.ts";
 import { DEFAULT_TENANT } from "./domain/tenants.ts";
 import { cannotStart } from "./exit.ts";
+import { listenProblem } from "./http/listener.ts";
 import type { HttpHandlers } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import { gauge } from "./metrics/prometheus.ts";
@@ -54,7 +55,7 @@ function startMetricsListener(
     });
   } catch (error) {
     throw cannotStart(
-      `cannot listen on ${listen.host}:${listen.port} (--metrics-listen): ${(error as Error).message}`,
+      `cannot listen on ${listen.host}:${listen.port} (--metrics-listen): ${listenProblem(error)}`,
     );
   }
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;

@@ -11,7 +11,7 @@ import type { Store } from "./store/store.ts";
 import { Tenants, DEFAULT_TENANT } from "./domain/tenants.ts";
 import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
-import { startListener, type ListenerTls } from "./http/listener.ts";
+import { listenProblem, startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
 import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
 import type { ServerConfig } from "./config.ts";
@@ -123,7 +123,7 @@ export async function startServer(
   } catch (error) {
     await store.close();
     throw cannotStart(
-      `cannot listen on ${options.listen.host}:${options.listen.port}: ${(error as Error).message}`,
+      `cannot listen on ${options.listen.host}:${options.listen.port}: ${listenProblem(error)}`,
     );
   }
   const renewal = tls.renew?.((next) => listener.replaceTls(next));
@@ -138,16 +138,27 @@ export async function startServer(
   }
   let broker: EmbeddedBroker | undefined;
   if (options.mqttListen) {
-    const extraNames = isWildcardHost(options.mqttListen.host) ? [machineName] : [];
-    broker = await startEmbeddedBroker({
-      listen: options.mqttListen,
-      ctx: context,
-      tenant: DEFAULT_TENANT,
-      serverCa,
-      log,
-      extraNames,
-      readiness: (change) => fleet.recorder.report(change),
-    });
+    const { host, port } = options.mqttListen;
+    const extraNames = isWildcardHost(host) ? [machineName] : [];
+    try {
+      broker = await startEmbeddedBroker({
+        listen: options.mqttListen,
+        ctx: context,
+        tenant: DEFAULT_TENANT,
+        serverCa,
+        log,
+        extraNames,
+        readiness: (change) => fleet.recorder.report(change),
+      });
+    } catch (error) {
+      renewal?.stop();
+      await fleet.stop();
+      await listener.stop();
+      await store.close();
+      throw cannotStart(
+        `cannot listen on ${host}:${port} (--mqtt-listen): ${listenProblem(error)}`,
+      );
+    }
   }
   return {
     url: apiUrl(options, listener.port, machineName),

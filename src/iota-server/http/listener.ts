@@ -62,6 +62,8 @@ export function startListener(options: ListenerOptions): ApiListener {
           }
         : {}),
     });
+  // Hint: a port of 0 is one the OS picks free; only a chosen port can be taken already.
+  if (options.tls && options.port !== 0) ensurePortFree(options.host, options.port);
   let server = serve(options.tls, options.port);
   const port = server.port ?? options.port;
   return {
@@ -75,4 +77,25 @@ export function startListener(options: ListenerOptions): ApiListener {
       await server.stop(force);
     },
   };
+}
+
+/**
+ * Throws when another socket holds `host:port`. Hint: the HTTPS listener binds with SO_REUSEPORT (for the
+ * swap), and Linux lets another process of the same user that does the same bind the port too, then splits
+ * the connections between them: a second iota-server would start and answer half the requests with its own
+ * CA. A plain bind first fails on a taken port, as it does for the plain-HTTP listener.
+ */
+function ensurePortFree(host: string, port: number): void {
+  const probe = Bun.listen({ hostname: host, port, socket: { data() {} } });
+  probe.stop(true);
+}
+
+/** A listen failure as an operator reads it: what the OS said, and a taken port named as such. */
+export function listenProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") return "the port is in use by another program (EADDRINUSE)";
+  if (code === "EACCES")
+    return "not allowed to listen there (EACCES; ports below 1024 need privileges)";
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
 }

@@ -270,13 +270,22 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     // Hint: a refused or timed-out handshake leaves its socket open unless it is closed here.
     socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.listen.port, options.listen.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // Hint: what started above ends here, so a failed start leaves no timer or subscriber behind.
+    stopListening?.();
+    clearInterval(timer);
+    renewal.stop();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = isWildcardHost(options.listen.host)
     ? (extraNames[0] ?? "localhost")
