@@ -77,6 +77,8 @@ export interface AnnouncerDeps {
 }
 
 const OFFLINE = JSON.stringify({ state: "offline" });
+/** How long a stopping agent waits for the broker, to announce offline and then to disconnect. */
+const STOP_WAIT_MS = 5_000;
 
 /** Keeps one announced MQTT connection for the identity in use. */
 export class MqttAnnouncer {
@@ -108,15 +110,21 @@ export class MqttAnnouncer {
     this.cancelRetry();
     this.client = undefined;
     if (!client) return;
-    if (wasConnected) {
-      await this.bounded(5_000, (done) =>
-        client.publish(this.topic, OFFLINE, { qos: 1, retain: true }, () => done()),
-      );
-      await this.bounded(5_000, (done) => client.end(false, {}, () => done()));
-      this.deps.log.info(`mqtt: announced offline on ${this.topic}`);
-    } else {
+    // Hint: mqtt.js may have seen the connection close before this agent's handler ran.
+    if (!wasConnected || !client.connected) {
       client.end(true);
+      return;
     }
+    const problem = await this.bounded(client, STOP_WAIT_MS, (done) =>
+      client.publish(this.topic, OFFLINE, { qos: 1, retain: true }, (error) => done(error)),
+    );
+    if (problem !== undefined) {
+      client.end(true);
+      this.deps.log.warn(`mqtt: could not announce offline on ${this.topic}: ${problem}`);
+      return;
+    }
+    await this.bounded(client, STOP_WAIT_MS, (done) => client.end(false, {}, () => done()));
+    this.deps.log.info(`mqtt: announced offline on ${this.topic}`);
   }
 
   /** The status part (no key, no certificate). */
@@ -220,13 +228,30 @@ export class MqttAnnouncer {
     this.lastError = line;
   }
 
-  private bounded(ms: number, work: (done: () => void) => void): Promise<void> {
+  /**
+   * Runs `work` on `client` until it calls back, the connection closes or `ms` pass; undefined when it called
+   * back without an error, else what went wrong. Hint: a QoS 1 publish on a connection that closes is never
+   * answered (no reconnection here), so the close ends the wait rather than the timer.
+   */
+  private bounded(
+    client: MqttClient,
+    ms: number,
+    work: (done: (error?: Error) => void) => void,
+  ): Promise<string | undefined> {
     return new Promise((resolve) => {
-      const handle = this.deps.clock.setTimeout(resolve, ms);
-      work(() => {
+      let handle: unknown;
+      const finish = (problem: string | undefined) => {
         this.deps.clock.clearTimeout(handle);
-        resolve();
-      });
+        client.off("close", onClose);
+        resolve(problem);
+      };
+      const onClose = () => finish("the connection to the broker closed");
+      handle = this.deps.clock.setTimeout(
+        () => finish(`no answer from the broker in ${ms / 1000} s`),
+        ms,
+      );
+      client.on("close", onClose);
+      work((error) => finish(error ? error.message : undefined));
     });
   }
 }
