@@ -701,7 +701,8 @@ describe("help and version", () => {
       expect(r.stdout).toContain("6  server unreachable");
       expect(r.stdout).toContain("7  the server's identity could not be verified");
     }
-    expect((await cli(["--version"])).stdout).toMatch(/^iotactl \d+\.\d+\.\d+\n$/);
+    for (const flag of ["--version", "-v", "-V", "version"])
+      expect((await cli([flag])).stdout).toMatch(/^iotactl \d+\.\d+\.\d+\n$/);
     expect((await cli([])).code).toBe(2);
     expect((await cli(["add"])).code).toBe(2);
     expect((await cli(["add", "--help"])).stdout).toContain("add device  create one device");

@@ -49,7 +49,8 @@ export async function runCli(
       io.stdout.write(found ? commandHelp(found.command) : overviewHelp(commands));
       return EXIT.OK;
     }
-    if (first === "--version" || first === "-V" || first === "version") {
+    // Hint: -v as iota-server and iotad spell it; -V kept for scripts written before.
+    if (first === "--version" || first === "-v" || first === "-V" || first === "version") {
       io.stdout.write(`iotactl ${VERSION}\n`);
       return EXIT.OK;
     }

@@ -61,7 +61,7 @@ Commands:
 ${commandList(commands)}
 
 Global flags:
-${flagLines([...GLOBAL_FLAGS, { name: "version", type: "boolean", help: "show the version" }])}
+${flagLines([...GLOBAL_FLAGS, { name: "version", short: "v", type: "boolean", help: "show the version" }])}
 
 stdout carries only the result (a secret, a PEM, a listing, JSON with --json);
 everything meant for people goes to stderr.

@@ -92,7 +92,7 @@ export function completionModel(commands: Command[]): CompletionModel {
     choices: c.choices ?? [],
   }));
   const globalFlags = GLOBAL_FLAGS.map(flagSpec);
-  const topFlags: FlagSpec[] = [{ long: "--version", short: "-V", help: "show the version" }];
+  const topFlags: FlagSpec[] = [{ long: "--version", short: "-v", help: "show the version" }];
   const valueFlags = new Set<string>();
   for (const flag of [...specs.flatMap((s) => s.flags), ...globalFlags])
     if (flag.value !== undefined) for (const spelling of spellings(flag)) valueFlags.add(spelling);
