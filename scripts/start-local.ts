@@ -21,7 +21,11 @@ const demoDir = join(data, "demo");
 
 const children: ReturnType<typeof Bun.spawn>[] = [];
 let stopping = false;
-/** Stops the agent first (so it can announce offline to a live broker), then the service. */
+/**
+ * Stops the agent first (so it can announce offline to a live broker), then the service. Hint: each program
+ * runs in a session of its own, so a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches only this
+ * launcher, which then stops them in that order.
+ */
 const stopAll = async (code: number) => {
   if (stopping) return;
   stopping = true;
@@ -33,6 +37,11 @@ const stopAll = async (code: number) => {
 };
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
+// Hint: a closed terminal hangs up only this launcher now; its programs go with it, as does any other end of it.
+process.on("SIGHUP", () => void stopAll(0));
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+});
 
 function fail(message: string): never {
   process.stderr.write(`start: ${message}\n`);
@@ -50,6 +59,7 @@ async function startProgram(
 ): Promise<string> {
   const child = Bun.spawn([process.execPath, ...args], {
     cwd: root,
+    detached: true,
     stdout: "pipe",
     stderr: Bun.file(logFile),
     stdin: "ignore",

@@ -84,4 +84,8 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   };
   for (let i = 0; i < 150 && (await answers()); i++) await Bun.sleep(200);
   expect(await answers()).toBe(false);
+  // The agent stopped first and told the still running broker it is going offline.
+  expect(readFileSync(join(data, "iotad.log"), "utf8")).toContain(
+    "mqtt: announced offline on iota/demo/demo-device-1/status",
+  );
 }, 90_000);
