@@ -346,10 +346,10 @@ describe("agent machine: renewal answers", () => {
     ]);
   });
 
-  test("refused: an error that asks for a reset, and provisioning is sent at once", () => {
+  test("refused: provisioning is sent at once, and no advice is given before its answer", () => {
     const refused = fail({ kind: "refused", status: 403, message: "a1 is revoked" });
     const { state: s, effects } = run(inFlight("renew", 1), answer(refused, NOW));
-    const reason = `the service refused renewal: a1 is revoked; ${RESET_ADVICE}`;
+    const reason = "the service refused renewal: a1 is revoked; provisioning again";
     expect(s.held).toEqual({ identity: OLD, refused: "a1 is revoked" });
     expect(s.history).toMatchObject({
       renewalFailures: 1,
@@ -379,6 +379,26 @@ describe("agent machine: after a refused renewal", () => {
       { kind: "discard-adopted-key" },
       { kind: "schedule", at: NOW + 45_000, request: { kind: "provision", attempt: 2 } },
     ]);
+  });
+
+  test("the advice follows the provisioning answer: a deleted device must be created again, a revoked one reset", () => {
+    const provisioning = inFlight("provision", 1, { held: refusedHeld });
+    const cases = [
+      { status: 404, message: "No device named x", advice: UNREGISTERED_ADVICE },
+      { status: 403, message: "Device x is revoked", advice: RESET_ADVICE },
+      { status: 409, message: "its certificate expired", advice: RESET_ADVICE },
+      { status: 401, message: "bad token", advice: "check the device's token or secret" },
+    ];
+    for (const { status, message, advice } of cases) {
+      const { state: s } = run(
+        provisioning,
+        answer(fail({ kind: "refused", status, message }), NOW),
+      );
+      expect(s.phase).toEqual({
+        kind: "error",
+        reason: `the service refused renewal: a1 is revoked; provisioning again was refused too: ${message}; ${advice}`,
+      });
+    }
   });
 
   test("renew-now provisions again instead of renewing the refused certificate", () => {

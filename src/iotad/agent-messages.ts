@@ -19,7 +19,7 @@ export const SQUAT_ADVICE =
 
 /** What a device whose name the service does not know needs (404 at provisioning). */
 export const UNREGISTERED_ADVICE =
-  "this device's name is not registered in its group: an operator must create it (iotactl add device) or let the group enroll it (iotactl set group --enrollment any --name-pattern ...), then this device provisions by itself";
+  "this device's name is not registered in its group (never created, or deleted): an operator must create it (iotactl add device) or let the group enroll it (iotactl set group --enrollment any --name-pattern ...), then this device provisions by itself";
 
 /** The agent's log lines and error reasons. */
 export const say = {
@@ -50,21 +50,27 @@ export const say = {
   /** A renewal gave a certificate. */
   renewed: (serial: string, replaced: string) =>
     `renewed: certificate ${serial} replaces ${replaced}`,
-  /** The `error` reason once the service refused to renew the held certificate. */
-  refusedRenewal: (message: string) => `the service refused renewal: ${message}; ${RESET_ADVICE}`,
   /**
-   * The `error` reason for a refused provisioning: after a refused renewal both refusals are named;
-   * a wrong credential (401) needs a new config, anything else an operator's reset.
+   * The service refused to renew the held certificate. Hint: no advice yet: the agent provisions again at once
+   * (a reset device comes back that way), and only a refusal of that says what an operator must do.
+   */
+  refusedRenewal: (message: string) =>
+    `the service refused renewal: ${message}; provisioning again`,
+  /**
+   * The `error` reason for a refused provisioning (after a refused renewal both refusals are named), with what
+   * its status needs: a wrong credential (401) a new config, an unknown name (404: never created, or deleted)
+   * its creation, a name held by another key (409) a check of the boards, anything else an operator's reset.
+   * Hint: a 409 after a refused renewal is this device's own certificate, expired past the renewal grace.
    */
   refusedProvisioning: (status: number, message: string, refusedRenewal: string | undefined) => {
-    if (refusedRenewal !== undefined)
-      return `the service refused renewal: ${refusedRenewal}; provisioning again was refused too: ${message}; ${RESET_ADVICE}`;
-    if (status === 401)
-      return `the service refused provisioning: ${message}; check the device's token or secret`;
-    if (status === 409) return `the service refused provisioning: ${message}; ${SQUAT_ADVICE}`;
-    if (status === 404)
-      return `the service refused provisioning: ${message}; ${UNREGISTERED_ADVICE}`;
-    return `the service refused provisioning: ${message}; ${RESET_ADVICE}`;
+    const refused =
+      refusedRenewal !== undefined
+        ? `the service refused renewal: ${refusedRenewal}; provisioning again was refused too: ${message}`
+        : `the service refused provisioning: ${message}`;
+    if (status === 401) return `${refused}; check the device's token or secret`;
+    if (status === 409 && refusedRenewal === undefined) return `${refused}; ${SQUAT_ADVICE}`;
+    if (status === 404) return `${refused}; ${UNREGISTERED_ADVICE}`;
+    return `${refused}; ${RESET_ADVICE}`;
   },
   /** A renewal proof rejected only because it was signed before the service's time was known. */
   signedBeforeClockKnown: (message: string) =>
