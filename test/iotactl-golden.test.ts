@@ -138,6 +138,24 @@ describe("add device --normalize", () => {
     expect((await svc.call("GET", "/v1/groups/line-7/devices/sn-0042-b")).status).toBe(200);
   });
 
+  test("two values that make one name are named: two boards would claim one device", async () => {
+    await cli(["add", "group", "line-7"]);
+    const r = await cli([
+      "add",
+      "device",
+      "-g",
+      "line-7",
+      "--normalize",
+      "SN000001",
+      "sn000001",
+      "SN000002",
+    ]);
+    expect([r.code, r.stdout]).toEqual([0, "created: 2\nalready existed: 0\ninvalid: 0\n"]);
+    expect(r.stderr).toContain(
+      'the values "SN000001" and "sn000001" both make the name sn000001: two boards with them would claim one device',
+    );
+  });
+
   test("usage errors: with --count, a bad prefix, nothing to read", async () => {
     await cli(["add", "group", "line-7"]);
     for (const [flags, message] of [

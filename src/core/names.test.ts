@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isValidName, nameProblem, NAME_MAX_LENGTH } from "./names.ts";
+import { isValidName, nameProblem, NAME_MAX_LENGTH, visibleText } from "./names.ts";
 
 describe("names", () => {
   test("accepts the seed's examples and the length bounds", () => {
@@ -17,10 +17,20 @@ describe("names", () => {
     ["room-", "starts or ends with a dash"],
     ["room--2", "two dashes"],
     ["room_2", '"_"'],
-    ["room 2", '" "'],
-    ["rööm", '"ö"'],
-  ])("refuses %p with a reason naming the rule broken", (name, reason) => {
+    ["room 2", "contains a space"],
+    ["rööm", '"ö" (U+00F6)'],
+    ["\ufeffroom", "contains a byte-order mark (U+FEFF)"],
+    ["room\u00a02", "contains U+00A0"],
+    ["room\t2", "contains U+0009"],
+  ])("refuses %p with a reason naming the rule broken and the character", (name, reason) => {
     expect(isValidName(name)).toBe(false);
     expect(nameProblem(name)).toContain(reason);
+  });
+
+  test("names in messages show invisible characters as escapes", () => {
+    expect(visibleText("\ufeffbom-1")).toBe('"\\ufeffbom-1"');
+    expect(visibleText("a\u00a0b")).toBe('"a\\u00a0b"');
+    expect(visibleText("room 2")).toBe('"room 2"');
+    expect(visibleText("tab\there")).toBe('"tab\\there"');
   });
 });

@@ -21,8 +21,27 @@ export function nameProblem(name: string): string | undefined {
   if (/[A-Z]/.test(name)) return "contains uppercase letters; only lowercase are allowed";
   if (name.startsWith("-") || name.endsWith("-")) return "starts or ends with a dash";
   if (name.includes("--")) return "contains two dashes in a row";
-  const bad = [...name].find((ch) => !/[a-z0-9-]/.test(ch));
-  return `contains ${JSON.stringify(bad)}; only a-z, 0-9 and single dashes are allowed`;
+  const bad = [...name].find((ch) => !/[a-z0-9-]/.test(ch)) ?? "";
+  return `contains ${describeCharacter(bad)}; only a-z, 0-9 and single dashes are allowed`;
+}
+
+/**
+ * A character as a person can read it in a message: printable ASCII quoted, anything else (a byte-order mark
+ * from a spreadsheet's export, a non-breaking space, a control character) by its code point.
+ */
+export function describeCharacter(ch: string): string {
+  if (/^[\x21-\x7e]$/.test(ch)) return JSON.stringify(ch);
+  if (ch === " ") return "a space";
+  const code = `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+  if (ch === "\ufeff") return `a byte-order mark (${code})`;
+  return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch) ? `${JSON.stringify(ch)} (${code})` : code;
+}
+
+/** `text` quoted for a message, with invisible characters written as \u escapes so they can be seen. */
+export function visibleText(text: string): string {
+  return JSON.stringify(text).replace(/[\p{Cc}\p{Cf}\p{Z}]/gu, (ch) =>
+    ch === " " ? ch : `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** True when `name` follows {@link NAME_RULE}. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { dedupe, numberedNames, parseNameList } from "./names-input.ts";
+import { dedupe, numberedNames, parseNameList, repeatedWarning } from "./names-input.ts";
 import { isCliError } from "./exit-codes.ts";
 
 describe("name lists", () => {
@@ -33,7 +33,22 @@ describe("name lists", () => {
     }
   });
 
-  test("repeats are dropped, first occurrence kept", () => {
-    expect(dedupe(["b", "a", "b", "c", "a"])).toEqual({ names: ["b", "a", "c"], duplicates: 2 });
+  test("repeats are dropped, first occurrence kept, and the repeated names are named", () => {
+    expect(dedupe(["b", "a", "b", "c", "a", "b"])).toEqual({
+      names: ["b", "a", "c"],
+      duplicates: 3,
+      repeated: ["b", "a"],
+    });
+    expect(repeatedWarning(3, ["b", "a"])).toBe(
+      '3 repeated names ignored (each device is created once): "b", "a"',
+    );
+    const many = ["n1", "n2", "n3", "n4", "n5", "n6", "n7"];
+    expect(repeatedWarning(7, many)).toEndWith('"n4", "n5" and 2 more');
+  });
+
+  test("a byte-order mark before the first name (a spreadsheet's export) is not part of it", () => {
+    expect(parseNameList("\ufeffbom-1\r\nbom-2\r\n")).toEqual(["bom-1", "bom-2"]);
+    // Only at the start of the list: elsewhere it stays, and is reported as invalid.
+    expect(parseNameList("a\n\ufeffb\n")).toEqual(["a", "\ufeffb"]);
   });
 });

@@ -1,7 +1,7 @@
 /** Device names for bulk commands: from a file or stdin (one per line), or numbered from a prefix. */
 
 import { resolve } from "node:path";
-import { nameProblem } from "../core/names.ts";
+import { nameProblem, visibleText } from "../core/names.ts";
 import { usageError } from "./exit-codes.ts";
 import { fileProblem, type Io } from "./io.ts";
 
@@ -14,7 +14,9 @@ export const MAX_NAMES = 10_000_000;
  */
 export function parseNameList(text: string): string[] {
   const names: string[] = [];
-  for (const raw of text.split("\n")) {
+  // Hint: a byte-order mark starts many lists exported from spreadsheets; it is not part of the first name.
+  const body = text.startsWith("\ufeff") ? text.slice(1) : text;
+  for (const raw of body.split("\n")) {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (line.trim() !== "") names.push(line);
   }
@@ -50,8 +52,24 @@ export function numberedNames(prefix: string, start: number, count: number): str
   return Array.from({ length: count }, (_, i) => `${prefix}${start + i}`);
 }
 
-/** The names without repeats (first occurrence kept) and how many repeats were dropped. */
-export function dedupe(names: string[]): { names: string[]; duplicates: number } {
-  const unique = [...new Set(names)];
-  return { names: unique, duplicates: names.length - unique.length };
+/** The names without repeats (first occurrence kept), how many repeats were dropped, and which names repeated. */
+export function dedupe(names: string[]): {
+  names: string[];
+  duplicates: number;
+  repeated: string[];
+} {
+  const unique = new Set<string>();
+  const repeated = new Set<string>();
+  for (const name of names) {
+    if (unique.has(name)) repeated.add(name);
+    else unique.add(name);
+  }
+  return { names: [...unique], duplicates: names.length - unique.size, repeated: [...repeated] };
+}
+
+/** The warning for repeated names, naming the first few so the list can be fixed. */
+export function repeatedWarning(duplicates: number, repeated: string[]): string {
+  const shown = repeated.slice(0, 5).map(visibleText).join(", ");
+  const more = repeated.length > 5 ? ` and ${repeated.length - 5} more` : "";
+  return `${duplicates} repeated ${duplicates === 1 ? "name" : "names"} ignored (each device is created once): ${shown}${more}`;
 }

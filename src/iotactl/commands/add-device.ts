@@ -11,10 +11,11 @@ import {
 } from "../flags.ts";
 import { EXIT, CliError, usageError } from "../exit-codes.ts";
 import { printJson } from "../output.ts";
-import { MAX_NAMES, dedupe, numberedNames, readNameList } from "../names-input.ts";
+import { MAX_NAMES, dedupe, repeatedWarning, numberedNames, readNameList } from "../names-input.ts";
 import { DEFAULT_BATCH_SIZE, createInBatches } from "../bulk.ts";
 import { BULK_MAX_NAMES } from "../../core/wire.ts";
 import { hardwareName, PREFIX_RULE, prefixProblem } from "../../core/hardware-name.ts";
+import { visibleText } from "../../core/names.ts";
 
 /** Where the names come from, checked before anything is read or sent. */
 type Source =
@@ -71,10 +72,21 @@ async function namesFromValues(
     "path" in from.from ? await readNameList(ctx.io, from.from.path) : from.from.values;
   const names: string[] = [];
   const invalid: { name: string; reason: string }[] = [];
+  const madeFrom = new Map<string, string>();
   for (const value of values) {
     const made = hardwareName(value, from.prefix);
-    if (made.ok) names.push(made.name);
-    else invalid.push({ name: value, reason: `the value ${made.problem}` });
+    if (!made.ok) {
+      invalid.push({ name: value, reason: `the value ${made.problem}` });
+      continue;
+    }
+    names.push(made.name);
+    // Hint: iotad makes the same name from both values, so two boards would claim one device.
+    const first = madeFrom.get(made.name);
+    if (first === undefined) madeFrom.set(made.name, value);
+    else if (first !== value)
+      ctx.console.warn(
+        `the values ${visibleText(first)} and ${visibleText(value)} both make the name ${made.name}: two boards with them would claim one device`,
+      );
   }
   return { names, invalid };
 }
@@ -161,10 +173,10 @@ characters one dash, at most 63 characters (the value's end kept). Values that c
             : from.kind === "list"
               ? from.names
               : [];
-    const { names, duplicates } = dedupe(all);
+    const { names, duplicates, repeated } = dedupe(all);
     if (names.length === 0 && (made?.invalid.length ?? 0) === 0)
       throw usageError(`${from.kind === "file" ? from.path : "the list"} holds no device names`);
-    if (duplicates > 0) ctx.console.warn(`${duplicates} repeated names ignored`);
+    if (duplicates > 0) ctx.console.warn(repeatedWarning(duplicates, repeated));
     const summary = await createInBatches(client, group, names, batchSize, ctx.console.progress);
     if (made !== undefined) summary.invalid.unshift(...made.invalid);
     ctx.console.endProgress();
@@ -180,7 +192,7 @@ characters one dash, at most 63 characters (the value's end kept). Values that c
         `created: ${summary.created}\nalready existed: ${summary.existing}\ninvalid: ${summary.invalid.length}\n`,
       );
     for (const { name, reason } of summary.invalid)
-      ctx.io.stderr.write(`invalid name ${JSON.stringify(name)}: ${reason}\n`);
+      ctx.io.stderr.write(`invalid name ${visibleText(name)}: ${reason}\n`);
     if (summary.invalid.length > 0) {
       const total = names.length + (made?.invalid.length ?? 0);
       throw new CliError(

@@ -6,7 +6,7 @@ import { deviceToken } from "../../core/token.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { FROM_FILE_FLAG, GROUP_FLAG, checkName, groupFlag, stringFlag } from "../flags.ts";
 import { usageError } from "../exit-codes.ts";
-import { dedupe, readNameList } from "../names-input.ts";
+import { dedupe, readNameList, repeatedWarning } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { counted, printJson } from "../output.ts";
 import { goldenFlags, writeGolden } from "../golden-config.ts";
@@ -192,10 +192,10 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
     }
     checkConfig({ ...base, device: "x", token: "x" });
     const listed = file === undefined ? ctx.args.positionals : await readNameList(ctx.io, file);
-    const { names, duplicates } = dedupe(listed);
+    const { names, duplicates, repeated } = dedupe(listed);
     if (names.length === 0) throw usageError(`${file} holds no device names`);
     for (const name of names) checkName(name, `device name (${file ?? "argument"})`);
-    if (duplicates > 0) ctx.console.warn(`${duplicates} repeated names ignored`);
+    if (duplicates > 0) ctx.console.warn(repeatedWarning(duplicates, repeated));
     const { secret, source } = await readSecret(ctx, secretFile);
     if (offline) ctx.console.warn(OFFLINE_RISK);
     else {
