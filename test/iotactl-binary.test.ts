@@ -1,7 +1,7 @@
 /** The compiled iotactl against a real iota-server process: network failures, auth, 100,000 names, openssl. */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GroupView } from "../src/core/wire.ts";
 import { apiGet, buildIotactl, run, tempDir } from "./iotactl-support.ts";
@@ -98,6 +98,86 @@ describe("compiled iotactl", () => {
       invalid: [],
     });
   }, 180_000);
+
+  test("Ctrl-C stops a bulk creation between batches with its summary, exit 130; the same command finishes it", async () => {
+    expect((await ctl(["add", "group", "line-9"])).code).toBe(0);
+    const args = ["add", "device", "-g", "line-9", "--count", "100000", "--prefix", "u-"];
+    const proc = Bun.spawn([iotactl, ...args, "--batch-size", "100"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...env() },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const count = async () =>
+      (await apiGet<GroupView>(server, "/v1/groups/line-9")).deviceCount ?? 0;
+    const deadline = Date.now() + 60_000;
+    while ((await count()) === 0 && Date.now() < deadline) await Bun.sleep(20);
+    proc.kill("SIGINT");
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    expect(stderr).toMatch(
+      /interrupted after \d+ of 100000 names \(summary above\); run the same command again/,
+    );
+    expect(code).toBe(130);
+    const created = Number(/^created: (\d+)\nalready existed: 0\ninvalid: 0\n$/.exec(stdout)?.[1]);
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThan(100_000);
+    // Every batch the service answered is counted, and nothing else was created.
+    expect(await count()).toBe(created);
+    const again = await ctl(args);
+    expect(again.stdout).toBe(
+      `created: ${100_000 - created}\nalready existed: ${created}\ninvalid: 0\n`,
+    );
+    expect(again.code).toBe(0);
+  }, 120_000);
+
+  test("Ctrl-C stops gen config between files: those written are whole, no temp file is left", async () => {
+    const secret = (await ctl(["add", "group", "line-10"])).stdout;
+    writeFileSync(join(dir, "line-10.secret"), secret);
+    const names = Array.from({ length: 30_000 }, (_, i) => `c-${i + 1}`);
+    writeFileSync(join(dir, "line-10.txt"), `${names.join("\n")}\n`);
+    expect((await ctl(["add", "device", "-g", "line-10", "-f", "line-10.txt"])).code).toBe(0);
+    const out = join(dir, "line-10-configs");
+    const proc = Bun.spawn(
+      [
+        iotactl,
+        "gen",
+        "config",
+        "-g",
+        "line-10",
+        "-f",
+        "line-10.txt",
+        "--secret-file",
+        "line-10.secret",
+        "--out",
+        out,
+      ],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...env() },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const written = () => (existsSync(out) ? readdirSync(out).length : 0);
+    const deadline = Date.now() + 60_000;
+    while (written() < 100 && Date.now() < deadline) await Bun.sleep(5);
+    proc.kill("SIGINT");
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(stderr).toMatch(
+      /interrupted: \d+ iotad configs of 30000 written to .*, each whole; run the same command again/,
+    );
+    expect(code).toBe(130);
+    const files = readdirSync(out);
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.length).toBeLessThan(30_000);
+    expect(files.filter((f) => !f.endsWith(".json"))).toEqual([]);
+    for (const file of files)
+      expect(JSON.parse(readFileSync(join(out, file), "utf8")).group).toBe("line-10");
+  }, 120_000);
 
   test("a reader that stops early (`| head -2`) ends iotactl quietly: no stack trace, exit 0", async () => {
     // Hint: the 100,000 devices of the test above are far more than a pipe's buffer holds.

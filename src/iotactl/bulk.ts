@@ -13,6 +13,8 @@ export const BATCH_MAX_BYTES = 1024 * 1024;
 export interface BulkSummary {
   /** Names in the request after removing repeats. */
   total: number;
+  /** Names sent so far: `total` unless the run was stopped. */
+  done: number;
   created: number;
   existing: number;
   invalid: BulkCreateResult["invalid"];
@@ -40,7 +42,8 @@ export function batches(names: string[], size: number, maxBytes = BATCH_MAX_BYTE
 /**
  * Creates `names` in `group` batch by batch, calling `progress(done, total)` after each.
  * Re-running with the same names is safe: existing devices are counted, not recreated.
- * A failing batch stops the run with the error, saying how far it got.
+ * A failing batch stops the run with the error, saying how far it got; once `stopRequested()` is true
+ * no further batch is sent and the summary so far is returned (its `done` below `total`).
  */
 export async function createInBatches(
   client: ApiClient,
@@ -48,11 +51,19 @@ export async function createInBatches(
   names: string[],
   size: number,
   progress: (done: number, total: number) => void,
+  stopRequested: () => boolean = () => false,
 ): Promise<BulkSummary> {
-  const summary: BulkSummary = { total: names.length, created: 0, existing: 0, invalid: [] };
+  const summary: BulkSummary = {
+    total: names.length,
+    done: 0,
+    created: 0,
+    existing: 0,
+    invalid: [],
+  };
   let done = 0;
   progress(0, names.length);
   for (const batch of batches(names, size)) {
+    if (stopRequested()) break;
     let result: BulkCreateResult;
     try {
       result = await client.createDevices(group, batch);
@@ -67,6 +78,7 @@ export async function createInBatches(
     summary.existing += result.existing.length;
     summary.invalid.push(...result.invalid);
     done += batch.length;
+    summary.done = done;
     progress(done, names.length);
   }
   return summary;

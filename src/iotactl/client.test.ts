@@ -113,11 +113,34 @@ describe("bulk creation", () => {
     const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
     const progress: number[] = [];
     const summary = await createInBatches(client, "g", names, 10, (done) => progress.push(done));
-    expect(summary).toEqual({ total: 20, created: 18, existing: 2, invalid: [] });
+    expect(summary).toEqual({ total: 20, done: 20, created: 18, existing: 2, invalid: [] });
     expect(progress).toEqual([0, 10, 20]);
     const error = await createInBatches(client, "g", [...names, "n20"], 10, () => {}).catch(
       (e: CliError) => e,
     );
     expect((error as CliError).message).toContain("stopped after 20 of 21 names");
+  });
+
+  test("a stop asked for during a batch sends no further batch; the summary says how far it got", async () => {
+    let calls = 0;
+    let stop = false;
+    const fake = (async (_url: string, init: RequestInit) => {
+      calls += 1;
+      if (calls === 2) stop = true;
+      const { names } = JSON.parse(String(init.body)) as { names: string[] };
+      return Response.json({ created: names, existing: [], invalid: [] });
+    }) as unknown as typeof fetch;
+    const client = new ApiClient("http://s", "t", fake);
+    const names = Array.from({ length: 50 }, (_, i) => `n${i}`);
+    const summary = await createInBatches(
+      client,
+      "g",
+      names,
+      10,
+      () => {},
+      () => stop,
+    );
+    expect(calls).toBe(2);
+    expect(summary).toEqual({ total: 50, done: 20, created: 20, existing: 0, invalid: [] });
   });
 });

@@ -18,6 +18,8 @@ export const EXIT = {
   UNREACHABLE: 6,
   /** The server's identity could not be verified: a wrong fingerprint, or a certificate that does not chain to the pinned CA (or the system roots). */
   IDENTITY: 7,
+  /** Ctrl-C (SIGINT) or SIGTERM stopped a bulk command between two of its steps; it said how far it got. */
+  INTERRUPTED: 130,
 } as const;
 
 /** One of {@link EXIT}'s values. */
@@ -34,6 +36,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   6  server unreachable
   7  the server's identity could not be verified (wrong fingerprint, or its certificate
      does not chain to the pinned CA or the system roots); nothing was sent or saved
+130  interrupted (Ctrl-C): a bulk command stopped between two batches or files and said
+     how far it got; the same command again finishes the job
 `;
 
 /** An expected failure of a command: a one-line reason for stderr and the exit status. */

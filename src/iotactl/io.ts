@@ -55,6 +55,11 @@ export interface Io {
   home: string;
   fetch: typeof fetch;
   files: Files;
+  /**
+   * Asks to hear of Ctrl-C (SIGINT or SIGTERM) instead of ending at once, until the returned function is
+   * called; a second one ends iotactl at once. Absent where nothing interrupts (in-process callers).
+   */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
 /** {@link Files} on the real file system. */

@@ -15,6 +15,22 @@ function closedPipe(error: unknown): void {
 }
 process.stdout.on("error", closedPipe);
 
+/**
+ * Ctrl-C and SIGTERM end iotactl at once (exit 130 or 143), unless a bulk command asked to hear of them: it
+ * then stops between two batches or files and says how far it got; a second one ends it at once.
+ */
+const interruptHandlers = new Set<() => void>();
+let interrupted = false;
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const)
+  process.on(signal, () => {
+    if (interrupted || interruptHandlers.size === 0) process.exit(code);
+    interrupted = true;
+    for (const handler of interruptHandlers) handler();
+  });
+
 const io: Io = {
   stdout: {
     write: (text) => {
@@ -36,6 +52,10 @@ const io: Io = {
   home: homedir(),
   fetch: globalThis.fetch,
   files: systemFiles,
+  onInterrupt: (handler) => {
+    interruptHandlers.add(handler);
+    return () => interruptHandlers.delete(handler);
+  },
 };
 
 const code = await runCli(process.argv.slice(2), io);

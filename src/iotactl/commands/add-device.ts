@@ -177,7 +177,18 @@ characters one dash, at most 63 characters (the value's end kept). Values that c
     if (names.length === 0 && (made?.invalid.length ?? 0) === 0)
       throw usageError(`${from.kind === "file" ? from.path : "the list"} holds no device names`);
     if (duplicates > 0) ctx.console.warn(repeatedWarning(duplicates, repeated));
-    const summary = await createInBatches(client, group, names, batchSize, ctx.console.progress);
+    let stop = false;
+    const release = ctx.io.onInterrupt?.(() => {
+      stop = true;
+    });
+    const summary = await createInBatches(
+      client,
+      group,
+      names,
+      batchSize,
+      ctx.console.progress,
+      () => stop,
+    ).finally(() => release?.());
     if (made !== undefined) summary.invalid.unshift(...made.invalid);
     ctx.console.endProgress();
     if (ctx.json)
@@ -193,6 +204,11 @@ characters one dash, at most 63 characters (the value's end kept). Values that c
       );
     for (const { name, reason } of summary.invalid)
       ctx.io.stderr.write(`invalid name ${visibleText(name)}: ${reason}\n`);
+    if (summary.done < summary.total)
+      throw new CliError(
+        EXIT.INTERRUPTED,
+        `interrupted after ${summary.done} of ${summary.total} names (summary above); run the same command again to finish: devices already created are reported and left alone`,
+      );
     if (summary.invalid.length > 0) {
       const total = names.length + (made?.invalid.length ?? 0);
       throw new CliError(

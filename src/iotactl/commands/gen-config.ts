@@ -5,7 +5,7 @@ import type { AgentConfigInput } from "../../core/agent-config.ts";
 import { deviceToken } from "../../core/token.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { FROM_FILE_FLAG, GROUP_FLAG, checkName, groupFlag, stringFlag } from "../flags.ts";
-import { usageError } from "../exit-codes.ts";
+import { CliError, EXIT, usageError } from "../exit-codes.ts";
 import { dedupe, readNameList, repeatedWarning } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { counted, printJson } from "../output.ts";
@@ -203,8 +203,14 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
       await checkDeviceNames(ctx, client, view, names);
     }
     ctx.io.files.mkdir(out, 0o700);
+    let stop = false;
+    const release = ctx.io.onInterrupt?.(() => {
+      stop = true;
+    });
+    // Hint: a stop ends the list here; the configs in flight are finished whole and the folder synced.
     function* configs(): Generator<NamedText> {
       for (const device of names) {
+        if (stop) return;
         const config: AgentConfigInput = {
           ...base,
           device,
@@ -215,10 +221,17 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
     }
     const total = names.length;
     ctx.console.progress(0, total);
-    const count = await ctx.io.files.writeFiles(out, configs(), 0o600, (done) => {
-      if (done % PROGRESS_EVERY === 0 || done === total) ctx.console.progress(done, total);
-    });
+    const count = await ctx.io.files
+      .writeFiles(out, configs(), 0o600, (done) => {
+        if (done % PROGRESS_EVERY === 0 || done === total) ctx.console.progress(done, total);
+      })
+      .finally(() => release?.());
     ctx.console.endProgress();
+    if (count < total)
+      throw new CliError(
+        EXIT.INTERRUPTED,
+        `interrupted: ${counted(count, "iotad config")} of ${total} written to ${out}, each whole; run the same command again to write them all`,
+      );
     if (ctx.json) printJson(ctx.io, { dir: out, files: names.map((n) => join(out, `${n}.json`)) });
     else ctx.io.stdout.write(`${out}\n`);
     ctx.console.info(
