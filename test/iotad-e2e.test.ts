@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { X509Certificate } from "node:crypto";
 import mqtt from "mqtt";
 import { deviceToken } from "../src/core/token.ts";
 import { startTestBroker, type TestBroker } from "./helpers/mqtt-test-broker.ts";
@@ -230,6 +231,24 @@ test("SIGHUP renews at once, re-announces and runs afterRenew; renewal then also
   const metrics = await (await fetch(`${status}/metrics`)).text();
   expect(metrics).toMatch(/iotad_renewals_total [2-9]/);
 }, 150_000);
+
+test("a one-shot renew or provision beside the running agent is refused and changes nothing", async () => {
+  const before = await getStatus();
+  for (const command of ["renew", "provision"]) {
+    const r = spawnSync(bin, [command, "-c", config], { encoding: "utf8" });
+    expect(r.stderr).toContain(
+      `an agent is running for ${String(before.group)}/${String(before.device)} (status at ${status}/status)`,
+    );
+    expect(r.stderr).toContain("send it SIGHUP");
+    expect(r.status).toBe(5);
+  }
+  // The agent still holds the certificate on disk (a scheduled renewal may have replaced both meanwhile).
+  const onDisk = new X509Certificate(readFileSync(join(tmp, "data", "cert.pem"), "utf8"));
+  const after = await getStatus();
+  expect(after.state).toBe("ready");
+  expect(String(after.serial).toLowerCase()).toBe(onDisk.serialNumber.toLowerCase());
+  expect(existsSync(join(tmp, "data", "key.pending.pem"))).toBe(false);
+}, 60_000);
 
 test("service down during renewal: the certificate stays in use, failures show, and it recovers", async () => {
   const port = Number(new URL(server?.url ?? "http://x:0").port);

@@ -48,6 +48,13 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
       return await runDaemon(settings, runtime, log);
     case "provision":
     case "renew": {
+      const running = await runningAgent(settings, runtime);
+      if (running !== undefined) {
+        runtime.stderr(
+          `iotad: an agent is running for ${settings.group}/${settings.device} (status at ${running}); a second process would replace the certificate it holds. To ${invocation.command} now, send it SIGHUP (\`systemctl reload iotad\`, or \`kill -HUP\` its process)\n`,
+        );
+        return EXIT.local;
+      }
       const { agent } = buildAgent(settings, runtime, log);
       const result =
         invocation.command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
@@ -110,15 +117,44 @@ function report(
   );
 }
 
+/** The running agent's status URL, as this config places it. */
+function statusUrl(settings: AgentSettings): string {
+  const { host, port } = settings.statusListen;
+  const local = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  return `http://${local.includes(":") ? `[${local}]` : local}:${port}/status`;
+}
+
+/**
+ * The status URL of an agent running for this config's device, if one answers there. Hint: `iotad run` and
+ * a one-shot `provision`/`renew` share the data folder; a one-shot that replaced the key and certificate
+ * under a running agent left it holding a certificate the service no longer renews.
+ */
+async function runningAgent(
+  settings: AgentSettings,
+  runtime: Runtime,
+): Promise<string | undefined> {
+  const url = statusUrl(settings);
+  try {
+    const answer = await runtime.transport()({
+      method: "GET",
+      url,
+      headers: { accept: "application/json" },
+    });
+    if (answer.status !== 200) return undefined;
+    const status = JSON.parse(answer.body) as Partial<StatusBody>;
+    return status.group === settings.group && status.device === settings.device ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `iotad status`: asks the running agent; 0 when it holds a valid certificate. */
 async function showStatus(
   settings: AgentSettings,
   json: boolean,
   runtime: Runtime,
 ): Promise<number> {
-  const { host, port } = settings.statusListen;
-  const local = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
-  const url = `http://${local.includes(":") ? `[${local}]` : local}:${port}/status`;
+  const url = statusUrl(settings);
   let status: StatusBody;
   try {
     const answer = await runtime.transport()({

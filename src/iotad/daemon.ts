@@ -33,6 +33,7 @@ export async function runDaemon(
         clock: runtime.clock,
         random: runtime.random,
         log,
+        renewing: () => agent.snapshot().state === "renewing",
         // Hint: a broker refusing the certificate (revoked, reset, deleted) is news to ask the service about now.
         onVerdict: ({ verdict, serial }) =>
           verdict === "refused" ? agent.brokerRefused(serial) : agent.brokerAccepted(serial),

@@ -68,6 +68,8 @@ export interface AnnouncerDeps {
   version: string;
   connect: MqttConnect;
   clock: Clock;
+  /** True while the agent asks the service for a new certificate (a session ending then is expected). */
+  renewing?: () => boolean;
   random: () => number;
   log: Logger;
   /** Reconnection backoff; defaults to 1 s doubling up to 1 min. */
@@ -194,7 +196,14 @@ export class MqttAnnouncer {
     client.on("close", () => {
       if (client !== this.client || this.state.kind === "closed") return;
       const next = this.state.kind === "connected" ? 1 : attempt + 1;
-      if (this.state.kind === "connected") this.deps.log.warn("mqtt: connection lost");
+      if (this.state.kind === "connected") {
+        // Hint: a broker that learns of a renewal ends the old certificate's session, often before the answer is here.
+        if (this.deps.renewing?.())
+          this.deps.log.info(
+            "mqtt: the broker ended the session of the certificate being renewed; reconnecting",
+          );
+        else this.deps.log.warn("mqtt: connection lost");
+      }
       this.dropClient();
       const delay = retryDelay(
         next,

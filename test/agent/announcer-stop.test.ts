@@ -1,7 +1,8 @@
 /**
- * A stopping agent says in its log whether its offline announcement reached the broker, and does not wait out
- * its timers when the connection is already gone (as when `npm start`'s Ctrl-C stops the service and the
- * agent together). Driven against a minimal MQTT 3.1.1 broker over TCP, with the real mqtt.js client.
+ * What the agent's log says when a connection ends. A stopping agent says whether its offline announcement
+ * reached the broker, and does not wait out its timers when the connection is already gone (as when the
+ * service and the agent stop together); a session the broker ends during a renewal is no warning. Driven
+ * against a minimal MQTT 3.1.1 broker over TCP, with the real mqtt.js client.
  */
 
 import { afterAll, expect, test } from "bun:test";
@@ -19,6 +20,8 @@ interface FakeBroker {
   url: string;
   /** The payloads published to the broker so far, in order. */
   published: string[];
+  /** The connections it accepted. */
+  sockets: Socket[];
 }
 
 const servers: Server[] = [];
@@ -49,7 +52,9 @@ function packets(buffer: Buffer): { packets: [number, Buffer][]; rest: Buffer } 
 
 async function fakeBroker(offline: OfflineAnswer): Promise<FakeBroker> {
   const published: string[] = [];
+  const sockets: Socket[] = [];
   const server = createServer((socket: Socket) => {
+    sockets.push(socket);
     let pending = Buffer.alloc(0);
     socket.on("error", () => {});
     socket.on("data", (chunk: Buffer) => {
@@ -79,7 +84,7 @@ async function fakeBroker(offline: OfflineAnswer): Promise<FakeBroker> {
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no port");
-  return { url: `mqtt://127.0.0.1:${address.port}`, published };
+  return { url: `mqtt://127.0.0.1:${address.port}`, published, sockets };
 }
 
 const IDENTITY = {
@@ -91,7 +96,7 @@ const IDENTITY = {
 } as unknown as Identity;
 
 /** An announcer connected to a broker answering its offline publish with `offline`, on a clock the test moves. */
-async function connected(offline: OfflineAnswer) {
+async function connected(offline: OfflineAnswer, renewing = () => false) {
   const broker = await fakeBroker(offline);
   const clock = new FakeClock(Date.now());
   const log = memoryLogger();
@@ -105,6 +110,7 @@ async function connected(offline: OfflineAnswer) {
     clock,
     random: () => 0.5,
     log,
+    renewing,
     backoff: { minDelay: 60_000, maxDelay: 60_000 },
   });
   announcer.use(IDENTITY);
@@ -150,4 +156,20 @@ test("a broker that does not answer the offline message is given 5 s, then the a
     "warn mqtt: could not announce offline on iota/room2-lights/test-device-123/status: no answer from the broker in 5 s",
   );
   expect(log.lines.join("\n")).not.toContain("announced offline");
+});
+
+test("a session the broker ends while the agent renews is logged as expected, any other as lost", async () => {
+  for (const renewing of [true, false]) {
+    const { broker, log, announcer } = await connected("puback", () => renewing);
+    for (const socket of broker.sockets) socket.destroy();
+    await eventually(() => announcer.status().state === "reconnecting", "the reconnection");
+    const expected = renewing
+      ? "info mqtt: the broker ended the session of the certificate being renewed; reconnecting"
+      : "warn mqtt: connection lost";
+    expect(log.lines).toContain(expected);
+    expect(log.lines.filter((line) => line.startsWith("warn"))).toEqual(
+      renewing ? [] : ["warn mqtt: connection lost"],
+    );
+    await announcer.stop();
+  }
 });
