@@ -274,11 +274,40 @@ describe("iotad: serverCa is the only trust for the server", () => {
     const pinned = await iotad(config({ serverCa: tls.pinned.ca }));
     expect(pinned.code).toBe(4);
     expect(pinned.stderr).toMatch(/CERT|VERIFY|SELF_SIGNED|certificate/);
+    expect(pinned.stderr).toContain("its TLS certificate is not trusted (");
+    expect(pinned.stderr).toContain("the config's serverCa must be the service's server CA");
     expect(impostor.seen).toEqual([]);
     // The control: the same process without serverCa trusts the other CA (a system root here).
     const roots = await iotad(config({}));
     expect(roots.code).toBe(3);
     expect(impostor.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/provision"]);
+  }, 60_000);
+
+  test("a data folder that cannot be used stops check-config, provision and run with exit 5 naming it", async () => {
+    writeFileSync(join(dir, "a-file"), "");
+    const file = join(dir, "unusable.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: "https://127.0.0.1:9",
+        group: "room2-lights",
+        device: "test-device-123",
+        token: "t",
+        dataDir: join(dir, "a-file", "data"),
+        statusListen: "127.0.0.1:0",
+      }),
+    );
+    for (const command of ["check-config", "provision", "run"]) {
+      const r = await run([BUN, join(ROOT, "src/iotad/main.ts"), command, "-c", file], {
+        env: {},
+        cwd: dir,
+      });
+      expect(r.stderr).toContain(
+        `data folder ${join(dir, "a-file", "data")}: a part of its path is a file, not a folder (ENOTDIR)`,
+      );
+      expect(r.stderr).not.toContain("unexpected failure");
+      expect(r.code).toBe(5);
+    }
   }, 60_000);
 
   test("iotad check-config refuses plain http beyond loopback, naming the server field; insecureHttp allows it", async () => {

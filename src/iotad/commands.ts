@@ -10,7 +10,8 @@ import { pinHeldName } from "./device-pin.ts";
 import { type Invocation, USAGE } from "./cli.ts";
 import { runDaemon } from "./daemon.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
-import { streamLogger } from "./logger.ts";
+import { type Logger, streamLogger } from "./logger.ts";
+import { dataFolderCheck, dataFolderProblem } from "./data-folder.ts";
 import type { Runtime } from "./runtime.ts";
 import { type AgentSettings, loadSettings } from "./config.ts";
 import type { StatusBody } from "./status-app.ts";
@@ -39,32 +40,62 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   if (invocation.command !== "status" && isPlainHttpBeyondLoopback(settings.server))
     log.warn(`"insecureHttp": true allows ${settings.server}: ${PLAIN_HTTP_RISK}`);
   switch (invocation.command) {
-    case "check-config":
+    case "check-config": {
+      const problem = dataFolderCheck(settings.dataDir);
+      if (problem !== undefined) {
+        runtime.stderr(`iotad: ${settings.configPath}: ${problem}\n`);
+        return EXIT.local;
+      }
       runtime.stdout(
         `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n${namingNote(settings)}`,
       );
       return EXIT.ok;
+    }
     case "run":
-      return await runDaemon(settings, runtime, log);
     case "provision":
     case "renew": {
-      const running = await runningAgent(settings, runtime);
-      if (running !== undefined) {
-        runtime.stderr(
-          `iotad: an agent is running for ${settings.group}/${settings.device} (status at ${running}); a second process would replace the certificate it holds. To ${invocation.command} now, send it SIGHUP (\`systemctl reload iotad\`, or \`kill -HUP\` its process)\n`,
-        );
+      const problem = dataFolderCheck(settings.dataDir);
+      if (problem !== undefined) {
+        log.error(problem);
         return EXIT.local;
       }
-      const { agent } = buildAgent(settings, runtime, log);
-      const result =
-        invocation.command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
-      if (result.ok) pinHeldName(settings, runtime.disk, log);
-      report(result, settings, invocation.json, runtime);
-      return exitCodeFor(result);
+      try {
+        return invocation.command === "run"
+          ? await runDaemon(settings, runtime, log)
+          : await oneShot(invocation.command, invocation.json, settings, runtime, log);
+      } catch (error) {
+        // Hint: the check above passed, so this is the data folder changing under the agent (or a full disk).
+        const failure = dataFolderProblem(error, settings.dataDir);
+        if (failure === undefined) throw error;
+        log.error(failure);
+        return EXIT.local;
+      }
     }
     case "status":
       return await showStatus(settings, invocation.json, runtime);
   }
+}
+
+/** `iotad provision` or `iotad renew`: one attempt, its result on stdout. */
+async function oneShot(
+  command: "provision" | "renew",
+  json: boolean,
+  settings: AgentSettings,
+  runtime: Runtime,
+  log: Logger,
+): Promise<number> {
+  const running = await runningAgent(settings, runtime);
+  if (running !== undefined) {
+    runtime.stderr(
+      `iotad: an agent is running for ${settings.group}/${settings.device} (status at ${running}); a second process would replace the certificate it holds. To ${command} now, send it SIGHUP (\`systemctl reload iotad\`, or \`kill -HUP\` its process)\n`,
+    );
+    return EXIT.local;
+  }
+  const { agent } = buildAgent(settings, runtime, log);
+  const result = command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
+  if (result.ok) pinHeldName(settings, runtime.disk, log);
+  report(result, settings, json, runtime);
+  return exitCodeFor(result);
 }
 
 /**

@@ -24,7 +24,8 @@ export const EXIT_STATUSES = {
   },
   local: {
     code: 5,
-    meaning: "local failure: the data folder cannot be used, or the status address is taken",
+    meaning:
+      "local failure: the data folder cannot be used, the status address is taken, or (provision, renew) an agent is running for the device",
   },
   noCertificate: { code: 6, meaning: "no valid certificate (status; renew before provisioning)" },
 } as const;

@@ -128,9 +128,30 @@ function problemDetail(text: string): string {
   return oneLine(problemMessage(parseProblem(text)) ?? text) || "(no details)";
 }
 
-function describeNetworkError(error: unknown): string {
+/** TLS failures that mean the service's certificate does not chain to what the agent trusts. */
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** A network failure in a person's words, its code kept for searching. */
+export function describeNetworkError(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  return oneLine(e.code ? `${e.code} ${e.message}` : String(e.message ?? error));
+  const code = e.code;
+  const message = String(e.message ?? error);
+  if (code === "ECONNREFUSED") return "nothing accepts connections there (ECONNREFUSED)";
+  if (code === "ENOTFOUND") return "the host name does not resolve (ENOTFOUND)";
+  if (code !== undefined && UNTRUSTED.has(code))
+    return oneLine(
+      `its TLS certificate is not trusted (${code}: ${message}); the config's serverCa must be the service's server CA (server-ca.pem in its data folder), or absent for a certificate from a public CA`,
+    );
+  return oneLine(code && !message.includes(code) ? `${code} ${message}` : message);
 }
 
 function oneLine(text: string): string {
