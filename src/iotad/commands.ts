@@ -4,6 +4,7 @@ import { isPlainHttpBeyondLoopback, PLAIN_HTTP_RISK } from "../core/plain-http.t
 import { VERSION } from "../core/version.ts";
 import { describeFailure } from "./agent-messages.ts";
 import type { AttemptResult } from "./agent-state.ts";
+import { runAfterRenew } from "./after-renew.ts";
 import { buildAgent } from "./build-agent.ts";
 import { namingWarning } from "./device-naming.ts";
 import { pinHeldName } from "./device-pin.ts";
@@ -91,10 +92,12 @@ async function oneShot(
     );
     return EXIT.local;
   }
-  const { agent } = buildAgent(settings, runtime, log);
+  const { agent, store } = buildAgent(settings, runtime, log);
   const result = command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
   if (result.ok) pinHeldName(settings, runtime.disk, log);
   report(result, settings, json, runtime);
+  if (result.ok && command === "renew" && settings.afterRenew !== undefined)
+    await runAfterRenew(settings.afterRenew, store.paths, result.identity.serial, runtime.env, log);
   return exitCodeFor(result);
 }
 

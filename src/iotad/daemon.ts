@@ -70,10 +70,14 @@ export async function runDaemon(
     if (warning !== undefined) log.warn(warning);
   }
 
+  let lastSerial: string | undefined;
   agent.onIdentity((identity, cause) => {
     if (cause !== "renewed") pinHeldName(settings, runtime.disk, log);
     announcer?.use(identity);
-    if (cause === "renewed" && settings.afterRenew !== undefined) {
+    // Hint: provisioning again (after a reset) replaces a certificate in use, as a renewal does.
+    const replaced = cause === "renewed" || (cause === "provisioned" && lastSerial !== undefined);
+    lastSerial = identity.serial;
+    if (replaced && settings.afterRenew !== undefined) {
       void runAfterRenew(settings.afterRenew, store.paths, identity.serial, runtime.env, log);
     }
   });

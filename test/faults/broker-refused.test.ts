@@ -5,7 +5,7 @@
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
@@ -52,6 +52,7 @@ async function readyDevice(name: string): Promise<{ agent: AgentProcess; serial:
       renewal: { spreadFirst: false },
       // Hint: the embedded broker's certificate chains to the server CA, which is the MQTT trust by default.
       mqtt: { url: String(server.brokerUrl) },
+      afterRenew: `echo "$IOTAD_SERIAL" >> ${JSON.stringify(join(tmp, `hook-${name}.log`))}`,
     }),
   );
   const agent = startCompiledAgent(bin, config);
@@ -122,6 +123,10 @@ test("reset while ready: the broker's refusal leads to provisioning again at onc
     expect(await healthz(agent)).toBe(200);
     const record = await server.admin("GET", "/v1/groups/line/devices/reset-1", undefined, 200);
     expect(record).toMatchObject({ serial: back.serial, state: "provisioned" });
+    // The new certificate replaced one in use, as a renewal does: afterRenew ran for it (not for the first).
+    const hookLog = join(tmp, "hook-reset-1.log");
+    await agent.until(() => existsSync(hookLog), "the afterRenew hook", PROMPTLY_MS);
+    expect(readFileSync(hookLog, "utf8")).toBe(`${String(back.serial)}\n`);
   } finally {
     await agent.stop();
   }
@@ -134,6 +139,8 @@ test("deleted: the broker's refusal brings the service's answer (unknown name) w
     const gone = await agent.until((s) => s.state === "error", "the error state", PROMPTLY_MS);
     expect(gone.lastError).toContain("the service refused renewal");
     expect(gone.lastError).toContain('answered 404: No device named "deleted-1"');
+    expect(gone.lastError).toContain("an operator must create it (iotactl add device)");
+    expect(gone.lastError).not.toContain("reset");
     expect(await healthz(agent)).toBe(503);
   } finally {
     await agent.stop();
