@@ -100,6 +100,10 @@ describe("add device", () => {
     expect(one).toMatchObject({ code: 0, stdout: "" });
     expect(one.stderr).toContain("Created device test-device-123");
     expect((await cli(["add", "device", "-g", "g", "test-device-123"])).code).toBe(4);
+    const listing = await cli(["list", "devices", "-g", "nope"]);
+    expect([listing.code, listing.stdout]).toEqual([3, ""]);
+    const empty = await cli(["list", "devices", "-g", "g"]);
+    expect(empty.stdout).toStartWith("NAME");
     const missing = await cli(["add", "device", "-g", "nope", "d"]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('No group named "nope"');
@@ -320,7 +324,7 @@ describe("provision, get ca, get crl", () => {
     ]);
     expect(wrong.code).toBe(5);
     expect(wrong.stderr).not.toContain("not-the-token");
-    expect(existsSync(join(dir, "o", "key.pem"))).toBe(false);
+    expect(existsSync(join(dir, "o"))).toBe(false);
   });
 
   test("get crl prints the X509 CRL PEM", async () => {

@@ -9,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   writeSync,
 } from "node:fs";
@@ -28,6 +29,8 @@ export interface Files {
   exists(path: string): boolean;
   /** Creates a folder (and parents) with `mode` when missing. */
   mkdir(path: string, mode: number): void;
+  /** Removes a folder if it is empty; nothing happens when it holds anything or is gone. */
+  removeEmptyDir(path: string): void;
   /** Replaces a whole file at once (never half-written) with `mode` (also when it already existed). */
   writeFile(path: string, data: string, mode: number): void;
   /**
@@ -68,6 +71,13 @@ export const systemFiles: Files = {
   exists: (path) => existsSync(path),
   mkdir: (path, mode) => {
     if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
+  },
+  removeEmptyDir: (path) => {
+    try {
+      rmdirSync(path);
+    } catch {
+      // Not empty, or gone: left as it is.
+    }
   },
   writeFile: (path, data, mode) => {
     // Hint: a temp file beside it, synced, then renamed: a crash leaves the old file or the new one,

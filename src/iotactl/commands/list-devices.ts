@@ -79,9 +79,15 @@ group of a million devices streams. With --json the output is one JSON array.`,
     const query = filters(ctx.args);
     const out = ctx.io.stdout;
     let count = 0;
-    if (!ctx.json)
-      out.write(row(["NAME", "STATE", "NOT AFTER", "SERIAL", "ONLINE", "RENEW AT"], WIDTHS));
+    // Hint: the header comes with the first page, so an unknown group prints nothing on stdout.
+    let headed = ctx.json;
+    const head = () => {
+      if (!headed)
+        out.write(row(["NAME", "STATE", "NOT AFTER", "SERIAL", "ONLINE", "RENEW AT"], WIDTHS));
+      headed = true;
+    };
     for await (const d of ctx.admin().devices(group, 1000, query)) {
+      head();
       const online = d.online === null ? "-" : d.online ? "yes" : "no";
       if (ctx.json) out.write(`${count === 0 ? "[\n" : ",\n"}  ${JSON.stringify(d)}`);
       else
@@ -93,6 +99,7 @@ group of a million devices streams. With --json the output is one JSON array.`,
         );
       count += 1;
     }
+    head();
     if (ctx.json) out.write(count === 0 ? "[]\n" : "\n]\n");
     ctx.console.info(`${counted(count, "device")} in group ${group}`);
     return 0;

@@ -97,10 +97,15 @@ from stdin. A folder already holding key.pem is refused (exit 4).`,
       );
     const cred = await credential(ctx);
     const client = ctx.anonymous();
+    // Hint: the folder is made first, so one that cannot be made stops it before a certificate is issued.
+    const made = !ctx.io.files.exists(out);
     ctx.io.files.mkdir(out, 0o700);
     const keys = await generateDeviceKey();
     const body: ProvisionBody = { group, device, csr: await createCsrPem(keys, device), ...cred };
-    const issued = await client.provision(body);
+    const issued = await client.provision(body).catch((error: unknown) => {
+      if (made) ctx.io.files.removeEmptyDir(out);
+      throw error;
+    });
     ctx.io.files.writeFile(keyPath, await exportPrivateKeyPem(keys.privateKey), 0o600);
     ctx.io.files.writeFile(join(out, "cert.pem"), issued.certificate, 0o644);
     ctx.io.files.writeFile(join(out, "ca.pem"), issued.ca, 0o644);
