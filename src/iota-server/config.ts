@@ -1,6 +1,7 @@
 /** iota-server's command line and environment, parsed and checked before anything is opened. */
 
 import { parseArgs } from "node:util";
+import { argumentProblem } from "../core/argument-problem.ts";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { SERVER_EXIT_HELP, usageError } from "./exit.ts";
@@ -125,7 +126,7 @@ function readFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, allowPositionals: false, strict: true });
   } catch (error) {
-    throw usageError((error as Error).message);
+    throw usageError(argumentProblem(error));
   }
 }
 

@@ -1,5 +1,6 @@
 /** Command-line flags: declared once, parsed with node:util parseArgs, every error a usage error (exit 2). */
 
+import { argumentProblem } from "../core/argument-problem.ts";
 import { parseArgs } from "node:util";
 import { nameProblem } from "../core/names.ts";
 import { usageError } from "./exit-codes.ts";
@@ -75,13 +76,7 @@ export function parseFlags(argv: string[], flags: Flag[]): ParsedArgs {
     });
     return { values: values as ParsedArgs["values"], positionals };
   } catch (error) {
-    // Hint: parseArgs messages are already specific ("Unknown option '--cout'"); drop its advice about "--".
-    // Hint: some (a value starting with a dash) span three lines; the reason must stay one line on stderr.
-    throw usageError(
-      (error as Error).message
-        .replace(/\. To specify a positional argument.*$/s, "")
-        .replace(/\s*\n\s*/g, " "),
-    );
+    throw usageError(argumentProblem(error));
   }
 }
 

@@ -1,6 +1,7 @@
 /** The `iotad` command line: declared commands, usage with exit codes, and parsing before anything is touched. */
 
 import { parseArgs } from "node:util";
+import { argumentProblem } from "../core/argument-problem.ts";
 import { DEFAULT_AGENT_CONFIG_PATH } from "../core/agent-config.ts";
 import { EXIT_STATUS_HELP } from "./exit-codes.ts";
 
@@ -61,7 +62,7 @@ export function parseCommandLine(argv: string[]): Invocation {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: FLAGS });
   } catch (error) {
-    return { kind: "error", message: `${(error as Error).message}; see iotad --help` };
+    return { kind: "error", message: `${argumentProblem(error)}; see iotad --help` };
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
