@@ -8,10 +8,14 @@
 import { afterAll, expect, test } from "bun:test";
 import { createServer, type Server, type Socket } from "node:net";
 import mqtt from "mqtt";
-import type { Identity } from "../../src/iotad/identity.ts";
 import { memoryLogger } from "../../src/iotad/logger.ts";
 import { MqttAnnouncer } from "../../src/iotad/mqtt-announcer.ts";
-import { eventually, FakeClock } from "../helpers/agent-support.ts";
+import {
+  ANNOUNCED_IDENTITY,
+  eventually,
+  FakeClock,
+  listenAsBroker,
+} from "../helpers/agent-support.ts";
 
 /** What the broker does with the agent's `offline` publish: acknowledge it, drop the connection, or nothing. */
 type OfflineAnswer = "puback" | "close" | "silence";
@@ -81,19 +85,8 @@ async function fakeBroker(offline: OfflineAnswer): Promise<FakeBroker> {
     });
   });
   servers.push(server);
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return { url: `mqtt://127.0.0.1:${address.port}`, published, sockets };
+  return { url: await listenAsBroker(server), published, sockets };
 }
-
-const IDENTITY = {
-  serial: "0a1b2c",
-  keyPem: "",
-  certPem: "",
-  notBefore: 0,
-  notAfter: Date.now() + 3600_000,
-} as unknown as Identity;
 
 /** An announcer connected to a broker answering its offline publish with `offline`, on a clock the test moves. */
 async function connected(offline: OfflineAnswer, renewing = () => false) {
@@ -113,7 +106,7 @@ async function connected(offline: OfflineAnswer, renewing = () => false) {
     renewing,
     backoff: { minDelay: 60_000, maxDelay: 60_000 },
   });
-  announcer.use(IDENTITY);
+  announcer.use(ANNOUNCED_IDENTITY);
   await eventually(() => announcer.status().state === "connected", "the connection");
   return { broker, clock, log, announcer };
 }

@@ -4,14 +4,13 @@ import { afterAll, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import mqtt from "mqtt";
 import { systemClock } from "../../src/iotad/clock.ts";
-import type { Identity } from "../../src/iotad/identity.ts";
 import { memoryLogger } from "../../src/iotad/logger.ts";
 import {
   type BrokerVerdict,
   isCredentialRefusal,
   MqttAnnouncer,
 } from "../../src/iotad/mqtt-announcer.ts";
-import { eventually } from "../helpers/agent-support.ts";
+import { ANNOUNCED_IDENTITY, eventually, listenAsBroker } from "../helpers/agent-support.ts";
 
 const servers: Server[] = [];
 afterAll(() => {
@@ -25,19 +24,8 @@ async function connackBroker(returnCode: number): Promise<string> {
     socket.on("error", () => {});
   });
   servers.push(server);
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return `mqtt://127.0.0.1:${address.port}`;
+  return await listenAsBroker(server);
 }
-
-const IDENTITY = {
-  serial: "0a1b2c",
-  keyPem: "",
-  certPem: "",
-  notBefore: 0,
-  notAfter: Date.now() + 3600_000,
-} as unknown as Identity;
 
 /** Connects an announcer to a broker answering `returnCode`; the verdicts and the status it reached. */
 async function verdictsFor(returnCode: number) {
@@ -55,7 +43,7 @@ async function verdictsFor(returnCode: number) {
     backoff: { minDelay: 60_000, maxDelay: 60_000 },
     onVerdict: (verdict) => verdicts.push(verdict),
   });
-  announcer.use(IDENTITY);
+  announcer.use(ANNOUNCED_IDENTITY);
   await eventually(() => announcer.status().lastError !== null, `CONNACK ${returnCode}`);
   const status = announcer.status();
   await announcer.stop();

@@ -1,7 +1,29 @@
-/** Test support for the device agent: a fake clock, an in-process transport to a test service, and polling. */
+/**
+ * Test support for the device agent: a fake clock, an in-process transport to a test service, polling, and
+ * what the MQTT announcer's tests share (a TCP "broker" on loopback, an identity to announce).
+ */
 
+import type { Server } from "node:net";
 import type { Clock } from "../../src/iotad/clock.ts";
 import type { HttpAnswer, HttpTransport } from "../../src/iotad/http-transport.ts";
+import type { Identity } from "../../src/iotad/identity.ts";
+
+/** An identity for the announcer, which reads only its serial and validity (no key or certificate). */
+export const ANNOUNCED_IDENTITY = {
+  serial: "0a1b2c",
+  keyPem: "",
+  certPem: "",
+  notBefore: 0,
+  notAfter: Date.now() + 3600_000,
+} as unknown as Identity;
+
+/** Starts `server` (a test's TCP "broker") on a loopback port; the mqtt:// URL to reach it. */
+export async function listenAsBroker(server: Server): Promise<string> {
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return `mqtt://127.0.0.1:${address.port}`;
+}
 
 interface FakeTimer {
   id: number;
