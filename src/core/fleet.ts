@@ -24,7 +24,7 @@ export interface GroupStatus {
   overdueRenewals: number;
 }
 
-/** Renewals planned per bucket from `from`, over the next renewal period (2/3 of the longest validity). */
+/** Renewals planned per bucket from `from`, through the latest a renewal can be planned (2/3 + 1/40 of the longest validity). */
 export interface RenewalForecast {
   from: string;
   bucketSeconds: number;

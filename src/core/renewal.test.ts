@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import {
   DEFAULT_BACKOFF,
   DEFAULT_RENEWAL_POLICY,
+  latestRenewal,
   renewalDelay,
   renewalTime,
   retryDelay,
@@ -48,6 +49,22 @@ describe("renewalTime", () => {
     expect(renewalTime(CERT, narrow, fixed(0.5), true)).toBe(
       renewalTime(CERT, narrow, fixed(0.5), false),
     );
+  });
+
+  test("latestRenewal bounds every planned renewal, first or not, and is reached", () => {
+    for (const policy of [
+      DEFAULT_RENEWAL_POLICY,
+      { ...DEFAULT_RENEWAL_POLICY, spreadFirst: false },
+    ]) {
+      const bound = latestRenewal(policy) * LIFETIME;
+      let highest = 0;
+      for (let i = 0; i <= 1000; i++)
+        for (const first of [true, false])
+          highest = Math.max(highest, renewalTime(CERT, policy, fixed(i / 1000 - 1e-12), first));
+      expect(highest).toBeLessThanOrEqual(bound);
+      expect(bound - highest).toBeLessThan(LIFETIME / 1000);
+    }
+    expect(latestRenewal(DEFAULT_RENEWAL_POLICY)).toBeCloseTo(2 / 3 + 1 / 40, 12);
   });
 
   test("is relative to notBefore and scales with the lifetime", () => {

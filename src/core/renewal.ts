@@ -22,6 +22,14 @@ export const DEFAULT_RENEWAL_POLICY: RenewalPolicy = {
   spreadFirst: true,
 };
 
+/**
+ * The latest a planned renewal can come, as a fraction of the certificate's lifetime: `fraction`, or for a
+ * first renewal spread over a whole period (spreadFirst) up to `jitter / 2` later.
+ */
+export function latestRenewal(policy: RenewalPolicy): number {
+  return policy.spreadFirst ? policy.fraction + policy.jitter / 2 : policy.fraction;
+}
+
 /** The validity period of a certificate, in epoch milliseconds. */
 export interface Validity {
   notBefore: number;

@@ -79,12 +79,13 @@ describe("GET /v1/status and /v1/groups/{group}/status", () => {
       2, 2, 0,
     ]);
     expect(before.overdueSlackSeconds).toBe(3600);
-    // From the current hour to past now + the longest renewal period (2/3 of 30 days): each device renews once.
+    // From the current hour to past now + the longest renewal period: each device renews once. A first renewal
+    // is spread up to 2/3 + 1/40 of the lifetime (30 days: 480 + 18 hours), so the forecast reaches that far.
     expect(before.forecast.bucketSeconds).toBe(3600);
     const from = Date.parse(before.forecast.from);
     expect(from % HOUR).toBe(0);
     expect(svc.clock.now - from).toBeLessThan(HOUR);
-    const hours = Math.ceil((svc.clock.now - from + 480 * HOUR) / HOUR);
+    const hours = Math.ceil((svc.clock.now - from + 498 * HOUR) / HOUR);
     expect(before.forecast.renewals).toHaveLength(hours);
     const expected = new Array<number>(hours).fill(0);
     for (const d of ["l-1", "l-2", "l-3", "f-1", "f-2"]) {
@@ -95,7 +96,7 @@ describe("GET /v1/status and /v1/groups/{group}/status", () => {
     const fans = await json<FleetStatus>(svc, "/v1/groups/fans/status");
     expect(fans.forecast.renewals.reduce((a, b) => a + b, 0)).toBe(2);
     expect(fans.forecast.renewals.length).toBe(
-      Math.ceil((svc.clock.now - from + 40 * 60_000) / HOUR),
+      Math.ceil((svc.clock.now - from + 41.5 * 60_000) / HOUR),
     );
 
     // Two hours on: the fans' 1-hour certificates expired without renewing, so their renewals are overdue.

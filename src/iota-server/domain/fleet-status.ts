@@ -1,7 +1,7 @@
 /** The fleet summary of a tenant or a group: devices by state, readiness, expiry, overdue renewals, forecast. */
 
 import type { DeviceCounts, FleetStatus, GroupStatus } from "../../core/fleet.ts";
-import { DEFAULT_RENEWAL_POLICY } from "../../core/renewal.ts";
+import { DEFAULT_RENEWAL_POLICY, latestRenewal } from "../../core/renewal.ts";
 import type { GroupDue, GroupSelection, GroupTally } from "../store/fleet-store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
@@ -126,8 +126,9 @@ export async function fleetStatus(
   }
   const fromHour = Math.floor(now / BUCKET_MS);
   // Hint: the renewal period of the longest-lived certificates (each device renews once within it), from now:
-  // the buckets start at the current hour and reach past now + period.
-  const period = longestValidity * 1000 * DEFAULT_RENEWAL_POLICY.fraction;
+  // the buckets start at the current hour and reach past now + period, where period is the latest a renewal
+  // can be planned (a first renewal is spread up to jitter/2 past 2/3 of the lifetime).
+  const period = longestValidity * 1000 * latestRenewal(DEFAULT_RENEWAL_POLICY);
   const hours = Math.ceil((now - fromHour * BUCKET_MS + period) / BUCKET_MS);
   const status: FleetStatus = {
     at: new Date(now).toISOString(),
