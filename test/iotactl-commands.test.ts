@@ -151,7 +151,7 @@ describe("add device", () => {
     writeFileSync(join(dir, "export.txt"), "\ufeffbom-1\r\nbom-2\r\nbom-1\r\nnb\u00a0sp\r\n");
     const r = await cli(["add", "device", "-g", "g", "--from-file", "export.txt"]);
     expect(r.stdout).toBe("created: 2\nalready existed: 0\ninvalid: 1\n");
-    expect(r.stderr).toContain('1 repeated name ignored (each device is created once): "bom-1"');
+    expect(r.stderr).toContain('1 repeated name ignored (each is used once): "bom-1"');
     expect(r.stderr).toContain('invalid name "nb\\u00a0sp": contains U+00A0');
     expect(r.code).toBe(1);
     const list = await cli(["list", "devices", "-g", "g", "--json"]);

@@ -65,6 +65,18 @@ export interface Io {
   onInterrupt?: (handler: () => void) => () => void;
 }
 
+/**
+ * A stop that Ctrl-C asks for, for a command that works in steps (batches, files): `stopped()` turns true at
+ * the first Ctrl-C, and `release()` gives Ctrl-C back its default (end at once) when the steps are done.
+ */
+export function stopOnInterrupt(io: Io): { stopped: () => boolean; release: () => void } {
+  let stop = false;
+  const release = io.onInterrupt?.(() => {
+    stop = true;
+  });
+  return { stopped: () => stop, release: () => release?.() };
+}
+
 /** {@link Files} on the real file system. */
 export const systemFiles: Files = {
   readText: (path) => readFileSync(path, "utf8"),

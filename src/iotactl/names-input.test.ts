@@ -40,7 +40,7 @@ describe("name lists", () => {
       repeated: ["b", "a"],
     });
     expect(repeatedWarning(3, ["b", "a"])).toBe(
-      '3 repeated names ignored (each device is created once): "b", "a"',
+      '3 repeated names ignored (each is used once): "b", "a"',
     );
     const many = ["n1", "n2", "n3", "n4", "n5", "n6", "n7"];
     expect(repeatedWarning(7, many)).toEndWith('"n4", "n5" and 2 more');

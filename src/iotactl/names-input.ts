@@ -71,5 +71,5 @@ export function dedupe(names: string[]): {
 export function repeatedWarning(duplicates: number, repeated: string[]): string {
   const shown = repeated.slice(0, 5).map(visibleText).join(", ");
   const more = repeated.length > 5 ? ` and ${repeated.length - 5} more` : "";
-  return `${duplicates} repeated ${duplicates === 1 ? "name" : "names"} ignored (each device is created once): ${shown}${more}`;
+  return `${duplicates} repeated ${duplicates === 1 ? "name" : "names"} ignored (each is used once): ${shown}${more}`;
 }

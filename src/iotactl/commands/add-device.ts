@@ -11,6 +11,7 @@ import {
 } from "../flags.ts";
 import { EXIT, CliError, usageError } from "../exit-codes.ts";
 import { printJson } from "../output.ts";
+import { stopOnInterrupt } from "../io.ts";
 import { MAX_NAMES, dedupe, repeatedWarning, numberedNames, readNameList } from "../names-input.ts";
 import { DEFAULT_BATCH_SIZE, createInBatches } from "../bulk.ts";
 import { BULK_MAX_NAMES } from "../../core/wire.ts";
@@ -177,18 +178,15 @@ characters one dash, at most 63 characters (the value's end kept). Values that c
     if (names.length === 0 && (made?.invalid.length ?? 0) === 0)
       throw usageError(`${from.kind === "file" ? from.path : "the list"} holds no device names`);
     if (duplicates > 0) ctx.console.warn(repeatedWarning(duplicates, repeated));
-    let stop = false;
-    const release = ctx.io.onInterrupt?.(() => {
-      stop = true;
-    });
+    const interrupt = stopOnInterrupt(ctx.io);
     const summary = await createInBatches(
       client,
       group,
       names,
       batchSize,
       ctx.console.progress,
-      () => stop,
-    ).finally(() => release?.());
+      interrupt.stopped,
+    ).finally(interrupt.release);
     if (made !== undefined) summary.invalid.unshift(...made.invalid);
     ctx.console.endProgress();
     if (ctx.json)

@@ -9,6 +9,7 @@ import { CliError, EXIT, usageError } from "../exit-codes.ts";
 import { dedupe, readNameList, repeatedWarning } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { counted, printJson } from "../output.ts";
+import { stopOnInterrupt } from "../io.ts";
 import { goldenFlags, writeGolden } from "../golden-config.ts";
 import { checkConfig, configTemplate } from "../gen-config-template.ts";
 import { checkDeviceNames, checkGroupSecret } from "../gen-config-check.ts";
@@ -203,14 +204,11 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
       await checkDeviceNames(ctx, client, view, names);
     }
     ctx.io.files.mkdir(out, 0o700);
-    let stop = false;
-    const release = ctx.io.onInterrupt?.(() => {
-      stop = true;
-    });
+    const interrupt = stopOnInterrupt(ctx.io);
     // Hint: a stop ends the list here; the configs in flight are finished whole and the folder synced.
     function* configs(): Generator<NamedText> {
       for (const device of names) {
-        if (stop) return;
+        if (interrupt.stopped()) return;
         const config: AgentConfigInput = {
           ...base,
           device,
@@ -225,7 +223,7 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
       .writeFiles(out, configs(), 0o600, (done) => {
         if (done % PROGRESS_EVERY === 0 || done === total) ctx.console.progress(done, total);
       })
-      .finally(() => release?.());
+      .finally(interrupt.release);
     ctx.console.endProgress();
     if (count < total)
       throw new CliError(
