@@ -48,7 +48,12 @@ describe("config file", () => {
       'field "mqtt.caFile"',
       "no such file",
     ],
-    ["{ not json", "is not valid JSON", ""],
+    ["{ not json", "is not valid JSON at line 1, column 3: ", ""],
+    [
+      '{\n  "server": "https://x",\n  "group": "g"\n  "device": "d"\n}',
+      "is not valid JSON at line 4, column 3",
+      "",
+    ],
   ])("names the file, the field and what was expected (%#)", (config, field, expected) => {
     const result = load(config);
     expect(result.ok).toBe(false);

@@ -1,5 +1,6 @@
 /** The agent's settings: the config file, validated, with secrets and CA files read and paths resolved. */
 
+import { jsonErrorPlace } from "../core/json-error-place.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
 import { AgentConfigSchema, type AgentConfig } from "../core/agent-config.ts";
@@ -65,7 +66,12 @@ export function loadSettings(
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, errors: [`${file}: is not valid JSON: ${(error as Error).message}`] };
+    const place = jsonErrorPlace(text);
+    const where = place === undefined ? "" : ` at line ${place.line}, column ${place.column}`;
+    return {
+      ok: false,
+      errors: [`${file}: is not valid JSON${where}: ${(error as Error).message}`],
+    };
   }
   const parsed = v.safeParse(AgentConfigSchema, json);
   if (!parsed.success) {
