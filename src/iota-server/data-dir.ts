@@ -1,7 +1,10 @@
 /** The server's data folder: created 0700, never loosened or tightened; the master key and admin token files 0600. */
 
 import {
+  accessSync,
+  chmodSync,
   closeSync,
+  constants,
   fchmodSync,
   existsSync,
   fsyncSync,
@@ -109,6 +112,13 @@ export function ensureDataDir(dir: string): void {
     throw cannotStart(
       `The data folder ${dir} belongs to user ${stat.uid}, not to the user running iota-server (${uid}); that user could replace the master key and database in it. Use it as its owner, or ${USE_OWN_FOLDER}`,
     );
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw cannotStart(
+      `The data folder ${dir} cannot be written by the user running iota-server${uid === undefined ? "" : ` (${uid})`}; it writes its database, keys and admin token there. Give it write access (chmod u+w), or ${USE_OWN_FOLDER}`,
+    );
+  }
   const mode = stat.mode & 0o7777;
   if (mode & 0o022)
     throw cannotStart(
@@ -127,11 +137,49 @@ export function decodeMasterKey(text: string, source: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** The master key: from the environment when given, else DIR/master.key, created on first start. */
-export function loadMasterKey(dir: string, fromEnv?: string): Uint8Array {
-  if (fromEnv) return decodeMasterKey(fromEnv, "IOTA_MASTER_KEY");
+/**
+ * The master key and where it came from: the environment when given, else DIR/master.key. The file is created
+ * only for a database that holds no sealed key yet (`mayCreate`): a new key could not open those, so a
+ * replica or a restored backup without the key stops (exit 3) instead of writing a key that never fits.
+ */
+export function loadMasterKey(
+  dir: string,
+  fromEnv: string | undefined,
+  mayCreate: boolean,
+): { key: Uint8Array; source: string } {
+  if (fromEnv)
+    return { key: decodeMasterKey(fromEnv, "IOTA_MASTER_KEY"), source: "IOTA_MASTER_KEY" };
   const path = join(dir, "master.key");
-  if (!existsSync(path))
+  if (!existsSync(path)) {
+    if (!mayCreate)
+      throw cannotStart(
+        `${path} is missing, and the database already holds keys sealed with a master key: copy the master.key of the data folder the database was created in (restore it with a backup), or give the other replicas' key in IOTA_MASTER_KEY`,
+      );
     writeSecretFile(path, `${Buffer.from(newMasterKey()).toString("base64url")}\n`);
-  return decodeMasterKey(readFileSync(path, "utf8"), path);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw cannotStart(
+      `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); it must be a file the user running iota-server can read`,
+    );
+  }
+  return { key: decodeMasterKey(text, path), source: path };
+}
+
+/**
+ * Sets the SQLite database's files (`file`, `-wal`, `-shm`) to 0600 when others may read them, as a copy
+ * restored by `sqlite3 .backup` (0644) is; returns what it changed. Hint: new files are 0600 already (umask 077).
+ */
+export function tightenDatabaseFiles(file: string): string[] {
+  const changed: string[] = [];
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (!existsSync(path)) continue;
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) === 0) continue;
+    chmodSync(path, 0o600);
+    changed.push(`${path} (was ${mode.toString(8).padStart(4, "0")})`);
+  }
+  return changed;
 }

@@ -3,17 +3,17 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Sealer } from "./ca/sealer.ts";
+import { SealedUnderAnotherKey, Sealer } from "./ca/sealer.ts";
 import type { CertificateAuthority } from "./ca/authority.ts";
 import { openStore } from "./store/sql-store.ts";
-import { durableStore } from "./store/group-commit.ts";
+import { durableStore, sqliteFileOf } from "./store/group-commit.ts";
 import type { Store } from "./store/store.ts";
 import { Tenants, DEFAULT_TENANT } from "./domain/tenants.ts";
 import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
 import { listenProblem, startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
-import { ensureDataDir, loadMasterKey, writeSecretFile } from "./data-dir.ts";
+import { ensureDataDir, loadMasterKey, tightenDatabaseFiles, writeSecretFile } from "./data-dir.ts";
 import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
@@ -70,10 +70,27 @@ export async function startServer(
 ): Promise<RunningServer> {
   const now = extras.now ?? Date.now;
   ensureDataDir(options.data);
-  const sealer = new Sealer(loadMasterKey(options.data, options.masterKey));
+  const file = sqliteFileOf(options.db);
+  if (file !== undefined)
+    for (const changed of tightenDatabaseFiles(file))
+      log.info(`${changed}: others could read it; set to 0600`);
   const store: Store = durableStore(await openStore(options.db), options.db, (problem) =>
     log.error(problem),
   );
+  let sealer: Sealer;
+  let serverCa: CertificateAuthority;
+  try {
+    // Hint: a database that holds sealed keys needs the key it was created with; a new one is made only for an empty one.
+    const holdsKeys =
+      (await store.getServerCa()) !== undefined ||
+      (await store.getTenant(DEFAULT_TENANT)) !== undefined;
+    const master = loadMasterKey(options.data, options.masterKey, !holdsKeys);
+    sealer = new Sealer(master.key);
+    serverCa = await openServerCa(store, sealer, master.source, options.data, now());
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const context: DomainContext = {
     store,
     sealer,
@@ -93,10 +110,9 @@ export async function startServer(
   }
   if (!newAdminToken && !existsSync(adminTokenPath)) {
     log.info(
-      `the default tenant exists but ${adminTokenPath} does not; it was written by the replica that created the tenant`,
+      `the default tenant exists but ${adminTokenPath} does not: it was written where the tenant was created (another replica, or the folder a restored database came from): copy it from there, or \`iota-server rotate-admin-token --data ${options.data}\` writes a new one here and ends the old one`,
     );
   }
-  const serverCa = await loadServerCa(store, sealer, options.data, now());
   const validity = extras.serverCertValiditySeconds ?? SERVER_CERT_VALIDITY_SECONDS;
   const machineName = hostname();
   const tls = await startTls(options, serverCa, validity, machineName, log, now);
@@ -239,4 +255,22 @@ function apiUrl(options: ServerConfig, port: number, machineName: string): strin
   if (isWildcardHost(host))
     host = options.tls.kind === "self" ? (options.tls.hostnames[0] ?? machineName) : machineName;
   return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** The server CA, opened with the master key from `source`; exit 3 when that key is not the database's. */
+async function openServerCa(
+  store: Store,
+  sealer: Sealer,
+  source: string,
+  dataDir: string,
+  now: number,
+): Promise<CertificateAuthority> {
+  try {
+    return await loadServerCa(store, sealer, dataDir, now);
+  } catch (error) {
+    if (!(error instanceof SealedUnderAnotherKey)) throw error;
+    throw cannotStart(
+      `the master key from ${source} does not open the keys sealed in the database: every replica, and a restored backup, needs the master key the database was created with (DIR/master.key or IOTA_MASTER_KEY)`,
+    );
+  }
 }

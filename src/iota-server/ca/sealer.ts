@@ -10,6 +10,14 @@ const VERSION = "v1";
 /** Opened values {@link Sealer.openCached} remembers; the oldest is forgotten first. */
 const MAX_CACHED = 1024;
 
+/** A sealed value this master key cannot open: it was sealed under another key (or changed). */
+export class SealedUnderAnotherKey extends Error {
+  constructor() {
+    super("the value was sealed under another master key, or changed");
+    this.name = "SealedUnderAnotherKey";
+  }
+}
+
 /** Encrypts and decrypts short secrets with one 256-bit master key. */
 export class Sealer {
   private readonly key: Buffer;
@@ -42,10 +50,14 @@ export class Sealer {
     const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(ivText, "base64url"));
     decipher.setAAD(Buffer.from(context, "utf8"));
     decipher.setAuthTag(body.subarray(body.length - 16));
-    return Buffer.concat([
-      decipher.update(body.subarray(0, body.length - 16)),
-      decipher.final(),
-    ]).toString("utf8");
+    try {
+      return Buffer.concat([
+        decipher.update(body.subarray(0, body.length - 16)),
+        decipher.final(),
+      ]).toString("utf8");
+    } catch {
+      throw new SealedUnderAnotherKey();
+    }
   }
 
   /**
