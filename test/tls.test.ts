@@ -91,6 +91,11 @@ test("--tls-cert/--tls-key serve the operator's certificate; SIGHUP reloads it, 
     args: ["--tls-cert", one.chain, "--tls-key", one.key],
   });
   try {
+    // The start lines point clients at the operator's CA, not at the service's own server CA.
+    expect(server.output()).toContain(
+      `TLS:         ${one.chain} (SIGHUP reloads it; clients trust its CA: iotactl configure --ca-file)`,
+    );
+    expect(server.output()).not.toContain("SHA-256 fingerprint");
     const port = Number(new URL(server.url).port);
     const served = await peerCertificate(port, await Bun.file(one.root).text());
     expect(served.subject).toContain("CN=one server");

@@ -46,11 +46,18 @@ async function main(): Promise<number> {
   }
   const server = await startServer(options, log);
   process.stdout.write(`iota-server ${VERSION} listening on ${server.url}\n`);
-  if (options.tls.kind === "operator")
-    process.stdout.write(`  TLS:         ${options.tls.certFile} (SIGHUP reloads it)\n`);
-  process.stdout.write(
-    `  server CA:   ${server.serverCaPath} (SHA-256 fingerprint ${server.serverCaFingerprint})\n`,
-  );
+  if (options.tls.kind === "operator") {
+    // Hint: the API then serves the operator's chain; clients trust its CA, not the service's own server CA.
+    process.stdout.write(
+      `  TLS:         ${options.tls.certFile} (SIGHUP reloads it; clients trust its CA: iotactl configure --ca-file)\n`,
+    );
+    process.stdout.write(
+      `  server CA:   ${server.serverCaPath} (the service's own, for the MQTT broker and its monitor; not the API's)\n`,
+    );
+  } else
+    process.stdout.write(
+      `  server CA:   ${server.serverCaPath} (SHA-256 fingerprint ${server.serverCaFingerprint})\n`,
+    );
   if (server.broker)
     process.stdout.write(
       `  mqtt broker: ${server.broker.url} (mutual TLS; its certificate is from the server CA)\n`,

@@ -91,7 +91,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const wantsBroker = (options.args ?? []).includes("--mqtt-listen");
   await new Promise<void>((done, fail) => {
     const check = () => {
-      const ready = /SHA-256 fingerprint/.test(out) && (!wantsBroker || /mqtt broker: /.test(out));
+      const ready = / server CA: /.test(out) && (!wantsBroker || /mqtt broker: /.test(out));
       // Hint: the start lines come in several writes; "database:" is written after the listeners' lines.
       if (ready && /listening on /.test(out) && / database: /.test(out)) return done();
       if (proc.exitCode !== null)
