@@ -69,12 +69,47 @@ export function problemResponse(error: IotaError): Response {
   return problemAnswer(STATUS_OF[error.kind], error.message, extra);
 }
 
-/** The answer for an error thrown by `method path`: expected errors as they are, anything else as a logged 500 without details. */
+/** Seconds a client is asked to wait when the database is unavailable. */
+const DATABASE_RETRY_AFTER = 5;
+
+/**
+ * The code of an error that says the database cannot be used right now (PostgreSQL down or unreachable, SQLite
+ * locked past its busy timeout); undefined for any other error. Hint: Bun.SQL names its connection failures
+ * ERR_POSTGRES_CONNECTION_* and its timeouts ERR_POSTGRES_*_TIMEOUT.
+ */
+export function databaseUnavailable(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return undefined;
+  if (/^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT)$/.test(code)) return code;
+  const network = [
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "SQLITE_BUSY",
+  ];
+  return network.includes(code) ? code : undefined;
+}
+
+/**
+ * The answer for an error thrown by `method path`: expected errors as they are, an unavailable database as a 503
+ * a client retries, anything else as a logged 500 without details.
+ */
 export function errorResponse(log: Logger, error: Error, method: string, path: string): Response {
   if (isIotaError(error)) return problemResponse(error);
   const status = (error as { status?: unknown }).status;
   if (typeof status === "number" && status >= 400 && status < 500)
     return problemAnswer(status, error.message);
+  const unavailable = databaseUnavailable(error);
+  if (unavailable !== undefined) {
+    log.error(
+      `${logText(method)} ${logText(path)} failed: the database is unavailable (${unavailable})`,
+    );
+    return problemAnswer(503, "The database is unavailable; retry later", {
+      retryAfter: DATABASE_RETRY_AFTER,
+    });
+  }
   log.error(`${logText(method)} ${logText(path)} failed: ${error.stack ?? error.message}`);
   return problemAnswer(500, "The service failed to handle this request; it has been logged");
 }
