@@ -68,28 +68,11 @@ test("a second iota-server on the port of a running one exits 3 instead of shari
 test("a taken MQTT or metrics port exits 3 naming its flag", async () => {
   const held = await holdPort();
   try {
-    const mqtt = runServer(
-      "mqtt",
-      "--listen",
-      "127.0.0.1:0",
-      "--mqtt-listen",
-      `127.0.0.1:${held.port}`,
-    );
-    expect(mqtt.stderr).toContain(
-      `cannot listen on 127.0.0.1:${held.port} (--mqtt-listen): ${IN_USE}`,
-    );
-    expect(mqtt.status).toBe(3);
-    const metrics = runServer(
-      "metrics",
-      "--listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      `127.0.0.1:${held.port}`,
-    );
-    expect(metrics.stderr).toContain(
-      `cannot listen on 127.0.0.1:${held.port} (--metrics-listen): ${IN_USE}`,
-    );
-    expect(metrics.status).toBe(3);
+    for (const flag of ["--mqtt-listen", "--metrics-listen"]) {
+      const r = runServer(flag.slice(2), "--listen", "127.0.0.1:0", flag, `127.0.0.1:${held.port}`);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${held.port} (${flag}): ${IN_USE}`);
+      expect(r.status).toBe(3);
+    }
   } finally {
     held.server.close();
   }

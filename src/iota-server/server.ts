@@ -143,13 +143,18 @@ export async function startServer(
     );
   }
   const renewal = tls.renew?.((next) => listener.replaceTls(next));
+  /** Stops what has started when a later part of the start fails. */
+  const abandon = async (started?: FleetServices) => {
+    renewal?.stop();
+    await started?.stop();
+    await listener.stop();
+    await store.close();
+  };
   let fleet: FleetServices;
   try {
     fleet = await startFleetServices(options, context, http, serverCa.certPem, log);
   } catch (error) {
-    renewal?.stop();
-    await listener.stop();
-    await store.close();
+    await abandon();
     throw error;
   }
   let broker: EmbeddedBroker | undefined;
@@ -167,10 +172,7 @@ export async function startServer(
         readiness: (change) => fleet.recorder.report(change),
       });
     } catch (error) {
-      renewal?.stop();
-      await fleet.stop();
-      await listener.stop();
-      await store.close();
+      await abandon(fleet);
       throw cannotStart(
         `cannot listen on ${host}:${port} (--mqtt-listen): ${listenProblem(error)}`,
       );
