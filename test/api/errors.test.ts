@@ -131,6 +131,10 @@ describe("unknown routes", () => {
     ["GET", "/v2/groups"],
     ["GET", "/nope"],
     ["GET", "/v1/groups/g/devices/d/nope"],
+    // Hint: a trailing slash names no route either; it was a 405 that offered the very method used.
+    ["GET", "/v1/groups/g/devices/d/"],
+    ["GET", "/v1/groups/"],
+    ["GET", "/v1/ca/"],
   ] as [string, string][])("%s %s is a 404 problem", async (method, path) => {
     const svc = await createTestService();
     const res = await svc.call(method, path);

@@ -16,7 +16,8 @@ function patternOf(path: string): RegExp {
             : part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"),
       )
       .join("/");
-    regex = new RegExp(`^${source}/?$`);
+    // Hint: exactly the path the router matches; a trailing slash is another path, a 404 there too.
+    regex = new RegExp(`^${source}$`);
     patterns.set(path, regex);
   }
   return regex;
