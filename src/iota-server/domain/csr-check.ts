@@ -48,6 +48,19 @@ function keyEncodingProblem(spki: Uint8Array): string {
 }
 
 /**
+ * Why a CSR's signature algorithm is refused; undefined for ECDSA with SHA-256, the one IoTA takes (the plain
+ * shape's reader takes no other). Hint: @peculiar/x509 verifies any hash the request names, SHA-1 included.
+ */
+export function signatureProblem(algorithm: { name?: string; hash?: unknown }): string | undefined {
+  const hash = (algorithm.hash as { name?: string } | undefined)?.name;
+  if (algorithm.name === "ECDSA" && hash === "SHA-256") return undefined;
+  const got = hash
+    ? `${algorithm.name ?? "an unknown algorithm"} with ${hash}`
+    : (algorithm.name ?? "an unknown algorithm");
+  return `is signed with ${got}; IoTA takes device requests signed with ECDSA and SHA-256`;
+}
+
+/**
  * The checks on the plain CSR shape, its signature verified on the raw bytes; undefined when the key will not
  * import (a point off the curve), which the general parser then names.
  */
@@ -108,6 +121,8 @@ export async function checkCsr(pem: string, device: string, field = "csr"): Prom
     throw invalidField(field, `has a ${got} key; IoTA device keys are ECDSA P-256`);
   }
   if (!isCanonicalP256Spki(spki)) throw invalidField(field, keyEncodingProblem(spki));
+  const signedWith = signatureProblem(csr.signatureAlgorithm);
+  if (signedWith) throw invalidField(field, signedWith);
   let verified = false;
   try {
     verified = await csr.verify();

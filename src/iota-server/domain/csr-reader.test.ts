@@ -9,7 +9,7 @@ import { crypto, x509 } from "../../core/x509.ts";
 import { EC_P256, createCsrPem, generateDeviceKey, publicKeyHash } from "../../core/csr.ts";
 import { decodePem, encodePem, toArrayBuffer } from "../../core/pem.ts";
 import { invalidField, isIotaError } from "../../core/errors.ts";
-import { checkCsr } from "./csr-check.ts";
+import { checkCsr, signatureProblem } from "./csr-check.ts";
 import { hasCsrFrame, hasExplicitCurve, readPlainCsr } from "./csr-reader.ts";
 
 /** The CSR checks as they were written on @peculiar/x509 alone: the reference the lean path must match. */
@@ -59,6 +59,8 @@ async function referenceCheck(
       `carries its public key ${what}; IoTA takes a P-256 key only as the uncompressed point with the named curve (RFC 5480), so that one key has one encoding`,
     );
   }
+  const signedWith = signatureProblem(csr.signatureAlgorithm);
+  if (signedWith) throw invalidField("csr", signedWith);
   const verified = await csr.verify().catch(() => false);
   if (!verified)
     throw invalidField(
@@ -196,7 +198,21 @@ describe("checkCsr on the lean path", () => {
       ["-sha384", "-subj", "/CN=dev-2"],
     );
     expect(readPlainCsr(new Uint8Array(decodePem(sha384)[0]?.der ?? []))).toBeUndefined();
-    await expectSameAnswer(sha384, "dev-2");
+    expect(await expectSameAnswer(sha384, "dev-2")).toContain(
+      "is signed with ECDSA with SHA-384; IoTA takes device requests signed with ECDSA and SHA-256",
+    );
+    for (const hash of ["sha1", "sha512"]) {
+      const other = opensslCsr(
+        hash,
+        ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        [`-${hash}`, "-subj", "/CN=dev-2"],
+      );
+      const answer = await checkCsr(other, "dev-2").then(
+        () => "issued",
+        (error: Error) => error.message,
+      );
+      expect(answer).toContain(`is signed with ECDSA with SHA-${hash.slice(3)}`);
+    }
     const secp224k1 = opensslCsr(
       "secp224k1",
       ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp224k1"],
