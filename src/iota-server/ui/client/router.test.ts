@@ -36,3 +36,16 @@ test("anything else is not found, and unknown query keys are dropped", () => {
   });
   expect(parseRoute("")).toEqual({ page: "overview" });
 });
+
+test("a segment that is not a name is not found: a broken escape, `.`, `..` or an escaped slash", () => {
+  for (const hash of [
+    "#/groups/g1/devices/d1%E0",
+    "#/groups/%",
+    "#/groups/..",
+    "#/groups/.",
+    "#/groups/g1/devices/..",
+    "#/groups/%2E%2E/devices/d1",
+    "#/groups/a%2Fb",
+  ])
+    expect(parseRoute(hash)).toEqual({ page: "not-found", hash });
+});

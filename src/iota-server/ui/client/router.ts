@@ -28,10 +28,8 @@ const QUERY_KEYS = ["q", "state", "online", "expiring", "overdue", "cursor"] as 
 export function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(search);
-  const parts = path
-    .split("/")
-    .filter((p) => p !== "")
-    .map(decodeURIComponent);
+  const parts = segments(path);
+  if (parts === undefined) return { page: "not-found", hash };
   if (parts.length === 0) {
     const cursor = params.get("cursor");
     return cursor ? { page: "overview", cursor } : { page: "overview" };
@@ -41,6 +39,26 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === "groups" && parts[2] === "devices" && parts.length === 4)
     return { page: "device", group: parts[1] as string, device: parts[3] as string };
   return { page: "not-found", hash };
+}
+
+/**
+ * The decoded segments of a fragment's path; undefined when one is not a name: a broken escape, or `.` and
+ * `..`, which the browser would resolve against the API's path when the page asks for it.
+ */
+function segments(path: string): string[] | undefined {
+  const parts: string[] = [];
+  for (const raw of path.split("/")) {
+    if (raw === "") continue;
+    let part: string;
+    try {
+      part = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+    if (part === "." || part === ".." || part.includes("/")) return undefined;
+    parts.push(part);
+  }
+  return parts;
 }
 
 function groupQuery(params: URLSearchParams): GroupQuery {
