@@ -65,6 +65,8 @@ test("the service renews its own server certificate before it expires, without a
   try {
     const port = Number(new URL(server.url).port);
     const first = await peerCertificate(port, server.serverCaPem);
+    // Hint: the API's certificate says it is the API's; the embedded broker's says "IoTA broker".
+    expect(first.subject).toContain("O=IoTA API");
     let current = first;
     const deadline = Date.now() + 15_000;
     while (current.serialNumber === first.serialNumber && Date.now() < deadline) {

@@ -241,7 +241,7 @@ async function startTls(
     options.listen.host,
     mode.hostnames.length > 0 ? mode.hostnames : [machineName],
   );
-  const issue = () => issueServerCertificate(serverCa, names, validity, now());
+  const issue = () => issueServerCertificate(serverCa, names, "API", validity, now());
   const first = await issue();
   return {
     initial: first,

@@ -123,6 +123,7 @@ describe("embedded broker", () => {
     expect(fixture.broker.caPem).not.toBe(tenantCa);
     expect(cert.checkIssued(new X509Certificate(tenantCa))).toBe(false);
     expect(cert.checkIssued(new X509Certificate(fixture.broker.caPem))).toBe(true);
+    expect(cert.subject).toContain("O=IoTA broker");
     expect(cert.subjectAltName).toContain("DNS:localhost");
     expect(cert.subjectAltName).toContain("IP Address:127.0.0.1");
     expect(cert.keyUsage).toContain("1.3.6.1.5.5.7.3.1");

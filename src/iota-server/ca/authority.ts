@@ -16,6 +16,9 @@ const ROOT_VALIDITY_MS = 20 * 365 * 86400_000;
 /** A CRL is valid for a day; the service signs a fresh one whenever it changes or half of that passed. */
 export const CRL_VALIDITY_MS = 86400_000;
 
+/** Which of the service's listeners a server certificate is for: its subject's organisation says so. */
+export type ServerRole = "API" | "broker";
+
 /** What {@link CertificateAuthority.issue} and {@link CertificateAuthority.issueServer} produced. */
 export interface IssuedDeviceCertificate {
   pem: string;
@@ -122,18 +125,20 @@ export class CertificateAuthority {
   }
 
   /**
-   * Issues a TLS server certificate (EKU serverAuth) for an MQTT broker of this tenant, naming `dnsNames` and
-   * `ipAddresses` in its SAN. Kept apart from {@link issue}: a broker is not a device and is not in the device table.
+   * Issues a TLS server certificate (EKU serverAuth) for one of the service's listeners, `role` naming which
+   * (the API, the MQTT broker) in its subject, with `dnsNames` and `ipAddresses` in its SAN. Kept apart from
+   * {@link issue}: a listener is not a device and is not in the device table.
    */
   async issueServer(
     names: { dnsNames: string[]; ipAddresses: string[] },
+    role: ServerRole,
     publicKey: CryptoKey,
     validitySeconds: number,
     now: number,
   ): Promise<IssuedDeviceCertificate> {
-    const cn = names.dnsNames[0] ?? names.ipAddresses[0] ?? "broker";
+    const cn = names.dnsNames[0] ?? names.ipAddresses[0] ?? role;
     return await this.issueLeaf(
-      `CN=${cn}, O=IoTA broker`,
+      `CN=${cn}, O=IoTA ${role}`,
       x509.ExtendedKeyUsage.serverAuth,
       [
         ...names.dnsNames.map((value) => ({ type: "dns" as const, value })),

@@ -100,7 +100,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const extraNames = options.extraNames ?? [];
   const names = tlsNames(options.listen.host, extraNames);
   const issue = () =>
-    issueServerCertificate(options.serverCa, names, SERVER_CERT_VALIDITY_SECONDS, ctx.now());
+    issueServerCertificate(
+      options.serverCa,
+      names,
+      "broker",
+      SERVER_CERT_VALIDITY_SECONDS,
+      ctx.now(),
+    );
   const serverCert = await issue();
   const prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   const policy = deviceTopicPolicy(prefix);

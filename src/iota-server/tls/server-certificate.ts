@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import { crypto } from "../../core/x509.ts";
 import { EC_P256, exportPrivateKeyPem } from "../../core/csr.ts";
-import type { CertificateAuthority } from "../ca/authority.ts";
+import type { CertificateAuthority, ServerRole } from "../ca/authority.ts";
 
 /** A TLS server certificate and its key. */
 export interface ServerCertificate {
@@ -55,10 +55,14 @@ export function tlsNames(listenHost: string, extraNames: string[] = []): TlsName
   return { dnsNames: [...dnsNames], ipAddresses: [...ipAddresses] };
 }
 
-/** Generates a fresh P-256 key and has `ca` certify it for `names` (EKU serverAuth) for `validitySeconds`. */
+/**
+ * Generates a fresh P-256 key and has `ca` certify it for `names` (EKU serverAuth) for `validitySeconds`, as the
+ * listener `role`.
+ */
 export async function issueServerCertificate(
   ca: CertificateAuthority,
   names: TlsNames,
+  role: ServerRole,
   validitySeconds: number,
   now: number,
 ): Promise<ServerCertificate> {
@@ -66,7 +70,7 @@ export async function issueServerCertificate(
     "sign",
     "verify",
   ])) as CryptoKeyPair;
-  const issued = await ca.issueServer(names, keys.publicKey, validitySeconds, now);
+  const issued = await ca.issueServer(names, role, keys.publicKey, validitySeconds, now);
   return {
     certPem: issued.pem,
     keyPem: await exportPrivateKeyPem(keys.privateKey),
