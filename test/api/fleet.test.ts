@@ -116,9 +116,14 @@ describe("GET /v1/status and /v1/groups/{group}/status", () => {
     const second = await json<FleetStatus>(svc, `/v1/status?limit=1&cursor=${first.nextCursor}`);
     expect(second.groups?.map((g) => g.name)).toEqual(["lamps"]);
     expect(second.nextCursor).toBeUndefined();
-    expect(
-      (await readProblem(await svc.call("GET", "/v1/status?limit=0"))).errors?.[0]?.field,
-    ).toBe("limit");
+    for (const [query, field] of [
+      ["limit=0", "limit"],
+      ["cursor=%00%FF", "cursor"],
+      ["cursor=fans&cursor=lamps", "cursor"],
+    ])
+      expect(
+        (await readProblem(await svc.call("GET", `/v1/status?${query}`))).errors?.[0]?.field,
+      ).toBe(field);
     expect((await svc.call("GET", "/v1/groups/nope/status")).status).toBe(404);
     expect(
       (await readProblem(await svc.call("GET", "/v1/groups/No/status"))).errors?.[0]?.field,
@@ -195,6 +200,10 @@ describe("GET /v1/groups/{group}/devices filters", () => {
       ["q=Lamp", "q"],
       ["limit=1001", "limit"],
       ["overdue=true&cursor=l-1", "cursor"],
+      ["cursor=%00%FF", "cursor"],
+      ["overdue=true&cursor=12.%00", "cursor"],
+      ["state=created&state=revoked", "state"],
+      ["limit=1&limit=2", "limit"],
     ]) {
       const res = await svc.call("GET", `/v1/groups/lamps/devices?${query}`);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });

@@ -1,6 +1,7 @@
 /** A group's devices page by page, filtered (state, readiness, overdue, expiring, name prefix), and a device's history. */
 
 import { invalidField } from "../../core/errors.ts";
+import { isValidName } from "../../core/names.ts";
 import type { DeviceHistory } from "../../core/fleet.ts";
 import type { DeviceState, DeviceView, Page } from "../../core/wire.ts";
 import type { DeviceAfter, DeviceFilter, DeviceOrder } from "../store/fleet-store.ts";
@@ -32,11 +33,11 @@ function orderOf(query: DeviceQuery): DeviceOrder {
 
 function decodeCursor(cursor: string | undefined, order: DeviceOrder): DeviceAfter | undefined {
   if (cursor === undefined) return undefined;
-  if (order === "name") return { name: cursor };
-  const match = /^(\d{1,16})\.(.+)$/.exec(cursor);
-  if (!match)
+  const match = order === "name" ? ["", "", cursor] : /^(\d{1,16})\.(.+)$/.exec(cursor);
+  const name = match?.[2] ?? "";
+  if (!match || !isValidName(name))
     throw invalidField("cursor", "is not a nextCursor of this listing (its filters changed?)");
-  return { at: Number(match[1]), name: match[2] ?? "" };
+  return order === "name" ? { name } : { at: Number(match[1]), name };
 }
 
 function encodeCursor(device: DeviceView, order: DeviceOrder): string {

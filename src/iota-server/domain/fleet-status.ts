@@ -1,6 +1,8 @@
 /** The fleet summary of a tenant or a group: devices by state, readiness, expiry, overdue renewals, forecast. */
 
+import { invalidField } from "../../core/errors.ts";
 import type { DeviceCounts, FleetStatus, GroupStatus } from "../../core/fleet.ts";
+import { isValidName } from "../../core/names.ts";
 import { DEFAULT_RENEWAL_POLICY, latestRenewal } from "../../core/renewal.ts";
 import type { GroupDue, GroupSelection, GroupTally } from "../store/fleet-store.ts";
 import type { DomainContext } from "./context.ts";
@@ -109,6 +111,9 @@ export async function fleetStatus(
   query: StatusQuery,
 ): Promise<FleetStatus> {
   if (query.group !== undefined) await requireGroup(ctx, tenant, query.group);
+  // Hint: a cursor is the last group's name; anything else was not a nextCursor of this listing.
+  if (query.cursor !== undefined && !isValidName(query.cursor))
+    throw invalidField("cursor", "is not a nextCursor of this listing");
   const now = ctx.now();
   const slack = query.overdueSlackSeconds;
   let total: Omit<GroupStatus, "name">;

@@ -23,7 +23,7 @@ import { readJson } from "./problem-response.ts";
 import { bodyLimit } from "./body-limit.ts";
 import type { AppEnv } from "./env.ts";
 import { requireAdmin } from "./admin-auth.ts";
-import { deviceQuery, limitParam } from "./fleet-query.ts";
+import { deviceQuery, limitParam, singleParams } from "./fleet-query.ts";
 
 /** A path segment that must be a valid name; 400 naming the parameter otherwise. */
 function nameParam(c: Context, param: "group" | "device"): string {
@@ -98,10 +98,11 @@ export function adminRoutes(
     return c.json(await devices.createDevice(ctx, c.get("tenant"), group, body.name), 201);
   });
   app.get("/groups/:group/devices", async (c) => {
+    const params = singleParams(c.req.queries());
     const page = {
-      limit: limitParam(c.req.query("limit")),
-      cursor: c.req.query("cursor"),
-      query: deviceQuery(c.req.query()),
+      limit: limitParam(params.limit),
+      cursor: params.cursor,
+      query: deviceQuery(params),
       overdueSlackSeconds: slack,
     };
     return c.json(await listDevices(ctx, c.get("tenant"), nameParam(c, "group"), page));
@@ -110,8 +111,9 @@ export function adminRoutes(
     c.json(await deviceHistory(ctx, device(c))),
   );
   app.get("/status", async (c) => {
-    const query = { limit: limitParam(c.req.query("limit")), overdueSlackSeconds: slack };
-    const cursor = c.req.query("cursor");
+    const params = singleParams(c.req.queries());
+    const query = { limit: limitParam(params.limit), overdueSlackSeconds: slack };
+    const cursor = params.cursor;
     const status = { ...query, ...(cursor === undefined ? {} : { cursor }) };
     return c.json(await fleetStatus(ctx, c.get("tenant"), status));
   });

@@ -12,6 +12,19 @@ const STATES: readonly DeviceState[] = ["created", "provisioned", "revoked"];
 /** Query parameters by name (hono's `c.req.query()`). */
 type Params = Record<string, string | undefined>;
 
+/**
+ * Each query parameter's one value (hono's `c.req.queries()`); a parameter given twice is a 400 naming it, as
+ * a listing takes one value of each and would otherwise drop the others unseen.
+ */
+export function singleParams(all: Record<string, string[]>): Params {
+  const params: Params = {};
+  for (const [name, values] of Object.entries(all)) {
+    if (values.length > 1) throw invalidField(name, "is given more than once; give it once");
+    params[name] = values[0];
+  }
+  return params;
+}
+
 /** `?limit=` as 1..MAX_PAGE, 100 when absent. */
 export function limitParam(value: string | undefined): number {
   if (value === undefined) return 100;
