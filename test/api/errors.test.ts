@@ -233,3 +233,25 @@ describe("logs", () => {
     expect(all).not.toContain(a.csr.split("\n")[1] ?? "-");
   });
 });
+
+test("every API answer tells browsers not to sniff its type: JSON, problems, provisioning, the CA", async () => {
+  const svc = await createTestService();
+  const secret = await createGroup(svc, "g");
+  await svc.call("POST", "/v1/groups/g/devices", { name: "d" });
+  const answers = [
+    await svc.call("GET", "/v1/groups"),
+    await svc.call("GET", "/v1/groups/nope"),
+    await svc.call("PUT", "/v1/groups"),
+    await svc.app.request("/v1/groups"),
+    await svc.app.request("/v1/ca"),
+    await postJson(svc, "/v1/provision", {
+      group: "g",
+      device: "d",
+      csr: (await deviceCsr("d")).csr,
+      secret,
+    }),
+    await postJson(svc, "/v1/provision", { group: "g" }),
+  ];
+  expect(answers.map((res) => res.status)).toEqual([200, 404, 405, 401, 200, 201, 400]);
+  for (const res of answers) expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+});

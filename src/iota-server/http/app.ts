@@ -151,6 +151,8 @@ export function createHttp(
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
+    // Hint: no browser may read an answer as anything but its declared type (a JSON body as HTML, say).
+    c.header("x-content-type-options", "nosniff");
     logAccess(log, c.req.method, c.req.path, c.res.status, started);
     metrics.observe(
       c.req.method,

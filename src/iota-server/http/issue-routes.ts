@@ -46,7 +46,11 @@ export interface IssueLimits {
  */
 type Source = () => string;
 
-const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+const JSON_HEADERS = {
+  "content-type": "application/json",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+};
 
 /** The provision and renew endpoints over one service context, limits and log. */
 export function issueRoutes(

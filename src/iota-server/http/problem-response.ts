@@ -53,6 +53,7 @@ export function problemAnswer(
   const headers: Record<string, string> = {
     "content-type": "application/problem+json",
     "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
     ...extra.headers,
   };
   if (extra.retryAfter !== undefined) headers["retry-after"] = String(extra.retryAfter);
