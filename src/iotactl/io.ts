@@ -45,9 +45,18 @@ export interface Files {
   ): Promise<number>;
 }
 
+/** Standard output, which carries results a person may have no other copy of (a group's secret). */
+export interface ResultOutput extends Output {
+  /**
+   * Resolves once everything written has reached its destination; rejects with the first error that
+   * writing met (a full disk: ENOSPC, EIO), after which further writes are dropped.
+   */
+  flushed(): Promise<void>;
+}
+
 /** Everything a command may touch. */
 export interface Io {
-  stdout: Output;
+  stdout: ResultOutput;
   stderr: Output;
   /** Reads all of standard input. */
   readStdin(): Promise<string>;

@@ -21,6 +21,11 @@ export interface CliSetup {
   tty?: boolean;
   /** The network; by default none: any request fails the test. */
   fetch?: typeof fetch;
+  /**
+   * The error code (`ENOSPC`, `EIO`) writing standard output meets, as a full disk under `> FILE` does;
+   * what was written still shows in {@link CliResult.stdout}.
+   */
+  stdoutFails?: string;
 }
 
 /** A fetch that must not be called: the command under test is not supposed to use the network. */
@@ -49,6 +54,13 @@ export async function runIotactl(argv: string[], setup: CliSetup): Promise<CliRe
         stdout += text;
       },
       isTTY: false,
+      flushed: async () => {
+        if (setup.stdoutFails !== undefined && stdout !== "")
+          throw Object.assign(new Error(`${setup.stdoutFails}: write failed, write`), {
+            code: setup.stdoutFails,
+            syscall: "write",
+          });
+      },
     },
     stderr: {
       write: (text) => {
