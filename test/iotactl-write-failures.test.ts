@@ -1,26 +1,33 @@
 /**
- * iotactl when the disk says no (a full disk, an I/O error): one line naming what could not be written
- * and the cause, a non-zero exit, and nothing lost on the server's side.
+ * iotactl when the disk says no (full, a file where a folder should be, an I/O error): one line naming
+ * the path and the cause, a non-zero exit, and nothing lost on the server's side.
  */
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createTestService, type TestService } from "./helpers/test-service.ts";
 import { appFetch, runIotactl } from "./helpers/iotactl-in-process.ts";
+import { systemFiles, type Files } from "../src/iotactl/io.ts";
 import { tempDir } from "./iotactl-support.ts";
 
 const SERVER = "https://iota.test";
 let svc: TestService;
 let dir: string;
 
-/** Runs iotactl in-process against the in-process service, over a stdout that may fail. */
-async function cli(argv: string[], options: { stdoutFails?: string } = {}) {
+/** Runs iotactl in-process against the in-process service, over `files` and a stdout that may fail. */
+async function cli(argv: string[], options: { files?: Files; stdoutFails?: string } = {}) {
   return await runIotactl(argv, {
     dir,
     ...options,
     env: { IOTA_SERVER: SERVER, IOTA_TOKEN: svc.adminToken },
     fetch: appFetch(svc.app),
   });
+}
+
+/** An error as node:fs throws it. */
+function fsError(code: string, syscall: string, path: string): Error {
+  return Object.assign(new Error(`${code}: failed, ${syscall} '${path}'`), { code, syscall, path });
 }
 
 /** The one line on stderr; fails the test when there are more. */
@@ -69,5 +76,47 @@ describe("a secret on a stdout that cannot be written", () => {
     const r = await cli(["list", "groups"], { stdoutFails: "EIO" });
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toContain("cannot write the output (stdout): input/output error");
+  });
+});
+
+describe("gen config", () => {
+  const NAMES = Array.from({ length: 10 }, (_, i) => `unit-${i + 1}`);
+  let gen: string[];
+  beforeEach(async () => {
+    writeFileSync(join(dir, "prov_secret.txt"), (await cli(["add", "group", "g"])).stdout);
+    writeFileSync(join(dir, "names.txt"), `${NAMES.join("\n")}\n`);
+    expect((await cli(["add", "device", "-g", "g", "-f", "names.txt"])).code).toBe(0);
+    gen = ["gen", "config", "-g", "g", "-f", "names.txt", "--secret-file", "prov_secret.txt"];
+  });
+
+  test("--out naming a file: one line naming it and the cause, not the clean-up of a temp file", async () => {
+    writeFileSync(join(dir, "afile"), "x");
+    const r = await cli([...gen, "--out", "afile"]);
+    expect(r.code).toBe(1);
+    const line = oneLine(r.stderr);
+    expect(line).toContain(`cannot write iotad configs to ${join(dir, "afile")}: not a folder`);
+    expect(line).not.toContain(".tmp");
+    expect(line).not.toContain("EFAULT");
+  });
+
+  test("a full disk midway: how many were written, each whole, and that the same command finishes", async () => {
+    const fullAfterThree: Files = {
+      ...systemFiles,
+      writeFiles: async (folder, files, mode, onWritten) => {
+        const first = [...files].slice(0, 3);
+        await systemFiles.writeFiles(folder, first, mode, onWritten);
+        throw fsError("ENOSPC", "write", join(folder, "unit-4.json.1234.tmp"));
+      },
+    };
+    const r = await cli([...gen, "--out", "configs"], { files: fullAfterThree });
+    expect(r.code).toBe(1);
+    const line = oneLine(r.stderr);
+    expect(line).toContain(`cannot write iotad configs to ${join(dir, "configs")}`);
+    expect(line).toContain("no space left on the disk (ENOSPC)");
+    expect(line).toContain("3 of 10 written, each whole");
+    expect(line).toContain("run the same command again");
+    expect(readdirSync(join(dir, "configs"))).toHaveLength(3);
+    expect((await cli([...gen, "--out", "configs"])).code).toBe(0);
+    expect(readdirSync(join(dir, "configs")).sort()).toEqual(NAMES.map((n) => `${n}.json`).sort());
   });
 });

@@ -10,10 +10,10 @@ import {
   readFileSync,
   renameSync,
   rmdirSync,
-  rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
-import { type NamedText, writeMany } from "./write-many.ts";
+import { type NamedText, removeTemp, writeMany } from "./write-many.ts";
 
 /** A writable text stream. */
 export interface Output {
@@ -27,7 +27,7 @@ export interface Files {
   /** The text of a file; throws with `code: "ENOENT"` etc. like node:fs. */
   readText(path: string): string;
   exists(path: string): boolean;
-  /** Creates a folder (and parents) with `mode` when missing. */
+  /** Creates a folder (and parents) with `mode` when missing; throws with `code: "ENOTDIR"` when `path` is a file. */
   mkdir(path: string, mode: number): void;
   /** Removes a folder if it is empty; nothing happens when it holds anything or is gone. */
   removeEmptyDir(path: string): void;
@@ -92,6 +92,12 @@ export const systemFiles: Files = {
   exists: (path) => existsSync(path),
   mkdir: (path, mode) => {
     if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
+    // Hint: a file where the folder should be fails here, naming it, not later at each file written into it.
+    else if (!statSync(path).isDirectory())
+      throw Object.assign(new Error(`ENOTDIR: not a folder, mkdir '${path}'`), {
+        code: "ENOTDIR",
+        path,
+      });
   },
   removeEmptyDir: (path) => {
     try {
@@ -115,7 +121,7 @@ export const systemFiles: Files = {
       }
       renameSync(temp, path);
     } catch (error) {
-      rmSync(temp, { force: true });
+      removeTemp(temp);
       throw error;
     }
   },
