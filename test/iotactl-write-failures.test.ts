@@ -1,14 +1,16 @@
 /**
- * iotactl when the disk says no (full, a file where a folder should be, an I/O error): one line naming
- * the path and the cause, a non-zero exit, and nothing lost on the server's side.
+ * iotactl when the disk says no (permission denied, full, read-only, a file where a folder should be):
+ * one line naming the path and the cause, a non-zero exit, and nothing lost on the server's side.
  */
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestService, type TestService } from "./helpers/test-service.ts";
 import { appFetch, runIotactl } from "./helpers/iotactl-in-process.ts";
 import { systemFiles, type Files } from "../src/iotactl/io.ts";
+import { x509 } from "../src/core/x509.ts";
+import { importPrivateKeyPem } from "../src/core/csr.ts";
 import { tempDir } from "./iotactl-support.ts";
 
 const SERVER = "https://iota.test";
@@ -30,6 +32,17 @@ function fsError(code: string, syscall: string, path: string): Error {
   return Object.assign(new Error(`${code}: failed, ${syscall} '${path}'`), { code, syscall, path });
 }
 
+/** The real file system, except that writing a file named `name` fails with `code`. */
+function failingWrite(name: string, code: string): Files {
+  return {
+    ...systemFiles,
+    writeFile: (path, data, mode) => {
+      if (path.endsWith(`/${name}`)) throw fsError(code, "open", `${path}.1234.tmp`);
+      systemFiles.writeFile(path, data, mode);
+    },
+  };
+}
+
 /** The one line on stderr; fails the test when there are more. */
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split("\n");
@@ -43,6 +56,63 @@ beforeEach(async () => {
   dir = tempDir("iotactl-write-");
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("provision", () => {
+  let provision: string[];
+  beforeEach(async () => {
+    writeFileSync(join(dir, "prov_secret.txt"), (await cli(["add", "group", "g"])).stdout);
+    expect((await cli(["add", "device", "-g", "g", "dev-1"])).code).toBe(0);
+    provision = ["provision", "-g", "g", "dev-1", "--secret-file", "prov_secret.txt", "--out", "o"];
+  });
+  const state = async () =>
+    JSON.parse((await cli(["get", "device", "-g", "g", "dev-1", "--json"])).stdout).state;
+
+  test("a folder that cannot hold the key stops it before anything is sent: the device stays unprovisioned", async () => {
+    for (const code of ["EACCES", "ENOSPC"]) {
+      const r = await cli(provision, { files: failingWrite("key.pem", code) });
+      expect(r.code).toBe(1);
+      const line = oneLine(r.stderr);
+      expect(line).toContain(`cannot write the device key ${join(dir, "o", "key.pem")}`);
+      expect(line).toContain(code === "EACCES" ? "permission denied (EACCES)" : "no space left");
+      expect(line).toContain("nothing was sent to the server");
+      expect(r.stdout).toBe("");
+      expect(await state()).toBe("created");
+      expect(existsSync(join(dir, "o"))).toBe(false);
+    }
+    // Once the folder can hold it, the same command provisions the device.
+    expect((await cli(provision)).code).toBe(0);
+    expect(await state()).toBe("provisioned");
+  });
+
+  test("a certificate that cannot be written after issuance: the key is kept and the same command finishes", async () => {
+    const r = await cli(provision, { files: failingWrite("cert.pem", "ENOSPC") });
+    expect(r.code).toBe(1);
+    const line = oneLine(r.stderr);
+    const key = join(dir, "o", "key.pem");
+    expect(line).toContain("device g/dev-1 is provisioned");
+    expect(line).toContain(`${join(dir, "o", "cert.pem")} could not be written: no space left`);
+    expect(line).toContain(`its key is kept in ${key}`);
+    expect(line).toContain("run the same command again");
+    expect(line).toContain("iotactl reset device -g g dev-1 --forget-key");
+    expect(line).not.toContain(readFileSync(join(dir, "prov_secret.txt"), "utf8").trim());
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(dir, "o", "cert.pem"))).toBe(false);
+    expect(await state()).toBe("provisioned");
+    const keyPem = readFileSync(key, "utf8");
+    // The same command again sends the kept key and gets its certificate, instead of "another key".
+    const again = await cli(provision);
+    expect(again.stderr).toContain("Provisioned g/dev-1");
+    expect(again.code).toBe(0);
+    expect(readFileSync(key, "utf8")).toBe(keyPem);
+    const cert = new x509.X509Certificate(readFileSync(join(dir, "o", "cert.pem"), "utf8"));
+    const { publicKey } = await importPrivateKeyPem(keyPem);
+    expect(Buffer.from(cert.publicKey.rawData)).toEqual(
+      Buffer.from(await crypto.subtle.exportKey("spki", publicKey)),
+    );
+    // A finished folder is still never overwritten.
+    expect((await cli(provision)).code).toBe(4);
+  });
+});
 
 describe("a secret on a stdout that cannot be written", () => {
   test("add group: one line saying the group exists and how to get a new secret; the secret is not shown", async () => {

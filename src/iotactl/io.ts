@@ -10,6 +10,7 @@ import {
   readFileSync,
   renameSync,
   rmdirSync,
+  rmSync,
   statSync,
   writeSync,
 } from "node:fs";
@@ -31,6 +32,8 @@ export interface Files {
   mkdir(path: string, mode: number): void;
   /** Removes a folder if it is empty; nothing happens when it holds anything or is gone. */
   removeEmptyDir(path: string): void;
+  /** Removes a file; nothing happens when it is gone. */
+  remove(path: string): void;
   /** Replaces a whole file at once (never half-written) with `mode` (also when it already existed). */
   writeFile(path: string, data: string, mode: number): void;
   /**
@@ -106,6 +109,7 @@ export const systemFiles: Files = {
       // Not empty, or gone: left as it is.
     }
   },
+  remove: (path) => rmSync(path, { force: true }),
   writeFile: (path, data, mode) => {
     // Hint: a temp file beside it, synced, then renamed: a crash leaves the old file or the new one,
     // never a truncated config holding half of the tokens. fchmod, because umask may narrow `mode`.
