@@ -192,6 +192,27 @@ describe("compiled iotactl", () => {
     expect(lines[1]).toStartWith("unit-");
   }, 60_000);
 
+  test("a secret on a full disk (`> /dev/full`): one line saying the group exists and how to get a new secret", async () => {
+    const r = await run(["bash", "-c", `"${iotactl}" add group full-disk > /dev/full`], {
+      env: env(),
+      cwd: dir,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "iotactl: group full-disk was created, but its provisioning secret could not be written to the output: no space left on the disk (ENOSPC); it is not shown again: once the output can be written, get a new one with iotactl rotate secret -g full-disk > FILE\n",
+    );
+    expect((await apiGet<GroupView>(server, "/v1/groups/full-disk")).name).toBe("full-disk");
+    // The names-only listing on the same full disk: one line, no stack trace.
+    const list = await run(["bash", "-c", `"${iotactl}" list groups -q > /dev/full`], {
+      env: env(),
+      cwd: dir,
+    });
+    expect(list.code).toBe(1);
+    expect(list.stderr).toBe(
+      "iotactl: cannot write the output (stdout): no space left on the disk (ENOSPC)\n",
+    );
+  });
+
   test("provision writes a key and a certificate that openssl verifies against the CA", async () => {
     const secret = (await ctl(["add", "group", "bench"])).stdout;
     writeFileSync(join(dir, "prov_secret.txt"), secret);

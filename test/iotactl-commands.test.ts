@@ -235,6 +235,16 @@ describe("list, get, delete, revoke, reset, rotate", () => {
     });
   });
 
+  test("list devices -q prints every name of every page, one per line, and nothing else", async () => {
+    const r = await cli(["list", "devices", "-g", "g", "-q"]);
+    expect(r.code).toBe(0);
+    const names = Array.from({ length: 2500 }, (_, i) => `d-${i + 1}`).sort();
+    expect(r.stdout).toBe(`${names.join("\n")}\n`);
+    const created = await cli(["list", "devices", "-g", "g", "--quiet", "--state", "created"]);
+    expect(created.stdout.split("\n").filter(Boolean)).toHaveLength(2500);
+    expect((await cli(["list", "devices", "-g", "g", "--state", "revoked", "-q"])).stdout).toBe("");
+  });
+
   test("get device; revoke; reset; delete; each on a missing device is exit 3", async () => {
     expect((await cli(["get", "device", "-g", "g", "d-1"])).stdout).toMatch(/^state:\s+created$/m);
     expect((await cli(["revoke", "device", "-g", "g", "d-1"])).code).toBe(0);

@@ -5,6 +5,7 @@ import type { Command, CommandContext } from "./command.ts";
 import { COMMANDS } from "./commands/index.ts";
 import { createConsole } from "./console.ts";
 import { EXIT, isCliError, usageError } from "./exit-codes.ts";
+import { fileErrorLine, fileFailure, fsErrorCode } from "./file-errors.ts";
 import { parseFlags } from "./flags.ts";
 import { commandHelp, groupHelp, overviewHelp } from "./help.ts";
 import type { Io } from "./io.ts";
@@ -33,57 +34,77 @@ export async function runCli(
   commands: Command[] = COMMANDS,
 ): Promise<number> {
   const console = createConsole(io);
+  try {
+    const code = await dispatch(argv, io, commands, console);
+    // Hint: a full disk under `> FILE` shows only once the output is flushed; it fails the command, not iotactl.
+    await io.stdout.flushed().catch((error: unknown) => {
+      throw fileFailure(error, "cannot write the output (stdout)");
+    });
+    return code;
+  } catch (error) {
+    if (isCliError(error)) {
+      console.error(error.message);
+      return error.exitCode;
+    }
+    // Hint: a file-system error no command put in words still gets one line with its path and cause.
+    if (fsErrorCode(error) !== undefined) {
+      console.error(fileErrorLine(error));
+      return EXIT.FAILURE;
+    }
+    console.error(`unexpected failure: ${(error as Error).message ?? String(error)}`);
+    return EXIT.FAILURE;
+  }
+}
+
+/** Shows help or the version, or runs the command `argv` names; throws what the command throws. */
+async function dispatch(
+  argv: string[],
+  io: Io,
+  commands: Command[],
+  console: CommandContext["console"],
+): Promise<number> {
   // Hint: global flags may come before the command words (`iotactl --json list groups`).
   let skip = 0;
   while (argv[skip] === "--json" || argv[skip] === "--insecure") skip += 1;
   const leading = argv.slice(0, skip);
   const words = argv.slice(skip);
   const first = words[0];
-  try {
-    if (first === undefined) {
-      io.stderr.write(overviewHelp(commands));
-      return EXIT.USAGE;
-    }
-    if (isHelp(first) || first === "help") {
-      const found = words.length > 1 ? findCommand(words.slice(1), commands) : undefined;
-      io.stdout.write(found ? commandHelp(found.command) : overviewHelp(commands));
-      return EXIT.OK;
-    }
-    // Hint: -v as iota-server and iotad spell it; -V kept for scripts written before.
-    if (first === "--version" || first === "-v" || first === "-V" || first === "version") {
-      io.stdout.write(`iotactl ${VERSION}\n`);
-      return EXIT.OK;
-    }
-    const found = findCommand(words, commands);
-    if (!found) {
-      const family = commands.filter((c) => c.words[0] === first);
-      if (family.length === 0)
-        throw usageError(
-          `unknown command ${JSON.stringify(first)}; run "iotactl --help" for the list`,
-        );
-      if (words.slice(1).some(isHelp)) {
-        io.stdout.write(groupHelp(first, family));
-        return EXIT.OK;
-      }
-      const what = words[1] === undefined || words[1].startsWith("-") ? "" : ` ${words[1]}`;
-      throw usageError(
-        `unknown command "${first}${what}"; try: ${family.map((c) => c.words.join(" ")).join(", ")}`,
-      );
-    }
-    if (found.rest.some(isHelp)) {
-      io.stdout.write(commandHelp(found.command));
-      return EXIT.OK;
-    }
-    const args = parseFlags([...leading, ...found.rest], found.command.flags);
-    return await found.command.run(commandContext(io, args, console, commands));
-  } catch (error) {
-    if (isCliError(error)) {
-      console.error(error.message);
-      return error.exitCode;
-    }
-    console.error(`unexpected failure: ${(error as Error).message ?? String(error)}`);
-    return EXIT.FAILURE;
+  if (first === undefined) {
+    io.stderr.write(overviewHelp(commands));
+    return EXIT.USAGE;
   }
+  if (isHelp(first) || first === "help") {
+    const found = words.length > 1 ? findCommand(words.slice(1), commands) : undefined;
+    io.stdout.write(found ? commandHelp(found.command) : overviewHelp(commands));
+    return EXIT.OK;
+  }
+  // Hint: -v as iota-server and iotad spell it; -V kept for scripts written before.
+  if (first === "--version" || first === "-v" || first === "-V" || first === "version") {
+    io.stdout.write(`iotactl ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const found = findCommand(words, commands);
+  if (!found) {
+    const family = commands.filter((c) => c.words[0] === first);
+    if (family.length === 0)
+      throw usageError(
+        `unknown command ${JSON.stringify(first)}; run "iotactl --help" for the list`,
+      );
+    if (words.slice(1).some(isHelp)) {
+      io.stdout.write(groupHelp(first, family));
+      return EXIT.OK;
+    }
+    const what = words[1] === undefined || words[1].startsWith("-") ? "" : ` ${words[1]}`;
+    throw usageError(
+      `unknown command "${first}${what}"; try: ${family.map((c) => c.words.join(" ")).join(", ")}`,
+    );
+  }
+  if (found.rest.some(isHelp)) {
+    io.stdout.write(commandHelp(found.command));
+    return EXIT.OK;
+  }
+  const args = parseFlags([...leading, ...found.rest], found.command.flags);
+  return await found.command.run(commandContext(io, args, console, commands));
 }
 
 function commandContext(

@@ -11,9 +11,10 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
-import { type NamedText, writeMany } from "./write-many.ts";
+import { type NamedText, removeTemp, writeMany } from "./write-many.ts";
 
 /** A writable text stream. */
 export interface Output {
@@ -27,10 +28,12 @@ export interface Files {
   /** The text of a file; throws with `code: "ENOENT"` etc. like node:fs. */
   readText(path: string): string;
   exists(path: string): boolean;
-  /** Creates a folder (and parents) with `mode` when missing. */
+  /** Creates a folder (and parents) with `mode` when missing; throws with `code: "ENOTDIR"` when `path` is a file. */
   mkdir(path: string, mode: number): void;
   /** Removes a folder if it is empty; nothing happens when it holds anything or is gone. */
   removeEmptyDir(path: string): void;
+  /** Removes a file; nothing happens when it is gone. */
+  remove(path: string): void;
   /** Replaces a whole file at once (never half-written) with `mode` (also when it already existed). */
   writeFile(path: string, data: string, mode: number): void;
   /**
@@ -45,9 +48,18 @@ export interface Files {
   ): Promise<number>;
 }
 
+/** Standard output, which carries results a person may have no other copy of (a group's secret). */
+export interface ResultOutput extends Output {
+  /**
+   * Resolves once everything written has reached its destination; rejects with the first error that
+   * writing met (a full disk: ENOSPC, EIO), after which further writes are dropped.
+   */
+  flushed(): Promise<void>;
+}
+
 /** Everything a command may touch. */
 export interface Io {
-  stdout: Output;
+  stdout: ResultOutput;
   stderr: Output;
   /** Reads all of standard input. */
   readStdin(): Promise<string>;
@@ -83,6 +95,12 @@ export const systemFiles: Files = {
   exists: (path) => existsSync(path),
   mkdir: (path, mode) => {
     if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
+    // Hint: a file where the folder should be fails here, naming it, not later at each file written into it.
+    else if (!statSync(path).isDirectory())
+      throw Object.assign(new Error(`ENOTDIR: not a folder, mkdir '${path}'`), {
+        code: "ENOTDIR",
+        path,
+      });
   },
   removeEmptyDir: (path) => {
     try {
@@ -91,6 +109,7 @@ export const systemFiles: Files = {
       // Not empty, or gone: left as it is.
     }
   },
+  remove: (path) => rmSync(path, { force: true }),
   writeFile: (path, data, mode) => {
     // Hint: a temp file beside it, synced, then renamed: a crash leaves the old file or the new one,
     // never a truncated config holding half of the tokens. fchmod, because umask may narrow `mode`.
@@ -106,7 +125,7 @@ export const systemFiles: Files = {
       }
       renameSync(temp, path);
     } catch (error) {
-      rmSync(temp, { force: true });
+      removeTemp(temp);
       throw error;
     }
   },

@@ -4,16 +4,7 @@
 import { homedir } from "node:os";
 import { runCli } from "./cli.ts";
 import { systemFiles, type Io } from "./io.ts";
-
-/**
- * Ends iotactl quietly when the reader of its output went away (`iotactl list devices | head`): the reader
- * chose to stop, which is no error of iotactl's to report.
- */
-function closedPipe(error: unknown): void {
-  if ((error as { code?: unknown }).code !== "EPIPE") throw error;
-  process.exit(0);
-}
-process.stdout.on("error", closedPipe);
+import { processStdout } from "./stdout.ts";
 
 /**
  * Ctrl-C and SIGTERM end iotactl at once (exit 130 or 143), unless a bulk command asked to hear of them: it
@@ -31,17 +22,14 @@ for (const [signal, code] of [
     for (const handler of interruptHandlers) handler();
   });
 
+/**
+ * Ends iotactl quietly when the reader of its output went away (`iotactl list devices | head`): the reader
+ * chose to stop, which is no error of iotactl's to report.
+ */
+const closedPipe = () => process.exit(0);
+
 const io: Io = {
-  stdout: {
-    write: (text) => {
-      try {
-        process.stdout.write(text);
-      } catch (error) {
-        closedPipe(error);
-      }
-    },
-    isTTY: process.stdout.isTTY === true,
-  },
+  stdout: processStdout(process.stdout, closedPipe),
   stderr: {
     write: (text) => void process.stderr.write(text),
     isTTY: process.stderr.isTTY === true,

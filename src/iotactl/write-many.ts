@@ -56,7 +56,7 @@ export async function writeMany(
         }
         renameSync(temp, path);
       } catch (error) {
-        rmSync(temp, { force: true });
+        removeTemp(temp);
         failure ??= { error };
         return;
       }
@@ -68,6 +68,18 @@ export async function writeMany(
   if (failure !== undefined) throw failure.error;
   syncFolder(dir);
   return count;
+}
+
+/**
+ * Removes a temp file left by a failed write. Hint: its own failure is dropped: in a read-only folder, or
+ * under a path that is a file, the removal fails too, and its error must not hide why the write failed.
+ */
+export function removeTemp(temp: string): void {
+  try {
+    rmSync(temp, { force: true });
+  } catch {
+    // Nothing was made there, or nothing can be removed: the write's error says why.
+  }
 }
 
 /** fsyncs a folder, making the renames into it durable. */

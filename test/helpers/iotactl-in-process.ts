@@ -2,7 +2,7 @@
 
 import { join } from "node:path";
 import { runCli } from "../../src/iotactl/cli.ts";
-import { systemFiles, type Io } from "../../src/iotactl/io.ts";
+import { systemFiles, type Files, type Io } from "../../src/iotactl/io.ts";
 
 /** What one in-process iotactl run printed, and its exit code. */
 export interface CliResult {
@@ -21,6 +21,13 @@ export interface CliSetup {
   tty?: boolean;
   /** The network; by default none: any request fails the test. */
   fetch?: typeof fetch;
+  /** The file system; by default the real one. */
+  files?: Files;
+  /**
+   * The error code (`ENOSPC`, `EIO`) writing standard output meets, as a full disk under `> FILE` does;
+   * what was written still shows in {@link CliResult.stdout}.
+   */
+  stdoutFails?: string;
 }
 
 /** A fetch that must not be called: the command under test is not supposed to use the network. */
@@ -49,6 +56,13 @@ export async function runIotactl(argv: string[], setup: CliSetup): Promise<CliRe
         stdout += text;
       },
       isTTY: false,
+      flushed: async () => {
+        if (setup.stdoutFails !== undefined && stdout !== "")
+          throw Object.assign(new Error(`${setup.stdoutFails}: write failed, write`), {
+            code: setup.stdoutFails,
+            syscall: "write",
+          });
+      },
     },
     stderr: {
       write: (text) => {
@@ -61,7 +75,7 @@ export async function runIotactl(argv: string[], setup: CliSetup): Promise<CliRe
     cwd: setup.dir,
     home: setup.dir,
     fetch: setup.fetch ?? noNetwork,
-    files: systemFiles,
+    files: setup.files ?? systemFiles,
   };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };

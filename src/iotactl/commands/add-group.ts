@@ -5,6 +5,7 @@ import type { Command } from "../command.ts";
 import { checkName, positionals, stringFlag, type ParsedArgs } from "../flags.ts";
 import { CliError, EXIT, isCliError, usageError } from "../exit-codes.ts";
 import { printJson } from "../output.ts";
+import { writeProblem } from "../file-errors.ts";
 import { checkEnrollment, ENROLLMENT_FLAGS, enrollmentFlags } from "../enrollment-flags.ts";
 import { REGISTERED } from "../../core/enrollment.ts";
 
@@ -89,6 +90,13 @@ lets its holder create names within the pattern (see SECURITY.md); change it lat
     }
     if (ctx.json) printJson(ctx.io, group);
     else ctx.io.stdout.write(`${group.provisioningSecret}\n`);
+    // Hint: the secret is shown only now; a full disk under `> prov_secret.txt` must say how to get another.
+    await ctx.io.stdout.flushed().catch((error: unknown) => {
+      throw new CliError(
+        EXIT.FAILURE,
+        `group ${name} was created, but its provisioning secret could not be written to the output: ${writeProblem(error)}; it is not shown again: once the output can be written, get a new one with iotactl rotate secret -g ${name} > FILE`,
+      );
+    });
     ctx.console.info(
       `Created group ${name}. Store its provisioning secret safely: it is not shown again.`,
     );

@@ -10,6 +10,7 @@ import { dedupe, readNameList, repeatedWarning } from "../names-input.ts";
 import { readSecretFile, readSecretStdin } from "../secrets.ts";
 import { counted, printJson } from "../output.ts";
 import { stopOnInterrupt } from "../io.ts";
+import { fileFailure } from "../file-errors.ts";
 import { goldenFlags, writeGolden } from "../golden-config.ts";
 import { checkConfig, configTemplate } from "../gen-config-template.ts";
 import { checkDeviceNames, checkGroupSecret } from "../gen-config-check.ts";
@@ -203,7 +204,11 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
       const { view, client } = await checkGroupSecret(ctx, group, secret, source);
       await checkDeviceNames(ctx, client, view, names);
     }
-    ctx.io.files.mkdir(out, 0o700);
+    try {
+      ctx.io.files.mkdir(out, 0o700);
+    } catch (error) {
+      throw fileFailure(error, `cannot write iotad configs to ${out}`);
+    }
     const interrupt = stopOnInterrupt(ctx.io);
     // Hint: a stop ends the list here; the configs in flight are finished whole and the folder synced.
     function* configs(): Generator<NamedText> {
@@ -218,10 +223,20 @@ enrollment (iotactl add group / set group --enrollment); iotactl warns on stderr
       }
     }
     const total = names.length;
+    let written = 0;
     ctx.console.progress(0, total);
     const count = await ctx.io.files
       .writeFiles(out, configs(), 0o600, (done) => {
+        written = done;
         if (done % PROGRESS_EVERY === 0 || done === total) ctx.console.progress(done, total);
+      })
+      .catch((error: unknown) => {
+        // Hint: like a Ctrl-C, a full disk midway leaves whole configs only; the same command finishes the job.
+        throw fileFailure(
+          error,
+          `cannot write iotad configs to ${out}`,
+          `${written} of ${total} written, each whole; once the cause is fixed, run the same command again to write them all`,
+        );
       })
       .finally(interrupt.release);
     ctx.console.endProgress();

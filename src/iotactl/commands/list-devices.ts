@@ -61,26 +61,38 @@ function filters(args: ParsedArgs): Record<string, string> {
 export const listDevices: Command = {
   words: ["list", "devices"],
   summary: "list the devices of a group",
-  usage: "list devices -g <group> [--state STATE] [--online | --offline] [--overdue]",
+  usage: "list devices -g <group> [--state STATE] [--online | --offline] [--overdue] [--quiet]",
   description: `Lists a group's devices in name order on stdout: name, state, certificate expiry, serial,
 readiness (yes, no, or - when never seen) and the next planned renewal. The filters combine;
 --overdue lists the most overdue first. Pages are fetched and printed one after another, so a
-group of a million devices streams. With --json the output is one JSON array.`,
-  flags: [GROUP_FLAG, ...FILTER_FLAGS],
+group of a million devices streams. With --json the output is one JSON array. With --quiet, only
+the names, one per line, every page (a names file for iotactl gen config -f, or a shell loop).`,
+  flags: [
+    GROUP_FLAG,
+    ...FILTER_FLAGS,
+    {
+      name: "quiet",
+      short: "q",
+      type: "boolean",
+      help: "print only the device names, one per line",
+    },
+  ],
   examples: [
     "iotactl list devices -g room2-lights",
     "iotactl list devices -g room2-lights --offline            # provisioned devices gone quiet",
     "iotactl list devices -g room2-lights --overdue --json > overdue.json",
     "iotactl list devices -g room2-lights --state created      # not provisioned yet",
+    "iotactl list devices -g room2-lights -q > device_names.txt   # the names only",
   ],
   async run(ctx) {
     const group = groupFlag(ctx.args);
     positionals(ctx.args, []);
     const query = filters(ctx.args);
     const out = ctx.io.stdout;
+    const quiet = ctx.args.values.quiet === true && !ctx.json;
     let count = 0;
     // Hint: the header comes with the first page, so an unknown group prints nothing on stdout.
-    let headed = ctx.json;
+    let headed = ctx.json || quiet;
     const head = () => {
       if (!headed)
         out.write(row(["NAME", "STATE", "NOT AFTER", "SERIAL", "ONLINE", "RENEW AT"], WIDTHS));
@@ -89,7 +101,8 @@ group of a million devices streams. With --json the output is one JSON array.`,
     for await (const d of ctx.admin().devices(group, 1000, query)) {
       head();
       const online = d.online === null ? "-" : d.online ? "yes" : "no";
-      if (ctx.json) out.write(`${count === 0 ? "[\n" : ",\n"}  ${JSON.stringify(d)}`);
+      if (quiet) out.write(`${d.name}\n`);
+      else if (ctx.json) out.write(`${count === 0 ? "[\n" : ",\n"}  ${JSON.stringify(d)}`);
       else
         out.write(
           row(

@@ -1,7 +1,7 @@
 /** `iotactl provision`: makes a device key and CSR here, gets the certificate, writes key, cert and CA to a folder. */
 
-import { join, resolve } from "node:path";
-import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../core/csr.ts";
+import { resolve } from "node:path";
+import { createCsrPem } from "../../core/csr.ts";
 import type { ProvisionBody } from "../../core/wire.ts";
 import type { Command, CommandContext } from "../command.ts";
 import {
@@ -12,9 +12,10 @@ import {
   requiredFlag,
   stringFlag,
 } from "../flags.ts";
-import { EXIT, CliError, usageError } from "../exit-codes.ts";
+import { EXIT, CliError, isCliError, usageError } from "../exit-codes.ts";
 import { readSecretFile, readSecretStdin, singleLineSecret } from "../secrets.ts";
 import { printJson } from "../output.ts";
+import { provisionPaths, storeIssued, storeKey, type StoredKey } from "../provision-folder.ts";
 
 /** The credential flags: exactly one is needed; a value of "-" reads stdin. */
 async function credential(ctx: CommandContext): Promise<{ token: string } | { secret: string }> {
@@ -51,7 +52,11 @@ sends the CSR with the device token or the group's provisioning secret, and writ
 DIR/key.pem (0600), DIR/cert.pem and DIR/ca.pem (DIR is created 0700). Prints the folder on stdout.
 Prefer iotad on the device: this flow means moving a private key to the device, and the
 certificate it writes is not renewed by anything. A value of "-" reads the token or secret
-from stdin. A folder already holding key.pem is refused (exit 4).`,
+from stdin. key.pem is written before anything is sent, so a folder that cannot hold it (no
+permission, a full disk) stops the command with nothing issued. A folder already holding key.pem
+and cert.pem is refused (exit 4); one holding only key.pem (left by a run that could not write the
+certificate, or got no answer from the server) is finished with that key: the same command again
+gets the certificate the server issued for it.`,
   flags: [
     GROUP_FLAG,
     {
@@ -88,41 +93,51 @@ from stdin. A folder already holding key.pem is refused (exit 4).`,
     const group = groupFlag(ctx.args);
     const [name = ""] = positionals(ctx.args, ["<device>"]);
     const device = checkName(name, "device name");
-    const out = resolve(ctx.io.cwd, requiredFlag(ctx.args, "out", "(--out DIR)"));
-    const keyPath = join(out, "key.pem");
-    if (ctx.io.files.exists(keyPath))
-      throw new CliError(
-        EXIT.CONFLICT,
-        `${keyPath} already exists; choose another --out folder or remove it first`,
-      );
+    const paths = provisionPaths(resolve(ctx.io.cwd, requiredFlag(ctx.args, "out", "(--out DIR)")));
     const cred = await credential(ctx);
     const client = ctx.anonymous();
-    // Hint: the folder is made first, so one that cannot be made stops it before a certificate is issued.
-    const made = !ctx.io.files.exists(out);
-    ctx.io.files.mkdir(out, 0o700);
-    const keys = await generateDeviceKey();
-    const body: ProvisionBody = { group, device, csr: await createCsrPem(keys, device), ...cred };
+    // Hint: the key is stored before the CSR is sent, so a folder that cannot hold it (EACCES, ENOSPC)
+    // stops the command while nothing is issued, instead of leaving a provisioned device without its key.
+    const stored = await storeKey(ctx.io, paths);
+    const body: ProvisionBody = {
+      group,
+      device,
+      csr: await createCsrPem(stored.keys, device),
+      ...cred,
+    };
     const issued = await client.provision(body).catch((error: unknown) => {
-      if (made) ctx.io.files.removeEmptyDir(out);
-      throw error;
+      throw unissued(error, stored, paths.key);
     });
-    ctx.io.files.writeFile(keyPath, await exportPrivateKeyPem(keys.privateKey), 0o600);
-    ctx.io.files.writeFile(join(out, "cert.pem"), issued.certificate, 0o644);
-    ctx.io.files.writeFile(join(out, "ca.pem"), issued.ca, 0o644);
+    storeIssued(ctx.io, paths, issued, group, device);
     if (ctx.json)
       printJson(ctx.io, {
-        dir: out,
-        key: keyPath,
-        cert: join(out, "cert.pem"),
-        ca: join(out, "ca.pem"),
+        dir: paths.dir,
+        key: paths.key,
+        cert: paths.cert,
+        ca: paths.ca,
         serial: issued.serial,
         notAfter: issued.notAfter,
         renewAt: issued.renewAt,
       });
-    else ctx.io.stdout.write(`${out}\n`);
+    else ctx.io.stdout.write(`${paths.dir}\n`);
     ctx.console.info(
-      `Provisioned ${group}/${device}: key.pem (0600), cert.pem and ca.pem in ${out}; certificate valid until ${issued.notAfter}.`,
+      `Provisioned ${group}/${device}: key.pem (0600), cert.pem and ca.pem in ${paths.dir}; certificate valid until ${issued.notAfter}.`,
     );
     return 0;
   },
 };
+
+/**
+ * A provision request that got no certificate. A refusal by the server issued nothing: the key made for it
+ * goes. Without an answer the server may have issued one, so the key stays for the same command again.
+ */
+function unissued(error: unknown, stored: StoredKey, keyPath: string): unknown {
+  if (stored.kept) return error;
+  if (isCliError(error) && error.exitCode === EXIT.UNREACHABLE)
+    return new CliError(
+      error.exitCode,
+      `${error.message}; the device key is kept in ${keyPath}: run the same command again, which sends that key`,
+    );
+  stored.discard();
+  return error;
+}

@@ -3,6 +3,8 @@
 import type { Command } from "../command.ts";
 import { GROUP_FLAG, groupFlag, positionals } from "../flags.ts";
 import { printJson } from "../output.ts";
+import { CliError, EXIT } from "../exit-codes.ts";
+import { writeProblem } from "../file-errors.ts";
 
 /** The `rotate secret` command. */
 export const rotateSecret: Command = {
@@ -20,6 +22,13 @@ their configs again); provisioned devices renew with their certificates and are 
     const rotated = await ctx.admin().rotateSecret(group);
     if (ctx.json) printJson(ctx.io, rotated);
     else ctx.io.stdout.write(`${rotated.provisioningSecret}\n`);
+    // Hint: the old secret no longer works, so a new one that could not be written must be rotated again.
+    await ctx.io.stdout.flushed().catch((error: unknown) => {
+      throw new CliError(
+        EXIT.FAILURE,
+        `the provisioning secret of group ${group} was rotated, but the new one could not be written to the output: ${writeProblem(error)}; the old one no longer provisions: once the output can be written, run iotactl rotate secret -g ${group} > FILE again`,
+      );
+    });
     ctx.console.info(
       `Rotated the provisioning secret of group ${group}. Store it safely: it is not shown again.`,
     );
