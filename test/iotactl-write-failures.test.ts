@@ -109,8 +109,24 @@ describe("provision", () => {
     expect(Buffer.from(cert.publicKey.rawData)).toEqual(
       Buffer.from(await crypto.subtle.exportKey("spki", publicKey)),
     );
+    expect(existsSync(join(dir, "o", "key.pending-for"))).toBe(false);
     // A finished folder is still never overwritten.
     expect((await cli(provision)).code).toBe(4);
+  });
+
+  test("a key left for one device is never sent for another, nor is a key iotactl did not leave", async () => {
+    expect((await cli(["add", "device", "-g", "g", "dev-2"])).code).toBe(0);
+    expect((await cli(provision, { files: failingWrite("cert.pem", "ENOSPC") })).code).toBe(1);
+    const other = provision.map((arg) => (arg === "dev-1" ? "dev-2" : arg));
+    const refused = await cli(other);
+    expect(refused.code).toBe(4);
+    expect(oneLine(refused.stderr)).toContain("made for g/dev-1");
+    const dev2 = JSON.parse((await cli(["get", "device", "-g", "g", "dev-2", "--json"])).stdout);
+    expect(dev2.state).toBe("created");
+    // A key.pem without the note (put there by hand) is refused as before.
+    rmSync(join(dir, "o", "key.pending-for"));
+    expect((await cli(provision)).code).toBe(4);
+    expect((await cli(other)).code).toBe(4);
   });
 });
 

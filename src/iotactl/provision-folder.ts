@@ -16,6 +16,8 @@ export interface ProvisionPaths {
   key: string;
   cert: string;
   ca: string;
+  /** Names the device a key without its certificate was made for (`GROUP/DEVICE`), until the certificate is stored. */
+  pending: string;
 }
 
 /** The paths `provision --out DIR` writes. */
@@ -25,6 +27,7 @@ export function provisionPaths(dir: string): ProvisionPaths {
     key: join(dir, "key.pem"),
     cert: join(dir, "cert.pem"),
     ca: join(dir, "ca.pem"),
+    pending: join(dir, "key.pending-for"),
   };
 }
 
@@ -38,29 +41,35 @@ export interface StoredKey {
 }
 
 /**
- * The device key in `paths.key`: the one a run before left there without a certificate (its device may
- * already be provisioned with it), or a new one written there now (0600, the folder 0700 when made).
- * A folder holding a key and a certificate is a conflict: it is never overwritten.
+ * The device key in `paths.key`: the one a run before for the same device left there without a certificate
+ * (the device may already be provisioned with it), or a new one written there now (0600, the folder 0700
+ * when made). Any other key in the folder is a conflict: a finished folder, another device's pending key, or
+ * a key iotactl did not make is never used nor overwritten.
  */
-export async function storeKey(io: Io, paths: ProvisionPaths): Promise<StoredKey> {
+export async function storeKey(io: Io, paths: ProvisionPaths, id: string): Promise<StoredKey> {
   if (io.files.exists(paths.key)) {
-    if (io.files.exists(paths.cert))
+    const madeFor = io.files.exists(paths.cert) ? undefined : pendingFor(io, paths);
+    if (madeFor !== id)
       throw new CliError(
         EXIT.CONFLICT,
-        `${paths.key} already exists; choose another --out folder or remove it first`,
+        `${paths.key} already exists${madeFor ? ` (made for ${madeFor}, which is waiting for its certificate there)` : ""}; choose another --out folder or remove it first`,
       );
     return { keys: await readKey(io, paths.key), kept: true, discard: () => {} };
   }
   const made = !io.files.exists(paths.dir);
   const discard = () => {
-    io.files.remove(paths.key);
+    quietly(() => io.files.remove(paths.key));
+    quietly(() => io.files.remove(paths.pending));
     if (made) io.files.removeEmptyDir(paths.dir);
   };
   const keys = await generateDeviceKey();
   try {
     io.files.mkdir(paths.dir, 0o700);
+    // Hint: the name first, so a key in the folder without it was never this command's pending key.
+    io.files.writeFile(paths.pending, `${id}\n`, 0o600);
     io.files.writeFile(paths.key, await exportPrivateKeyPem(keys.privateKey), 0o600);
   } catch (error) {
+    quietly(() => io.files.remove(paths.pending));
     if (made) io.files.removeEmptyDir(paths.dir);
     throw fileFailure(
       error,
@@ -69,6 +78,16 @@ export async function storeKey(io: Io, paths: ProvisionPaths): Promise<StoredKey
     );
   }
   return { keys, kept: false, discard };
+}
+
+/** The device a pending key was made for, or undefined when the folder does not say. */
+function pendingFor(io: Io, paths: ProvisionPaths): string | undefined {
+  if (!io.files.exists(paths.pending)) return undefined;
+  try {
+    return io.files.readText(paths.pending).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A key a run before stored; one iotactl cannot use is bad input, named. */
@@ -111,5 +130,16 @@ export function storeIssued(
         `device ${group}/${device} is provisioned, but ${path} could not be written: ${writeProblem(error)}; its key is kept in ${paths.key}: once the cause is fixed, run the same command again, which sends that key and gets the certificate the server issued (or, to start over with a new key: iotactl reset device -g ${group} ${device} --forget-key)`,
       );
     }
+  }
+  // Hint: the device's files are all there; a name left behind would only be a stale note beside them.
+  quietly(() => io.files.remove(paths.pending));
+}
+
+/** Runs a clean-up whose own failure must not replace the error or the result at hand. */
+function quietly(cleanUp: () => void): void {
+  try {
+    cleanUp();
+  } catch {
+    // Left as it is: the files that matter say what happened.
   }
 }

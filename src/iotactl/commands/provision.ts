@@ -54,9 +54,9 @@ Prefer iotad on the device: this flow means moving a private key to the device, 
 certificate it writes is not renewed by anything. A value of "-" reads the token or secret
 from stdin. key.pem is written before anything is sent, so a folder that cannot hold it (no
 permission, a full disk) stops the command with nothing issued. A folder already holding key.pem
-and cert.pem is refused (exit 4); one holding only key.pem (left by a run that could not write the
-certificate, or got no answer from the server) is finished with that key: the same command again
-gets the certificate the server issued for it.`,
+is refused (exit 4), but for the key a run for the same device left without its certificate (it could
+not write it, or got no answer from the server; key.pending-for names the device): the same command
+again is finished with that key and gets the certificate the server issued for it.`,
   flags: [
     GROUP_FLAG,
     {
@@ -98,7 +98,7 @@ gets the certificate the server issued for it.`,
     const client = ctx.anonymous();
     // Hint: the key is stored before the CSR is sent, so a folder that cannot hold it (EACCES, ENOSPC)
     // stops the command while nothing is issued, instead of leaving a provisioned device without its key.
-    const stored = await storeKey(ctx.io, paths);
+    const stored = await storeKey(ctx.io, paths, `${group}/${device}`);
     const body: ProvisionBody = {
       group,
       device,
