@@ -1,13 +1,18 @@
 #!/bin/sh
 # Installs iotad from this unpacked release folder into a root filesystem: the running system
-# (--root /) or an image being built (--root ./rootfs). Never overwrites /etc/iotad/config.json.
+# (--root /) or an image being built (--root ./rootfs). Never overwrites /etc/iotad/config.json
+# unless told to (--replace-config).
 # The agent runs as the system user iotad, created here (in the root's own /etc/passwd) if missing.
 #
-# usage: ./install.sh --root DIR [--init auto|systemd|openrc|sysv|none] [--config FILE] [--enable]
+# usage: ./install.sh --root DIR [--init auto|systemd|openrc|sysv|none] [--config FILE [--replace-config]] [--enable]
 #   --root DIR     the root filesystem to install into (required, "/" for this machine)
 #   --init KIND    which service files to install (auto: systemd unit always, plus the OpenRC
 #                  script if DIR has openrc, else the SysV script; none: only the program)
-#   --config FILE  install FILE as DIR/etc/iotad/config.json (root:iotad 0640), e.g. from iotactl gen config
+#   --config FILE  install FILE as DIR/etc/iotad/config.json (root:iotad 0640), e.g. from iotactl gen config;
+#                  a config already there is kept (and said so) unless --replace-config is given
+#   --replace-config
+#                  with --config: replace an existing DIR/etc/iotad/config.json (for another device's
+#                  config, clear DIR/var/lib/iotad too: iotad refuses another device's certificate)
 #   --enable       enable the service at boot (systemd or OpenRC; for SysV see the script's header)
 set -eu
 
@@ -16,6 +21,7 @@ root=""
 init=auto
 config=""
 enable=0
+replace_config=0
 
 die() { echo "install.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -24,7 +30,8 @@ while [ $# -gt 0 ]; do
 		--init) [ $# -ge 2 ] || die "--init needs one of auto, systemd, openrc, sysv, none"; init=$2; shift 2 ;;
 		--config) [ $# -ge 2 ] || die "--config needs a file"; config=$2; shift 2 ;;
 		--enable) enable=1; shift ;;
-		-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		--replace-config) replace_config=1; shift ;;
+		-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) die "unknown argument '$1' (try --help)" ;;
 	esac
 done
@@ -32,6 +39,7 @@ done
 [ -d "$root" ] || die "--root $root is not a folder"
 case "$init" in auto|systemd|openrc|sysv|none) ;; *) die "--init must be auto, systemd, openrc, sysv or none, not '$init'" ;; esac
 [ -z "$config" ] || [ -f "$config" ] || die "--config $config is not a file"
+[ "$replace_config" = 0 ] || [ -n "$config" ] || die "--replace-config needs --config FILE"
 [ -x "$here/bin/iotad" ] || die "$here/bin/iotad is missing: run install.sh from the unpacked release folder"
 root=$(cd "$root" && pwd)
 [ "$root" = "/" ] && root=""
@@ -76,7 +84,14 @@ mkdir -p "$root/etc/iotad"
 chown "0:$gid" "$root/etc/iotad" && chmod 0750 "$root/etc/iotad"
 put 0644 "$here/config.example.json" /etc/iotad/config.example.json
 put 0644 "$here/config.md" /usr/share/doc/iotad/config.md
-if [ -n "$config" ]; then
+if [ -n "$config" ] && [ -e "$root/etc/iotad/config.json" ] && [ "$replace_config" = 0 ]; then
+	if cmp -s "$config" "$root/etc/iotad/config.json"; then
+		echo "  /etc/iotad/config.json (already this config)"
+	else
+		echo "install.sh: ${root:-}/etc/iotad/config.json is there already and is kept, not replaced by $config;" \
+			"to replace it, run again with --replace-config (and clear ${root:-}/var/lib/iotad for another device)" >&2
+	fi
+elif [ -n "$config" ]; then
 	put 0640 "$config" /etc/iotad/config.json
 elif [ ! -e "$root/etc/iotad/config.json" ]; then
 	echo "  (no /etc/iotad/config.json: write one with iotactl gen config, see /usr/share/doc/iotad/config.md)"

@@ -353,6 +353,45 @@ describe("device image packaging", () => {
     expect(bad.stderr).toContain("is not a folder");
   });
 
+  test("install.sh --config keeps a config already in the image (saying so) unless --replace-config", () => {
+    const release = mkdtempSync(join(tmp, "release-"));
+    const tarball = artifact("linux-x64", "tarball");
+    expect(runTool("tar", ["-xJf", tarball, "-C", release, "--strip-components=1"]).status).toBe(0);
+    const root = mkdtempSync(join(tmp, "image-root-"));
+    mkdirSync(join(root, "etc"));
+    writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    writeFileSync(join(root, "etc/group"), "root:x:0:\n");
+    const install = (...args: string[]) =>
+      runTool("sh", [join(release, "install.sh"), "--root", root, "--init", "none", ...args]);
+    const placed = join(root, "etc/iotad/config.json");
+    const first = join(tmp, "dev-4.json");
+    const second = join(tmp, "dev-5.json");
+    writeFileSync(first, '{"device":"dev-4"}\n');
+    writeFileSync(second, '{"device":"dev-5"}\n');
+    expect(install("--config", first).status).toBe(0);
+    expect(readFileSync(placed, "utf8")).toBe('{"device":"dev-4"}\n');
+
+    const kept = install("--config", second);
+    expect(kept.status).toBe(0);
+    expect(kept.stderr).toBe(
+      `install.sh: ${root}/etc/iotad/config.json is there already and is kept, not replaced by ${second}; to replace it, run again with --replace-config (and clear ${root}/var/lib/iotad for another device)\n`,
+    );
+    expect(readFileSync(placed, "utf8")).toBe('{"device":"dev-4"}\n');
+    const same = install("--config", first);
+    expect(`${same.status} ${same.stderr}`).toBe("0 ");
+    expect(same.stdout).toContain("/etc/iotad/config.json (already this config)");
+
+    const replaced = install("--config", second, "--replace-config");
+    expect(`${replaced.status} ${replaced.stderr}`).toBe("0 ");
+    expect(readFileSync(placed, "utf8")).toBe('{"device":"dev-5"}\n');
+    expect(statSync(placed).mode & 0o777).toBe(0o640);
+    const alone = install("--replace-config");
+    expect(`${alone.status} ${alone.stderr}`).toBe(
+      "2 install.sh: --replace-config needs --config FILE\n",
+    );
+    expect(install("--help").stdout).toContain("--replace-config");
+  }, 60_000);
+
   test("the init scripts and maintainer scripts are valid shell", () => {
     for (const script of [
       "packaging/openrc/iotad",

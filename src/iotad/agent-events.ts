@@ -38,7 +38,7 @@ export type Effect =
   | { kind: "schedule"; at: number; request: Request }
   /** Clear the timer. */
   | { kind: "cancel" }
-  | { kind: "log"; level: "info" | "warn"; message: string }
+  | { kind: "log"; level: "info" | "warn" | "error"; message: string }
   /** Put `identity` in use and tell the listeners. */
   | { kind: "use"; identity: Identity; cause: IdentityCause }
   /** Keep the key of an unreadable certificate, so provisioning fetches that certificate again. */
@@ -53,7 +53,7 @@ export interface Transition {
 }
 
 /** A log line to write. */
-export function log(level: "info" | "warn", message: string): Effect {
+export function log(level: "info" | "warn" | "error", message: string): Effect {
   return { kind: "log", level, message };
 }
 

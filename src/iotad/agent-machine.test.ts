@@ -166,6 +166,25 @@ describe("agent machine: loading the data folder", () => {
     expect(nothingToRenew(s)).toEqual({ kind: "local", message: reason });
   });
 
+  test("another device's certificate: an error naming it, and nothing requested ever, not even on SIGHUP", () => {
+    const reason =
+      "data folder /d holds the certificate of default/g/dev-4 (serial a1), but the config names g/dev-5";
+    const found = { kind: "foreign", reason } as const;
+    const { state: s, effects } = run(INITIAL_STATE, { kind: "recovered", found, now: T0 });
+    expect(s.phase).toEqual({ kind: "error", reason });
+    expect(s.held).toBeUndefined();
+    expect(s.history.lastError).toEqual({ message: reason, at: T0 });
+    expect(effects).toEqual([{ kind: "log", level: "error", message: reason }]);
+    expect(run(s, { kind: "start", now: T0, pendingKey: false })).toEqual({
+      state: s,
+      effects: [],
+    });
+    expect(run(s, { kind: "renew-now", now: T0 }).effects).toEqual([
+      { kind: "log", level: "warn", message: `renew-now ignored: ${reason}` },
+    ]);
+    expect(nothingToRenew(s)).toEqual({ kind: "local", message: reason });
+  });
+
   test("renewing with nothing held says to provision first", () => {
     expect(nothingToRenew(INITIAL_STATE)).toEqual({
       kind: "unprovisioned",

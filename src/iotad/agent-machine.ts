@@ -68,8 +68,11 @@ export function next(state: AgentState, event: AgentEvent, config: MachineConfig
         ? begin(state, activity.request, "continue", event.now, config)
         : same(state);
     case "renew-now": {
-      if (activity.kind === "stopped" || activity.kind === "requesting")
-        return same(state, [log("info", say.renewNowIgnored())]);
+      if (activity.kind === "requesting") return same(state, [log("info", say.renewNowIgnored())]);
+      if (activity.kind === "stopped") {
+        const reason = state.phase.kind === "error" ? state.phase.reason : undefined;
+        return same(state, [log("warn", say.renewNowStopped(reason))]);
+      }
       const kind = state.held && state.held.refused === undefined ? "renew" : "provision";
       const cancel: Effect[] = activity.kind === "waiting" ? [{ kind: "cancel" }] : [];
       return prefixed(cancel, begin(state, { kind, attempt: 1 }, "continue", event.now, config));
@@ -124,6 +127,19 @@ export function nothingToRenew(state: AgentState): AttemptFailure {
 
 function recovered(state: AgentState, found: Recovered, now: number): Transition {
   if (found.kind === "empty" || state.held) return same(state);
+  if (found.kind === "foreign") {
+    // Hint: stopped, so neither the cycle nor SIGHUP provisions over the other device's key and certificate.
+    const error = { message: found.reason, at: now };
+    return {
+      state: {
+        ...state,
+        phase: { kind: "error", reason: found.reason },
+        activity: { kind: "stopped" },
+        history: { ...state.history, lastError: error },
+      },
+      effects: [log("error", found.reason)],
+    };
+  }
   if (found.kind === "held")
     return {
       state: { ...state, phase: { kind: "ready" }, held: { identity: found.identity } },

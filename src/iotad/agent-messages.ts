@@ -26,6 +26,12 @@ export const say = {
   /** The data folder could not be read at start; the key it holds is used to provision again. */
   brokenDataFolder: (reason: string) =>
     `data folder: ${reason}; provisioning again with the device's key`,
+  /**
+   * The data folder holds another device's certificate (a new config over an old folder): it is neither used
+   * nor replaced; the operator clears the folder or puts the old config back.
+   */
+  otherDevice: (dataDir: string, held: string, serial: string, wanted: string) =>
+    `data folder ${dataDir} holds the certificate of ${held} (serial ${serial}), but the config names ${wanted}: this agent neither uses another device's identity nor replaces it. To make this device ${wanted}, stop iotad, clear the data folder (move it aside to keep ${held}'s key) and start iotad again; or put back the config of ${held}`,
   /** A start found a key saved for a renewal whose certificate never arrived. */
   interruptedRenewal: () => "a renewal was interrupted before its answer was saved; renewing now",
   /** A start found the clock before the certificate's own start. */
@@ -33,6 +39,8 @@ export const say = {
     `the clock (${iso(now)}) is before the certificate's notBefore; renewing now to learn the service's time`,
   /** SIGHUP while a request is running (or after stop). */
   renewNowIgnored: () => "a request to the service is already running; renew-now ignored",
+  /** SIGHUP once the agent stopped: shutting down, or (`reason`) held back by another device's data folder. */
+  renewNowStopped: (reason?: string) => `renew-now ignored: ${reason ?? "the agent is stopping"}`,
   /** A failed attempt `attempt` is retried after `delayMs`. */
   retrying: (delayMs: number, attempt: number) =>
     `retrying in ${Math.round(delayMs / 1000)} s (attempt ${attempt + 1})`,

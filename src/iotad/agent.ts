@@ -131,6 +131,9 @@ export class Agent {
   async provisionOnce(): Promise<AttemptResult> {
     const held = (await this.load()) ? this.state.held?.identity : undefined;
     if (held) return { ok: true, identity: held };
+    // Hint: only a data folder of another device stops the agent on load; it is not provisioned over.
+    if (this.state.activity.kind === "stopped")
+      return { ok: false, failure: nothingToRenew(this.state) };
     return await this.once("provision");
   }
 

@@ -19,7 +19,9 @@ export interface BuiltAgent {
 export function buildAgent(settings: AgentSettings, runtime: Runtime, log: Logger): BuiltAgent {
   const localNow = () => runtime.clock.now();
   const serverClock = new ServerClock(localNow);
-  const store = new IdentityStore(runtime.disk, settings.dataDir);
+  const { tenant, group, device } = settings;
+  const owner = { ...(tenant === undefined ? {} : { tenant }), group, device };
+  const store = new IdentityStore(runtime.disk, settings.dataDir, owner);
   const service = new ServiceClient(
     settings.server,
     runtime.transport(settings.serverCa),

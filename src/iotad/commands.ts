@@ -13,6 +13,7 @@ import { runDaemon } from "./daemon.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { type Logger, streamLogger } from "./logger.ts";
 import { dataFolderCheck, dataFolderProblem } from "./data-folder.ts";
+import { dataFolderOwnerProblem } from "./held-owner.ts";
 import type { Runtime } from "./runtime.ts";
 import { type AgentSettings, loadSettings } from "./config.ts";
 import type { StatusBody } from "./status-app.ts";
@@ -42,7 +43,9 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
     log.warn(`"insecureHttp": true allows ${settings.server}: ${PLAIN_HTTP_RISK}`);
   switch (invocation.command) {
     case "check-config": {
-      const problem = dataFolderCheck(settings.dataDir);
+      const problem =
+        dataFolderCheck(settings.dataDir) ??
+        dataFolderOwnerProblem(runtime.readText, settings.dataDir, settings);
       if (problem !== undefined) {
         runtime.stderr(`iotad: ${settings.configPath}: ${problem}\n`);
         return EXIT.local;

@@ -13,6 +13,7 @@ import {
 } from "../core/csr.ts";
 import type { IssuedCertificate } from "../core/wire.ts";
 import { type Disk, renameDurably, writeAtomic } from "./disk.ts";
+import { type ConfiguredDevice, otherDeviceProblem } from "./held-owner.ts";
 import { type Identity, keyMatches, parseCertificate, toIdentity } from "./identity.ts";
 
 /** The files of the data folder. */
@@ -34,7 +35,9 @@ export interface IdentityPaths {
 export type Recovered =
   | { kind: "empty" }
   | { kind: "held"; identity: Identity }
-  | { kind: "broken"; reason: string };
+  | { kind: "broken"; reason: string }
+  /** The certificate names another device than the config: neither used nor replaced (`reason` names both). */
+  | { kind: "foreign"; reason: string };
 
 /** The paths inside `dir`. */
 export function identityPaths(dir: string): IdentityPaths {
@@ -52,9 +55,11 @@ export function identityPaths(dir: string): IdentityPaths {
 export class IdentityStore {
   readonly paths: IdentityPaths;
 
+  /** `owner`: the device the config names; a certificate of another device is then reported, not used. */
   constructor(
     private readonly disk: Disk,
     dir: string,
+    private readonly owner?: ConfiguredDevice,
   ) {
     this.paths = identityPaths(dir);
   }
@@ -69,6 +74,9 @@ export class IdentityStore {
     if (certPem === undefined) return { kind: "empty" };
     const cert = parseCertificate(certPem);
     if (!cert) return { kind: "broken", reason: `${this.paths.cert} is not a PEM certificate` };
+    // Hint: checked before the key, so nothing of the other device's (not even a half-done swap) is touched.
+    const other = this.owner && otherDeviceProblem(cert, this.owner, this.paths.dir);
+    if (other !== undefined) return { kind: "foreign", reason: other };
     let keyPem = this.disk.read(this.paths.key);
     if (keyPem === undefined || !(await keyMatches(keyPem, cert))) {
       const pending = this.disk.read(this.paths.pendingKey);
