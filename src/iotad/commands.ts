@@ -14,6 +14,7 @@ import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { type Logger, streamLogger } from "./logger.ts";
 import { dataFolderCheck, dataFolderProblem } from "./data-folder.ts";
 import { dataFolderOwnerProblem } from "./held-owner.ts";
+import { lockNote, withDataLock } from "./locked-command.ts";
 import type { Runtime } from "./runtime.ts";
 import { type AgentSettings, loadSettings } from "./config.ts";
 import type { StatusBody } from "./status-app.ts";
@@ -51,7 +52,7 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
         return EXIT.local;
       }
       runtime.stdout(
-        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n${namingNote(settings)}`,
+        `${settings.configPath}: OK (${settings.group}/${settings.device} at ${settings.server}${trustNote(settings)}, data in ${settings.dataDir})\n${namingNote(settings)}${lockNote(settings, runtime)}`,
       );
       return EXIT.ok;
     }
@@ -63,10 +64,13 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
         log.error(problem);
         return EXIT.local;
       }
+      const { command, json } = invocation;
       try {
-        return invocation.command === "run"
-          ? await runDaemon(settings, runtime, log)
-          : await oneShot(invocation.command, invocation.json, settings, runtime, log);
+        return command === "run"
+          ? await withDataLock(command, settings, runtime, log, () =>
+              runDaemon(settings, runtime, log),
+            )
+          : await oneShot(command, json, settings, runtime, log);
       } catch (error) {
         // Hint: the check above passed, so this is the data folder changing under the agent (or a full disk).
         const failure = dataFolderProblem(error, settings.dataDir);
@@ -80,7 +84,10 @@ export async function runCommand(invocation: Invocation, runtime: Runtime): Prom
   }
 }
 
-/** `iotad provision` or `iotad renew`: one attempt, its result on stdout. */
+/**
+ * `iotad provision` or `iotad renew`: one attempt, its result on stdout. Hint: the data folder's lock is what
+ * excludes a second process; the status address is asked first only for its better advice to an agent at rest.
+ */
 async function oneShot(
   command: "provision" | "renew",
   json: boolean,
@@ -88,6 +95,12 @@ async function oneShot(
   runtime: Runtime,
   log: Logger,
 ): Promise<number> {
+  // Hint: a read-only look, as check-config's, so another device's folder is named even while an agent holds it.
+  const foreign = dataFolderOwnerProblem(runtime.readText, settings.dataDir, settings);
+  if (foreign !== undefined) {
+    runtime.stderr(`iotad: ${foreign}\n`);
+    return EXIT.local;
+  }
   const running = await runningAgent(settings, runtime);
   if (running !== undefined) {
     runtime.stderr(
@@ -95,13 +108,21 @@ async function oneShot(
     );
     return EXIT.local;
   }
-  const { agent, store } = buildAgent(settings, runtime, log);
-  const result = command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
-  if (result.ok) pinHeldName(settings, runtime.disk, log);
-  report(result, settings, json, runtime);
-  if (result.ok && command === "renew" && settings.afterRenew !== undefined)
-    await runAfterRenew(settings.afterRenew, store.paths, result.identity.serial, runtime.env, log);
-  return exitCodeFor(result);
+  return await withDataLock(command, settings, runtime, log, async () => {
+    const { agent, store } = buildAgent(settings, runtime, log);
+    const result = command === "provision" ? await agent.provisionOnce() : await agent.renewOnce();
+    if (result.ok) pinHeldName(settings, runtime.disk, log);
+    report(result, settings, json, runtime);
+    if (result.ok && command === "renew" && settings.afterRenew !== undefined)
+      await runAfterRenew(
+        settings.afterRenew,
+        store.paths,
+        result.identity.serial,
+        runtime.env,
+        log,
+      );
+    return exitCodeFor(result);
+  });
 }
 
 /**

@@ -25,7 +25,7 @@ export const EXIT_STATUSES = {
   local: {
     code: 5,
     meaning:
-      "local failure: the data folder cannot be used or holds another device's certificate, the status address is taken, or (provision, renew) an agent is running for the device",
+      "local failure: the data folder cannot be used, holds another device's certificate or is in use by another iotad process, the status address is taken, or (provision, renew) an agent is running for the device",
   },
   noCertificate: { code: 6, meaning: "no valid certificate (status; renew before provisioning)" },
 } as const;

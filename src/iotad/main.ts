@@ -10,6 +10,7 @@ import { systemClock } from "./clock.ts";
 import { nodeDisk } from "./disk.ts";
 import { EXIT } from "./exit-codes.ts";
 import { listenHttp } from "./http-listener.ts";
+import { nodeLockHost } from "./lock-host.ts";
 import { nodeHttpTransport } from "./http-transport.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -23,6 +24,7 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
 
+const disk = nodeDisk();
 const runtime: Runtime = {
   env: process.env,
   cwd: process.cwd(),
@@ -30,7 +32,8 @@ const runtime: Runtime = {
   stderr: (text) => process.stderr.write(text),
   clock: systemClock(),
   random: () => randomInt(2 ** 47) / 2 ** 47,
-  disk: nodeDisk(),
+  disk,
+  locks: nodeLockHost((path) => disk.syncDir(path)),
   readText: (path) => readFileSync(path, "utf8"),
   host: { sysfs: "/sys" },
   transport: (ca) => nodeHttpTransport(ca !== undefined ? { ca } : {}),

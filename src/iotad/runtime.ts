@@ -5,6 +5,7 @@ import type { HostPaths } from "./device-naming.ts";
 import type { Disk } from "./disk.ts";
 import type { HttpTransport } from "./http-transport.ts";
 import type { Listener } from "./http-listener.ts";
+import type { LockHost } from "./lock-host.ts";
 import type { MqttConnect } from "./mqtt-announcer.ts";
 import type { ReadText } from "./config.ts";
 
@@ -22,6 +23,8 @@ export interface Runtime {
   clock: Clock;
   random: () => number;
   disk: Disk;
+  /** What the data folder's lock needs: exclusive creation, and whether its holder's process lives. */
+  locks: LockHost;
   readText: ReadText;
   /** Where the hardware information a device name may come from is mounted (`/sys`). */
   host: HostPaths;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { runCommand } from "../../src/iotad/commands.ts";
 import { systemClock } from "../../src/iotad/clock.ts";
 import { nodeDisk } from "../../src/iotad/disk.ts";
+import { nodeLockHost } from "../../src/iotad/lock-host.ts";
 import type { Runtime } from "../../src/iotad/runtime.ts";
 import {
   deepJson,
@@ -36,6 +37,7 @@ function runtime(stderr: string[], touched: string[]): Runtime {
     clock: systemClock(),
     random: Math.random,
     disk: nodeDisk(),
+    locks: nodeLockHost(() => {}),
     readText: (path) => readFileSync(path, "utf8"),
     host: { sysfs: join(tmp, "no-sysfs") },
     transport: refuse("the network") as unknown as Runtime["transport"],

@@ -1,0 +1,79 @@
+/** What the data folder's lock needs of the system: exclusive file creation and whether a process still lives. */
+
+import * as fs from "node:fs";
+
+/** The system under the data folder's lock (node:fs and process, so it works on Node 18, Bun, Linux, macOS, Windows). */
+export interface LockHost {
+  /** This process's id. */
+  readonly pid: number;
+  /** The id of the running boot (Linux), so a lock written before a power cut is known stale; undefined elsewhere. */
+  bootId(): string | undefined;
+  /** Whether process `pid` exists (one of another user counts: it exists). */
+  alive(pid: number): boolean;
+  /** Creates `path` only if nothing is there (O_CREAT|O_EXCL, mode 0600), writes `text` and fsyncs it; false when it exists. */
+  create(path: string, text: string): boolean;
+  /** The file's text, or `undefined` when it does not exist. */
+  read(path: string): string | undefined;
+  /** Deletes a file; nothing happens when it does not exist. */
+  remove(path: string): void;
+  /** Flushes a folder's entries, so a created or removed file survives a power cut. */
+  syncDir(path: string): void;
+  /** Blocks for `ms` milliseconds (waiting out a lock file being written this instant). */
+  pause(ms: number): void;
+}
+
+const BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+/** The real system; `syncDir` is the Disk's, which knows the platforms that cannot fsync a folder. */
+export function nodeLockHost(syncDir: (path: string) => void): LockHost {
+  return {
+    pid: process.pid,
+    bootId() {
+      try {
+        return fs.readFileSync(BOOT_ID, "utf8").trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    alive(pid) {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        // Hint: EPERM is a process of another user (an agent run as root beside one run as iotad): it exists.
+        return (error as NodeJS.ErrnoException).code !== "ESRCH";
+      }
+    },
+    create(path, text) {
+      let fd: number;
+      try {
+        fd = fs.openSync(path, "wx", 0o600);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+        throw error;
+      }
+      try {
+        fs.writeFileSync(fd, text);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return true;
+    },
+    read(path) {
+      try {
+        return fs.readFileSync(path, "utf8");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    remove(path) {
+      fs.rmSync(path, { force: true });
+    },
+    syncDir,
+    pause(ms) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    },
+  };
+}
