@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquireDataLock, LOCK_FILE, lockRefusal, lockState } from "./data-lock.ts";
 import { type LockHost, nodeLockHost } from "./lock-host.ts";
+import { nodeDisk } from "./disk.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-data-lock-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -14,7 +15,7 @@ const NOW = Date.parse("2026-03-01T10:00:00Z");
 
 /** The real system as seen by another process `pid` (pauses counted, not slept). */
 function hostAs(pid: number, boot?: string): LockHost & { pauses: number } {
-  const real = nodeLockHost(() => {});
+  const real = nodeLockHost(nodeDisk());
   const host = {
     ...real,
     pid,
@@ -153,7 +154,8 @@ describe("the data folder's lock", () => {
       script,
       `import { acquireDataLock } from ${JSON.stringify(join(import.meta.dir, "data-lock.ts"))};
 import { nodeLockHost } from ${JSON.stringify(join(import.meta.dir, "lock-host.ts"))};
-const taken = acquireDataLock(process.argv[2], "iotad provision", Date.now(), nodeLockHost(() => {}));
+import { nodeDisk } from ${JSON.stringify(join(import.meta.dir, "disk.ts"))};
+const taken = acquireDataLock(process.argv[2], "iotad provision", Date.now(), nodeLockHost(nodeDisk()));
 console.log(JSON.stringify(taken.ok ? { won: process.pid, tookOver: taken.tookOver?.why } : { holder: taken.holder.pid }));
 if (taken.ok) setTimeout(() => taken.lock.release(), 1000);
 `,

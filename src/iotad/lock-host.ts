@@ -1,6 +1,7 @@
 /** What the data folder's lock needs of the system: exclusive file creation and whether a process still lives. */
 
 import * as fs from "node:fs";
+import type { Disk } from "./disk.ts";
 
 /** The system under the data folder's lock (node:fs and process, so it works on Node 18, Bun, Linux, macOS, Windows). */
 export interface LockHost {
@@ -24,8 +25,11 @@ export interface LockHost {
 
 const BOOT_ID = "/proc/sys/kernel/random/boot_id";
 
-/** The real system; `syncDir` is the Disk's, which knows the platforms that cannot fsync a folder. */
-export function nodeLockHost(syncDir: (path: string) => void): LockHost {
+/**
+ * The real system over `disk` (its reads, removals and folder syncs, which know the platforms that cannot
+ * fsync a folder); only the exclusive creation and the process checks are the lock's own.
+ */
+export function nodeLockHost(disk: Pick<Disk, "read" | "remove" | "syncDir">): LockHost {
   return {
     pid: process.pid,
     bootId() {
@@ -60,18 +64,9 @@ export function nodeLockHost(syncDir: (path: string) => void): LockHost {
       }
       return true;
     },
-    read(path) {
-      try {
-        return fs.readFileSync(path, "utf8");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw error;
-      }
-    },
-    remove(path) {
-      fs.rmSync(path, { force: true });
-    },
-    syncDir,
+    read: (path) => disk.read(path),
+    remove: (path) => disk.remove(path),
+    syncDir: (path) => disk.syncDir(path),
     pause(ms) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     },

@@ -33,7 +33,7 @@ const runtime: Runtime = {
   clock: systemClock(),
   random: () => randomInt(2 ** 47) / 2 ** 47,
   disk,
-  locks: nodeLockHost((path) => disk.syncDir(path)),
+  locks: nodeLockHost(disk),
   readText: (path) => readFileSync(path, "utf8"),
   host: { sysfs: "/sys" },
   transport: (ca) => nodeHttpTransport(ca !== undefined ? { ca } : {}),

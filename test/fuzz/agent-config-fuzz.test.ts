@@ -37,7 +37,7 @@ function runtime(stderr: string[], touched: string[]): Runtime {
     clock: systemClock(),
     random: Math.random,
     disk: nodeDisk(),
-    locks: nodeLockHost(() => {}),
+    locks: nodeLockHost(nodeDisk()),
     readText: (path) => readFileSync(path, "utf8"),
     host: { sysfs: join(tmp, "no-sysfs") },
     transport: refuse("the network") as unknown as Runtime["transport"],
