@@ -10,8 +10,13 @@ import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
-import { buildCompiledAgent, startCompiledAgent, writeAgentConfig } from "./agent-process.ts";
+import type { ServerProcess } from "../helpers/server-process.ts";
+import {
+  buildCompiledAgent,
+  startServiceWithGroup,
+  startCompiledAgent,
+  writeAgentConfig,
+} from "./agent-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-other-device-"));
 const GROUP = "reused";
@@ -21,16 +26,7 @@ let secret = "";
 
 beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
-  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
-  secret = (
-    (await server.adminCall("POST", "/v1/groups", { name: GROUP, validity: "1h" })).json as {
-      provisioningSecret: string;
-    }
-  ).provisioningSecret;
-  for (const name of ["dev-4", "dev-5"])
-    expect((await server.adminCall("POST", `/v1/groups/${GROUP}/devices`, { name })).status).toBe(
-      201,
-    );
+  ({ server, secret } = await startServiceWithGroup(tmp, GROUP, ["dev-4", "dev-5"]));
 }, 120_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, ROOT } from "../helpers/server-process.ts";
+import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 /** Builds `iotad` with `bun build --compile` into `dir`; returns the executable's path. */
 export function buildCompiledAgent(dir: string): string {
@@ -15,6 +15,22 @@ export function buildCompiledAgent(dir: string): string {
   );
   if (build.status !== 0) throw new Error(`bun build --compile failed: ${build.stderr}`);
   return bin;
+}
+
+/**
+ * A real iota-server over HTTPS with its data in `dir/server`, a group `group` of one-hour certificates (only
+ * SIGHUP or a one-shot renews, never the schedule) and the devices `devices`; its provisioning secret.
+ */
+export async function startServiceWithGroup(
+  dir: string,
+  group: string,
+  devices: string[] = [],
+): Promise<{ server: ServerProcess; secret: string }> {
+  const server = await startServerProcess({ tls: true, data: join(dir, "server") });
+  const created = await server.admin("POST", "/v1/groups", { name: group, validity: "1h" }, 201);
+  for (const name of devices)
+    await server.admin("POST", `/v1/groups/${group}/devices`, { name }, 201);
+  return { server, secret: String(created.provisioningSecret) };
 }
 
 /** Writes an iotad config with the status endpoint on any free port; returns its path. */

@@ -5,8 +5,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
-import { buildCompiledAgent, startCompiledAgent, writeAgentConfig } from "./agent-process.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import {
+  buildCompiledAgent,
+  startServiceWithGroup,
+  startCompiledAgent,
+  writeAgentConfig,
+} from "./agent-process.ts";
+import type { ServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-refused-"));
 let bin = "";
@@ -15,13 +20,8 @@ let secret = "";
 
 beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
-  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   // A long validity: only SIGHUP renews, never the schedule.
-  secret = (
-    (await server.adminCall("POST", "/v1/groups", { name: "refused", validity: "1h" })).json as {
-      provisioningSecret: string;
-    }
-  ).provisioningSecret;
+  ({ server, secret } = await startServiceWithGroup(tmp, "refused"));
 }, 120_000);
 
 afterAll(async () => {

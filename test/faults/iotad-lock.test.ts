@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
 import { keyMatches, parseCertificate } from "../../src/iotad/identity.ts";
 import { listenAsBroker } from "../helpers/agent-support.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
-import { buildCompiledAgent, writeAgentConfig } from "./agent-process.ts";
+import type { ServerProcess } from "../helpers/server-process.ts";
+import { buildCompiledAgent, startServiceWithGroup, writeAgentConfig } from "./agent-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-lock-"));
 const GROUP = "locks";
@@ -29,16 +29,7 @@ let secret = "";
 
 beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
-  server = await startServerProcess({ tls: true, data: join(tmp, "server") });
-  secret = (
-    (await server.adminCall("POST", "/v1/groups", { name: GROUP, validity: "1h" })).json as {
-      provisioningSecret: string;
-    }
-  ).provisioningSecret;
-  for (const name of ["lamp-1", "lamp-2"])
-    expect((await server.adminCall("POST", `/v1/groups/${GROUP}/devices`, { name })).status).toBe(
-      201,
-    );
+  ({ server, secret } = await startServiceWithGroup(tmp, GROUP, ["lamp-1", "lamp-2"]));
   // Hint: a TCP relay that holds every connection a while, so the first provisioning is still running when the others start.
   const port = Number(new URL(server.url).port);
   slow = createServer((client) => {
