@@ -29,6 +29,7 @@ import { readOperatorCertificate } from "./tls/operator-certificate.ts";
 import { keepRenewed, type Renewal } from "./tls/renewal.ts";
 import { SERVER_CERT_VALIDITY_SECONDS } from "./tls/policy.ts";
 import { startFleetServices, type FleetServices } from "./fleet-services.ts";
+import { lockServer } from "./server-lock.ts";
 
 /** A started server. */
 export interface RunningServer {
@@ -62,14 +63,41 @@ export interface ServerExtras {
   serverCertValiditySeconds?: number;
 }
 
-/** Opens everything `options` names and starts listening. */
+/**
+ * Opens everything `options` names and starts listening, holding the data folder's lock (exit 3 while another
+ * server holds it) until `stop`.
+ */
 export async function startServer(
   options: ServerConfig,
   log: Logger,
   extras: ServerExtras = {},
 ): Promise<RunningServer> {
-  const now = extras.now ?? Date.now;
   ensureDataDir(options.data);
+  const lock = lockServer(options, (extras.now ?? Date.now)(), log);
+  let server: RunningServer;
+  try {
+    server = await startLocked(options, log, extras);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const stop = server.stop;
+  server.stop = async () => {
+    try {
+      await stop();
+    } finally {
+      lock.release();
+    }
+  };
+  return server;
+}
+
+async function startLocked(
+  options: ServerConfig,
+  log: Logger,
+  extras: ServerExtras,
+): Promise<RunningServer> {
+  const now = extras.now ?? Date.now;
   const file = sqliteFileOf(options.db);
   if (file !== undefined)
     for (const changed of tightenDatabaseFiles(file))

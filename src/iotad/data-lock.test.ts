@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquireDataLock, LOCK_FILE, lockRefusal, lockState } from "./data-lock.ts";
-import { type LockHost, nodeLockHost } from "./lock-host.ts";
+import { type LockHost, nodeLockHost } from "../core/lock-host.ts";
 import { nodeDisk } from "./disk.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-data-lock-"));
@@ -153,7 +153,7 @@ describe("the data folder's lock", () => {
     writeFileSync(
       script,
       `import { acquireDataLock } from ${JSON.stringify(join(import.meta.dir, "data-lock.ts"))};
-import { nodeLockHost } from ${JSON.stringify(join(import.meta.dir, "lock-host.ts"))};
+import { nodeLockHost } from ${JSON.stringify(join(import.meta.dir, "../core/lock-host.ts"))};
 import { nodeDisk } from ${JSON.stringify(join(import.meta.dir, "disk.ts"))};
 const taken = acquireDataLock(process.argv[2], "iotad provision", Date.now(), nodeLockHost(nodeDisk()));
 console.log(JSON.stringify(taken.ok ? { won: process.pid, tookOver: taken.tookOver?.why } : { holder: taken.holder.pid }));

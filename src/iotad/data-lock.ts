@@ -1,50 +1,21 @@
 /**
  * One process at a time per data folder: `iotad run`, `provision` and `renew` hold `iotad.lock` in it from before
- * they read an identity file until they exit. The file is created with O_CREAT|O_EXCL, so of processes started
- * together exactly one gets it; it records the holder's pid and command for the others' refusal. A lock whose
- * process is gone (kill -9, a power cut) is taken over.
+ * they read an identity file until they exit (the lock itself: core/process-lock.ts).
  */
 
 import { join } from "node:path";
-import type { LockHost } from "./lock-host.ts";
+import type { LockHost } from "../core/lock-host.ts";
+import {
+  acquireLock,
+  describeHolder,
+  type LockHolder,
+  type LockResult,
+  type LockState,
+  lockStateOf,
+} from "../core/process-lock.ts";
 
 /** The lock's file name in the data folder. */
 export const LOCK_FILE = "iotad.lock";
-/** Held for the instant a stale lock is removed, so two processes never both remove one and create two. */
-const GUARD_FILE = "iotad.lock.takeover";
-/** How often a lock file without a readable record is read again before it counts as left by a crash. */
-const SETTLE_READS = 5;
-const SETTLE_MS = 20;
-/** Rounds of create, read, take over: more are met only where locks appear and vanish without end. */
-const ROUNDS = 50;
-
-/** What a lock file records of its process. */
-export interface LockHolder {
-  pid: number;
-  /** The command line in words: `iotad run --config /etc/iotad/config.json`. */
-  command: string;
-  /** When it took the lock (ISO 8601). */
-  since: string;
-  /** The boot it was taken in (Linux), when known. */
-  boot?: string;
-}
-
-/** A lock whose process is gone: its record (none when the file is unreadable) and why it counts as gone. */
-export interface StaleLock {
-  holder: LockHolder | undefined;
-  why: string;
-}
-
-/** The lock, held. */
-export interface DataLock {
-  /** Removes the lock file if it is still this process's; false when it was not (it is then left alone). */
-  release(): boolean;
-}
-
-/** Taking the lock: held (after removing a stale one, `tookOver`), or refused because `holder` holds it. */
-export type LockResult =
-  | { ok: true; lock: DataLock; tookOver?: StaleLock }
-  | { ok: false; holder: LockHolder };
 
 /** Takes the lock of data folder `dir` (which must exist) for `command`, without waiting for a live holder. */
 export function acquireDataLock(
@@ -53,47 +24,12 @@ export function acquireDataLock(
   now: number,
   host: LockHost,
 ): LockResult {
-  const path = join(dir, LOCK_FILE);
-  const boot = host.bootId();
-  const mine: LockHolder = {
-    pid: host.pid,
-    command,
-    since: new Date(now).toISOString(),
-    ...(boot === undefined ? {} : { boot }),
-  };
-  const text = `${JSON.stringify(mine)}\n`;
-  let tookOver: StaleLock | undefined;
-  for (let round = 0; round < ROUNDS; round++) {
-    if (host.create(path, text)) {
-      host.syncDir(dir);
-      return { ok: true, lock: ownLock(dir, path, text, host), ...(tookOver ? { tookOver } : {}) };
-    }
-    const seen = readLock(path, host);
-    if (seen === undefined) continue;
-    const judged = judge(seen.holder, host);
-    if ("live" in judged) return { ok: false, holder: judged.live };
-    if (removeStale(dir, path, seen.text, host)) tookOver = judged.stale;
-    else host.pause(SETTLE_MS);
-  }
-  throw new Error(`data folder ${dir}: ${LOCK_FILE} keeps changing; cannot take it`);
+  return acquireLock(join(dir, LOCK_FILE), command, now, host);
 }
 
 /** Who holds the lock of `dir`, without taking it (for `iotad check-config`). */
-export function lockState(
-  dir: string,
-  host: LockHost,
-): { kind: "free" } | { kind: "held"; holder: LockHolder } | { kind: "stale"; stale: StaleLock } {
-  const seen = readLock(join(dir, LOCK_FILE), host);
-  if (seen === undefined) return { kind: "free" };
-  const judged = judge(seen.holder, host);
-  return "live" in judged
-    ? { kind: "held", holder: judged.live }
-    : { kind: "stale", stale: judged.stale };
-}
-
-/** `pid 1234 (iotad run --config ..., since ...)`. */
-export function describeHolder(holder: LockHolder): string {
-  return `pid ${holder.pid} (${holder.command}, since ${holder.since})`;
+export function lockState(dir: string, host: LockHost): LockState {
+  return lockStateOf(join(dir, LOCK_FILE), host);
 }
 
 /** The refusal of `command` (`iotad provision`) while `holder` holds the lock of `dir`: who, and what to do. */
@@ -104,86 +40,4 @@ export function lockRefusal(dir: string, holder: LockHolder, command: string): s
       ? "an agent already runs for it: stop that one first (`systemctl stop iotad`), or leave it running"
       : `it is the running agent: to ${command.replace(/^iotad /, "")} now, send it SIGHUP (\`systemctl reload iotad\`, or \`kill -HUP ${holder.pid}\`)`;
   return `data folder ${dir} is in use by ${describeHolder(holder)}; one iotad at a time may use it, so ${command} changed nothing: ${advice}`;
-}
-
-/** The lock file's text and record; undefined when there is none. Hint: a record still being written is waited for briefly. */
-function readLock(
-  path: string,
-  host: LockHost,
-): { text: string; holder: LockHolder | undefined } | undefined {
-  for (let read = 1; ; read++) {
-    const text = host.read(path);
-    if (text === undefined) return undefined;
-    const holder = parseHolder(text);
-    if (holder !== undefined || read >= SETTLE_READS) return { text, holder };
-    host.pause(SETTLE_MS);
-  }
-}
-
-function parseHolder(text: string): LockHolder | undefined {
-  try {
-    const r = JSON.parse(text) as Partial<LockHolder>;
-    if (!Number.isSafeInteger(r.pid) || (r.pid as number) <= 0) return undefined;
-    return {
-      pid: r.pid as number,
-      command: typeof r.command === "string" ? r.command : "iotad",
-      since: typeof r.since === "string" ? r.since : "an unknown time",
-      ...(typeof r.boot === "string" ? { boot: r.boot } : {}),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the process of a lock's record still runs (`live`), or is gone and why (`stale`). */
-function judge(
-  holder: LockHolder | undefined,
-  host: LockHost,
-): { live: LockHolder } | { stale: StaleLock } {
-  const gone = (why: string) => ({ stale: { holder, why } });
-  if (holder === undefined) return gone("it holds no record (its process died while creating it)");
-  const boot = host.bootId();
-  if (holder.boot !== undefined && boot !== undefined && holder.boot !== boot)
-    return gone("it was taken before the system restarted");
-  // Hint: a pid that is now this process's was another's before a restart (containers reuse low pids).
-  if (holder.pid === host.pid) return gone(`pid ${holder.pid} is now this process`);
-  if (!host.alive(holder.pid)) return gone(`pid ${holder.pid} no longer runs`);
-  return { live: holder };
-}
-
-/**
- * Removes the stale lock whose text is `staleText`, under the guard file; false when another process is
- * taking it over this instant, or already did (its fresh lock, read again under the guard, then stays).
- */
-function removeStale(dir: string, path: string, staleText: string, host: LockHost): boolean {
-  const guard = join(dir, GUARD_FILE);
-  if (!host.create(guard, `${JSON.stringify({ pid: host.pid, command: "lock takeover" })}\n`)) {
-    // Hint: a guard lives for microseconds; one whose process died inside them is cleared for the next round.
-    const seen = readLock(guard, host);
-    if (seen !== undefined && "stale" in judge(seen.holder, host)) host.remove(guard);
-    return false;
-  }
-  try {
-    if (host.read(path) !== staleText) return false;
-    host.remove(path);
-    host.syncDir(dir);
-    return true;
-  } finally {
-    host.remove(guard);
-  }
-}
-
-/** The held lock: released once, and only while the file still holds this process's record. */
-function ownLock(dir: string, path: string, text: string, host: LockHost): DataLock {
-  let held = true;
-  return {
-    release() {
-      if (!held) return false;
-      held = false;
-      if (host.read(path) !== text) return false;
-      host.remove(path);
-      host.syncDir(dir);
-      return true;
-    },
-  };
 }

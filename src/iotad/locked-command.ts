@@ -1,7 +1,8 @@
 /** The commands that use the identity files (`run`, `provision`, `renew`) run holding the data folder's lock. */
 
 import type { AgentSettings } from "./config.ts";
-import { acquireDataLock, describeHolder, lockRefusal, lockState } from "./data-lock.ts";
+import { describeHolder } from "../core/process-lock.ts";
+import { acquireDataLock, lockRefusal, lockState } from "./data-lock.ts";
 import { EXIT } from "./exit-codes.ts";
 import type { Logger } from "./logger.ts";
 import type { AgentSignal, Runtime } from "./runtime.ts";

@@ -10,7 +10,7 @@ import { systemClock } from "./clock.ts";
 import { nodeDisk } from "./disk.ts";
 import { EXIT } from "./exit-codes.ts";
 import { listenHttp } from "./http-listener.ts";
-import { nodeLockHost } from "./lock-host.ts";
+import { nodeLockHost } from "../core/lock-host.ts";
 import { nodeHttpTransport } from "./http-transport.ts";
 import type { Runtime } from "./runtime.ts";
 

@@ -5,7 +5,7 @@ import type { HostPaths } from "./device-naming.ts";
 import type { Disk } from "./disk.ts";
 import type { HttpTransport } from "./http-transport.ts";
 import type { Listener } from "./http-listener.ts";
-import type { LockHost } from "./lock-host.ts";
+import type { LockHost } from "../core/lock-host.ts";
 import type { MqttConnect } from "./mqtt-announcer.ts";
 import type { ReadText } from "./config.ts";
 

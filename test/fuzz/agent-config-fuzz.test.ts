@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runCommand } from "../../src/iotad/commands.ts";
 import { systemClock } from "../../src/iotad/clock.ts";
 import { nodeDisk } from "../../src/iotad/disk.ts";
-import { nodeLockHost } from "../../src/iotad/lock-host.ts";
+import { nodeLockHost } from "../../src/core/lock-host.ts";
 import type { Runtime } from "../../src/iotad/runtime.ts";
 import {
   deepJson,

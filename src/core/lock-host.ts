@@ -1,9 +1,8 @@
-/** What the data folder's lock needs of the system: exclusive file creation and whether a process still lives. */
+/** What a process lock needs of the system: exclusive file creation and whether a process still lives. */
 
 import * as fs from "node:fs";
-import type { Disk } from "./disk.ts";
 
-/** The system under the data folder's lock (node:fs and process, so it works on Node 18, Bun, Linux, macOS, Windows). */
+/** The system under a process lock (node:fs and process, so it works on Node 18, Bun, Linux, macOS, Windows). */
 export interface LockHost {
   /** This process's id. */
   readonly pid: number;
@@ -25,11 +24,35 @@ export interface LockHost {
 
 const BOOT_ID = "/proc/sys/kernel/random/boot_id";
 
+/** The file operations a lock shares with its program: reading, removing, and syncing a folder. */
+export type LockFiles = Pick<LockHost, "read" | "remove" | "syncDir">;
+
+/** node:fs as {@link LockFiles}, for a program without file operations of its own (Linux and macOS folder syncs). */
+export const nodeLockFiles: LockFiles = {
+  read(path) {
+    try {
+      return fs.readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  },
+  remove: (path) => fs.rmSync(path, { force: true }),
+  syncDir(path) {
+    const fd = fs.openSync(path, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};
+
 /**
- * The real system over `disk` (its reads, removals and folder syncs, which know the platforms that cannot
- * fsync a folder); only the exclusive creation and the process checks are the lock's own.
+ * The real system over `files` (the program's reads, removals and folder syncs: iotad's know the platforms
+ * that cannot fsync a folder); only the exclusive creation and the process checks are the lock's own.
  */
-export function nodeLockHost(disk: Pick<Disk, "read" | "remove" | "syncDir">): LockHost {
+export function nodeLockHost(files: LockFiles = nodeLockFiles): LockHost {
   return {
     pid: process.pid,
     bootId() {
@@ -64,9 +87,9 @@ export function nodeLockHost(disk: Pick<Disk, "read" | "remove" | "syncDir">): L
       }
       return true;
     },
-    read: (path) => disk.read(path),
-    remove: (path) => disk.remove(path),
-    syncDir: (path) => disk.syncDir(path),
+    read: (path) => files.read(path),
+    remove: (path) => files.remove(path),
+    syncDir: (path) => files.syncDir(path),
     pause(ms) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     },
