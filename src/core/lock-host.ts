@@ -10,6 +10,11 @@ export interface LockHost {
   bootId(): string | undefined;
   /** Whether process `pid` exists (one of another user counts: it exists). */
   alive(pid: number): boolean;
+  /**
+   * When process `pid` started, as the system counts it (Linux: clock ticks since boot, from /proc), so a pid
+   * taken by another process is told apart from the one that wrote a lock; undefined where it cannot be read.
+   */
+  startTime(pid: number): string | undefined;
   /** Creates `path` only if nothing is there (O_CREAT|O_EXCL, mode 0600), writes `text` and fsyncs it; false when it exists. */
   create(path: string, text: string): boolean;
   /** The file's text, or `undefined` when it does not exist. */
@@ -69,6 +74,16 @@ export function nodeLockHost(files: LockFiles = nodeLockFiles): LockHost {
       } catch (error) {
         // Hint: EPERM is a process of another user (an agent run as root beside one run as iotad): it exists.
         return (error as NodeJS.ErrnoException).code !== "ESRCH";
+      }
+    },
+    startTime(pid) {
+      try {
+        // Hint: the command name in parentheses may hold spaces and parentheses; field 22 counts from the last ")".
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+      } catch {
+        return undefined;
       }
     },
     create(path, text) {

@@ -25,6 +25,8 @@ export interface LockHolder {
   since: string;
   /** The boot it was taken in (Linux), when known. */
   boot?: string;
+  /** When its process started (see {@link LockHost.startTime}), when known. */
+  start?: string;
 }
 
 /** A lock whose process is gone: its record (none when the file is unreadable) and why it counts as gone. */
@@ -53,11 +55,13 @@ export function acquireLock(
 ): LockResult {
   const dir = dirname(path);
   const boot = host.bootId();
+  const start = host.startTime(host.pid);
   const mine: LockHolder = {
     pid: host.pid,
     command,
     since: new Date(now).toISOString(),
     ...(boot === undefined ? {} : { boot }),
+    ...(start === undefined ? {} : { start }),
   };
   const text = `${JSON.stringify(mine)}\n`;
   let tookOver: StaleLock | undefined;
@@ -120,13 +124,19 @@ function parseHolder(text: string): LockHolder | undefined {
       command: typeof r.command === "string" ? r.command : "a process",
       since: typeof r.since === "string" ? r.since : "an unknown time",
       ...(typeof r.boot === "string" ? { boot: r.boot } : {}),
+      ...(typeof r.start === "string" ? { start: r.start } : {}),
     };
   } catch {
     return undefined;
   }
 }
 
-/** Whether the process of a lock's record still runs (`live`), or is gone and why (`stale`). */
+/**
+ * Whether the process of a lock's record still runs (`live`), or is gone and why (`stale`). A live pid is the
+ * holder when its start time is the recorded one: that holds across mount namespaces, where the boot id may
+ * differ (systemd-nspawn gives a container's services and its shells different ones). Only where start times
+ * cannot be read does the boot id tell a pid reused after a restart from the holder.
+ */
 function judge(
   holder: LockHolder | undefined,
   host: LockHost,
@@ -134,12 +144,18 @@ function judge(
   const gone = (why: string) => ({ stale: { holder, why } });
   if (holder === undefined) return gone("it holds no record (its process died while creating it)");
   const boot = host.bootId();
-  if (holder.boot !== undefined && boot !== undefined && holder.boot !== boot)
-    return gone("it was taken before the system restarted");
+  const restarted = holder.boot !== undefined && boot !== undefined && holder.boot !== boot;
+  const before = "it was taken before the system restarted";
   // Hint: a pid that is now this process's was another's before a restart (containers reuse low pids).
-  if (holder.pid === host.pid) return gone(`pid ${holder.pid} is now this process`);
-  if (!host.alive(holder.pid)) return gone(`pid ${holder.pid} no longer runs`);
-  return { live: holder };
+  if (holder.pid === host.pid)
+    return gone(restarted ? before : `pid ${holder.pid} is now this process`);
+  if (!host.alive(holder.pid)) return gone(restarted ? before : `pid ${holder.pid} no longer runs`);
+  const started = holder.start === undefined ? undefined : host.startTime(holder.pid);
+  if (started !== undefined)
+    return started === holder.start
+      ? { live: holder }
+      : gone(restarted ? before : `pid ${holder.pid} is now another process`);
+  return restarted ? gone(before) : { live: holder };
 }
 
 /**

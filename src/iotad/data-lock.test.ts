@@ -13,14 +13,22 @@ let folders = 0;
 const folder = () => mkdtempSync(join(tmp, `d${folders++}-`));
 const NOW = Date.parse("2026-03-01T10:00:00Z");
 
-/** The real system as seen by another process `pid` (pauses counted, not slept). */
-function hostAs(pid: number, boot?: string): LockHost & { pauses: number } {
+/**
+ * The real system as seen by another process `pid` (pauses counted, not slept), in boot `boot`; start times
+ * are unknown unless `startTimes` is given (`true`: the real ones from /proc).
+ */
+function hostAs(
+  pid: number,
+  boot?: string,
+  startTimes?: true | ((pid: number) => string | undefined),
+): LockHost & { pauses: number } {
   const real = nodeLockHost(nodeDisk());
   const host = {
     ...real,
     pid,
     pauses: 0,
     bootId: () => boot,
+    startTime: startTimes === true ? real.startTime : (startTimes ?? (() => undefined)),
     pause: () => {
       host.pauses++;
     },
@@ -112,6 +120,36 @@ describe("the data folder's lock", () => {
     expect(acquireDataLock(dir, "iotad run", NOW, hostAs(1, "now")).ok).toBe(false);
   });
 
+  test("a live holder is told apart by its start time: another boot id does not make it stale, a reused pid does", () => {
+    // A holder that runs: this very test process, whose start time /proc knows.
+    const live = nodeLockHost(nodeDisk()).startTime(process.pid);
+    expect(live).toMatch(/^\d+$/);
+    const dir = folder();
+    const path = join(dir, LOCK_FILE);
+    const held = record({
+      pid: process.pid,
+      command: "iotad run",
+      since: "x",
+      boot: "a",
+      start: live,
+    });
+    writeFileSync(path, held);
+    // Seen from another mount namespace, where the boot id reads differently (a shell in a container).
+    const other = hostAs(1, "b", true);
+    expect(acquireDataLock(dir, "iotad provision", NOW, other)).toMatchObject({
+      ok: false,
+      holder: { pid: process.pid, start: live },
+    });
+    expect(readFileSync(path, "utf8")).toBe(held);
+    // The same pid with another start time is another process: the lock is taken over.
+    writeFileSync(path, record({ pid: process.pid, command: "iotad run", since: "x", start: "1" }));
+    const taken = acquireDataLock(dir, "iotad provision", NOW, other);
+    if (!taken.ok) throw new Error("refused");
+    expect(taken.tookOver?.why).toBe(`pid ${process.pid} is now another process`);
+    // The record names this process's start time (hostAs(1) reads pid 1's, whatever runs there).
+    expect(JSON.parse(readFileSync(path, "utf8")).start).toBe(other.startTime(1));
+  });
+
   test("release removes only this process's own lock, once", () => {
     const dir = folder();
     const path = join(dir, LOCK_FILE);
@@ -155,23 +193,29 @@ describe("the data folder's lock", () => {
       `import { acquireDataLock } from ${JSON.stringify(join(import.meta.dir, "data-lock.ts"))};
 import { nodeLockHost } from ${JSON.stringify(join(import.meta.dir, "../core/lock-host.ts"))};
 import { nodeDisk } from ${JSON.stringify(join(import.meta.dir, "disk.ts"))};
+import { writeSync } from "node:fs";
 const taken = acquireDataLock(process.argv[2], "iotad provision", Date.now(), nodeLockHost(nodeDisk()));
-console.log(JSON.stringify(taken.ok ? { won: process.pid, tookOver: taken.tookOver?.why } : { holder: taken.holder.pid }));
-if (taken.ok) setTimeout(() => taken.lock.release(), 1000);
+writeSync(1, JSON.stringify(taken.ok ? { won: process.pid, tookOver: taken.tookOver?.why } : { holder: taken.holder.pid }) + "\\n");
+// The winner holds the lock until every contender has tried: the test closes its stdin then.
+if (taken.ok) process.stdin.on("end", () => taken.lock.release()).resume();
 `,
     );
-    const results = await Promise.all(
-      Array.from({ length: 6 }, () => {
-        const child = spawn(process.execPath, [script, dir], {
-          stdio: ["ignore", "pipe", "inherit"],
-        });
-        let out = "";
-        child.stdout.on("data", (d) => (out += d));
-        return new Promise<{ won?: number; tookOver?: string; holder?: number }>((done) =>
-          child.once("close", () => done(JSON.parse(out))),
-        );
-      }),
+    const children = Array.from({ length: 6 }, () =>
+      spawn(process.execPath, [script, dir], { stdio: ["pipe", "pipe", "inherit"] }),
     );
+    const closed = children.map((child) => new Promise((done) => child.once("close", done)));
+    const answered = children.map((child) => {
+      let out = "";
+      return new Promise<{ won?: number; tookOver?: string; holder?: number }>((done) =>
+        child.stdout.on("data", (d) => {
+          out += d;
+          if (out.endsWith("\n")) done(JSON.parse(out));
+        }),
+      );
+    });
+    const results = await Promise.all(answered);
+    for (const child of children) child.stdin.end();
+    await Promise.all(closed);
     const won = results.filter((r) => r.won !== undefined);
     expect(won.length).toBe(1);
     expect(won[0]?.tookOver).toContain("no longer runs");
