@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** `npm run build`: builds every program for every target in targets/ into dist/, packages iotad for device images, and prints what it built. */
 
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { TARGETS, type Target } from "./targets/index.ts";
@@ -18,9 +18,9 @@ import { VERSION } from "./src/core/version.ts";
 const USAGE = `Usage: bun build.ts [--only TARGET,...] [--out DIR] [--fast-compression]
 
 Builds iotad, iotactl and iota-server for the targets in targets/ into DIR (default dist/, emptied
-first): executables, the Node.js bundle for 32-bit devices, device tarballs, .deb packages and
-SHA256SUMS, then prints a table of what it built. DIR/.inputs-sha256 records the digest of the
-sources it was built from (npm test builds again only when they changed).
+first): executables, the Node.js bundle for 32-bit devices, device tarballs, .deb packages, the
+server's systemd unit and SHA256SUMS, then prints a table of what it built. DIR/.inputs-sha256
+records the digest of the sources it was built from (npm test builds again only when they changed).
 
   --only LIST   build only these targets (comma-separated names, e.g. linux-x64,linux-arm64)
   --out DIR     output folder (default dist)
@@ -111,6 +111,12 @@ async function build(repo: string, options: BuildOptions): Promise<Artifact[]> {
     }
   }
   await packaging.settled();
+  if (programs.has("iota-server")) {
+    // Hint: the server's systemd unit is the same for every target; docs/server.md installs it.
+    const unit = join(dist, "iota-server.service");
+    copyFileSync(join(repo, "packaging/systemd/iota-server.service"), unit);
+    artifacts.push(artifactOf(unit, "any", "unit", "iota-server"));
+  }
   await writeChecksums(
     dist,
     artifacts.map((a) => a.file),

@@ -7,10 +7,10 @@ import { basename, join } from "node:path";
 export interface Artifact {
   /** File name inside dist/. */
   file: string;
-  /** Target name (targets/*.ts). */
+  /** Target name (targets/*.ts), or `any` for a file every target shares. */
   target: string;
   /** What it is. */
-  kind: "executable" | "node-bundle" | "tarball" | "deb";
+  kind: "executable" | "node-bundle" | "tarball" | "deb" | "unit";
   /** The program it carries. */
   program: string;
   bytes: number;
