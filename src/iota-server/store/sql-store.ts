@@ -13,12 +13,14 @@ import type { Enrollment } from "../../core/enrollment.ts";
 import type {
   CertificateRecord,
   CrlAllocation,
+  CrlState,
   DeviceKey,
   DeviceRecord,
   EnrollResult,
   GroupRecord,
   Issuance,
   ServerCaRecord,
+  SignedCrl,
   Store,
   TenantRecord,
 } from "./store.ts";
@@ -27,6 +29,7 @@ import { cannotStart } from "../exit.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Durability } from "./sql-driver.ts";
 import { SqlFleetStore } from "./sql-fleet-store.ts";
 import { allocateCrl, certificateStanding } from "./revocation-sql.ts";
+import { crlState, saveCrl, storedCrl } from "./crl-sql.ts";
 import {
   deleteDeviceTx,
   deleteGroupTx,
@@ -294,5 +297,17 @@ export class SqlStore extends SqlFleetStore implements Store {
 
   async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
     return await this.write((tx) => allocateCrl(tx, tenantId, now));
+  }
+
+  async crlState(tenantId: string): Promise<CrlState | undefined> {
+    return await crlState(this.sql, tenantId);
+  }
+
+  async storedCrl(tenantId: string): Promise<SignedCrl | undefined> {
+    return await storedCrl(this.sql, tenantId);
+  }
+
+  async saveCrl(tenantId: string, crl: SignedCrl): Promise<SignedCrl> {
+    return await this.write((tx) => saveCrl(tx, tenantId, crl));
   }
 }
