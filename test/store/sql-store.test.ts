@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { openStore, redactUrl, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { redactUrl } from "../../src/iota-server/store/database-url.ts";
 import { MIGRATIONS } from "../../src/iota-server/store/migrations.ts";
 import type { DeviceKey, Issuance } from "../../src/iota-server/store/store.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -603,9 +604,16 @@ test("an unreachable database is named in the error, without its password", asyn
     () => undefined,
     (e: unknown) => e as Error,
   );
-  expect(error?.message).toContain("Cannot open the database postgres://iota:***@127.0.0.1:1/iota");
+  expect(error?.message).toContain("cannot open the database postgres://iota:***@127.0.0.1:1/iota");
   expect(error?.message).not.toContain("s3cret");
   expect(redactUrl("postgresql://u:p@h/db")).toBe("postgresql://u:***@h/db");
   expect(redactUrl("postgres://u@h/db")).toBe("postgres://u@h/db");
   expect(redactUrl("sqlite:/var/lib/iota/iota.db")).toBe("sqlite:/var/lib/iota/iota.db");
+  // Passwords holding "@" or "/" unencoded, and one given as a parameter, are hidden whole.
+  expect(redactUrl("postgres://iota:p@ss@db:5432/iota")).toBe("postgres://iota:***@db:5432/iota");
+  expect(redactUrl("postgres://iota:pa/ss@db/iota")).toBe("postgres://iota:***@db/iota");
+  expect(redactUrl("postgres://db/iota?user=iota&password=s3cret")).toBe(
+    "postgres://db/iota?user=iota&password=***",
+  );
+  expect(redactUrl("postgress://iota:s3cret@db/iota")).toBe("postgress://iota:***@db/iota");
 });

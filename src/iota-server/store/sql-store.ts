@@ -26,6 +26,7 @@ import type {
 } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
+import { databaseOpenProblem } from "./open-problem.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Durability } from "./sql-driver.ts";
 import { SqlFleetStore } from "./sql-fleet-store.ts";
 import { allocateCrl, certificateStanding } from "./revocation-sql.ts";
@@ -62,15 +63,8 @@ export async function openStore(url: string): Promise<SqlStore> {
     return store;
   } catch (error) {
     await driver?.close().catch(() => {});
-    const e = error as { code?: unknown; message?: unknown };
-    const code = typeof e.code === "string" ? ` (${e.code})` : "";
-    throw cannotStart(`Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`);
+    throw cannotStart(await databaseOpenProblem(url, error));
   }
-}
-
-/** The database URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }
 
 function sqliteFilename(url: string): string {
