@@ -11,6 +11,11 @@ export interface PgRelay {
   open(): Promise<void>;
   /** Closes every connection and stops accepting: to its clients, the database is down. */
   cut(): Promise<void>;
+  /**
+   * Keeps every connection open but passes nothing more either way, and connects new ones nowhere: a database
+   * cut off by the network, with no reset and no refusal. `open()` after `cut()` ends it.
+   */
+  freeze(): void;
 }
 
 /** Starts a relay on a free local port to the server `databaseUrl` names. */
@@ -19,15 +24,23 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
+  let frozen = false;
   const open = async () => {
+    frozen = false;
     server = createServer((client) => {
+      sockets.add(client);
+      client.on("error", () => {});
+      client.on("close", () => sockets.delete(client));
+      if (frozen) return;
       const upstream = connect(Number(target.port || 5432), target.hostname);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on("error", () => {});
-        s.on("close", () => sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
+      sockets.add(upstream);
+      upstream.on("error", () => {});
+      upstream.on("close", () => sockets.delete(upstream));
+      // Hint: not pipe(), so a frozen relay can drop what either side sends.
+      client.on("data", (data) => frozen || upstream.write(data));
+      upstream.on("data", (data) => frozen || client.write(data));
+      client.on("end", () => upstream.end());
+      upstream.on("end", () => client.end());
     });
     await new Promise<void>((done) => server?.listen(port, "127.0.0.1", done));
   };
@@ -43,5 +56,8 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
   const via = new URL(databaseUrl);
   via.hostname = "127.0.0.1";
   via.port = String(port);
-  return { url: via.toString(), open, cut };
+  const freeze = () => {
+    frozen = true;
+  };
+  return { url: via.toString(), open, cut, freeze };
 }

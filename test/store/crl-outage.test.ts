@@ -150,3 +150,37 @@ test("a replica that lost its database serves the newest CRL it held until its n
     }
   }
 }, 120_000);
+
+test("a database cut off by the network (queries wait, nothing refuses) does not hold the CRL back past the deadline", async () => {
+  if (!pg) throw new Error("PostgreSQL did not start (see the beforeAll error above)");
+  const url = await pg.createDatabase();
+  const link = await startPgRelay(url);
+  const store = await openStore(link.url);
+  const sealer = new Sealer(newMasterKey());
+  const log = memoryLogger();
+  const ctx: DomainContext = {
+    store,
+    sealer,
+    tenants: new Tenants(store, sealer),
+    now: () => Date.now(),
+    log,
+  };
+  const crls = new CrlCache(500);
+  try {
+    expect(await ctx.tenants.create(T, Date.now())).toBeDefined();
+    const held = await crls.get(ctx, T);
+    link.freeze();
+    // Hint: a bound far above the deadline, so a hanging answer fails here with a reason, not at the test's timeout.
+    const answer = await Promise.race([
+      crls.get(ctx, T),
+      Bun.sleep(30_000).then(() => "no answer within 30 s"),
+    ]);
+    expect(answer).toBe(held);
+    expect(log.lines.join("\n")).toMatch(
+      /GET \/v1\/crl: the database is unavailable \(ETIMEDOUT\); serving the CRL number \d+/,
+    );
+  } finally {
+    await link.cut();
+    await store.close();
+  }
+}, 120_000);

@@ -11,6 +11,9 @@ import { DATABASE_RETRY_AFTER, databaseUnavailable } from "../store/unavailable.
 import type { DomainContext } from "./context.ts";
 import { DEFAULT_TENANT } from "./tenants.ts";
 
+/** How long `GET /v1/crl` waits for the database before it answers the CRL held (see {@link CrlCache}). */
+export const CRL_DEADLINE_MS = 5_000;
+
 /**
  * Serves each tenant's CRL, consistent with the database across replicas. Every CRL signed takes a new number
  * from the database (RFC 5280: CRL numbers only grow) and is stored there unless a greater one was stored
@@ -20,11 +23,19 @@ import { DEFAULT_TENANT } from "./tenants.ts";
 export class CrlCache {
   /** Per tenant, the newest CRL this process signed or read (the greatest number). */
   private readonly held = new Map<string, SignedCrl>();
+  private refreshing: Promise<void> | undefined;
+
+  /**
+   * @param deadlineMs how long a request waits for the database before it is answered from memory. Hint: a
+   * database cut off by the network (no reset, no refusal) leaves queries waiting for minutes; brokers need
+   * their CRL before the HTTP listener's idle timeout (10 s) closes their connection.
+   */
+  constructor(private readonly deadlineMs = CRL_DEADLINE_MS) {}
 
   /** The current CRL of `tenant`, PEM (`X509 CRL`); while the database is unavailable, the one held, if valid. */
   async get(ctx: DomainContext, tenant: string): Promise<string> {
     try {
-      return (await this.current(ctx, tenant)).pem;
+      return (await this.withinDeadline(this.current(ctx, tenant))).pem;
     } catch (error) {
       const code = databaseUnavailable(error);
       if (code === undefined) throw error;
@@ -37,12 +48,39 @@ export class CrlCache {
    * process holds for a database outage lacks at most the revocations since the last refresh. Never throws.
    */
   async refresh(ctx: DomainContext): Promise<void> {
-    for (const tenant of new Set([DEFAULT_TENANT, ...this.held.keys()])) {
-      try {
-        await this.current(ctx, tenant);
-      } catch {
-        // Hint: an unavailable database is logged by the requests that meet it; the next refresh tries again.
+    // Hint: one at a time, so a database that does not answer does not gather a refresh every few seconds.
+    this.refreshing ??= (async () => {
+      for (const tenant of new Set([DEFAULT_TENANT, ...this.held.keys()])) {
+        try {
+          await this.current(ctx, tenant);
+        } catch {
+          // Hint: an unavailable database is logged by the requests that meet it; the next refresh tries again.
+        }
       }
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    await this.refreshing;
+  }
+
+  /** `work`, or an ETIMEDOUT error once the deadline passed (the work goes on, and what it reads is held). */
+  private async withinDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, fail) => {
+      timer = setTimeout(
+        () =>
+          fail(
+            Object.assign(new Error(`no answer from the database within ${this.deadlineMs} ms`), {
+              code: "ETIMEDOUT",
+            }),
+          ),
+        this.deadlineMs,
+      );
+    });
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
