@@ -528,6 +528,34 @@ for (const engine of ENGINES) {
       }
     }, 60_000);
 
+    test("saveCrl keeps the greatest number, whatever order replicas store in; crlState says what is stored", async () => {
+      expect(await store.crlState("nobody")).toBeUndefined();
+      expect(await store.crlState(T)).toEqual({ revision: 1, signed: undefined });
+      const crl = (n: number) => ({
+        crlNumber: n,
+        revision: 1,
+        signedAt: NOW + n,
+        nextUpdate: NOW + DAY + n,
+        pem: `CRL ${n}`,
+      });
+      const peer = await engine.peer(store, url);
+      try {
+        // Signed as 3 and 2 by two replicas, stored in the other order: 3 stays.
+        expect(await store.saveCrl(T, crl(3))).toEqual(crl(3));
+        expect(await peer.saveCrl(T, crl(2))).toEqual(crl(3));
+        expect(await peer.storedCrl(T)).toEqual(crl(3));
+        const stored = await Promise.all(
+          [5, 4, 7, 6].map((n) => (n % 2 ? store : peer).saveCrl(T, crl(n))),
+        );
+        expect(stored.every((c) => c.crlNumber >= 5)).toBe(true);
+        expect(await store.storedCrl(T)).toEqual(crl(7));
+        const { pem: _pem, ...withoutText } = crl(7);
+        expect((await peer.crlState(T))?.signed).toEqual(withoutText);
+      } finally {
+        if (peer !== store) await peer.close();
+      }
+    }, 60_000);
+
     test("migration 3: the first allocated CRL number is above the crl_number older versions numbered CRLs with", async () => {
       const old = await engine.freshUrl();
       const raw = engine.raw(old);
