@@ -29,7 +29,7 @@ import { cannotStart } from "../exit.ts";
 import { databaseOpenProblem } from "./open-problem.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Durability } from "./sql-driver.ts";
 import { SqlFleetStore } from "./sql-fleet-store.ts";
-import { allocateCrl, certificateStanding } from "./revocation-sql.ts";
+import { allocateCrl, certificateStanding, listRevoked } from "./revocation-sql.ts";
 import { crlState, saveCrl, storedCrl } from "./crl-sql.ts";
 import {
   deleteDeviceTx,
@@ -284,9 +284,7 @@ export class SqlStore extends SqlFleetStore implements Store {
     tenantId: string,
     now: number,
   ): Promise<{ serial: string; revokedAt: number }[]> {
-    const rows = await this.sql`select serial, revoked_at from certificates
-      where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
-    return rows.map((row: Row) => ({ serial: String(row.serial), revokedAt: num(row.revoked_at) }));
+    return await listRevoked(this.sql, tenantId, now);
   }
 
   async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
