@@ -40,7 +40,7 @@ async function waitFor(
   status: number,
 ): Promise<number> {
   let seen = 0;
-  for (let i = 0; i < 100 && seen !== status; i++) {
+  for (let i = 0; i < 300 && seen !== status; i++) {
     seen = (await server.fetch(path, { headers: { authorization: `Bearer ${server.token()}` } }))
       .status;
     if (seen !== status) await Bun.sleep(100);
