@@ -74,7 +74,7 @@ describe("iota-server rotate-admin-token", () => {
     const before = readFileSync(join(server.data, "admin-token"), "utf8");
     const r = rotate("--data", server.data, "--db", "postgres://iota:hunter2@127.0.0.1:1/iota");
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("cannot open the database postgres://***@127.0.0.1:1/iota");
+    expect(r.stderr).toContain("cannot open the database postgres://iota:***@127.0.0.1:1/iota");
     expect(r.stderr).not.toContain("hunter2");
     expect(readFileSync(join(server.data, "admin-token"), "utf8")).toBe(before);
   });

@@ -1,56 +1,56 @@
 /**
- * A replica whose PostgreSQL goes away answers 503 with Retry-After (clients and iotad retry), not 500, and
- * serves again once the database is back. The database is reached through a TCP relay the test cuts.
+ * A replica whose PostgreSQL goes away answers 503 with Retry-After (clients and iotad retry), not 500, serves
+ * the CRL it holds, and serves again once the database is back. The database is reached through a TCP relay
+ * the test cuts.
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createServer, connect, type Server, type Socket } from "node:net";
-import { freePort } from "./helpers/free-port.ts";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCsrPem, generateDeviceKey } from "../src/core/csr.ts";
+import { startPgRelay } from "./helpers/pg-relay.ts";
 import { startTestPostgres, type TestPostgres } from "./helpers/postgres.ts";
 import { startServerProcess } from "./helpers/server-process.ts";
 
 let pg: TestPostgres;
+const work = mkdtempSync(join(tmpdir(), "iota-outage-"));
 beforeAll(async () => {
   pg = await startTestPostgres();
 });
 afterAll(async () => {
   await pg?.stop();
+  rmSync(work, { recursive: true, force: true });
 });
 
-/** A relay from a local port to PostgreSQL that can be cut (every connection closed) and opened again. */
-async function relay(target: URL, port: number) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const open = async () => {
-    server = createServer((client) => {
-      const upstream = connect(Number(target.port || 5432), target.hostname);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on("error", () => {});
-        s.on("close", () => sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((done) => server?.listen(port, "127.0.0.1", done));
-  };
-  const cut = async () => {
-    // Hint: close() waits for the open connections, so they are destroyed first.
-    const closed = new Promise<void>((done) => (server ? server.close(() => done()) : done()));
-    for (const s of sockets) s.destroy();
-    await closed;
-  };
-  await open();
-  return { open, cut };
+/** Waits until the server's output matches `pattern` (its log reaches the pipe a little after the answer). */
+async function logged(
+  server: Awaited<ReturnType<typeof startServerProcess>>,
+  pattern: RegExp,
+): Promise<string> {
+  for (let i = 0; i < 200 && !pattern.test(server.output()); i++) await Bun.sleep(50);
+  return server.output();
+}
+
+/** Polls `path` until it answers `status` (the service reconnects by itself); the last status seen. */
+async function waitFor(
+  server: Awaited<ReturnType<typeof startServerProcess>>,
+  path: string,
+  status: number,
+): Promise<number> {
+  let seen = 0;
+  for (let i = 0; i < 300 && seen !== status; i++) {
+    seen = (await server.fetch(path, { headers: { authorization: `Bearer ${server.token()}` } }))
+      .status;
+    if (seen !== status) await Bun.sleep(100);
+  }
+  return seen;
 }
 
 test("PostgreSQL gone: 503 with Retry-After and the reason logged without the password; back: 200 again", async () => {
-  const target = new URL(pg.url);
-  const port = await freePort();
-  const link = await relay(target, port);
-  const via = new URL(pg.url);
-  via.hostname = "127.0.0.1";
-  via.port = String(port);
-  const server = await startServerProcess({ tls: true, args: ["--db", via.toString()] });
+  const link = await startPgRelay(pg.url);
+  const server = await startServerProcess({ tls: true, args: ["--db", link.url] });
   try {
     await server.admin("POST", "/v1/groups", { name: "lamps" }, 201);
     await link.cut();
@@ -62,17 +62,73 @@ test("PostgreSQL gone: 503 with Retry-After and the reason logged without the pa
     expect(((await down.json()) as { detail: string }).detail).toBe(
       "The database is unavailable; retry later",
     );
-    expect(server.output()).toMatch(/GET \/v1\/groups failed: the database is unavailable \(\w+\)/);
-    if (target.password) expect(server.output()).not.toContain(target.password);
+    const failed = /GET \/v1\/groups failed: the database is unavailable \(\w+\)/;
+    expect(await logged(server, failed)).toMatch(failed);
+    const password = new URL(pg.url).password;
+    if (password) expect(server.output()).not.toContain(password);
     await link.open();
-    let back = 0;
-    for (let i = 0; i < 50 && back !== 200; i++) {
-      back = (
-        await server.fetch("/v1/groups", { headers: { authorization: `Bearer ${server.token()}` } })
-      ).status;
-      if (back !== 200) await Bun.sleep(100);
-    }
-    expect(back).toBe(200);
+    expect(await waitFor(server, "/v1/groups", 200)).toBe(200);
+  } finally {
+    await link.cut();
+    await server.stop();
+  }
+}, 120_000);
+
+test("PostgreSQL gone: brokers still get the last CRL, which openssl accepts and which lists the revocation", async () => {
+  const link = await startPgRelay(await pg.createDatabase());
+  const server = await startServerProcess({ tls: true, args: ["--db", link.url] });
+  try {
+    const { provisioningSecret } = await server.admin("POST", "/v1/groups", { name: "lamps" }, 201);
+    await server.admin("POST", "/v1/groups/lamps/devices", { name: "lamp-1" }, 201);
+    const keys = await generateDeviceKey();
+    const provisioned = await server.fetch("/v1/provision", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        group: "lamps",
+        device: "lamp-1",
+        csr: await createCsrPem(keys, "lamp-1"),
+        secret: provisioningSecret,
+      }),
+    });
+    expect(provisioned.status).toBe(201);
+    const { certificate, serial } = (await provisioned.json()) as {
+      certificate: string;
+      serial: string;
+    };
+    await server.admin("POST", "/v1/groups/lamps/devices/lamp-1/revoke", undefined, 200);
+    const ca = await (await server.fetch("/v1/ca")).text();
+    const before = await server.fetch("/v1/crl");
+    expect(before.status).toBe(200);
+    const crl = await before.text();
+    await link.cut();
+    const during = await server.fetch("/v1/crl");
+    expect(during.status).toBe(200);
+    expect(during.headers.get("content-type")).toBe("application/x-pem-file");
+    expect(await during.text()).toBe(crl);
+    writeFileSync(join(work, "ca.pem"), ca);
+    writeFileSync(join(work, "crl.pem"), crl);
+    writeFileSync(join(work, "lamp-1.pem"), certificate);
+    // Signed by the tenant CA, as a broker checks it before installing it, and listing the revoked certificate.
+    const checked = execFileSync(
+      "openssl",
+      ["crl", "-in", "crl.pem", "-CAfile", "ca.pem", "-noout", "-text"],
+      { cwd: work, stdio: ["ignore", "pipe", "pipe"] },
+    ).toString();
+    expect(checked.toUpperCase()).toContain(`SERIAL NUMBER: ${serial.toUpperCase()}`);
+    const verify = spawnSync(
+      "openssl",
+      ["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "lamp-1.pem"],
+      { cwd: work, encoding: "utf8" },
+    );
+    expect(verify.status).not.toBe(0);
+    expect(`${verify.stdout}${verify.stderr}`).toContain("certificate revoked");
+    const serving =
+      /GET \/v1\/crl: the database is unavailable \(\w+\); serving the CRL number \d+ signed at \S+, valid until \S+/;
+    expect(await logged(server, serving)).toMatch(serving);
+    expect((await server.fetch("/v1/ca")).status).toBe(200);
+    await link.open();
+    expect(await waitFor(server, "/v1/groups", 200)).toBe(200);
   } finally {
     await link.cut();
     await server.stop();

@@ -11,6 +11,7 @@ import { storeLocation } from "./config.ts";
 import { ensureDataDir, stageSecretFile } from "./data-dir.ts";
 import { cannotStart, usageError } from "./exit.ts";
 import { openStore } from "./store/sql-store.ts";
+import { redactUrl } from "./store/database-url.ts";
 import { durableStore, sqliteFileOf } from "./store/group-commit.ts";
 import { DEFAULT_TENANT, hashAdminToken, newAdminToken } from "./domain/tenants.ts";
 
@@ -73,20 +74,16 @@ export async function rotateAdminToken(
   now: number,
 ): Promise<Rotation> {
   const tokenPath = join(config.data, "admin-token");
-  const shown = config.db.replace(/\/\/[^@/]*@/, "//***@");
+  const shown = redactUrl(config.db);
   const file = sqliteFileOf(config.db);
   // Hint: opening a SQLite path creates a database there; a mistyped --data must not leave one behind.
   if (file !== undefined && !existsSync(file))
     throw cannotStart(`there is no database at ${file}: give the service's --data (or --db)`);
   // Hint: the same checks as at start: a secret is never written into a folder others may write to.
   ensureDataDir(config.data);
-  let store: Awaited<ReturnType<typeof openStore>>;
-  try {
-    // Hint: durable as the service's own writes are: the WAL is synced before the change is reported.
-    store = durableStore(await openStore(config.db), config.db);
-  } catch (error) {
-    throw cannotStart(`cannot open the database ${shown}: ${(error as Error).message}`);
-  }
+  // Hint: durable as the service's own writes are: the WAL is synced before the change is reported. A database
+  // that does not open is a StartupError naming it, without its password.
+  const store = durableStore(await openStore(config.db), config.db);
   try {
     if (!(await store.getTenant(DEFAULT_TENANT)))
       throw cannotStart(

@@ -5,6 +5,7 @@ import { argumentProblem } from "../core/argument-problem.ts";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { SERVER_EXIT_HELP, usageError } from "./exit.ts";
+import { redactUrl } from "./store/database-url.ts";
 import { FLEET_USAGE, parseFleetOptions, type FleetOptions } from "./config-fleet.ts";
 
 /** How the API listener speaks: HTTPS with the service's own trust, HTTPS with the operator's certificate, or plain HTTP. */
@@ -138,7 +139,9 @@ export function storeLocation(
   const data = resolve(values.data ?? env.IOTA_DATA ?? ".iota");
   const db = values.db ?? env.IOTA_DB ?? `sqlite:${join(data, "iota.db")}`;
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db))
-    throw usageError(`--db must start with sqlite: or postgres://, got ${JSON.stringify(db)}`);
+    throw usageError(
+      `${values.db === undefined ? "IOTA_DB" : "--db"} must start with sqlite: or postgres:// (or postgresql://), got ${JSON.stringify(redactUrl(db))}`,
+    );
   return { data, db };
 }
 

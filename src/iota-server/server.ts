@@ -31,6 +31,9 @@ import { SERVER_CERT_VALIDITY_SECONDS } from "./tls/policy.ts";
 import { startFleetServices, type FleetServices } from "./fleet-services.ts";
 import { lockServer } from "./server-lock.ts";
 
+/** How often each replica reads its tenants' current CRL, which it keeps to serve through a database outage. */
+const CRL_REFRESH_MS = 5_000;
+
 /** A started server. */
 export interface RunningServer {
   /** Base URL of the API, e.g. `https://127.0.0.1:8440`. */
@@ -171,8 +174,13 @@ async function startLocked(
     );
   }
   const renewal = tls.renew?.((next) => listener.replaceTls(next));
+  // Hint: the CRL this replica holds for a database outage follows the database, whether or not it is asked for.
+  await http.crls.refresh(context);
+  const crlRefresh = setInterval(() => void http.crls.refresh(context), CRL_REFRESH_MS);
+  crlRefresh.unref?.();
   /** Stops what has started when a later part of the start fails. */
   const abandon = async (started?: FleetServices) => {
+    clearInterval(crlRefresh);
     renewal?.stop();
     await started?.stop();
     await listener.stop();
@@ -231,6 +239,7 @@ async function startLocked(
       }
     },
     async stop() {
+      clearInterval(crlRefresh);
       renewal?.stop();
       await broker?.stop();
       await fleet.stop();

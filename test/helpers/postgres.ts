@@ -9,7 +9,9 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
@@ -29,12 +31,22 @@ const INSTALL_HINT =
   "PostgreSQL is needed for the PostgreSQL store tests: install Debian's package (apt-get install -y postgresql) " +
   "or point IOTA_TEST_PG_URL at a server whose user may create databases (postgres://user@host:port/db)";
 
+/** What a test file needs of its PostgreSQL. */
+export interface TestPostgresOptions {
+  /**
+   * Password authentication over TCP (scram-sha-256), for tests of a wrong password: always a throwaway cluster
+   * of our own, whose superuser's password is in `url`.
+   */
+  passwords?: boolean;
+}
+
 /** Starts (or connects to) PostgreSQL and creates a fresh database; throws a clear error when PostgreSQL is missing. */
 export async function startTestPostgres(
   env: Record<string, string | undefined> = process.env,
+  options: TestPostgresOptions = {},
 ): Promise<TestPostgres> {
-  const external = env.IOTA_TEST_PG_URL;
-  const cluster = external ? undefined : await startCluster();
+  const external = options.passwords ? undefined : env.IOTA_TEST_PG_URL;
+  const cluster = external ? undefined : await startCluster(options.passwords === true);
   const adminUrl = external ?? cluster?.url ?? "";
   const admin = new SQL(adminUrl, { max: 1 });
   const created: string[] = [];
@@ -107,8 +119,11 @@ function runPg(bin: string, args: string[]): void {
   }
 }
 
-/** initdb + pg_ctl start in a temp folder owned by `postgres`: trust auth, unix socket in the folder, TCP on 127.0.0.1. */
-async function startCluster(): Promise<Cluster> {
+/**
+ * initdb + pg_ctl start in a temp folder owned by `postgres`: trust auth (or a password over TCP), unix socket in
+ * the folder, TCP on 127.0.0.1.
+ */
+async function startCluster(passwords: boolean): Promise<Cluster> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), "iota-pg-"));
   const data = join(dir, "data");
@@ -122,6 +137,9 @@ async function startCluster(): Promise<Cluster> {
   }
   const port = await freePort();
   const log = join(dir, "postgres.log");
+  const password = passwords ? randomBytes(12).toString("hex") : undefined;
+  const pwfile = join(dir, "pwfile");
+  if (password !== undefined) writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
   let started = false;
   const stop = () => {
     if (started) {
@@ -138,8 +156,9 @@ async function startCluster(): Promise<Cluster> {
     runPg(join(bin, "initdb"), [
       "-D",
       data,
-      "-A",
-      "trust",
+      ...(password === undefined
+        ? ["-A", "trust"]
+        : ["--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`]),
       "-U",
       "postgres",
       "-E",
@@ -159,5 +178,6 @@ async function startCluster(): Promise<Cluster> {
   }
   // Hint: a crashed test run must not leave a postgres behind.
   process.once("exit", stop);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  const user = password === undefined ? "postgres" : `postgres:${password}`;
+  return { url: `postgres://${user}@127.0.0.1:${port}/postgres`, stop };
 }

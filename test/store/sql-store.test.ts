@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { openStore, redactUrl, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { redactUrl } from "../../src/iota-server/store/database-url.ts";
 import { MIGRATIONS } from "../../src/iota-server/store/migrations.ts";
 import type { DeviceKey, Issuance } from "../../src/iota-server/store/store.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -527,6 +528,40 @@ for (const engine of ENGINES) {
       }
     }, 60_000);
 
+    test("saveCrl keeps the greatest number, whatever order replicas store in; crlState says what is stored", async () => {
+      expect(await store.crlState("nobody")).toBeUndefined();
+      expect(await store.crlState(T)).toEqual({ revision: 1, signed: undefined });
+      const crl = (n: number) => ({
+        crlNumber: n,
+        revision: 1,
+        signedAt: NOW + n,
+        nextUpdate: NOW + DAY + n,
+        pem: `CRL ${n}`,
+      });
+      const peer = await engine.peer(store, url);
+      try {
+        // Signed as 3 and 2 by two replicas, stored in the other order: 3 stays.
+        expect(await store.saveCrl(T, crl(3))).toEqual(crl(3));
+        expect(await peer.saveCrl(T, crl(2))).toEqual(crl(3));
+        expect(await peer.storedCrl(T)).toEqual(crl(3));
+        const stored = await Promise.all(
+          [5, 4, 7, 6].map((n) => (n % 2 ? store : peer).saveCrl(T, crl(n))),
+        );
+        // Each answer is what was stored right after it: its own CRL, or one with a greater number.
+        expect(stored.map((c, i) => c.crlNumber >= ([5, 4, 7, 6][i] ?? 0))).toEqual([
+          true,
+          true,
+          true,
+          true,
+        ]);
+        expect(await store.storedCrl(T)).toEqual(crl(7));
+        const { pem: _pem, ...withoutText } = crl(7);
+        expect((await peer.crlState(T))?.signed).toEqual(withoutText);
+      } finally {
+        if (peer !== store) await peer.close();
+      }
+    }, 60_000);
+
     test("migration 3: the first allocated CRL number is above the crl_number older versions numbered CRLs with", async () => {
       const old = await engine.freshUrl();
       const raw = engine.raw(old);
@@ -603,9 +638,16 @@ test("an unreachable database is named in the error, without its password", asyn
     () => undefined,
     (e: unknown) => e as Error,
   );
-  expect(error?.message).toContain("Cannot open the database postgres://iota:***@127.0.0.1:1/iota");
+  expect(error?.message).toContain("cannot open the database postgres://iota:***@127.0.0.1:1/iota");
   expect(error?.message).not.toContain("s3cret");
   expect(redactUrl("postgresql://u:p@h/db")).toBe("postgresql://u:***@h/db");
   expect(redactUrl("postgres://u@h/db")).toBe("postgres://u@h/db");
   expect(redactUrl("sqlite:/var/lib/iota/iota.db")).toBe("sqlite:/var/lib/iota/iota.db");
+  // Passwords holding "@" or "/" unencoded, and one given as a parameter, are hidden whole.
+  expect(redactUrl("postgres://iota:p@ss@db:5432/iota")).toBe("postgres://iota:***@db:5432/iota");
+  expect(redactUrl("postgres://iota:pa/ss@db/iota")).toBe("postgres://iota:***@db/iota");
+  expect(redactUrl("postgres://db/iota?user=iota&password=s3cret")).toBe(
+    "postgres://db/iota?user=iota&password=***",
+  );
+  expect(redactUrl("postgress://iota:s3cret@db/iota")).toBe("postgress://iota:***@db/iota");
 });

@@ -89,6 +89,8 @@ export interface HttpHandlers {
   metrics: ServiceMetrics;
   /** What `GET /metrics` answers for `tenant` (the default tenant on the `--metrics-listen` listener). */
   metricsResponse(tenant?: string): Promise<Response>;
+  /** The CRLs `GET /v1/crl` serves (refreshed in the background, for a database outage). */
+  crls: CrlCache;
 }
 
 /** Builds the app over a service context. */
@@ -194,5 +196,6 @@ export function createHttp(
     },
     metrics,
     metricsResponse,
+    crls,
   };
 }

@@ -203,9 +203,17 @@ const PUBLIC_PATHS = {
       operationId: "getCrl",
       tags: ["trust"],
       summary: "The tenant CRL, PEM 'X509 CRL'",
+      description:
+        "While the database is unavailable, the last CRL this replica signed or read, until its nextUpdate.",
       security: open,
       parameters: [tenantQuery],
-      responses: { 200: pem("CRL"), 404: problem("No such tenant") },
+      responses: {
+        200: pem("CRL"),
+        404: problem("No such tenant"),
+        503: problem(
+          "The database is unavailable and this replica holds no CRL still valid; retry after Retry-After seconds",
+        ),
+      },
     },
   },
   "/v1/server-ca": {

@@ -6,6 +6,9 @@ import { firstDuplicateKey } from "../../core/json-duplicates.ts";
 import type { Problem } from "../../core/problem.ts";
 import { logText, type Logger } from "../log.ts";
 import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
+import { DATABASE_RETRY_AFTER, databaseUnavailable } from "../store/unavailable.ts";
+
+export { databaseUnavailable };
 
 /** The HTTP status of each kind of domain failure: the only place the two meet. */
 export const STATUS_OF: Record<ErrorKind, number> = {
@@ -68,29 +71,6 @@ export function problemResponse(error: IotaError): Response {
   if (error.errors) extra.errors = error.errors;
   if (error.retryAfter !== undefined) extra.retryAfter = error.retryAfter;
   return problemAnswer(STATUS_OF[error.kind], error.message, extra);
-}
-
-/** Seconds a client is asked to wait when the database is unavailable. */
-const DATABASE_RETRY_AFTER = 5;
-
-/**
- * The code of an error that says the database cannot be used right now (PostgreSQL down or unreachable, SQLite
- * locked past its busy timeout); undefined for any other error. Hint: Bun.SQL names its connection failures
- * ERR_POSTGRES_CONNECTION_* and its timeouts ERR_POSTGRES_*_TIMEOUT.
- */
-export function databaseUnavailable(error: unknown): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string") return undefined;
-  if (/^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT)$/.test(code)) return code;
-  const network = [
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ETIMEDOUT",
-    "EHOSTUNREACH",
-    "ENETUNREACH",
-    "SQLITE_BUSY",
-  ];
-  return network.includes(code) ? code : undefined;
 }
 
 /**

@@ -135,4 +135,19 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 8,
+    description:
+      "tenant_crls: each tenant's newest signed CRL, which every replica serves (and keeps for a database outage)",
+    statements: () => [
+      `create table tenant_crls (
+        tenant_id text primary key references tenants(id),
+        crl_serial bigint not null,
+        revision bigint not null,
+        signed_at bigint not null,
+        next_update bigint not null,
+        pem text not null
+      )`,
+    ],
+  },
 ];

@@ -55,13 +55,22 @@ export async function allocateCrl(
     set crl_serial = (case when crl_serial > crl_number then crl_serial else crl_number end) + 1
     where id = ${tenantId} returning crl_serial, crl_number`;
   if (!row) return undefined;
-  const revoked = await tx`select serial, revoked_at from certificates
-    where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
   return {
     crlNumber: num(row.crl_serial),
     revision: num(row.crl_number),
-    revoked: revoked.map((r: Row) => ({ serial: String(r.serial), revokedAt: num(r.revoked_at) })),
+    revoked: await listRevoked(tx, tenantId, now),
   };
+}
+
+/** A tenant's revoked certificates that have not expired at `now`, oldest revocation first. */
+export async function listRevoked(
+  sql: Query,
+  tenantId: string,
+  now: number,
+): Promise<{ serial: string; revokedAt: number }[]> {
+  const rows = await sql`select serial, revoked_at from certificates
+    where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
+  return rows.map((r: Row) => ({ serial: String(r.serial), revokedAt: num(r.revoked_at) }));
 }
 
 /** A certificate of a device and the device's current serial (see Store.getCertificateStanding). */

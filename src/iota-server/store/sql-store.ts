@@ -13,20 +13,24 @@ import type { Enrollment } from "../../core/enrollment.ts";
 import type {
   CertificateRecord,
   CrlAllocation,
+  CrlState,
   DeviceKey,
   DeviceRecord,
   EnrollResult,
   GroupRecord,
   Issuance,
   ServerCaRecord,
+  SignedCrl,
   Store,
   TenantRecord,
 } from "./store.ts";
 import { num, toCertificate, toDevice, toGroup, toServerCa, toTenant, type Row } from "./rows.ts";
 import { cannotStart } from "../exit.ts";
+import { databaseOpenProblem } from "./open-problem.ts";
 import { postgresDriver, sqliteDriver, type Driver, type Durability } from "./sql-driver.ts";
 import { SqlFleetStore } from "./sql-fleet-store.ts";
-import { allocateCrl, certificateStanding } from "./revocation-sql.ts";
+import { allocateCrl, certificateStanding, listRevoked } from "./revocation-sql.ts";
+import { crlState, saveCrl, storedCrl } from "./crl-sql.ts";
 import {
   deleteDeviceTx,
   deleteGroupTx,
@@ -59,15 +63,8 @@ export async function openStore(url: string): Promise<SqlStore> {
     return store;
   } catch (error) {
     await driver?.close().catch(() => {});
-    const e = error as { code?: unknown; message?: unknown };
-    const code = typeof e.code === "string" ? ` (${e.code})` : "";
-    throw cannotStart(`Cannot open the database ${redactUrl(url)}: ${String(e.message)}${code}`);
+    throw cannotStart(await databaseOpenProblem(url, error));
   }
-}
-
-/** The database URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }
 
 function sqliteFilename(url: string): string {
@@ -287,12 +284,22 @@ export class SqlStore extends SqlFleetStore implements Store {
     tenantId: string,
     now: number,
   ): Promise<{ serial: string; revokedAt: number }[]> {
-    const rows = await this.sql`select serial, revoked_at from certificates
-      where tenant_id = ${tenantId} and revoked_at is not null and not_after > ${now} order by revoked_at, serial`;
-    return rows.map((row: Row) => ({ serial: String(row.serial), revokedAt: num(row.revoked_at) }));
+    return await listRevoked(this.sql, tenantId, now);
   }
 
   async allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined> {
     return await this.write((tx) => allocateCrl(tx, tenantId, now));
+  }
+
+  async crlState(tenantId: string): Promise<CrlState | undefined> {
+    return await crlState(this.sql, tenantId);
+  }
+
+  async storedCrl(tenantId: string): Promise<SignedCrl | undefined> {
+    return await storedCrl(this.sql, tenantId);
+  }
+
+  async saveCrl(tenantId: string, crl: SignedCrl): Promise<SignedCrl> {
+    return await this.write((tx) => saveCrl(tx, tenantId, crl));
   }
 }

@@ -35,6 +35,26 @@ export interface CrlAllocation {
   revoked: { serial: string; revokedAt: number }[];
 }
 
+/** A signed CRL as the database keeps it: the tenant's newest, served by every replica. */
+export interface SignedCrl {
+  /** The number it carries ({@link CrlAllocation.crlNumber}). */
+  crlNumber: number;
+  /** The tenant's revocation counter its entries were read at. */
+  revision: number;
+  /** Epoch ms it was signed at, and its nextUpdate. */
+  signedAt: number;
+  nextUpdate: number;
+  /** PEM (`X509 CRL`). */
+  pem: string;
+}
+
+/** A tenant's revocation counter and the stored CRL without its text: what tells whether that CRL is current. */
+export interface CrlState {
+  revision: number;
+  /** The stored CRL; undefined before the first is signed. */
+  signed: Omit<SignedCrl, "pem"> | undefined;
+}
+
 /** A group row; the secret is sealed under the master key. Its enrollment says what the secret may create. */
 export type GroupRecord = Enrollment & {
   tenantId: string;
@@ -212,4 +232,10 @@ export interface Store extends FleetStore {
    * every unexpired revocation a smaller one listed.
    */
   allocateCrl(tenantId: string, now: number): Promise<CrlAllocation | undefined>;
+  /** The revocation counter and the stored CRL's numbers, in one small read; undefined when there is no such tenant. */
+  crlState(tenantId: string): Promise<CrlState | undefined>;
+  /** The stored CRL, text included. */
+  storedCrl(tenantId: string): Promise<SignedCrl | undefined>;
+  /** Stores `crl` unless one with a greater number is stored; returns the stored CRL after that. */
+  saveCrl(tenantId: string, crl: SignedCrl): Promise<SignedCrl>;
 }
