@@ -14,7 +14,7 @@ import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
 import type { Logger } from "./log.ts";
 import { sqliteFileOf } from "./store/group-commit.ts";
-import { redactUrl } from "./store/sql-store.ts";
+import { redactUrl } from "./store/database-url.ts";
 
 /** The lock's file name in the data folder. */
 export const SERVER_LOCK_FILE = "iota-server.lock";
