@@ -6,6 +6,7 @@ import { firstDuplicateKey } from "../../core/json-duplicates.ts";
 import type { Problem } from "../../core/problem.ts";
 import { logText, type Logger } from "../log.ts";
 import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
+import { STORAGE_FAILED } from "../store/storage-failure.ts";
 
 /** The HTTP status of each kind of domain failure: the only place the two meet. */
 export const STATUS_OF: Record<ErrorKind, number> = {
@@ -75,22 +76,29 @@ const DATABASE_RETRY_AFTER = 5;
 
 /**
  * The code of an error that says the database cannot be used right now (PostgreSQL down or unreachable, SQLite
- * locked past its busy timeout); undefined for any other error. Hint: Bun.SQL names its connection failures
- * ERR_POSTGRES_CONNECTION_* and its timeouts ERR_POSTGRES_*_TIMEOUT.
+ * locked past its busy timeout, its disk full, its files unwritable or gone); undefined for any other error.
+ * Hint: Bun.SQL names its connection failures ERR_POSTGRES_CONNECTION_* and its timeouts ERR_POSTGRES_*_TIMEOUT;
+ * bun:sqlite gives SQLite's extended codes (SQLITE_IOERR_WRITE); IOTA_STORAGE_FAILED is the SQLite driver's own
+ * (sqlite-driver.ts: a sync failed, or the database file was removed).
  */
 export function databaseUnavailable(error: unknown): string | undefined {
-  const code = (error as { code?: unknown }).code;
+  const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code !== "string") return undefined;
   if (/^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT)$/.test(code)) return code;
-  const network = [
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ETIMEDOUT",
-    "EHOSTUNREACH",
-    "ENETUNREACH",
-    "SQLITE_BUSY",
-  ];
-  return network.includes(code) ? code : undefined;
+  if (/^SQLITE_(BUSY|FULL|IOERR|READONLY|CANTOPEN)(_\w+)?$/.test(code)) return code;
+  const others = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"];
+  return others.includes(code) || code === STORAGE_FAILED ? code : undefined;
+}
+
+/** What an unavailable database's code means, for the log: the operator's next step starts from it. */
+function unavailableCause(code: string): string {
+  if (code === "SQLITE_FULL")
+    return `the database's disk is full (${code}); nothing was written, and writes succeed again once space is freed`;
+  if (code.startsWith("SQLITE_READONLY"))
+    return `the database cannot be written (${code}): its file or its file system is read-only`;
+  if (code === STORAGE_FAILED)
+    return `the database may not hold what it would answer (${code}; the first error logged says why): restart iota-server once that is fixed`;
+  return `the database is unavailable (${code})`;
 }
 
 /**
@@ -104,9 +112,7 @@ export function errorResponse(log: Logger, error: Error, method: string, path: s
     return problemAnswer(status, error.message);
   const unavailable = databaseUnavailable(error);
   if (unavailable !== undefined) {
-    log.error(
-      `${logText(method)} ${logText(path)} failed: the database is unavailable (${unavailable})`,
-    );
+    log.error(`${logText(method)} ${logText(path)} failed: ${unavailableCause(unavailable)}`);
     return problemAnswer(503, "The database is unavailable; retry later", {
       retryAfter: DATABASE_RETRY_AFTER,
     });
