@@ -14,6 +14,7 @@ import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts"
 import { listenProblem, startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
 import { ensureDataDir, loadMasterKey, tightenDatabaseFiles, writeSecretFile } from "./data-dir.ts";
+import { checkDatabaseFiles, refuseLostDatabase } from "./store/sqlite-files.ts";
 import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
@@ -71,9 +72,11 @@ export async function startServer(
   const now = extras.now ?? Date.now;
   ensureDataDir(options.data);
   const file = sqliteFileOf(options.db);
-  if (file !== undefined)
+  if (file !== undefined) {
+    checkDatabaseFiles(options.data, file);
     for (const changed of tightenDatabaseFiles(file))
       log.info(`${changed}: others could read it; set to 0600`);
+  }
   const store: Store = durableStore(await openStore(options.db), options.db, (problem) =>
     log.error(problem),
   );
@@ -84,6 +87,7 @@ export async function startServer(
     const holdsKeys =
       (await store.getServerCa()) !== undefined ||
       (await store.getTenant(DEFAULT_TENANT)) !== undefined;
+    if (!holdsKeys && file !== undefined) refuseLostDatabase(options.data, file);
     const master = loadMasterKey(options.data, options.masterKey, !holdsKeys);
     sealer = new Sealer(master.key);
     serverCa = await openServerCa(store, sealer, master.source, options.data, now());
