@@ -208,12 +208,28 @@ export async function startServer(
     },
     async stop() {
       renewal?.stop();
+      await drain(listener, DRAIN_MS);
       await broker?.stop();
       await fleet.stop();
-      await listener.stop();
       await store.close();
     },
   };
+}
+
+/** How long a stop lets the requests in flight finish before it closes their connections. */
+const DRAIN_MS = 10_000;
+
+/**
+ * Stops accepting connections and lets the requests in flight finish, for at most `ms`. Hint: a provisioning cut
+ * off after its commit is recorded but never answered; answered, the device need not come back for it.
+ */
+async function drain(listener: ReturnType<typeof startListener>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((done) => {
+    timer = setTimeout(() => done(true), ms);
+  });
+  if (await Promise.race([listener.stop(false).then(() => false), late])) await listener.stop(true);
+  clearTimeout(timer);
 }
 
 /** The listener's first TLS material, the root `GET /v1/server-ca` answers, and how it is renewed. */
