@@ -27,8 +27,14 @@ export function isStorageFailure(error: unknown): error is Error & { code: strin
  */
 export function checkInPlace(path: string, fd: number): void {
   const held = fstatSync(fd);
-  const current = statSync(path, { throwIfNoEntry: false });
-  if (held.nlink > 0 && current?.ino === held.ino && current.dev === held.dev) return;
+  let current: ReturnType<typeof statSync>;
+  try {
+    current = held.nlink > 0 ? statSync(path, { throwIfNoEntry: false }) : undefined;
+  } catch {
+    // Hint: a folder its user may no longer search (chmod): the file is still there, and what was synced is kept.
+    return;
+  }
+  if (current?.ino === held.ino && current.dev === held.dev) return;
   throw storageFailure(
     `${path} was ${current ? "replaced" : "removed"} while iota-server ran: nothing written since then is in the data folder. Stop iota-server, put the database back (see Backups in docs/server.md) and start it again`,
   );
