@@ -1,5 +1,5 @@
 /**
- * Backup and restore as docs/server.md gives them: `sqlite3 iota.db ".backup ..."` while devices provision, the
+ * Backup and restore as docs/server.md gives them: `sqlite3 iota.db "VACUUM INTO ..."` while devices provision, the
  * copy and master.key restored into a new data folder. Devices whose certificate is in the backup renew; for
  * the others the answers are the ones the documentation describes, and what brings each back works.
  */
@@ -25,10 +25,10 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** `sqlite3 DB ".backup COPY"`, as the documentation says, without blocking this process's event loop. */
+/** `sqlite3 DB "VACUUM INTO 'COPY'"`, as the documentation says, without blocking this process's event loop. */
 function backUp(database: string, copy: string): Promise<number | null> {
   return new Promise((done) => {
-    const child = spawn("sqlite3", [database, `.backup ${copy}`], { stdio: "ignore" });
+    const child = spawn("sqlite3", [database, `VACUUM INTO '${copy}'`], { stdio: "ignore" });
     child.once("exit", (code) => done(code));
   });
 }
