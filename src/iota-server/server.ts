@@ -14,6 +14,7 @@ import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts"
 import { listenProblem, startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
 import { ensureDataDir, loadMasterKey, tightenDatabaseFiles, writeSecretFile } from "./data-dir.ts";
+import { checkDatabaseFiles, refuseLostDatabase } from "./store/sqlite-files.ts";
 import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded-broker.ts";
@@ -102,9 +103,11 @@ async function startLocked(
 ): Promise<RunningServer> {
   const now = extras.now ?? Date.now;
   const file = sqliteFileOf(options.db);
-  if (file !== undefined)
+  if (file !== undefined) {
+    checkDatabaseFiles(options.data, file);
     for (const changed of tightenDatabaseFiles(file))
       log.info(`${changed}: others could read it; set to 0600`);
+  }
   const store: Store = durableStore(await openStore(options.db), options.db, (problem) =>
     log.error(problem),
   );
@@ -115,6 +118,7 @@ async function startLocked(
     const holdsKeys =
       (await store.getServerCa()) !== undefined ||
       (await store.getTenant(DEFAULT_TENANT)) !== undefined;
+    if (!holdsKeys && file !== undefined) refuseLostDatabase(options.data, file);
     const master = loadMasterKey(options.data, options.masterKey, !holdsKeys);
     sealer = new Sealer(master.key);
     serverCa = await openServerCa(store, sealer, master.source, options.data, now());
@@ -241,12 +245,28 @@ async function startLocked(
     async stop() {
       clearInterval(crlRefresh);
       renewal?.stop();
+      await drain(listener, DRAIN_MS);
       await broker?.stop();
       await fleet.stop();
-      await listener.stop();
       await store.close();
     },
   };
+}
+
+/** How long a stop lets the requests in flight finish before it closes their connections. */
+const DRAIN_MS = 10_000;
+
+/**
+ * Stops accepting connections and lets the requests in flight finish, for at most `ms`. Hint: a provisioning cut
+ * off after its commit is recorded but never answered; answered, the device need not come back for it.
+ */
+async function drain(listener: ReturnType<typeof startListener>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((done) => {
+    timer = setTimeout(() => done(true), ms);
+  });
+  if (await Promise.race([listener.stop(false).then(() => false), late])) await listener.stop(true);
+  clearTimeout(timer);
 }
 
 /** The listener's first TLS material, the root `GET /v1/server-ca` answers, and how it is renewed. */

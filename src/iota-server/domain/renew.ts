@@ -142,7 +142,12 @@ export async function renewAny(
   }
   const key: DeviceKey = { tenantId: id.tenant, group: id.group, name: id.device };
   const record = await ctx.store.getCertificate(key, cert.serialNumber);
-  if (!record) throw notIssued();
+  // Hint: signed by the tenant CA and proven, yet not recorded: the database is older than the certificate.
+  if (!record)
+    throw invalidField(
+      "certificate",
+      "was signed by this service's CA but is not in its database (restored from a backup taken before it was issued?); the device must provision again",
+    );
   if (record.revokedAt !== null)
     throw new IotaError("forbidden", `Certificate ${cert.serialNumber} is revoked`);
   const group = await requireGroup(ctx, id.tenant, id.group);

@@ -43,3 +43,23 @@ test("any other failure stays a logged 500 without details", async () => {
   expect(((await answer.json()) as { detail: string }).detail).not.toContain("boom");
   expect(log.lines.join("\n")).toContain("boom");
 });
+
+test("SQLite storage that cannot take a write is a 503 to retry, logged by its cause without a stack", async () => {
+  const causes: Record<string, string> = {
+    SQLITE_FULL: "the database's disk is full (SQLITE_FULL); nothing was written",
+    SQLITE_IOERR_WRITE: "the database is unavailable (SQLITE_IOERR_WRITE)",
+    SQLITE_READONLY: "the database cannot be written (SQLITE_READONLY)",
+    SQLITE_CANTOPEN: "the database is unavailable (SQLITE_CANTOPEN)",
+    IOTA_STORAGE_FAILED:
+      "the database may not hold what it would answer (IOTA_STORAGE_FAILED; the first error logged says why): restart iota-server once that is fixed",
+  };
+  for (const [code, cause] of Object.entries(causes)) {
+    const log = memoryLogger();
+    const answer = errorResponse(log, failure(code), "POST", "/v1/provision");
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("retry-after")).toBe("5");
+    expect(log.lines.join("\n")).toContain(`POST /v1/provision failed: ${cause}`);
+    expect(log.lines.join("\n")).not.toContain("    at ");
+  }
+  expect(databaseUnavailable(failure("SQLITE_CONSTRAINT"))).toBeUndefined();
+});

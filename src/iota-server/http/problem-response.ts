@@ -7,6 +7,7 @@ import type { Problem } from "../../core/problem.ts";
 import { logText, type Logger } from "../log.ts";
 import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER, databaseUnavailable } from "../store/unavailable.ts";
+import { STORAGE_FAILED } from "../store/storage-failure.ts";
 
 export { databaseUnavailable };
 
@@ -73,6 +74,17 @@ export function problemResponse(error: IotaError): Response {
   return problemAnswer(STATUS_OF[error.kind], error.message, extra);
 }
 
+/** What an unavailable database's code means, for the log: the operator's next step starts from it. */
+function unavailableCause(code: string): string {
+  if (code === "SQLITE_FULL")
+    return `the database's disk is full (${code}); nothing was written, and writes succeed again once space is freed`;
+  if (code.startsWith("SQLITE_READONLY"))
+    return `the database cannot be written (${code}): its file or its file system is read-only`;
+  if (code === STORAGE_FAILED)
+    return `the database may not hold what it would answer (${code}; the first error logged says why): restart iota-server once that is fixed`;
+  return `the database is unavailable (${code})`;
+}
+
 /**
  * The answer for an error thrown by `method path`: expected errors as they are, an unavailable database as a 503
  * a client retries, anything else as a logged 500 without details.
@@ -84,9 +96,7 @@ export function errorResponse(log: Logger, error: Error, method: string, path: s
     return problemAnswer(status, error.message);
   const unavailable = databaseUnavailable(error);
   if (unavailable !== undefined) {
-    log.error(
-      `${logText(method)} ${logText(path)} failed: the database is unavailable (${unavailable})`,
-    );
+    log.error(`${logText(method)} ${logText(path)} failed: ${unavailableCause(unavailable)}`);
     return problemAnswer(503, "The database is unavailable; retry later", {
       retryAfter: DATABASE_RETRY_AFTER,
     });

@@ -10,6 +10,7 @@ import { open } from "node:fs/promises";
 import type { Store } from "./store.ts";
 import type { Durability } from "./sqlite-driver.ts";
 import { WalCheckpointer, type CheckpointerOptions } from "./wal-checkpointer.ts";
+import { checkInPlace, isStorageFailure, storageFailure } from "./storage-failure.ts";
 
 /** Coalesces durability requests: callers share one sync, started after they asked. */
 export class GroupCommit implements Durability {
@@ -70,39 +71,61 @@ export type SyncOnce = (() => Promise<void>) & {
  * help; the WAL stays open between syncs (SQLite keeps the one file while a connection is open, and
  * reuses it after checkpoints), so a sync is one call on the thread pool, not an open, a sync and a close.
  * fdatasync is what SQLite itself uses for the WAL: it writes the file's size too, not its times. After each
- * sync the checkpointer is told, so the WAL is copied into the database file off the event loop.
+ * sync the checkpointer is told, so the WAL is copied into the database file off the event loop. A failed sync,
+ * or a WAL or database file no longer at its path, rejects with a storage failure (storage-failure.ts), told to
+ * `checkpoints.onProblem`.
  */
 export function walSync(databasePath: string, checkpoints: CheckpointerOptions = {}): SyncOnce {
   const checkpointer = new WalCheckpointer(databasePath, checkpoints);
   let wal: number | undefined;
-  const syncOnce = async () => {
+  let database: number | undefined;
+  const syncWal = async () => {
     if (wal === undefined) {
       try {
         wal = openSync(`${databasePath}-wal`, constants.O_RDONLY);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-        const database = await open(databasePath, constants.O_RDONLY);
+        const file = await open(databasePath, constants.O_RDONLY);
         try {
-          await database.sync();
+          await file.sync();
         } finally {
-          await database.close();
+          await file.close();
         }
         return;
       }
+      database = openSync(databasePath, constants.O_RDONLY);
     }
     const fd = wal;
     await new Promise<void>((done, fail) =>
       fdatasync(fd, (error) => (error ? fail(error) : done())),
     );
+    // Hint: synced, but only worth answering while these are the files a restart opens.
+    checkInPlace(`${databasePath}-wal`, fd);
+    if (database !== undefined) checkInPlace(databasePath, database);
     checkpointer.committed();
+  };
+  const syncOnce = async () => {
+    try {
+      await syncWal();
+    } catch (error) {
+      const failure = isStorageFailure(error)
+        ? error
+        : storageFailure(
+            `the write-ahead log ${databasePath}-wal could not be synced (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): what was written since the last sync may not be on disk. Fix the cause (the disk, its space, the file system) and restart iota-server`,
+          );
+      checkpoints.onProblem?.(
+        `${failure.message}; until then every request using the database answers 503`,
+      );
+      throw failure;
+    }
   };
   return Object.assign(syncOnce, {
     checkpointer,
     close: async () => {
       // Hint: the worker's connection closes first, so the service's own is the last and removes the WAL.
       await checkpointer.close();
-      if (wal !== undefined) closeSync(wal);
-      wal = undefined;
+      for (const fd of [wal, database]) if (fd !== undefined) closeSync(fd);
+      wal = database = undefined;
     },
   });
 }

@@ -67,6 +67,20 @@ export async function openStore(url: string): Promise<SqlStore> {
   }
 }
 
+/**
+ * Throws when a newer iota-server migrated the database past the last migration this one knows. Hint: an older
+ * version writes devices without the tables and counters later migrations keep in step with them, so fleet
+ * counts and certificate lookups would silently go wrong.
+ */
+function refuseNewerSchema(applied: Set<number>): void {
+  const known = Math.max(...MIGRATIONS.map((m) => m.version));
+  const newest = Math.max(...applied);
+  if (newest > known)
+    throw new Error(
+      `a newer iota-server migrated it to schema ${newest}; this version knows schema ${known} at most and would leave what the newer one added out of date. Run the newer version, or restore the backup taken before the upgrade`,
+    );
+}
+
 function sqliteFilename(url: string): string {
   const filename = url.replace(/^sqlite:(\/\/)?/, "");
   return filename === "" ? ":memory:" : filename;
@@ -82,6 +96,7 @@ export class SqlStore extends SqlFleetStore implements Store {
       const applied = new Set(
         (await tx`select version from schema_migrations`).map((r: Row) => num(r.version)),
       );
+      refuseNewerSchema(applied);
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
         for (const statement of migration.statements(this.dialect)) await tx.unsafe(statement);

@@ -219,4 +219,31 @@ describe("sqliteDriver", () => {
     expect(seen).toEqual([{ rows: "x=1" }, { rows: "x=2" }, { rows: "x=3" }]);
     await driver.close();
   });
+
+  test("after a sync failed nothing is answered from the connection again, even once syncs succeed", async () => {
+    const { driver } = await fresh();
+    let failing = true;
+    driver.useDurability?.({
+      async sync() {
+        // Hint: like fsync after a writeback error, the next one succeeds though the pages may be gone.
+        if (failing) {
+          failing = false;
+          throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+        }
+      },
+    });
+    await expect(
+      driver.write(async (tx) => await tx`insert into t (k, v) values ('a', 1)`),
+    ).rejects.toMatchObject({ code: "IOTA_STORAGE_FAILED" });
+    for (const later of [
+      () => driver.write(async (tx) => await tx`insert into t (k, v) values ('b', 2)`),
+      () => driver.query`select * from t`,
+      () => driver.query`insert into t (k, v) values ('c', 3)`,
+    ])
+      await expect(later()).rejects.toMatchObject({
+        code: "IOTA_STORAGE_FAILED",
+        message: expect.stringContaining("EIO"),
+      });
+    await driver.close();
+  });
 });

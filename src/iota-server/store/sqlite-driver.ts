@@ -6,6 +6,8 @@
 import { Database, type Statement } from "bun:sqlite";
 import type { AtCommit, Driver, Query } from "./sql-driver.ts";
 import type { Row } from "./rows.ts";
+import { isStorageFailure, storageFailure } from "./storage-failure.ts";
+import { bindable, numbered, placeholders, writes } from "./sqlite-text.ts";
 
 /** What makes a commit durable: resolves once everything committed before the call is on stable storage. */
 export interface Durability {
@@ -33,25 +35,6 @@ interface Job {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
- * `strings` joined with SQLite's numbered placeholders `?1`..`?n`. Hint: not `$n`, which SQLite treats as
- * named parameters and looks up linearly, so preparing a 25,000-parameter bulk insert would take seconds.
- */
-function placeholders(strings: TemplateStringsArray): string {
-  let text = strings[0] ?? "";
-  for (let i = 1; i < strings.length; i++) text += `?${i}${strings[i]}`;
-  return text;
-}
-
-/** PostgreSQL-style `$n` parameters in `text` as SQLite's `?n` (the store's SQL has no `$` elsewhere). */
-const numbered = (text: string) => text.replace(/\$(\d+)/g, "?$1");
-
-/** bun:sqlite rejects `undefined`; Bun.SQL binds it as NULL. */
-const bindable = (values: unknown[]) => values.map((v) => (v === undefined ? null : v)) as never[];
-
-/** Whether a statement may write. Hint: only a SELECT is known not to; anything else is treated as a write. */
-const writes = (text: string) => !/^\s*select\b/i.test(text);
-
-/**
  * The SQLite driver: one connection. `write` transactions asked for while a batch commits and syncs gather
  * into the next batch: one BEGIN IMMEDIATE .. COMMIT for all of them, one failing rolling back only itself
  * (see transaction). With a {@link Durability}, a batch's callers are answered after the sync
@@ -77,6 +60,11 @@ class SqliteDriver implements Driver {
   private reading = false;
   /** The open transaction's changes to write before it commits (see Query.atCommit). */
   private readonly atCommit = new Map<symbol, AtCommit>();
+  /**
+   * Set by the first sync that failed: the connection may then hold commits that are not on disk, so nothing
+   * is read or written through it any more (see storage-failure.ts).
+   */
+  private failed: Error | undefined;
 
   private readonly begin: Statement;
   private readonly beginRead: Statement;
@@ -167,6 +155,7 @@ class SqliteDriver implements Driver {
   readonly query: Query = Object.assign(
     async (strings: TemplateStringsArray, ...values: unknown[]) => {
       while (this.held) await this.held;
+      this.usable();
       const prepared = this.prepared(strings);
       if (!prepared.writes) {
         this.startRead();
@@ -174,19 +163,39 @@ class SqliteDriver implements Driver {
       }
       this.endRead();
       const rows = prepared.statement.all(...bindable(values)) as Row[];
-      await this.durability?.sync();
+      await this.synced();
       return rows;
     },
     {
       unsafe: async (text: string, params?: unknown[]) => {
         while (this.held) await this.held;
+        this.usable();
         this.endRead();
         const rows = this.runText(text, params);
-        if (writes(text)) await this.durability?.sync();
+        if (writes(text)) await this.synced();
         return rows;
       },
     },
   );
+
+  /** Throws once a sync failed (see {@link failed}). */
+  private usable(): void {
+    if (this.failed) throw this.unusable(this.failed);
+  }
+
+  private unusable(failed: Error): Error {
+    return storageFailure(`the database is no longer used: ${failed.message}`);
+  }
+
+  /** The durability's sync; its failure makes the connection unusable. */
+  private async synced(): Promise<void> {
+    try {
+      await this.durability?.sync();
+    } catch (error) {
+      this.failed ??= isStorageFailure(error) ? error : storageFailure(String(error));
+      throw this.failed;
+    }
+  }
 
   write<T>(fn: (tx: Query) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -207,7 +216,10 @@ class SqliteDriver implements Driver {
       // Hint: at most one batch is committed ahead of the running sync.
       await this.syncedBeforeLast;
       const batch = this.pending.splice(0);
-      const outcomes = await this.transaction(batch);
+      const failed = this.failed;
+      const outcomes: Outcome[] = failed
+        ? batch.map(() => ({ ok: false, error: this.unusable(failed) }))
+        : await this.transaction(batch);
       const settle = (synced?: unknown) =>
         batch.forEach((job, i) => {
           const outcome = outcomes[i] as Outcome;
@@ -217,9 +229,9 @@ class SqliteDriver implements Driver {
         });
       const synced =
         this.durability && outcomes.some((o) => o.ok)
-          ? this.durability.sync().then(
+          ? this.synced().then(
               () => settle(),
-              (error: unknown) => settle(error ?? new Error("the database could not be synced")),
+              (error: unknown) => settle(error),
             )
           : Promise.resolve(settle());
       this.syncedBeforeLast = this.syncedLast;
