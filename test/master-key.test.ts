@@ -1,7 +1,7 @@
 /**
  * The master key as an operator meets it: a restored backup or a second replica without the key the database
  * was created with stops the start (exit 3) saying so, and writes no key that could never open it; the files of
- * a database restored with sqlite3 (0644) are set to 0600.
+ * a database, master key and admin token restored as copies others may read (0644) are set to 0600.
  */
 
 import { afterAll, expect, test } from "bun:test";
@@ -62,15 +62,33 @@ test("a restored database needs its master key: without it, or with another, the
   expect(wrong.status).toBe(3);
   // With its own key the restored copy starts, and its files are no longer readable by others.
   copyFileSync(join(original, "master.key"), join(restored, "master.key"));
-  chmodSync(join(restored, "iota.db"), 0o644);
+  for (const name of ["iota.db", "master.key"]) chmodSync(join(restored, name), 0o644);
   const back = await startServerProcess({ tls: true, data: restored });
   try {
+    for (const name of ["iota.db", "master.key"]) {
+      expect(back.output()).toContain(
+        `${join(restored, name)} (was 0644): others could read it; set to 0600`,
+      );
+      expect(statSync(join(restored, name)).mode & 0o777).toBe(0o600);
+    }
+    // The admin token was not restored: the start says where it is and how to get a new one.
     expect(back.output()).toContain(
-      `${join(restored, "iota.db")} (was 0644): others could read it; set to 0600`,
+      `admin token: not in this data folder; it was written where the tenant was created (another replica, or the folder a restored database came from); \`iota-server rotate-admin-token --data ${restored}\` writes a new one here`,
     );
-    expect(statSync(join(restored, "iota.db")).mode & 0o777).toBe(0o600);
-    expect((await back.fetch("/v1/ca")).status).toBe(200);
   } finally {
     await back.stop();
+  }
+  // Its admin token copied in later, readable by others: set to 0600 at the next start.
+  copyFileSync(join(original, "admin-token"), join(restored, "admin-token"));
+  chmodSync(join(restored, "admin-token"), 0o644);
+  const again = await startServerProcess({ tls: true, data: restored });
+  try {
+    expect(again.output()).toContain(
+      `${join(restored, "admin-token")} (was 0644): others could read it; set to 0600`,
+    );
+    expect(statSync(join(restored, "admin-token")).mode & 0o777).toBe(0o600);
+    expect((await again.fetch("/v1/ca")).status).toBe(200);
+  } finally {
+    await again.stop();
   }
 }, 120_000);

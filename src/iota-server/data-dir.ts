@@ -169,12 +169,15 @@ export function loadMasterKey(
 }
 
 /**
- * Sets the SQLite database's files (`file`, `-wal`, `-shm`) to 0600 when others may read them, as a copy
- * restored by `sqlite3 .backup` (0644) is; returns what it changed. Hint: new files are 0600 already (umask 077).
+ * Sets the service's secret files to 0600 when others may read them: the master key and admin token of data
+ * folder `dir`, and the SQLite database's files (`file`, `-wal`, `-shm`), as copies restored with `cp` or
+ * `sqlite3 .backup` (0644) are; returns what it changed. Hint: new files are 0600 already (umask 077).
  */
-export function tightenDatabaseFiles(file: string): string[] {
+export function tightenSecretFiles(dir: string, file: string | undefined): string[] {
+  const secrets = [join(dir, "master.key"), join(dir, "admin-token")];
+  if (file !== undefined) secrets.push(file, `${file}-wal`, `${file}-shm`);
   const changed: string[] = [];
-  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+  for (const path of secrets) {
     if (!existsSync(path)) continue;
     const mode = statSync(path).mode & 0o777;
     if ((mode & 0o077) === 0) continue;

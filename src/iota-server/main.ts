@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     process.stdout.write(`  admin token: ${server.adminTokenPath}\n`);
   } else {
     process.stdout.write(
-      `  admin token: not in this data folder; the replica that created the tenant wrote it to its own admin-token file\n`,
+      `  admin token: not in this data folder; it was written where the tenant was created (another replica, or the folder a restored database came from); \`iota-server rotate-admin-token --data ${options.data}\` writes a new one here\n`,
     );
   }
   const stop = async () => {

@@ -13,7 +13,7 @@ import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
 import { listenProblem, startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
-import { ensureDataDir, loadMasterKey, tightenDatabaseFiles, writeSecretFile } from "./data-dir.ts";
+import { ensureDataDir, loadMasterKey, tightenSecretFiles, writeSecretFile } from "./data-dir.ts";
 import { checkDatabaseFiles, refuseLostDatabase } from "./store/sqlite-files.ts";
 import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
@@ -103,11 +103,9 @@ async function startLocked(
 ): Promise<RunningServer> {
   const now = extras.now ?? Date.now;
   const file = sqliteFileOf(options.db);
-  if (file !== undefined) {
-    checkDatabaseFiles(options.data, file);
-    for (const changed of tightenDatabaseFiles(file))
-      log.info(`${changed}: others could read it; set to 0600`);
-  }
+  if (file !== undefined) checkDatabaseFiles(options.data, file);
+  for (const changed of tightenSecretFiles(options.data, file))
+    log.info(`${changed}: others could read it; set to 0600`);
   const store: Store = durableStore(await openStore(options.db), options.db, (problem) =>
     log.error(problem),
   );
