@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { BUN, ROOT, run, tempDir } from "../test/iotactl-support.ts";
 import { startServerProcess } from "../test/helpers/server-process.ts";
 import { systemFiles } from "../src/iotactl/io.ts";
-import { syncFolder, writeMany } from "../src/iotactl/write-many.ts";
+import { writeMany } from "../src/iotactl/write-many.ts";
+import { syncFolder } from "../src/core/files.ts";
 
 /** The figures of one run, in seconds. */
 export interface GenConfigResult {

@@ -1,6 +1,7 @@
 /** What a process lock needs of the system: exclusive file creation and whether a process still lives. */
 
 import * as fs from "node:fs";
+import { readTextIfExists, syncFolder } from "./files.ts";
 
 /** The system under a process lock (node:fs and process, so it works on Node 18, Bun, Linux, macOS, Windows). */
 export interface LockHost {
@@ -34,23 +35,9 @@ export type LockFiles = Pick<LockHost, "read" | "remove" | "syncDir">;
 
 /** node:fs as {@link LockFiles}, for a program without file operations of its own (Linux and macOS folder syncs). */
 export const nodeLockFiles: LockFiles = {
-  read(path) {
-    try {
-      return fs.readFileSync(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-  },
+  read: readTextIfExists,
   remove: (path) => fs.rmSync(path, { force: true }),
-  syncDir(path) {
-    const fd = fs.openSync(path, "r");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
+  syncDir: syncFolder,
 };
 
 /**

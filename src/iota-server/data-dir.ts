@@ -19,6 +19,7 @@ import {
 import { dirname, join } from "node:path";
 import { newMasterKey } from "./ca/sealer.ts";
 import { cannotStart } from "./exit.ts";
+import { syncFolder } from "../core/files.ts";
 
 /** Writes `text` to `path` with mode 0600 via a temporary file, fsync and rename. */
 export function writeSecretFile(path: string, text: string): void {
@@ -72,16 +73,6 @@ function stageFile(path: string, text: string, mode: number): StagedFile {
     },
     discard: () => rmSync(tmp, { force: true }),
   };
-}
-
-/** Syncs a folder, so a rename in it survives a power cut. */
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** What to do about a data folder the service refuses, for every refusal's message. */

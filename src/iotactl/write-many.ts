@@ -1,17 +1,9 @@
 /** Writing many small files into one folder, each whole or absent, with the fsyncs running side by side. */
 
-import {
-  closeSync,
-  fchmodSync,
-  fsync,
-  fsyncSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, fchmodSync, fsync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { syncFolder } from "../core/files.ts";
 
 /** One file to write: its name inside the folder and its text. */
 export interface NamedText {
@@ -79,15 +71,5 @@ export function removeTemp(temp: string): void {
     rmSync(temp, { force: true });
   } catch {
     // Nothing was made there, or nothing can be removed: the write's error says why.
-  }
-}
-
-/** fsyncs a folder, making the renames into it durable. */
-export function syncFolder(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -2,6 +2,7 @@
 
 import * as fs from "node:fs";
 import { dirname } from "node:path";
+import { readTextIfExists } from "../core/files.ts";
 
 /** Primitive file operations; every durable write goes through {@link writeAtomic}. */
 export interface Disk {
@@ -38,14 +39,7 @@ export function renameDurably(disk: Disk, from: string, to: string): void {
 /** The real file system (built by main.ts; tests use it on temp folders). */
 export function nodeDisk(): Disk {
   return {
-    read(path) {
-      try {
-        return fs.readFileSync(path, "utf8");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw error;
-      }
-    },
+    read: readTextIfExists,
     writeSynced(path, text, mode) {
       const fd = fs.openSync(path, "w", mode);
       try {
