@@ -25,6 +25,15 @@ export async function withDataLock(
 ): Promise<number> {
   const dir = settings.dataDir;
   runtime.disk.ensureDir(dir, 0o700);
+  // Hint: a one-shot hears SIGINT and SIGTERM before its lock exists, so no signal can end it holding the lock.
+  let stop: ((signal: AgentSignal) => void) | undefined;
+  let stopped: AgentSignal | undefined;
+  if (command !== "run")
+    for (const signal of Object.keys(SIGNAL_EXIT) as AgentSignal[])
+      runtime.onSignal(signal, () => {
+        stopped ??= signal;
+        stop?.(signal);
+      });
   const taken = acquireDataLock(
     dir,
     `iotad ${command} --config ${settings.configPath}`,
@@ -33,7 +42,7 @@ export async function withDataLock(
   );
   if (!taken.ok) {
     runtime.stderr(`iotad: ${lockRefusal(dir, taken.holder, `iotad ${command}`)}\n`);
-    return EXIT.local;
+    return stopped === undefined ? EXIT.local : (SIGNAL_EXIT[stopped] as number);
   }
   if (taken.tookOver !== undefined) {
     const { holder, why } = taken.tookOver;
@@ -44,13 +53,17 @@ export async function withDataLock(
   try {
     if (command === "run") return await action();
     const interrupted = new Promise<number>((resolve) => {
-      for (const [signal, code] of Object.entries(SIGNAL_EXIT) as [AgentSignal, number][])
-        runtime.onSignal(signal, () => {
-          log.warn(`${signal}: iotad ${command} stopped before it finished; releasing ${dir}`);
-          resolve(code);
-        });
+      stop = (signal) => {
+        log.warn(`${signal}: iotad ${command} stopped before it finished; releasing ${dir}`);
+        resolve(SIGNAL_EXIT[signal] as number);
+      };
     });
-    return await Promise.race([action(), interrupted]);
+    // A signal that came while the lock was being taken: nothing is started.
+    if (stopped !== undefined) {
+      stop?.(stopped);
+      return await interrupted;
+    }
+    return await Promise.race([interrupted, action()]);
   } finally {
     try {
       taken.lock.release();
