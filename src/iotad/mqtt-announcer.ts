@@ -104,11 +104,29 @@ export class MqttAnnouncer {
     this.open(1);
   }
 
-  /** Publishes the retained `offline` message (when connected) and disconnects. */
+  /** Publishes the retained `offline` message (when connected) and disconnects, for good. */
   async stop(): Promise<void> {
+    await this.leave({ kind: "closed" });
+  }
+
+  /**
+   * The service refused the certificate in use for good (revoked, expired past the renew grace): announces
+   * `offline` and leaves the broker until {@link use} brings a new certificate. Hint: a broker that checks its
+   * CRL only at the handshake (Mosquitto) would otherwise keep the revoked session, and its retained `ready`,
+   * for as long as the connection lasts.
+   */
+  async withdraw(serial: string): Promise<void> {
+    if (this.state.kind === "closed" || this.identity?.serial !== serial) return;
+    this.identity = undefined;
+    this.lastError = null;
+    await this.leave({ kind: "waiting" }, `the service refused certificate ${serial}; `);
+  }
+
+  /** Publishes the retained `offline` message (when connected), disconnects and enters `next`. */
+  private async leave(next: MqttState, why = ""): Promise<void> {
     const client = this.client;
     const wasConnected = this.state.kind === "connected";
-    this.state = { kind: "closed" };
+    this.state = next;
     this.cancelRetry();
     this.client = undefined;
     if (!client) return;
@@ -122,11 +140,11 @@ export class MqttAnnouncer {
     );
     if (problem !== undefined) {
       client.end(true);
-      this.deps.log.warn(`mqtt: could not announce offline on ${this.topic}: ${problem}`);
+      this.deps.log.warn(`mqtt: ${why}could not announce offline on ${this.topic}: ${problem}`);
       return;
     }
     await this.bounded(client, STOP_WAIT_MS, (done) => client.end(false, {}, () => done()));
-    this.deps.log.info(`mqtt: announced offline on ${this.topic}`);
+    this.deps.log.info(`mqtt: ${why}announced offline on ${this.topic}`);
   }
 
   /** The status part (no key, no certificate). */
