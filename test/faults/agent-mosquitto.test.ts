@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   chmodSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -129,8 +130,18 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Creates `name`, starts its iotad announcing on Mosquitto, and waits until it is ready and announced. */
-async function announcedDevice(name: string): Promise<{ agent: AgentProcess; dataDir: string }> {
+/** libfaketime preloaded into iotad, its wall clock at `spec` (as in agent-clock.test.ts). */
+function fakeClockEnv(spec: string): Record<string, string> {
+  const lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (!existsSync(lib)) throw new Error(`${lib} is missing (apt-get install faketime)`);
+  return { LD_PRELOAD: lib, FAKETIME: spec, DONT_FAKE_MONOTONIC: "1", FAKETIME_NO_CACHE: "1" };
+}
+
+/** Writes `name`'s iotad config (announcing on Mosquitto, trusting `brokerCa`); returns its path and data folder. */
+async function deviceConfig(
+  name: string,
+  brokerCa = join(tmp, "broker.pem"),
+): Promise<{ config: string; dataDir: string }> {
   await server.admin("POST", "/v1/groups/line/devices", { name }, 201);
   const dataDir = join(tmp, `data-${name}`);
   const config = join(tmp, `${name}.json`);
@@ -144,9 +155,15 @@ async function announcedDevice(name: string): Promise<{ agent: AgentProcess; dat
       token: deviceToken(secret, "line", name),
       dataDir,
       statusListen: "127.0.0.1:0",
-      mqtt: { url: `mqtts://localhost:${port}`, caFile: join(tmp, "broker.pem") },
+      mqtt: { url: `mqtts://localhost:${port}`, caFile: brokerCa },
     }),
   );
+  return { config, dataDir };
+}
+
+/** Creates `name`, starts its iotad announcing on Mosquitto, and waits until it is ready and announced. */
+async function announcedDevice(name: string): Promise<{ agent: AgentProcess; dataDir: string }> {
+  const { config, dataDir } = await deviceConfig(name);
   const agent = startCompiledAgent(bin, config);
   await agent.until((s) => s.state === "ready" && mqttState(s) === "connected", "the announcement");
   return { agent, dataDir };
@@ -253,6 +270,71 @@ test("revoked while connected: Mosquitto keeps the session after the CRL refresh
     );
     expect(again.serial).not.toBe(held.serial);
     await seen("lamp-2", (m) => m.state === "ready" && m.serial === again.serial, "ready again");
+  } finally {
+    await agent.stop();
+  }
+}, 60_000);
+
+test("device clock at 1970-01-02: the broker's certificate is not yet valid by it, so iotad checks it against the pinned CA without the dates, and announces", async () => {
+  const { config } = await deviceConfig("lamp-3");
+  const agent = startCompiledAgent(bin, config, [], fakeClockEnv("@1970-01-02 00:00:00"));
+  try {
+    const s = await agent.until(
+      (x) => x.state === "ready" && mqttState(x) === "connected",
+      "provisioning and the announcement",
+      40_000,
+    );
+    expect(agent.log()).toContain("1970-01-02T");
+    expect(agent.log()).toContain(
+      "certificate is not yet valid by this device's clock; the next attempt checks the broker's certificate against the pinned CA without its validity dates",
+    );
+    await seen("lamp-3", (m) => m.state === "ready" && m.serial === s.serial, "ready");
+  } finally {
+    await agent.stop();
+  }
+}, 60_000);
+
+test("device clock at 1970-01-02 and a broker certificate from another CA than the pinned one: never connected", async () => {
+  // Another self-signed certificate for localhost: a broker CA this device does not trust.
+  const other = join(tmp, "other.pem");
+  runOk([
+    tool("openssl"),
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout",
+    join(tmp, "other.key"),
+    "-out",
+    other,
+  ]);
+  const { config } = await deviceConfig("lamp-4", other);
+  const agent = startCompiledAgent(bin, config, [], fakeClockEnv("@1970-01-02 00:00:00"));
+  try {
+    await agent.until((x) => x.state === "ready", "provisioning", 40_000);
+    // The fully checked attempt fails for the clock, the one without the dates for the chain: the connection ends
+    // before a single MQTT byte (the will, the readiness) was written.
+    const refused = await agent.until(
+      (x) =>
+        agent.log().includes("the server's certificate does not chain to the pinned broker CA") ||
+        mqttState(x) === "connected",
+      "the refusal of the broker's certificate",
+      40_000,
+    );
+    expect(mqttState(refused)).not.toBe("connected");
+    expect(agent.log()).toContain("certificate is not yet valid by this device's clock");
+    expect(agent.log()).not.toContain("announced ready");
+    expect(broker.log).not.toContain("as line/lamp-4");
+    expect(lastSeen.has("iota/line/lamp-4/status")).toBe(false);
   } finally {
     await agent.stop();
   }
