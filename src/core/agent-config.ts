@@ -45,6 +45,9 @@ const Fraction = (max: number) =>
   );
 const NonEmpty = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"));
 
+/** The least part of the lifetime before any renewal (`renewal.fraction - renewal.jitter`). */
+const MIN_RENEWAL_GAP = 0.1;
+
 /** The iotad configuration schema. Exactly one credential (token, secret, tokenFile, secretFile) is required. */
 export const AgentConfigSchema = v.pipe(
   v.strictObject(
@@ -106,6 +109,15 @@ export const AgentConfigSchema = v.pipe(
     (c) =>
       [c.token, c.secret, c.tokenFile, c.secretFile].filter((x) => x !== undefined).length === 1,
     "give exactly one of token, secret, tokenFile, secretFile",
+  ),
+  v.forward(
+    v.check(
+      // Hint: an earlier renewal would fall before the certificate's issue (notBefore is set back up to 1/11 of
+      // its span), be due at once, and so would the next one's: a renewal loop.
+      (c) => c.renewal.jitter <= c.renewal.fraction - MIN_RENEWAL_GAP + 1e-9,
+      `must be at most renewal.fraction - ${MIN_RENEWAL_GAP}, so that every renewal comes at least a tenth of the certificate's lifetime after its start`,
+    ),
+    ["renewal", "jitter"],
   ),
   v.forward(
     v.check(

@@ -21,6 +21,17 @@ export function backdateSeconds(validitySeconds: number): number {
   return Math.min(60, Math.floor(validitySeconds / 10));
 }
 
+/**
+ * How far before its moment of issue a certificate of this profile starts, told from its span alone
+ * (`lifetimeMs` = notAfter - notBefore, the backdate included): never less than {@link backdateSeconds}
+ * set, and less than a second more. Hint: the span is V + min(60, floor(V / 10)) seconds for a validity of
+ * V seconds, so a 60 s backdate goes with spans of 660 s and more, and below that span / 11 is within a
+ * second above floor(V / 10).
+ */
+export function backdateOfSpan(lifetimeMs: number): number {
+  return Math.max(0, Math.min(60_000, lifetimeMs / 11));
+}
+
 /** A fresh 128-bit positive serial number as 32 hex digits. */
 export function newSerial(): string {
   const bytes = randomBytes(16);

@@ -8,6 +8,7 @@ import {
   retryDelay,
   serialRandom,
 } from "./renewal.ts";
+import { backdateSeconds } from "./profile.ts";
 
 const DAY = 86400_000;
 /** A 30-day certificate starting at t = 0. */
@@ -36,10 +37,11 @@ describe("renewalTime", () => {
     );
   });
 
-  test("spreadFirst draws the first renewal from jitter/2 up to jitter/2 + 2/3 of the lifetime", () => {
+  test("spreadFirst draws the first renewal from jitter/2 past the issue up to jitter/2 + 2/3 of the lifetime", () => {
     const shift = 1 / 40;
+    // Hint: the 30-day certificate's notBefore is set back a minute; the spread counts from its issue.
     expect(renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(0), true)).toBe(
-      Math.round(shift * LIFETIME),
+      60_000 + Math.round(shift * LIFETIME),
     );
     const latest = renewalTime(CERT, DEFAULT_RENEWAL_POLICY, fixed(1 - 1e-12), true);
     expect(Math.abs(latest - Math.round((shift + 2 / 3) * LIFETIME))).toBeLessThanOrEqual(1000);
@@ -49,6 +51,39 @@ describe("renewalTime", () => {
     expect(renewalTime(CERT, narrow, fixed(0.5), true)).toBe(
       renewalTime(CERT, narrow, fixed(0.5), false),
     );
+  });
+
+  test("a first renewal is never planned before jitter/2 of the lifetime has passed since the issue, however short the certificate", () => {
+    // Certificates as the service issues them at t = 1,000,000 s: notBefore set back by backdateSeconds.
+    for (const validity of [
+      60,
+      61,
+      90,
+      119,
+      120,
+      125,
+      300,
+      599,
+      600,
+      601,
+      1800,
+      3600,
+      30 * 86400,
+    ]) {
+      const issue = 1_000_000_000;
+      const cert = {
+        notBefore: issue - backdateSeconds(validity) * 1000,
+        notAfter: issue + validity * 1000,
+      };
+      const lifetime = cert.notAfter - cert.notBefore;
+      for (let i = 0; i <= 200; i++) {
+        const at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, fixed(i / 200 - 1e-12), true);
+        expect(at - issue).toBeGreaterThanOrEqual(Math.floor((lifetime * 1) / 40));
+        expect(at).toBeLessThanOrEqual(
+          cert.notBefore + Math.ceil(latestRenewal(DEFAULT_RENEWAL_POLICY) * lifetime),
+        );
+      }
+    }
   });
 
   test("latestRenewal bounds every planned renewal, first or not, and is reached", () => {
@@ -74,33 +109,38 @@ describe("renewalTime", () => {
     );
   });
 
-  test("a batch provisioned at one instant renews at the even rate through the first two cycles (no wave, no overlap)", () => {
-    // Each device: first renewal from the spread, then renewals every 2/3 - U*1/20 of the lifetime.
-    const devices = 20_000;
-    const bins = 40;
-    const horizon = 1.3 * LIFETIME;
-    const counts = new Array(bins).fill(0) as number[];
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
-    for (let i = 0; i < devices; i++) {
-      let cert = CERT;
-      let at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, fixed((i + 0.5) / devices), true);
-      while (at < horizon) {
-        counts[Math.floor((at / horizon) * bins)]! += 1;
-        cert = { notBefore: at, notAfter: at + LIFETIME };
-        at = renewalTime(cert, DEFAULT_RENEWAL_POLICY, next, false);
+  for (const validity of [30 * 86400, 120]) {
+    test(`a batch of ${validity}-second certificates issued at one instant renews at the even rate through the first two cycles (no wave, no overlap)`, () => {
+      // Each device: first renewal from the spread, then renewals every 2/3 - U*1/20 of the lifetime, each
+      // certificate backdated as the service issues it (12 s of a 2-minute certificate's 132).
+      const back = backdateSeconds(validity) * 1000;
+      const issued = (at: number) => ({ notBefore: at - back, notAfter: at + validity * 1000 });
+      const lifetime = validity * 1000 + back;
+      const devices = 20_000;
+      const bins = 40;
+      const horizon = 1.3 * lifetime;
+      const counts = new Array(bins).fill(0) as number[];
+      let seed = 7;
+      const next = () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      for (let i = 0; i < devices; i++) {
+        let at = renewalTime(issued(0), DEFAULT_RENEWAL_POLICY, fixed((i + 0.5) / devices), true);
+        expect(at).toBeGreaterThan(0);
+        while (at < horizon) {
+          counts[Math.floor((at / horizon) * bins)]! += 1;
+          at = renewalTime(issued(at), DEFAULT_RENEWAL_POLICY, next, false);
+        }
       }
-    }
-    const even = (devices / ((2 / 3 - 1 / 40) * LIFETIME)) * (horizon / bins);
-    // From the first renewal on (bin 0 holds the jitter/2 start), every bin stays near the even rate.
-    for (const n of counts.slice(1)) {
-      expect(n / even).toBeGreaterThan(0.85);
-      expect(n / even).toBeLessThan(1.15);
-    }
-  });
+      const even = (devices / ((2 / 3 - 1 / 40) * lifetime - back)) * (horizon / bins);
+      // From the first renewal on (bin 0 holds the jitter/2 start), every bin stays near the even rate.
+      for (const n of counts.slice(1)) {
+        expect(n / even).toBeGreaterThan(0.85);
+        expect(n / even).toBeLessThan(1.15);
+      }
+    });
+  }
 });
 
 describe("renewalDelay", () => {

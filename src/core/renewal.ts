@@ -1,6 +1,7 @@
 /** When to renew a certificate and how long to wait after a failure: pure functions of their inputs. */
 
 import { createHash } from "node:crypto";
+import { backdateOfSpan } from "./profile.ts";
 
 /** The refresh-window policy. Fractions are of the certificate's lifetime (notAfter - notBefore). */
 export interface RenewalPolicy {
@@ -43,8 +44,11 @@ export interface Validity {
  * Hint: with `spreadFirst` the first renewal is drawn from the renewal cycle's stationary delay
  * distribution (density P(cycle > t) / mean cycle: flat up to fraction - jitter, then thinning
  * linearly to fraction). By renewal theory a batch provisioned at one instant then renews at the
- * fleet's even rate from the first cycle on, with no wave and no overlap between cycles. It is
- * shifted by jitter/2 so no device renews the moment it was provisioned.
+ * fleet's even rate from the first cycle on, with no wave and no overlap between cycles. The delay
+ * counts from the moment of issue, not from notBefore, which is set back for clocks running behind
+ * (by up to a tenth of a short lifetime: a 2-minute certificate starts 12 s early); a cycle from issue
+ * to the next renewal is that much shorter, and so is the distribution's `fraction`. It is shifted by
+ * jitter/2 of the lifetime past the issue, so no device renews a certificate it has just received.
  */
 export function renewalTime(
   cert: Validity,
@@ -54,10 +58,12 @@ export function renewalTime(
 ): number {
   const lifetime = cert.notAfter - cert.notBefore;
   const u = clampUnit(random());
-  const at =
-    first && policy.spreadFirst
-      ? policy.jitter / 2 + stationaryDelay(policy, u)
-      : policy.fraction - u * policy.jitter;
+  if (!(first && policy.spreadFirst))
+    return cert.notBefore + Math.round((policy.fraction - u * policy.jitter) * lifetime);
+  const backdate = lifetime > 0 ? backdateOfSpan(lifetime) / lifetime : 0;
+  const fraction = Math.max(0, policy.fraction - backdate);
+  const cycle = { ...policy, fraction, jitter: Math.min(policy.jitter, fraction) };
+  const at = backdate + policy.jitter / 2 + stationaryDelay(cycle, u);
   return cert.notBefore + Math.round(at * lifetime);
 }
 

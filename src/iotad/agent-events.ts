@@ -44,7 +44,9 @@ export type Effect =
   /** Keep the key of an unreadable certificate, so provisioning fetches that certificate again. */
   | { kind: "adopt-current-key" }
   /** Forget an adopted key the service refused. */
-  | { kind: "discard-adopted-key" };
+  | { kind: "discard-adopted-key" }
+  /** The service refused certificate `serial` for good: stop announcing with it (MQTT). */
+  | { kind: "withdraw"; serial: string };
 
 /** A transition: the new state and the effects to perform, in order. */
 export interface Transition {

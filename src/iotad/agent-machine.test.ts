@@ -396,8 +396,24 @@ describe("agent machine: after a refused renewal", () => {
     expect(s.held).toEqual(refusedHeld);
     expect(acts(effects)).toEqual([
       { kind: "discard-adopted-key" },
+      { kind: "withdraw", serial: "a1" },
       { kind: "schedule", at: NOW + 45_000, request: { kind: "provision", attempt: 2 } },
     ]);
+  });
+
+  test("the refused certificate is withdrawn only once provisioning is refused too: a reset device just uses its new one", () => {
+    const provisioning = inFlight("provision", 1, { held: refusedHeld });
+    const reset = run(provisioning, answer({ ok: true, identity: NEW }, NOW));
+    expect(reset.effects.some((e) => e.kind === "withdraw")).toBe(false);
+    expect(acts(reset.effects)[0]).toEqual({ kind: "use", identity: NEW, cause: "provisioned" });
+    const away = run(provisioning, answer(fail({ kind: "unreachable", message: "down" }), NOW));
+    expect(away.effects.some((e) => e.kind === "withdraw")).toBe(false);
+    // A device that never held a certificate has nothing to withdraw.
+    const fresh = run(
+      inFlight("provision", 1),
+      answer(fail({ kind: "refused", status: 403, message: "revoked" }), NOW),
+    );
+    expect(fresh.effects.some((e) => e.kind === "withdraw")).toBe(false);
   });
 
   test("the advice follows the provisioning answer: a deleted device must be created again, a revoked one reset", () => {

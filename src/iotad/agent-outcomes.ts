@@ -2,7 +2,7 @@
 
 import { describeFailure, say } from "./agent-messages.ts";
 import type { AgentPhase, AgentState, AttemptResult, Request } from "./agent-state.ts";
-import { log, prefixed, same, type Transition } from "./agent-events.ts";
+import { type Effect, log, prefixed, same, type Transition } from "./agent-events.ts";
 import type { Identity } from "./identity.ts";
 
 /** The outcome of a provisioning answer (what follows it is the machine's). */
@@ -25,8 +25,11 @@ export function provisionOutcome(
   const { failure } = result;
   if (failure.kind === "refused") {
     const reason = say.refusedProvisioning(failure.status, failure.message, state.held?.refused);
+    // Hint: only now, not at the refused renewal: a reset device gets its new certificate from this provisioning.
+    const refused = state.held?.refused !== undefined ? state.held.identity.serial : undefined;
+    const withdraw: Effect[] = refused !== undefined ? [{ kind: "withdraw", serial: refused }] : [];
     return prefixed(
-      [{ kind: "discard-adopted-key" }],
+      [{ kind: "discard-adopted-key" }, ...withdraw],
       failed(state, { kind: "error", reason }, reason, now),
     );
   }

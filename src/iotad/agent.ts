@@ -60,6 +60,7 @@ export class Agent {
   private readonly config: MachineConfig;
   private readonly timer: WakeTimer;
   private readonly listeners: ((identity: Identity, cause: IdentityCause) => void)[] = [];
+  private readonly withdrawListeners: ((serial: string) => void)[] = [];
   /** The answer of the request being performed, awaited by `stop` and the one-shot commands. */
   private inFlight: Promise<AttemptResult> | undefined;
 
@@ -78,6 +79,11 @@ export class Agent {
   /** Calls `listener` whenever another key and certificate come into use. */
   onIdentity(listener: (identity: Identity, cause: IdentityCause) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Calls `listener` when the service refused the certificate in use for good (revoked, past the renew grace). */
+  onWithdraw(listener: (serial: string) => void): void {
+    this.withdrawListeners.push(listener);
   }
 
   /** The state now, as `/status` names it. */
@@ -192,6 +198,9 @@ export class Agent {
         break;
       case "discard-adopted-key":
         store.discardAdoptedKey();
+        break;
+      case "withdraw":
+        for (const listener of this.withdrawListeners) listener(effect.serial);
         break;
     }
   }

@@ -48,6 +48,7 @@ export function chainProblem(
   chain: X509Certificate[],
   cas: X509Certificate[],
   host: string,
+  pinned = "serverCa",
 ): string | undefined {
   const leaf = chain[0];
   if (!leaf) return "the server presented no certificate";
@@ -59,7 +60,7 @@ export function chainProblem(
     const issuer = chain.find(
       (c) => c !== current && c.ca && current.checkIssued(c) && current.verify(c.publicKey),
     );
-    if (!issuer) return "the server's certificate does not chain to the pinned serverCa";
+    if (!issuer) return `the server's certificate does not chain to the pinned ${pinned}`;
     current = issuer;
   }
   return "the server's certificate chain is too long";
@@ -71,6 +72,22 @@ function verificationCode(error: unknown): string | undefined {
   if (typeof error === "string") return error;
   const e = error as { code?: unknown; message?: unknown };
   return String(e.code ?? e.message);
+}
+
+/**
+ * Why the TLS connection `socket` (opened with `rejectUnauthorized: false` and `ca: caPem`) must not be used, or
+ * undefined when the only thing wrong with the server's certificate is the local clock: OpenSSL found nothing
+ * but a validity error, and the chain leads from a certificate for `host` to a pinned CA.
+ */
+export function problemIgnoringClock(
+  socket: TLSSocket,
+  caPem: string,
+  host: string,
+  pinned = "serverCa",
+): string | undefined {
+  const code = verificationCode(socket.authorizationError as unknown);
+  if (code !== undefined && !CLOCK_ERRORS.has(code)) return `${code} (the server's certificate)`;
+  return chainProblem(presented(socket), pinnedCas(caPem), host, pinned);
 }
 
 /** Reads an HTTP/1.1 answer (status, headers, a Content-Length, chunked or read-to-close body). */
@@ -132,10 +149,7 @@ export function requestIgnoringClock(
     );
     socket.once("error", fail);
     socket.once("secureConnect", () => {
-      const code = verificationCode(socket.authorizationError as unknown);
-      if (code !== undefined && !CLOCK_ERRORS.has(code))
-        return fail(new Error(`${code} (the server's certificate)`));
-      const problem = chainProblem(presented(socket), pinnedCas(caPem), host);
+      const problem = problemIgnoringClock(socket, caPem, host);
       if (problem) return fail(new Error(problem));
       const body = request.body ?? "";
       const head = [

@@ -38,6 +38,11 @@ describe("config file", () => {
     [{ ...base }, "the top level", "exactly one of token, secret, tokenFile, secretFile"],
     [{ ...base, token: "t", renewal: { fraction: 2 } }, 'field "renewal.fraction"', "at most 0.95"],
     [
+      { ...base, token: "t", renewal: { fraction: 0.3, jitter: 0.25 } },
+      'field "renewal.jitter"',
+      "must be at most renewal.fraction - 0.1",
+    ],
+    [
       { ...base, token: "t", statusListen: "127.0.0.1:99999" },
       'field "statusListen"',
       "0 to 65535",

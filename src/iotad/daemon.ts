@@ -82,6 +82,8 @@ export async function runDaemon(
     }
   });
 
+  agent.onWithdraw((serial) => void announcer?.withdraw(serial));
+
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((resolve) => {
     finish = resolve;

@@ -12,6 +12,7 @@ import { EXIT } from "./exit-codes.ts";
 import { listenHttp } from "./http-listener.ts";
 import { nodeLockHost } from "../core/lock-host.ts";
 import { nodeHttpTransport } from "./http-transport.ts";
+import { connectIgnoringClock } from "./mqtt-clock-tolerant.ts";
 import type { Runtime } from "./runtime.ts";
 
 // Hint: mqtt.js calls url.parse(), whose deprecation warning (DEP0169) would land in every device log.
@@ -37,7 +38,10 @@ const runtime: Runtime = {
   readText: (path) => readFileSync(path, "utf8"),
   host: { sysfs: "/sys" },
   transport: (ca) => nodeHttpTransport(ca !== undefined ? { ca } : {}),
-  mqttConnect: (url, options) => mqtt.connect(url, options),
+  mqttConnect: (url, options, ignoreClock) =>
+    ignoreClock && typeof options.ca === "string" && url.startsWith("mqtts:")
+      ? connectIgnoringClock(url, { ...options, ca: options.ca })
+      : mqtt.connect(url, options),
   listen: listenHttp,
   onSignal: (signal, handler) => process.on(signal, handler),
 };

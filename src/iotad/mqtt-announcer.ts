@@ -9,6 +9,7 @@ import { type BackoffPolicy, retryDelay } from "../core/renewal.ts";
 import type { Clock } from "./clock.ts";
 import type { Identity } from "./identity.ts";
 import type { Logger } from "./logger.ts";
+import { CLOCK_ERRORS } from "./clock-tolerant-tls.ts";
 
 /** The connection's state; one value at a time. */
 export type MqttState =
@@ -54,8 +55,21 @@ export function isCredentialRefusal(error: Error): boolean {
   return /CERTIFICATE_REVOKED/i.test(`${String(code)} ${error.message}`);
 }
 
-/** Opens an MQTT connection (mqtt.js `connect` in production). */
-export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
+/** True when `error` (as mqtt.js emits it) is TLS refusing the broker's certificate for the local clock alone. */
+export function isClockError(error: Error): boolean {
+  const code = (error as Error & { code?: unknown }).code;
+  return typeof code === "string" && CLOCK_ERRORS.has(code);
+}
+
+/**
+ * Opens an MQTT connection (mqtt.js `connect` in production). With `ignoreClock`, an `mqtts://` broker's
+ * certificate is checked against `options.ca` without its validity window (mqtt-clock-tolerant.ts).
+ */
+export type MqttConnect = (
+  url: string,
+  options: IClientOptions,
+  ignoreClock?: boolean,
+) => MqttClient;
 
 /** What the announcer is given. */
 export interface AnnouncerDeps {
@@ -89,6 +103,8 @@ export class MqttAnnouncer {
   private identity: Identity | undefined;
   private retryHandle: unknown;
   private lastError: string | null = null;
+  /** The last attempt failed only because the local clock disagrees with the broker's certificate. */
+  private clockOff = false;
   /** The status topic: `<prefix>/<group>/<device>/status`. */
   readonly topic: string;
 
@@ -104,11 +120,29 @@ export class MqttAnnouncer {
     this.open(1);
   }
 
-  /** Publishes the retained `offline` message (when connected) and disconnects. */
+  /** Publishes the retained `offline` message (when connected) and disconnects, for good. */
   async stop(): Promise<void> {
+    await this.leave({ kind: "closed" });
+  }
+
+  /**
+   * The service refused the certificate in use for good (revoked, expired past the renew grace): announces
+   * `offline` and leaves the broker until {@link use} brings a new certificate. Hint: a broker that checks its
+   * CRL only at the handshake (Mosquitto) would otherwise keep the revoked session, and its retained `ready`,
+   * for as long as the connection lasts.
+   */
+  async withdraw(serial: string): Promise<void> {
+    if (this.state.kind === "closed" || this.identity?.serial !== serial) return;
+    this.identity = undefined;
+    this.lastError = null;
+    await this.leave({ kind: "waiting" }, `the service refused certificate ${serial}; `);
+  }
+
+  /** Publishes the retained `offline` message (when connected), disconnects and enters `next`. */
+  private async leave(next: MqttState, why = ""): Promise<void> {
     const client = this.client;
     const wasConnected = this.state.kind === "connected";
-    this.state = { kind: "closed" };
+    this.state = next;
     this.cancelRetry();
     this.client = undefined;
     if (!client) return;
@@ -122,11 +156,11 @@ export class MqttAnnouncer {
     );
     if (problem !== undefined) {
       client.end(true);
-      this.deps.log.warn(`mqtt: could not announce offline on ${this.topic}: ${problem}`);
+      this.deps.log.warn(`mqtt: ${why}could not announce offline on ${this.topic}: ${problem}`);
       return;
     }
     await this.bounded(client, STOP_WAIT_MS, (done) => client.end(false, {}, () => done()));
-    this.deps.log.info(`mqtt: announced offline on ${this.topic}`);
+    this.deps.log.info(`mqtt: ${why}announced offline on ${this.topic}`);
   }
 
   /** The status part (no key, no certificate). */
@@ -163,7 +197,10 @@ export class MqttAnnouncer {
       will: { topic: this.topic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     };
     if (this.deps.ca !== undefined) options.ca = this.deps.ca;
-    const client = this.deps.connect(this.deps.url, options);
+    // Hint: as for the service, only with a pinned CA, and only after a fully checked attempt failed for time.
+    const ignoreClock = this.clockOff && this.deps.ca !== undefined;
+    this.clockOff = false;
+    const client = this.deps.connect(this.deps.url, options, ignoreClock);
     this.client = client;
     client.on("connect", () => {
       if (client !== this.client) return;
@@ -189,6 +226,12 @@ export class MqttAnnouncer {
     });
     client.on("error", (error) => {
       if (client !== this.client) return;
+      if (isClockError(error) && this.deps.ca !== undefined) {
+        this.clockOff = true;
+        return this.noteError(
+          `${error.message} by this device's clock; the next attempt checks the broker's certificate against the pinned CA without its validity dates`,
+        );
+      }
       this.noteError(error.message);
       if (isCredentialRefusal(error))
         this.deps.onVerdict?.({ verdict: "refused", serial: identity.serial });

@@ -166,3 +166,26 @@ test("a session the broker ends while the agent renews is logged as expected, an
     await announcer.stop();
   }
 });
+
+test("a certificate the service refused for good is withdrawn: offline announced, no reconnection until a new certificate", async () => {
+  const { broker, clock, log, announcer } = await connected("puback");
+  // Another serial than the one in use changes nothing.
+  await announcer.withdraw("not-in-use");
+  expect(announcer.status().state).toBe("connected");
+  await announcer.withdraw(ANNOUNCED_IDENTITY.serial);
+  expect(broker.published.at(-1)).toContain('"offline"');
+  expect(log.lines).toContain(
+    `info mqtt: the service refused certificate ${ANNOUNCED_IDENTITY.serial}; announced offline on iota/room2-lights/test-device-123/status`,
+  );
+  expect(announcer.status()).toMatchObject({ state: "waiting", lastError: null });
+  const connections = broker.sockets.length;
+  clock.advance(10 * 60_000);
+  await Bun.sleep(100);
+  expect(broker.sockets.length).toBe(connections);
+  expect(announcer.status().state).toBe("waiting");
+  // A new certificate (provisioned after an operator's reset) connects and announces again.
+  announcer.use({ ...ANNOUNCED_IDENTITY, serial: "c3" });
+  await eventually(() => announcer.status().state === "connected", "the new connection");
+  expect(broker.published.at(-1)).toContain('"serial":"c3"');
+  await announcer.stop();
+});

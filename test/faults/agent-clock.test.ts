@@ -79,7 +79,7 @@ for (const [name, spec, sign] of [
       expect(next).toBeLessThan(notAfter);
       expect(s.certificateValid).toBe(true);
       // The 1-minute certificate is renewed on schedule (by the service's clock) well before it runs out.
-      // Hint: a 1-minute certificate's first renewal may fall due at once; count from what was seen.
+      // Hint: a 1-minute certificate's first renewal may come within seconds of provisioning; count from what was seen.
       const renewed = await agent.until(
         (x) => x.renewals > s.renewals && x.state === "ready",
         "the scheduled renewal",

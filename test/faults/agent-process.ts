@@ -5,12 +5,19 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
-/** Builds `iotad` with `bun build --compile` into `dir`; returns the executable's path. */
-export function buildCompiledAgent(dir: string): string {
-  const bin = join(dir, "iotad");
+/** Builds `iotad` with `bun build --compile` into `dir` (for `target`, e.g. `bun-linux-arm64`); returns the executable's path. */
+export function buildCompiledAgent(dir: string, target?: string): string {
+  const bin = join(dir, target === undefined ? "iotad" : `iotad-${target}`);
   const build = spawnSync(
     BUN,
-    ["build", "--compile", join(ROOT, "src/iotad/main.ts"), "--outfile", bin],
+    [
+      "build",
+      "--compile",
+      ...(target === undefined ? [] : [`--target=${target}`]),
+      join(ROOT, "src/iotad/main.ts"),
+      "--outfile",
+      bin,
+    ],
     { cwd: ROOT, encoding: "utf8" },
   );
   if (build.status !== 0) throw new Error(`bun build --compile failed: ${build.stderr}`);
