@@ -1,0 +1,103 @@
+/**
+ * The dashboard as an operator meets it in Debian's Chromium, against a real iota-server: names at their
+ * 63-character limit on a phone, the filter form from the keyboard, a failed action, the admin token rotated
+ * mid-session and an expired certificate under the expiry filter.
+ */
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { createCsrPem, generateDeviceKey } from "../../src/core/csr.ts";
+import { deviceToken } from "../../src/core/token.ts";
+import { startBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+
+/** A group and a device named at the 63-character limit, with no break opportunity in the device's. */
+const LONG_GROUP = `${"g".repeat(30)}-${"x".repeat(32)}`;
+const LONG_DEVICE = "d".repeat(63);
+const GROUP = "room2-lights";
+
+/** A browser test drives real processes: a generous limit, far above what it takes (1-2 s). */
+const UI_TEST_MS = 60_000;
+
+let server: ServerProcess;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  server = await startServerProcess({ tls: true, args: ["--issue-rate", "0"] });
+  browser = await startBrowser(server.url, server.serverCaPem);
+  for (const [group, devices] of [
+    [LONG_GROUP, [LONG_DEVICE, "device-2"]],
+    [GROUP, Array.from({ length: 30 }, (_, i) => `lamp-${String(i + 1).padStart(2, "0")}`)],
+  ] as const) {
+    await server.admin("POST", "/v1/groups", { name: group, validity: "1d" }, 201);
+    await server.admin("POST", `/v1/groups/${group}/devices`, { names: devices }, 200);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A fresh tab at `width`, signed in. */
+async function signIn(width = 1280): Promise<Page> {
+  const page = await browser.newPage(width, 844);
+  await page.goto(`${server.url}/ui/`);
+  await page.getByLabel("Admin token").fill(server.token());
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: "Fleet overview" }).waitFor();
+  return page;
+}
+
+/** Provisions `device` of `group` with a fresh key, as iotad would. */
+async function provision(group: string, device: string): Promise<void> {
+  const secret = (await server.admin("POST", `/v1/groups/${group}/secret`, undefined, 200))
+    .provisioningSecret as string;
+  const csr = await createCsrPem(await generateDeviceKey(), device);
+  const token = deviceToken(secret, group, device);
+  const res = await server.fetch("/v1/provision", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ group, device, csr, token }),
+  });
+  expect(res.status).toBe(201);
+}
+
+test(
+  "at phone width, names at their 63-character limit wrap: every figure and cell stays in view",
+  async () => {
+    await provision(LONG_GROUP, LONG_DEVICE);
+    const page = await signIn(390);
+    const group = `#/groups/${LONG_GROUP}`;
+    for (const [hash, heading, name] of [
+      ["#/", "Fleet overview", "overview"],
+      [group, LONG_GROUP, "group"],
+      [`${group}/devices/${LONG_DEVICE}`, LONG_DEVICE, "device"],
+    ] as const) {
+      await page.goto(`${server.url}/ui/${hash}`);
+      await page.getByRole("heading", { level: 1, name: heading, exact: true }).waitFor();
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        view: window.innerWidth,
+        // A table wider than its region hides the right-aligned values of each card off to the side.
+        tables: Array.from(document.querySelectorAll<HTMLElement>(".table-scroll")).map(
+          (region) => region.scrollWidth - region.clientWidth,
+        ),
+      }));
+      await browser.screenshot(page, `phone-long-names-${name}`);
+      expect(widths.page).toBeLessThanOrEqual(widths.view);
+      for (const overflow of widths.tables) expect(overflow).toBeLessThanOrEqual(0);
+    }
+    // The long group's row on the overview shows its device count where the operator can read it.
+    await page.goto(`${server.url}/ui/#/`);
+    const row = page
+      .getByRole("row")
+      .filter({ has: page.getByRole("rowheader", { name: LONG_GROUP }) });
+    const devices = row.locator('td[data-label="Devices"]');
+    expect((await devices.textContent())?.trim()).toBe("2");
+    const box = await devices.boundingBox();
+    expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+    await page.close();
+  },
+  UI_TEST_MS,
+);
