@@ -101,3 +101,50 @@ test(
   },
   UI_TEST_MS,
 );
+
+test(
+  "from the keyboard, the arrow keys walk a filter's options: each applies and the focus stays on it",
+  async () => {
+    const page = await signIn();
+    await page.goto(`${server.url}/ui/#/groups/${GROUP}`);
+    await page.getByRole("heading", { level: 1, name: GROUP }).waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.id);
+    /** Presses `key` and waits for the page it leads to (the old one gone). */
+    const press = async (key: string) => {
+      const old = await page.locator("#results").elementHandle();
+      await page.keyboard.press(key);
+      await old?.waitForElementState("hidden");
+      await page.locator("#results").waitFor();
+    };
+    await page.getByLabel("State", { exact: true }).focus();
+    for (const state of ["created", "provisioned", "revoked"]) {
+      await press("ArrowDown");
+      expect(page.url()).toEndWith(`?state=${state}`);
+      expect(await focused()).toBe("state");
+    }
+    expect(page.url()).toEndWith(`#/groups/${GROUP}?state=revoked`);
+    await page.getByText("No device matches these filters.").waitFor();
+    // The same from the Online select, and the overdue box toggled with the space bar.
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("online");
+    await press("ArrowDown");
+    expect(page.url()).toEndWith("?state=revoked&online=true");
+    expect(await focused()).toBe("online");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("overdue");
+    await press("Space");
+    expect(page.url()).toEndWith("&overdue=true");
+    expect(await focused()).toBe("overdue");
+    // Applying with the button still lands on the line saying which devices are shown.
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.waitForURL(new RegExp(`#/groups/${GROUP}$`));
+    await page.getByText("Devices 1–30 of 30").waitFor();
+    await page.getByLabel("Name starts with").fill("lamp-1");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("Devices 1–10 matching the filters").waitFor();
+    expect(await focused()).toBe("results");
+    await page.close();
+  },
+  UI_TEST_MS,
+);
