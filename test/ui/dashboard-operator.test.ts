@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { createCsrPem, generateDeviceKey } from "../../src/core/csr.ts";
 import { deviceToken } from "../../src/core/token.ts";
 import { startBrowser, type TestBrowser } from "../helpers/browser.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 /** A group and a device named at the 63-character limit, with no break opportunity in the device's. */
 const LONG_GROUP = `${"g".repeat(30)}-${"x".repeat(32)}`;
@@ -144,6 +144,44 @@ test(
     await page.getByRole("button", { name: "Apply" }).click();
     await page.getByText("Devices 1–10 matching the filters").waitFor();
     expect(await focused()).toBe("results");
+    await page.close();
+  },
+  UI_TEST_MS,
+);
+
+test(
+  "an action the API refuses is shown and the focus stays on its button; a rotated token asks to sign in",
+  async () => {
+    const page = await signIn();
+    const device = "lamp-30";
+    await page.goto(`${server.url}/ui/#/groups/${GROUP}/devices/${device}`);
+    await page.getByRole("heading", { level: 1, name: device }).waitFor();
+    // Someone deletes the device meanwhile: the reset answers 404, and the operator reads why.
+    await server.admin("DELETE", `/v1/groups/${GROUP}/devices/${device}`, undefined, 204);
+    await page.getByRole("button", { name: "Reset…" }).click();
+    await page.getByRole("button", { name: `Reset ${device}` }).click();
+    await page
+      .getByRole("alert")
+      .filter({ hasText: `No device named "${device}"` })
+      .waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Reset…");
+
+    // The admin token is rotated while the page is open: the next action leads to the sign-in form.
+    await server.admin("POST", `/v1/groups/${GROUP}/devices`, { name: device }, 201);
+    const rotate = Bun.spawnSync(
+      [BUN, `${ROOT}/src/iota-server/main.ts`, "rotate-admin-token", "--data", server.data],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    expect(rotate.exitCode).toBe(0);
+    await page.getByRole("button", { name: "Revoke…" }).click();
+    await page.getByRole("button", { name: `Revoke ${device}` }).click();
+    await page.getByText("The server no longer accepts this tab's token; sign in again.").waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.getByLabel("Admin token").fill(server.token());
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // Signed in again, the operator is back on the device, which nothing revoked.
+    await page.getByRole("heading", { level: 1, name: device }).waitFor();
+    await page.getByText("State: created").waitFor();
     await page.close();
   },
   UI_TEST_MS,

@@ -1,5 +1,6 @@
 /** A device: its certificate, readiness and history, and the revoke and reset actions (each confirmed). */
 
+import { ApiError } from "./api.ts";
 import type { Device, HistoryEvent } from "./api-types.ts";
 import { confirmAction } from "./confirm-dialog.ts";
 import { badge, onlineText } from "./device-table.ts";
@@ -97,10 +98,14 @@ function actions(ctx: PageContext<DeviceRoute>, device: Device): HTMLElement {
       const after = await action();
       ctx.reload(`${done} Its state is now ${after.state}.`);
     } catch (error) {
+      // Hint: a token rotated meanwhile is no failure of the action: the page itself asks for a new one.
+      if (error instanceof ApiError && error.status === 401) return ctx.reload();
       outcome.replaceChildren(
         notice("error", error instanceof Error ? error.message : String(error)),
       );
       button.disabled = false;
+      // Disabling the focused button sent the focus to <body>; the keyboard user gets it back where it was.
+      button.focus();
     }
   };
   revoke.addEventListener("click", async () => {
