@@ -72,8 +72,10 @@ export function filterForm(
     ]),
     select("expiring", "Certificate expires", query.expiring, [
       ["", "any time"],
-      ["24h", "within 24 hours"],
-      ["7d", "within 7 days"],
+      // Hint: the API's expiringBefore includes certificates already expired (the most urgent first), while
+      // the figures "Expiring within 24 h / 7 days" count only those still valid: the words say which.
+      ["24h", "within 24 hours, or expired"],
+      ["7d", "within 7 days, or expired"],
     ]),
     h(
       "div",

@@ -3,7 +3,7 @@
 import { ApiError } from "./api.ts";
 import type { Device, HistoryEvent } from "./api-types.ts";
 import { confirmAction } from "./confirm-dialog.ts";
-import { badge, onlineText } from "./device-table.ts";
+import { badge, expiryCell, onlineText } from "./device-table.ts";
 import { dataTable, details, h, notice } from "./dom.ts";
 import { timeCell } from "./format.ts";
 import { breadcrumb } from "./group-page.ts";
@@ -46,7 +46,7 @@ export const devicePage: Page<DeviceRoute> = async (ctx) => {
         details([
           ["Serial", device.serial === null ? "—" : h("code", { class: "serial" }, device.serial)],
           ["Valid from", timeCell(device.notBefore)],
-          ["Valid until", timeCell(device.notAfter)],
+          ["Valid until", expiryCell(device.notAfter)],
           ["Next renewal", timeCell(device.renewAt)],
           ["Provisioned", timeCell(device.provisionedAt)],
           ["Last renewal", timeCell(device.lastRenewal)],
