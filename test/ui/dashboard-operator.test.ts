@@ -65,7 +65,7 @@ async function provision(group: string, device: string): Promise<void> {
 }
 
 test(
-  "at phone width, names at their 63-character limit wrap: every figure and cell stays in view",
+  "at phone width, names at their 63-character limit wrap: every figure, cell and button stays in view",
   async () => {
     await provision(LONG_GROUP, LONG_DEVICE);
     const page = await signIn(390);
@@ -89,6 +89,19 @@ test(
       expect(widths.page).toBeLessThanOrEqual(widths.view);
       for (const overflow of widths.tables) expect(overflow).toBeLessThanOrEqual(0);
     }
+    // The confirmation names the device in its title, text and button: Cancel and Revoke both stay in view.
+    await page.getByRole("button", { name: "Revoke…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Revoke ${LONG_DEVICE}?` });
+    await dialog.waitFor();
+    await browser.screenshot(page, "phone-long-names-confirmation");
+    expect(await dialog.evaluate((d) => d.scrollWidth - d.clientWidth)).toBeLessThanOrEqual(0);
+    for (const name of ["Cancel", `Revoke ${LONG_DEVICE}`]) {
+      const box = await dialog.getByRole("button", { name, exact: true }).boundingBox();
+      expect(box && [box.x >= 0, box.x + box.width <= 390]).toEqual([true, true]);
+    }
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+
     // The long group's row on the overview shows its device count where the operator can read it.
     await page.goto(`${server.url}/ui/#/`);
     const row = page
