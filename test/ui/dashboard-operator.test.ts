@@ -242,3 +242,49 @@ test("an expired certificate says so, and the expiry filter names what it lists 
   expect(await figure(page, "Valid until")).toStartWith("expired ");
   await page.close();
 }, 120_000);
+
+test(
+  "more groups than one page of the overview: the next page says which, takes the focus, and leads back",
+  async () => {
+    const zones = Array.from({ length: 100 }, (_, i) => `zone-${String(i + 1).padStart(3, "0")}`);
+    for (let i = 0; i < zones.length; i += 10)
+      await Promise.all(
+        zones.slice(i, i + 10).map((name) => server.admin("POST", "/v1/groups", { name }, 201)),
+      );
+    // The API's first page of groups (100, in name order) and the rest after its cursor.
+    const first = (await server.admin("GET", "/v1/status", undefined, 200)) as {
+      groups: { name: string }[];
+      nextCursor?: string;
+    };
+    const cursor = first.nextCursor as string;
+    const rest = (await server.admin("GET", `/v1/status?cursor=${cursor}`, undefined, 200)) as {
+      groups: { name: string }[];
+    };
+    expect(rest.groups.length).toBeGreaterThan(0);
+
+    const page = await signIn();
+    const table = page.getByRole("table", { name: "Groups and their devices" });
+    expect(await table.getByRole("rowheader").allTextContents()).toEqual(
+      first.groups.map((g) => g.name),
+    );
+    await page.getByRole("link", { name: "More groups" }).click();
+    const shown = page.locator("#groups-shown");
+    await shown.waitFor();
+    expect((await shown.textContent())?.trim()).toBe(
+      `Groups after ${cursor}: ${rest.groups.length} shown.`,
+    );
+    expect(await shown.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await table.getByRole("rowheader").allTextContents()).toEqual(
+      rest.groups.map((g) => g.name),
+    );
+    expect(await page.getByRole("link", { name: "More groups" }).count()).toBe(0);
+    await page.getByRole("link", { name: "First groups" }).click();
+    await shown.waitFor({ state: "detached" });
+    await page.getByRole("link", { name: "More groups" }).waitFor();
+    expect(await table.getByRole("rowheader").first().textContent()).toBe(
+      first.groups[0]?.name ?? "",
+    );
+    await page.close();
+  },
+  UI_TEST_MS,
+);
