@@ -1,7 +1,8 @@
 /**
- * The dashboard as an operator meets it in Debian's Chromium, against a real iota-server: names at their
- * 63-character limit on a phone, the filter form from the keyboard, a failed action, the admin token rotated
- * mid-session, and an expired certificate under the expiry filter.
+ * The dashboard as an operator meets it in Debian's Chromium, against a real iota-server run from its sources:
+ * names at their 63-character limit on a phone, a token pasted with a stray character, the filter form from
+ * the keyboard, a refused action, the admin token rotated mid-session, an expired certificate under the
+ * expiry filter, and more groups than one page of the overview.
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -111,6 +112,28 @@ test(
     expect((await devices.textContent())?.trim()).toBe("2");
     const box = await devices.boundingBox();
     expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+    await page.close();
+  },
+  UI_TEST_MS,
+);
+
+test(
+  "a token pasted with an invisible character is named as such, not taken for an unreachable server",
+  async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/ui/`);
+    const field = page.getByLabel("Admin token");
+    await field.fill(`${server.token()}\u200b`);
+    await field.press("Enter");
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toStartWith(
+      `The admin token holds U+200B at character ${server.token().length + 1}:`,
+    );
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await field.fill(server.token());
+    await field.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Fleet overview" }).waitFor();
     await page.close();
   },
   UI_TEST_MS,
