@@ -173,6 +173,14 @@ test(
     await press("Space");
     expect(page.url()).toEndWith("&overdue=true");
     expect(await focused()).toBe("overdue");
+    // A filter the server refuses is read out first, even after a select's change.
+    await page.getByLabel("Name starts with").fill("lamp 1");
+    await page.getByLabel("State", { exact: true }).focus();
+    await press("ArrowUp");
+    expect(await focused()).toBe("results");
+    expect(await page.locator("#results").textContent()).toStartWith(
+      "The server refused these filters: q must be the start of a name",
+    );
     // Applying with the button still lands on the line saying which devices are shown.
     await page.getByRole("button", { name: "Clear" }).click();
     await page.waitForURL(new RegExp(`#/groups/${GROUP}$`));

@@ -106,8 +106,11 @@ export const groupPage: Page<GroupRoute> = async (ctx) => {
       page.items.length > 0 ? deviceTable(page.items, `Devices of ${name}`) : null,
       pager,
     ].filter((n): n is HTMLElement => n !== null),
-    // Hint: after paging or filtering, the reader lands on what changed, not back at the top.
-    focus: control ?? (query.cursor !== undefined || isFiltered(query) ? results : heading),
+    // Hint: after paging or filtering, the reader lands on what changed, not back at the top; a refused
+    // filter is read out first, even when a control's change led here.
+    focus: page.refusal
+      ? results
+      : (control ?? (query.cursor !== undefined || isFiltered(query) ? results : heading)),
   };
 };
 
