@@ -50,7 +50,7 @@ export const overviewPage: Page<OverviewRoute> = async (ctx) => {
   return { title: "Overview", body, ...(shown ? { focus: shown } : {}) };
 };
 
-/** "4 groups after zone-096": which page of groups a later page is. */
+/** "Groups after zone-096: 4 shown.": which page of groups a later page is. */
 function groupsShown(status: FleetStatus, cursor: string): string {
   const n = status.groups?.length ?? 0;
   if (n === 0) return `No groups after ${cursor}.`;
