@@ -52,9 +52,7 @@ export class Api {
       throw new ApiError(res.status, `${method} ${path} answered ${res.status} with no JSON.`);
     }
     if (!res.ok) {
-      const problem = (json ?? {}) as { detail?: unknown; title?: unknown };
-      const detail = typeof problem.detail === "string" ? problem.detail : String(problem.title);
-      throw new ApiError(res.status, detail);
+      throw new ApiError(res.status, problemText(json, `${method} ${path} answered ${res.status}`));
     }
     return json as T;
   }
@@ -110,6 +108,21 @@ export class Api {
     const path = `/v1/groups/${seg(group)}/devices/${seg(name)}/reset`;
     return this.call("POST", path, forgetKey ? { forgetKey: true } : undefined);
   }
+}
+
+/**
+ * What a problem answer says for people: its `detail`, else its `title` with `what` (the call and its
+ * status), else `what` alone; never "undefined" for an answer that is not the problem+json it should be.
+ */
+export function problemText(json: unknown, what: string): string {
+  const problem = (typeof json === "object" && json !== null ? json : {}) as Record<
+    string,
+    unknown
+  >;
+  if (typeof problem.detail === "string" && problem.detail.trim() !== "") return problem.detail;
+  if (typeof problem.title === "string" && problem.title.trim() !== "")
+    return `${problem.title} (${what}).`;
+  return `${what}.`;
 }
 
 /**

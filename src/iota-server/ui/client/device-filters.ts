@@ -31,13 +31,14 @@ function select(id: string, label: string, value: string | undefined, options: [
 }
 
 /**
- * The form; `apply` gets the new query (page one). Disabled, with the reason, when the server cannot filter:
- * an unfiltered list must never pass for a filtered one.
+ * The form; `apply` gets the new query (page one) and, when a control applied it as it changed, that
+ * control's id. Disabled, with the reason, when the server cannot filter: an unfiltered list must never pass
+ * for a filtered one.
  */
 export function filterForm(
   query: GroupQuery,
   enabled: boolean,
-  apply: (query: GroupQuery) => void,
+  apply: (query: GroupQuery, changed?: string) => void,
 ): HTMLElement {
   const search = h("input", {
     type: "search",
@@ -71,8 +72,10 @@ export function filterForm(
     ]),
     select("expiring", "Certificate expires", query.expiring, [
       ["", "any time"],
-      ["24h", "within 24 hours"],
-      ["7d", "within 7 days"],
+      // Hint: the API's expiringBefore includes certificates already expired (the most urgent first), while
+      // the figures "Expiring within 24 h / 7 days" count only those still valid: the words say which.
+      ["24h", "within 24 hours, or expired"],
+      ["7d", "within 7 days, or expired"],
     ]),
     h(
       "div",
@@ -114,6 +117,6 @@ export function filterForm(
     apply({});
   });
   for (const id of ["state", "online", "expiring", "overdue"])
-    form.querySelector(`#${id}`)?.addEventListener("change", () => apply(read()));
+    form.querySelector(`#${id}`)?.addEventListener("change", () => apply(read(), id));
   return form;
 }

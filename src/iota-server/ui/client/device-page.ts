@@ -1,8 +1,9 @@
 /** A device: its certificate, readiness and history, and the revoke and reset actions (each confirmed). */
 
+import { ApiError } from "./api.ts";
 import type { Device, HistoryEvent } from "./api-types.ts";
 import { confirmAction } from "./confirm-dialog.ts";
-import { badge, onlineText } from "./device-table.ts";
+import { badge, expiryCell, onlineText } from "./device-table.ts";
 import { dataTable, details, h, notice } from "./dom.ts";
 import { timeCell } from "./format.ts";
 import { breadcrumb } from "./group-page.ts";
@@ -45,7 +46,7 @@ export const devicePage: Page<DeviceRoute> = async (ctx) => {
         details([
           ["Serial", device.serial === null ? "—" : h("code", { class: "serial" }, device.serial)],
           ["Valid from", timeCell(device.notBefore)],
-          ["Valid until", timeCell(device.notAfter)],
+          ["Valid until", expiryCell(device.notAfter)],
           ["Next renewal", timeCell(device.renewAt)],
           ["Provisioned", timeCell(device.provisionedAt)],
           ["Last renewal", timeCell(device.lastRenewal)],
@@ -97,10 +98,14 @@ function actions(ctx: PageContext<DeviceRoute>, device: Device): HTMLElement {
       const after = await action();
       ctx.reload(`${done} Its state is now ${after.state}.`);
     } catch (error) {
+      // Hint: a token rotated meanwhile is no failure of the action: the page itself asks for a new one.
+      if (error instanceof ApiError && error.status === 401) return ctx.reload();
       outcome.replaceChildren(
         notice("error", error instanceof Error ? error.message : String(error)),
       );
       button.disabled = false;
+      // Disabling the focused button sent the focus to <body>; the keyboard user gets it back where it was.
+      button.focus();
     }
   };
   revoke.addEventListener("click", async () => {

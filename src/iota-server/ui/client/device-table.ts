@@ -17,6 +17,13 @@ export function badge(text: string): HTMLElement {
   return h("span", { class: `badge badge-${text.replace(/\s+/g, "-")}` }, text);
 }
 
+/** When a certificate expires; one already expired says so first, in words. */
+export function expiryCell(notAfter: string | null, now = Date.now()): Node {
+  const when = timeCell(notAfter);
+  if (notAfter === null || Date.parse(notAfter) > now) return when;
+  return h("span", {}, badge("expired"), " ", when);
+}
+
 /** The table of `devices` with `caption`. */
 export function deviceTable(devices: Device[], caption: string): HTMLElement {
   const columns = ["Device", "State", "Online", "Certificate expires", "Next renewal", "Last seen"];
@@ -28,7 +35,7 @@ export function deviceTable(devices: Device[], caption: string): HTMLElement {
       h("a", { href: routeHash({ page: "device", group: d.group, device: d.name }) }, d.name),
       badge(d.state),
       badge(onlineText(d)),
-      timeCell(d.notAfter),
+      expiryCell(d.notAfter),
       timeCell(d.renewAt),
       timeCell(d.seenAt),
     ]),

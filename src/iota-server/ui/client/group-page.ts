@@ -21,9 +21,19 @@ export const PAGE_SIZE = 50;
  */
 const trails = new Map<string, string[]>();
 
+/**
+ * The filter control whose change led to the page of `hash`, focused again there. Hint: a select applies as
+ * it changes, and from the keyboard each arrow key is a change; were the focus moved away, the next arrow key
+ * would no longer reach the select and a keyboard user could only ever pick the option next to the current one.
+ */
+let changedControl: { hash: string; id: string } | undefined;
+
 /** The group page. */
 export const groupPage: Page<GroupRoute> = async (ctx) => {
   const { group: name, query } = ctx.route;
+  // Hint: read before the first await, so a slower render of an earlier change cannot take it.
+  const refocus = changedControl?.hash === routeHash(ctx.route) ? changedControl.id : undefined;
+  if (refocus) changedControl = undefined;
   const [group, status] = await Promise.all([ctx.api.group(name), ctx.api.groupStatus(name)]);
   const fleet = status !== undefined;
   const filtered = fleet && isFiltered(query);
@@ -34,7 +44,11 @@ export const groupPage: Page<GroupRoute> = async (ctx) => {
   const trail = trails.get(trailKey) ?? [""];
   trails.set(trailKey, trail);
   const index = trail.indexOf(query.cursor ?? "");
-  const go = (next: GroupQuery) => ctx.go({ page: "group", group: name, query: next });
+  const go = (next: GroupQuery, changed?: string) => {
+    const route: Route = { page: "group", group: name, query: next };
+    changedControl = changed ? { hash: routeHash(route), id: changed } : undefined;
+    ctx.go(route);
+  };
 
   const total = status?.devices.total ?? group.deviceCount;
   const first = index >= 0 ? index * PAGE_SIZE + 1 : undefined;
@@ -69,6 +83,8 @@ export const groupPage: Page<GroupRoute> = async (ctx) => {
   }
 
   const heading = h("h1", { tabindex: -1 }, name);
+  const form = filterForm(fleet ? query : {}, fleet, go);
+  const control = refocus ? form.querySelector<HTMLElement>(`#${refocus}`) : null;
   return {
     title: name,
     body: [
@@ -85,13 +101,16 @@ export const groupPage: Page<GroupRoute> = async (ctx) => {
             "info",
             "Fleet status unavailable: this server does not answer GET /v1/groups/{group}/status. Online, expiring and overdue counts and the filters need it; the list below is every device, in name order.",
           ),
-      filterForm(fleet ? query : {}, fleet, (next) => go(next)),
+      form,
       results,
       page.items.length > 0 ? deviceTable(page.items, `Devices of ${name}`) : null,
       pager,
     ].filter((n): n is HTMLElement => n !== null),
-    // Hint: after paging or filtering, the reader lands on what changed, not back at the top.
-    focus: query.cursor !== undefined || isFiltered(query) ? results : heading,
+    // Hint: after paging or filtering, the reader lands on what changed, not back at the top; a refused
+    // filter is read out first, even when a control's change led here.
+    focus: page.refusal
+      ? results
+      : (control ?? (query.cursor !== undefined || isFiltered(query) ? results : heading)),
   };
 };
 

@@ -16,32 +16,46 @@ const groupLink = (name: string) =>
 
 /** The overview page. */
 export const overviewPage: Page<OverviewRoute> = async (ctx) => {
-  const status = await ctx.api.fleetStatus(ctx.route.cursor);
+  const { cursor } = ctx.route;
+  const status = await ctx.api.fleetStatus(cursor);
   const heading = h("h1", { tabindex: -1 }, "Fleet overview");
   if (!status) return degraded(heading, await ctx.api.groups());
+  // Hint: on a later page of groups, say which groups these are and land there, as the group page does.
+  const shown =
+    cursor === undefined
+      ? undefined
+      : h("p", { id: "groups-shown", class: "results", tabindex: -1 }, groupsShown(status, cursor));
+  const pager = h("nav", { class: "pager", "aria-label": "Pages of groups" });
+  if (cursor !== undefined)
+    pager.append(h("a", { href: routeHash({ page: "overview" }) }, "First groups"));
+  if (status.nextCursor)
+    pager.append(
+      h("a", { href: routeHash({ page: "overview", cursor: status.nextCursor }) }, "More groups"),
+    );
   const body: Node[] = [
     heading,
     h("p", { class: "muted" }, "As of ", h("time", { datetime: status.at }, utc(status.at)), "."),
     statusStats(status, "Fleet"),
     h("h2", {}, "Groups"),
+    ...(shown ? [shown] : []),
     groupsTable(status),
   ];
-  if (status.nextCursor)
-    body.push(
-      h(
-        "p",
-        { class: "pager" },
-        h("a", { href: routeHash({ page: "overview", cursor: status.nextCursor }) }, "More groups"),
-      ),
-    );
+  if (pager.childElementCount > 0) body.push(pager);
   body.push(
     h("h2", {}, "Renewal forecast"),
     forecastChart(status.forecast),
     h("h2", {}, "Certificate expiry"),
     expiryTimeline(status),
   );
-  return { title: "Overview", body };
+  return { title: "Overview", body, ...(shown ? { focus: shown } : {}) };
 };
+
+/** "Groups after zone-096: 4 shown.": which page of groups a later page is. */
+function groupsShown(status: FleetStatus, cursor: string): string {
+  const n = status.groups?.length ?? 0;
+  if (n === 0) return `No groups after ${cursor}.`;
+  return `Groups after ${cursor}: ${count(n)} shown${status.nextCursor ? ", more follow" : ""}.`;
+}
 
 const GROUP_COLUMNS: Column[] = [
   { title: "Group" },

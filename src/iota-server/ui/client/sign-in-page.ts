@@ -3,6 +3,7 @@
 import { Api, ApiError } from "./api.ts";
 import { h, notice } from "./dom.ts";
 import { startSession } from "./session.ts";
+import { tokenProblem } from "./token-check.ts";
 import type { View } from "./view.ts";
 
 /** The sign-in page; `signedIn` runs once a token the server accepts is kept. `message` says why it shows. */
@@ -37,8 +38,9 @@ export function signInView(message: string | undefined, signedIn: () => void): V
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const token = input.value.trim();
-    if (token === "") {
-      status.replaceChildren(notice("error", "Enter the admin token."));
+    const problem = token === "" ? "Enter the admin token." : tokenProblem(token);
+    if (problem !== undefined) {
+      status.replaceChildren(notice("error", problem));
       input.focus();
       return;
     }
