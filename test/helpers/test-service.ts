@@ -35,6 +35,17 @@ export interface TestService {
   ): Promise<Response>;
 }
 
+/** A domain context over `store`: a sealer over `masterKey`, the clock `now` and the log `log`. */
+export function domainContext(
+  store: SqlStore,
+  masterKey: Uint8Array,
+  now: () => number,
+  log: ReturnType<typeof memoryLogger>,
+): DomainContext {
+  const sealer = new Sealer(masterKey);
+  return { store, sealer, tenants: new Tenants(store, sealer), now, log };
+}
+
 /** Starts a fresh service in memory (`dbUrl` selects another database, e.g. PostgreSQL). */
 export async function createTestService(
   options: Partial<AppOptions> = {},
@@ -47,14 +58,9 @@ export async function createTestService(
     },
   };
   const store = await openStore(dbUrl);
-  const sealer = new Sealer(newMasterKey());
   const log = memoryLogger();
   const ctx: DomainContext = {
-    store,
-    sealer,
-    tenants: new Tenants(store, sealer),
-    now: () => clock.now,
-    log,
+    ...domainContext(store, newMasterKey(), () => clock.now, log),
     events: new DeviceEvents(),
   };
   const created = await ctx.tenants.create(DEFAULT_TENANT, clock.now);

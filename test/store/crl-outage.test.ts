@@ -5,17 +5,21 @@
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { REGISTERED } from "../../src/core/enrollment.ts";
 import { IotaError } from "../../src/core/errors.ts";
-import { Sealer, newMasterKey } from "../../src/iota-server/ca/sealer.ts";
-import type { DomainContext } from "../../src/iota-server/domain/context.ts";
+import { newMasterKey } from "../../src/iota-server/ca/sealer.ts";
 import { CrlCache } from "../../src/iota-server/domain/crl.ts";
-import { DEFAULT_TENANT, Tenants } from "../../src/iota-server/domain/tenants.ts";
+import { DEFAULT_TENANT } from "../../src/iota-server/domain/tenants.ts";
 import { memoryLogger } from "../../src/iota-server/log.ts";
-import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
+import { openStore } from "../../src/iota-server/store/sql-store.ts";
 import { x509 } from "../../src/core/x509.ts";
 import { startPgRelay, type PgRelay } from "../helpers/pg-relay.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import {
+  openReplica,
+  seedProvisionedGroup,
+  type Replica as OpenedReplica,
+} from "../helpers/replicas.ts";
+import { domainContext } from "../helpers/test-service.ts";
 
 const T = DEFAULT_TENANT;
 let pg: TestPostgres | undefined;
@@ -27,12 +31,8 @@ afterAll(async () => {
 });
 
 /** One replica, reaching the database through its own relay. */
-interface Replica {
+interface Replica extends OpenedReplica {
   link: PgRelay;
-  store: SqlStore;
-  ctx: DomainContext;
-  crls: CrlCache;
-  log: ReturnType<typeof memoryLogger>;
 }
 
 /** The CRL number and the serials it lists. */
@@ -53,40 +53,16 @@ test("a replica that lost its database serves the newest CRL it held until its n
   const replicas: Replica[] = [];
   for (let i = 0; i < 3; i++) {
     const link = await startPgRelay(url);
-    const store = await openStore(link.url);
-    const sealer = new Sealer(masterKey);
-    const log = memoryLogger();
-    const ctx: DomainContext = {
-      store,
-      sealer,
-      tenants: new Tenants(store, sealer),
-      now: () => clock.now,
-      log,
-    };
-    // Hint: a deadline no loaded machine reaches; a cut relay refuses at once, and the deadline has its own test.
-    replicas.push({ link, store, ctx, crls: new CrlCache(60_000), log });
+    // Hint: a cut relay refuses at once, and the CRL's deadline has its own test.
+    replicas.push({ link, ...(await openReplica(link.url, masterKey, clock)) });
   }
   const [a, b, fresh] = replicas as [Replica, Replica, Replica];
   try {
     expect(await a.ctx.tenants.create(T, clock.now)).toBeDefined();
-    const group = { tenantId: T, secretSealed: "s", validity: 86_400, grace: 0, ...REGISTERED };
-    await a.store.insertGroup({ ...group, name: "g", createdAt: clock.now, secretRotatedAt: 0 });
-    await a.store.insertDevices(T, "g", ["d1", "d2"], clock.now);
-    for (const [device, serial] of [
+    await seedProvisionedGroup(a, clock.now, [
       ["d1", "0f01"],
       ["d2", "0f02"],
-    ] as const)
-      await a.store.recordProvisioned(
-        { tenantId: T, group: "g", name: device },
-        {
-          serial,
-          keyHash: `key-${serial}`,
-          certificate: "PEM",
-          notBefore: clock.now,
-          notAfter: clock.now + 30 * 86_400_000,
-          issuedAt: clock.now,
-        },
-      );
+    ]);
     await a.store.revokeDevice({ tenantId: T, group: "g", name: "d1" }, clock.now);
     const first = await a.crls.get(a.ctx, T);
     expect(read(first).serials).toEqual(["0f01"]);
@@ -157,15 +133,8 @@ test("a database cut off by the network (queries wait, nothing refuses) does not
   const url = await pg.createDatabase();
   const link = await startPgRelay(url);
   const store = await openStore(link.url);
-  const sealer = new Sealer(newMasterKey());
   const log = memoryLogger();
-  const ctx: DomainContext = {
-    store,
-    sealer,
-    tenants: new Tenants(store, sealer),
-    now: () => Date.now(),
-    log,
-  };
+  const ctx = domainContext(store, newMasterKey(), () => Date.now(), log);
   const crls = new CrlCache(3_000);
   try {
     expect(await ctx.tenants.create(T, Date.now())).toBeDefined();

@@ -1,18 +1,15 @@
 /** CRL numbers: two replicas on one PostgreSQL, signing at once and again at half validity, never share a number. */
 
-import { REGISTERED } from "../../src/core/enrollment.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Sealer, newMasterKey } from "../../src/iota-server/ca/sealer.ts";
+import { newMasterKey } from "../../src/iota-server/ca/sealer.ts";
 import { CRL_VALIDITY_MS } from "../../src/iota-server/ca/authority.ts";
-import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import type { DomainContext } from "../../src/iota-server/domain/context.ts";
-import { CrlCache } from "../../src/iota-server/domain/crl.ts";
-import { DEFAULT_TENANT, Tenants } from "../../src/iota-server/domain/tenants.ts";
+import { DEFAULT_TENANT } from "../../src/iota-server/domain/tenants.ts";
+import { openReplica, seedProvisionedGroup, type Replica } from "../helpers/replicas.ts";
 
 const T = DEFAULT_TENANT;
 let pg: TestPostgres | undefined;
@@ -25,13 +22,6 @@ afterAll(async () => {
   await pg?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-/** One replica: its own store (connection pool), CA cache and CRL cache, on the shared database and clock. */
-interface Replica {
-  store: SqlStore;
-  ctx: DomainContext;
-  crls: CrlCache;
-}
 
 /** The number and serials of a CRL, as `openssl crl` reads them. */
 function readCrl(pem: string, file: string): { number: number; serials: string[] } {
@@ -56,41 +46,17 @@ test("two replicas signing CRLs at once, after revocations and again at half val
   const url = await pg.createDatabase();
   const clock = { now: Date.now() };
   const masterKey = newMasterKey();
-  const replicas: Replica[] = [];
-  for (let i = 0; i < 2; i++) {
-    const store = await openStore(url);
-    const sealer = new Sealer(masterKey);
-    const ctx: DomainContext = {
-      store,
-      sealer,
-      tenants: new Tenants(store, sealer),
-      now: () => clock.now,
-    };
-    // Hint: a deadline no loaded machine reaches: these tests are about which CRL is served, not about time.
-    replicas.push({ store, ctx, crls: new CrlCache(60_000) });
-  }
+  const replicas = [
+    await openReplica(url, masterKey, clock),
+    await openReplica(url, masterKey, clock),
+  ];
   const [a, b] = replicas as [Replica, Replica];
   try {
     expect(await a.ctx.tenants.create(T, clock.now)).toBeDefined();
-    const group = { tenantId: T, secretSealed: "s", validity: 86_400, grace: 0, ...REGISTERED };
-    await a.store.insertGroup({ ...group, name: "g", createdAt: clock.now, secretRotatedAt: 0 });
-    await a.store.insertDevices(T, "g", ["d1", "d2"], clock.now);
-    for (const [device, serial] of [
+    await seedProvisionedGroup(a, clock.now, [
       ["d1", "0d01"],
       ["d2", "0d02"],
-    ] as const) {
-      await a.store.recordProvisioned(
-        { tenantId: T, group: "g", name: device },
-        {
-          serial,
-          keyHash: `key-${serial}`,
-          certificate: "PEM",
-          notBefore: clock.now,
-          notAfter: clock.now + 30 * 86_400_000,
-          issuedAt: clock.now,
-        },
-      );
-    }
+    ]);
 
     const byNumber = new Map<number, string>();
     let files = 0;
@@ -165,38 +131,18 @@ test("through a load balancer, replicas answer the same CRL and its number never
   const url = await pg.createDatabase();
   const clock = { now: Date.now() };
   const masterKey = newMasterKey();
-  const replicas: Replica[] = [];
-  for (let i = 0; i < 2; i++) {
-    const store = await openStore(url);
-    const sealer = new Sealer(masterKey);
-    const ctx: DomainContext = {
-      store,
-      sealer,
-      tenants: new Tenants(store, sealer),
-      now: () => clock.now,
-    };
-    // Hint: a deadline no loaded machine reaches: these tests are about which CRL is served, not about time.
-    replicas.push({ store, ctx, crls: new CrlCache(60_000) });
-  }
+  const replicas = [
+    await openReplica(url, masterKey, clock),
+    await openReplica(url, masterKey, clock),
+  ];
   const [a, b] = replicas as [Replica, Replica];
   try {
     expect(await a.ctx.tenants.create(T, clock.now)).toBeDefined();
-    const group = { tenantId: T, secretSealed: "s", validity: 86_400, grace: 0, ...REGISTERED };
-    await a.store.insertGroup({ ...group, name: "g", createdAt: clock.now, secretRotatedAt: 0 });
-    const devices = ["d1", "d2", "d3"];
-    await a.store.insertDevices(T, "g", devices, clock.now);
-    for (const [i, device] of devices.entries())
-      await a.store.recordProvisioned(
-        { tenantId: T, group: "g", name: device },
-        {
-          serial: `0e0${i + 1}`,
-          keyHash: `key-${i}`,
-          certificate: "PEM",
-          notBefore: clock.now,
-          notAfter: clock.now + 30 * 86_400_000,
-          issuedAt: clock.now,
-        },
-      );
+    await seedProvisionedGroup(a, clock.now, [
+      ["d1", "0e01"],
+      ["d2", "0e02"],
+      ["d3", "0e03"],
+    ]);
     const served: { number: number; serials: string[] }[] = [];
     // Hint: one broker's refreshes, each reaching whichever replica the balancer picks: A, B, A, B...
     const fetchBoth = async () => {
