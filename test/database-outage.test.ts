@@ -9,10 +9,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCsrPem, generateDeviceKey } from "../src/core/csr.ts";
-import { startPgRelay } from "./helpers/pg-relay.ts";
+import { provisionOver } from "./helpers/device-client.ts";
+import { startPgRelay, type PgRelay } from "./helpers/pg-relay.ts";
 import { startTestPostgres, type TestPostgres } from "./helpers/postgres.ts";
-import { startServerProcess } from "./helpers/server-process.ts";
+import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 
 let pg: TestPostgres;
 const work = mkdtempSync(join(tmpdir(), "iota-outage-"));
@@ -25,33 +25,41 @@ afterAll(async () => {
 });
 
 /** Waits until the server's output matches `pattern` (its log reaches the pipe a little after the answer). */
-async function logged(
-  server: Awaited<ReturnType<typeof startServerProcess>>,
-  pattern: RegExp,
-): Promise<string> {
+async function logged(server: ServerProcess, pattern: RegExp): Promise<string> {
   for (let i = 0; i < 200 && !pattern.test(server.output()); i++) await Bun.sleep(50);
   return server.output();
 }
 
-/** Polls `path` until it answers `status` (the service reconnects by itself); the last status seen. */
-async function waitFor(
-  server: Awaited<ReturnType<typeof startServerProcess>>,
-  path: string,
-  status: number,
-): Promise<number> {
+/** Opens the relay again and expects `GET /v1/groups` to answer 200 (the service reconnects by itself). */
+async function expectBack(server: ServerProcess, link: PgRelay): Promise<void> {
+  await link.open();
   let seen = 0;
-  for (let i = 0; i < 300 && seen !== status; i++) {
-    seen = (await server.fetch(path, { headers: { authorization: `Bearer ${server.token()}` } }))
-      .status;
-    if (seen !== status) await Bun.sleep(100);
+  for (let i = 0; i < 300 && seen !== 200; i++) {
+    seen = (
+      await server.fetch("/v1/groups", { headers: { authorization: `Bearer ${server.token()}` } })
+    ).status;
+    if (seen !== 200) await Bun.sleep(100);
   }
-  return seen;
+  expect(seen).toBe(200);
+}
+
+/** Runs `body` against a service reaching the database `url` through a relay the test cuts; stops both after. */
+async function onRelay(
+  url: string,
+  body: (server: ServerProcess, link: PgRelay) => Promise<void>,
+): Promise<void> {
+  const link = await startPgRelay(url);
+  const server = await startServerProcess({ tls: true, args: ["--db", link.url] });
+  try {
+    await body(server, link);
+  } finally {
+    await link.cut();
+    await server.stop();
+  }
 }
 
 test("PostgreSQL gone: 503 with Retry-After and the reason logged without the password; back: 200 again", async () => {
-  const link = await startPgRelay(pg.url);
-  const server = await startServerProcess({ tls: true, args: ["--db", link.url] });
-  try {
+  await onRelay(pg.url, async (server, link) => {
     await server.admin("POST", "/v1/groups", { name: "lamps" }, 201);
     await link.cut();
     const down = await server.fetch("/v1/groups", {
@@ -66,33 +74,17 @@ test("PostgreSQL gone: 503 with Retry-After and the reason logged without the pa
     expect(await logged(server, failed)).toMatch(failed);
     const password = new URL(pg.url).password;
     if (password) expect(server.output()).not.toContain(password);
-    await link.open();
-    expect(await waitFor(server, "/v1/groups", 200)).toBe(200);
-  } finally {
-    await link.cut();
-    await server.stop();
-  }
+    await expectBack(server, link);
+  });
 }, 120_000);
 
 test("PostgreSQL gone: brokers still get the last CRL, which openssl accepts and which lists the revocation", async () => {
-  const link = await startPgRelay(await pg.createDatabase());
-  const server = await startServerProcess({ tls: true, args: ["--db", link.url] });
-  try {
+  await onRelay(await pg.createDatabase(), async (server, link) => {
     const { provisioningSecret } = await server.admin("POST", "/v1/groups", { name: "lamps" }, 201);
     await server.admin("POST", "/v1/groups/lamps/devices", { name: "lamp-1" }, 201);
-    const keys = await generateDeviceKey();
-    const provisioned = await server.fetch("/v1/provision", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        group: "lamps",
-        device: "lamp-1",
-        csr: await createCsrPem(keys, "lamp-1"),
-        secret: provisioningSecret,
-      }),
-    });
-    expect(provisioned.status).toBe(201);
-    const { certificate, serial } = (await provisioned.json()) as {
+    const provisioned = await provisionOver(server, "lamps", "lamp-1", String(provisioningSecret));
+    expect(provisioned.answer.status).toBe(201);
+    const { certificate, serial } = provisioned.answer.body as {
       certificate: string;
       serial: string;
     };
@@ -127,10 +119,6 @@ test("PostgreSQL gone: brokers still get the last CRL, which openssl accepts and
       /GET \/v1\/crl: the database is unavailable \(\w+\); serving the CRL number \d+ signed at \S+, valid until \S+/;
     expect(await logged(server, serving)).toMatch(serving);
     expect((await server.fetch("/v1/ca")).status).toBe(200);
-    await link.open();
-    expect(await waitFor(server, "/v1/groups", 200)).toBe(200);
-  } finally {
-    await link.cut();
-    await server.stop();
-  }
+    await expectBack(server, link);
+  });
 }, 120_000);
