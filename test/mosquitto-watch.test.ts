@@ -12,13 +12,14 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import type { FleetStatus } from "../src/core/fleet.ts";
 import type { DeviceView } from "../src/core/wire.ts";
-import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
-import { deviceToken } from "../src/core/token.ts";
+import { exportPrivateKeyPem } from "../src/core/csr.ts";
+import { provisionWithToken } from "./helpers/device-client.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import {
   freePort,
   MosquittoProcess,
   runOk,
+  selfSigned,
   tool,
   writeMosquittoSetup,
 } from "./helpers/mosquitto-process.ts";
@@ -60,22 +61,10 @@ function testCaCertificate(cn: string): void {
 }
 
 async function provision(name: string, secret: string): Promise<void> {
-  const keys = await generateDeviceKey();
-  const res = await server.fetch("/v1/provision", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      group: GROUP,
-      device: name,
-      csr: await createCsrPem(keys, name),
-      token: deviceToken(secret, GROUP, name),
-    }),
-  });
-  if (res.status !== 201)
-    throw new Error(`provisioning ${name}: ${res.status} ${await res.text()}`);
+  const held = await provisionWithToken(server, GROUP, name, secret);
   const { cert, key } = files(name);
-  writeFileSync(cert, ((await res.json()) as { certificate: string }).certificate, { mode: 0o644 });
-  writeFileSync(key, await exportPrivateKeyPem(keys.privateKey), { mode: 0o600 });
+  writeFileSync(cert, held.certificate, { mode: 0o644 });
+  writeFileSync(key, await exportPrivateKeyPem(held.keys.privateKey), { mode: 0o600 });
 }
 
 /** Connects as iotad does: its certificate, a retained `offline` last will. */
@@ -134,32 +123,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "iota-mqtt-watch-"));
   // Hint: Mosquitto started as root drops to user mosquitto before it reads its files again.
   chmodSync(dir, 0o755);
-  runOk(
-    [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-      .concat([
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ])
-      .concat(["-keyout", join(dir, "broker.key"), "-out", join(dir, "broker.pem")]),
-  );
-  runOk(
-    [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-      .concat([
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-      ])
-      .concat(["-keyout", join(dir, "test-ca.key"), "-out", join(dir, "test-ca.pem")]),
-  );
+  selfSigned(dir, "broker");
+  selfSigned(dir, "test-ca", "/CN=test CA", "basicConstraints=critical,CA:TRUE");
   port = await freePort();
   // The watch starts before the broker is up: it keeps retrying with backoff until Mosquitto listens.
   server = await startServerProcess({

@@ -5,20 +5,21 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import {
-  MosquittoProcess,
-  freePort,
+  type MosquittoProcess,
+  prepareMosquitto,
+  refreshCrl,
   runOk,
+  startMosquitto,
   tool,
-  writeMosquittoSetup,
 } from "./helpers/mosquitto-process.ts";
-import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../src/core/csr.ts";
-import { deviceToken } from "../src/core/token.ts";
+import { provisionWithToken } from "./helpers/device-client.ts";
+import { exportPrivateKeyPem } from "../src/core/csr.ts";
 
 /** A provisioned device's files. */
 interface DeviceFiles {
@@ -44,35 +45,12 @@ async function api(method: string, path: string, body?: unknown): Promise<Respon
   return await server.fetch(`${path}`, init);
 }
 
-/** GET /v1/crl into the broker's CRL file the way a refresh job should: a temp file renamed over the old one. */
-async function refreshCrl(): Promise<void> {
-  const res = await server.fetch(`/v1/crl`);
-  if (!res.ok) throw new Error(`GET /v1/crl: ${res.status}`);
-  writeFileSync(join(dir, "crl.pem.tmp"), await res.text(), { mode: 0o644 });
-  renameSync(join(dir, "crl.pem.tmp"), join(dir, "crl.pem"));
-}
-
 /** Provisions `name` with a WebCrypto key and its device token, as iotad does; writes its key and certificate. */
 async function provision(name: string, secret: string): Promise<DeviceFiles> {
-  const keys = await generateDeviceKey();
-  const body = {
-    group: GROUP,
-    device: name,
-    csr: await createCsrPem(keys, name),
-    token: deviceToken(secret, GROUP, name),
-  };
-  const res = await server.fetch(`/v1/provision`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 201)
-    throw new Error(`provisioning ${name}: ${res.status} ${await res.text()}`);
+  const held = await provisionWithToken(server, GROUP, name, secret);
   const files = { name, cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
-  writeFileSync(files.cert, ((await res.json()) as { certificate: string }).certificate, {
-    mode: 0o644,
-  });
-  writeFileSync(files.key, await exportPrivateKeyPem(keys.privateKey), { mode: 0o600 });
+  writeFileSync(files.cert, held.certificate, { mode: 0o644 });
+  writeFileSync(files.key, await exportPrivateKeyPem(held.keys.privateKey), { mode: 0o600 });
   return files;
 }
 
@@ -137,35 +115,10 @@ beforeAll(async () => {
   devices.lamp1 = await provision("lamp-1", secret);
   devices.lamp2 = await provision("lamp-2", secret);
 
-  writeFileSync(join(dir, "ca.pem"), await (await server.fetch(`/v1/ca`)).text(), {
-    mode: 0o644,
-  });
-  await refreshCrl();
   // The broker's own certificate comes from the operator's PKI, not from IoTA; devices pin it with --mqtt-ca.
-  runOk([
-    tool("openssl"),
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout",
-    join(dir, "broker.key"),
-    "-out",
-    join(dir, "broker.pem"),
-  ]);
-  chmodSync(join(dir, "broker.pem"), 0o644);
-  port = await freePort();
-  broker = new MosquittoProcess(writeMosquittoSetup(dir, port));
-  await broker.waitFor(/mosquitto version \S+ running/);
+  let config: string;
+  ({ config, port } = await prepareMosquitto(server, dir));
+  broker = await startMosquitto(config);
 }, 120_000);
 
 afterAll(async () => {
@@ -210,7 +163,7 @@ describe("Mosquitto with the tenant CA and CRL", () => {
     const res = await api("POST", `/v1/groups/${GROUP}/devices/lamp-1/revoke`);
     expect(res.status).toBe(200);
     const serial = ((await res.json()) as { serial: string }).serial;
-    await refreshCrl();
+    await refreshCrl(server, dir);
     expect(
       runOk([tool("openssl"), "crl", "-in", join(dir, "crl.pem"), "-noout", "-text"]),
     ).toContain(serial.toUpperCase());

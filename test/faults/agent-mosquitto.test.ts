@@ -7,30 +7,29 @@
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { createCsrPem, exportPrivateKeyPem, generateDeviceKey } from "../../src/core/csr.ts";
+import { exportPrivateKeyPem } from "../../src/core/csr.ts";
 import { deviceToken } from "../../src/core/token.ts";
+import { provisionWithToken } from "../helpers/device-client.ts";
 import {
-  MosquittoProcess,
-  freePort,
+  type MosquittoProcess,
+  prepareMosquitto,
+  refreshCrl,
   runOk,
+  selfSigned,
+  startMosquitto,
   tool,
-  writeMosquittoSetup,
 } from "../helpers/mosquitto-process.ts";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
-import { type AgentProcess, buildCompiledAgent, startCompiledAgent } from "./agent-process.ts";
+import {
+  type AgentProcess,
+  buildCompiledAgent,
+  startCompiledAgent,
+  writeAgentConfig,
+} from "./agent-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-mosquitto-"));
 let bin = "";
@@ -46,40 +45,21 @@ let watcher: MqttClient;
 /** The last message the watcher saw on each status topic, and whether it came as retained. */
 const lastSeen = new Map<string, { payload: string; retained: boolean }>();
 
-/** GET /v1/crl into Mosquitto's CRL file the way docs/mosquitto.md's refresh job does (temp file, rename). */
-async function refreshCrl(): Promise<void> {
-  const res = await server.fetch("/v1/crl");
-  expect(res.status).toBe(200);
-  writeFileSync(join(tmp, "crl.pem.tmp"), await res.text(), { mode: 0o644 });
-  renameSync(join(tmp, "crl.pem.tmp"), join(tmp, "crl.pem"));
-}
-
-async function startMosquitto(): Promise<void> {
-  broker = new MosquittoProcess(mosquittoConfig);
-  await broker.waitFor(/mosquitto version \S+ running/);
-}
-
 /** A client reading every device's status, with a certificate of another group (valid an hour). */
 async function startWatcher(): Promise<void> {
   const group = await server.admin("POST", "/v1/groups", { name: "watch", validity: "1h" }, 201);
   await server.admin("POST", "/v1/groups/watch/devices", { name: "watcher" }, 201);
-  const keys = await generateDeviceKey();
-  const res = await server.fetch("/v1/provision", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      group: "watch",
-      device: "watcher",
-      csr: await createCsrPem(keys, "watcher"),
-      token: deviceToken(String(group.provisioningSecret), "watch", "watcher"),
-    }),
-  });
-  expect(res.status).toBe(201);
+  const held = await provisionWithToken(
+    server,
+    "watch",
+    "watcher",
+    String(group.provisioningSecret),
+  );
   watcher = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
     servername: "localhost",
     ca: readFileSync(join(tmp, "broker.pem"), "utf8"),
-    cert: ((await res.json()) as { certificate: string }).certificate,
-    key: await exportPrivateKeyPem(keys.privateKey),
+    cert: held.certificate,
+    key: await exportPrivateKeyPem(held.keys.privateKey),
     clientId: "watch/watcher",
     reconnectPeriod: 500,
   });
@@ -108,32 +88,8 @@ beforeAll(async () => {
   // Hint: one-hour certificates for the renewal rounds, so only SIGHUP renews and the data folder is between renewals when read.
   const hourly = await server.admin("POST", "/v1/groups", { name: "hourly", validity: "1h" }, 201);
   hourlySecret = String(hourly.provisioningSecret);
-  writeFileSync(join(tmp, "ca.pem"), await (await server.fetch("/v1/ca")).text(), { mode: 0o644 });
-  await refreshCrl();
-  runOk([
-    tool("openssl"),
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout",
-    join(tmp, "broker.key"),
-    "-out",
-    join(tmp, "broker.pem"),
-  ]);
-  chmodSync(join(tmp, "broker.pem"), 0o644);
-  port = await freePort();
-  mosquittoConfig = writeMosquittoSetup(tmp, port);
-  await startMosquitto();
+  ({ config: mosquittoConfig, port } = await prepareMosquitto(server, tmp));
+  broker = await startMosquitto(mosquittoConfig);
   await startWatcher();
 }, 120_000);
 
@@ -159,20 +115,15 @@ async function deviceConfig(
 ): Promise<{ config: string; dataDir: string }> {
   await server.admin("POST", `/v1/groups/${group}/devices`, { name }, 201);
   const dataDir = join(tmp, `data-${name}`);
-  const config = join(tmp, `${name}.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      server: server.url,
-      serverCa: server.serverCaPem,
-      group,
-      device: name,
-      token: deviceToken(group === "line" ? secret : hourlySecret, group, name),
-      dataDir,
-      statusListen: "127.0.0.1:0",
-      mqtt: { url: `mqtts://localhost:${port}`, caFile: brokerCa },
-    }),
-  );
+  const config = writeAgentConfig(tmp, name, {
+    server: server.url,
+    serverCa: server.serverCaPem,
+    group,
+    device: name,
+    token: deviceToken(group === "line" ? secret : hourlySecret, group, name),
+    dataDir,
+    mqtt: { url: `mqtts://localhost:${port}`, caFile: brokerCa },
+  });
   return { config, dataDir };
 }
 
@@ -251,7 +202,7 @@ for (const arch of ["x64", "arm64"] as const) {
         "a renewal while Mosquitto is down",
       );
       expect(mqttState(renewed)).not.toBe("connected");
-      await startMosquitto();
+      broker = await startMosquitto(mosquittoConfig);
       const back = await agent.until(
         (s) => mqttState(s) === "connected",
         "the reconnection once Mosquitto is back",
@@ -274,7 +225,7 @@ for (const arch of ["x64", "arm64"] as const) {
     try {
       const held = await agent.until(() => true, "status");
       await server.admin("POST", `/v1/groups/hourly/devices/lamp-2-${arch}/revoke`, undefined, 200);
-      await refreshCrl();
+      await refreshCrl(server, tmp);
       await broker.reload();
       // Mosquitto checks the CRL at new connections only: the open session goes on (docs/mosquitto.md).
       expect(mqttState(await agent.until(() => true, "status"))).toBe("connected");
@@ -331,27 +282,7 @@ test("device clock at 1970-01-02: the broker's certificate is not yet valid by i
 
 test("device clock at 1970-01-02 and a broker certificate from another CA than the pinned one: never connected", async () => {
   // Another self-signed certificate for localhost: a broker CA this device does not trust.
-  const other = join(tmp, "other.pem");
-  runOk([
-    tool("openssl"),
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout",
-    join(tmp, "other.key"),
-    "-out",
-    other,
-  ]);
+  const other = selfSigned(tmp, "other");
   const { config } = await deviceConfig("lamp-4", other);
   const agent = startCompiledAgent(bin, config, [], fakeClockEnv("@1970-01-02 00:00:00"));
   try {

@@ -40,7 +40,7 @@ export async function startServiceWithGroup(
   return { server, secret: String(created.provisioningSecret) };
 }
 
-/** Writes an iotad config with the status endpoint on any free port; returns its path. */
+/** Writes an iotad config with the status endpoint on any free port (and `mqtt`, when given); returns its path. */
 export function writeAgentConfig(
   dir: string,
   name: string,
@@ -51,6 +51,7 @@ export function writeAgentConfig(
     device: string;
     token: string;
     dataDir: string;
+    mqtt?: { url: string; caFile?: string };
   },
 ): string {
   const path = join(dir, `${name}.json`);

@@ -6,6 +6,7 @@
 import { createCsrPem, generateDeviceKey } from "../../src/core/csr.ts";
 import { signRenewProof } from "../../src/core/renew-proof.ts";
 import { signRecoveryProof } from "../../src/core/recovery-proof.ts";
+import { deviceToken } from "../../src/core/token.ts";
 import { x509 } from "../../src/core/x509.ts";
 import type { ServerProcess } from "./server-process.ts";
 
@@ -64,6 +65,28 @@ export async function provisionOver(
   const answer = await post(server, "/v1/provision", { group, device, csr, secret, proof });
   if (answer.status !== 201) return { answer };
   return { answer, held: { device, keys: pair, certificate: String(answer.body.certificate) } };
+}
+
+/** Provisions `device` with a new key and its device token, as iotad does; fails unless the service answered 201. */
+export async function provisionWithToken(
+  server: ServerProcess,
+  group: string,
+  device: string,
+  secret: string,
+): Promise<HeldIdentity> {
+  const keys = await generateDeviceKey();
+  const csr = await createCsrPem(keys, device);
+  const answer = await post(server, "/v1/provision", {
+    group,
+    device,
+    csr,
+    token: deviceToken(secret, group, device),
+  });
+  if (answer.status !== 201)
+    throw new Error(
+      `provisioning ${group}/${device}: ${answer.status} ${JSON.stringify(answer.body)}`,
+    );
+  return { device, keys, certificate: String(answer.body.certificate) };
 }
 
 /** Renews `held` to a new key, proving the current one; the new identity when the service answered 201. */

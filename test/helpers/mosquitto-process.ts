@@ -1,9 +1,10 @@
 /** Test support: Debian's Mosquitto in the foreground, its log kept so a test can wait for lines. */
 
-import { chownSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mosquittoAcl, mosquittoConfig } from "../../src/iota-server/mqtt/mosquitto-config.ts";
 import { freePort } from "./free-port.ts";
+import type { ServerProcess } from "./server-process.ts";
 export { freePort };
 
 /** A tool the test needs; CI installs it (apt: mosquitto, mosquitto-clients, openssl). */
@@ -22,6 +23,57 @@ export function runOk(cmd: string[]): string {
   if (result.exitCode !== 0)
     throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr.toString()}`);
   return result.stdout.toString();
+}
+
+/**
+ * A self-signed P-256 certificate for `subject` with the extension `extension` (by default a broker's for
+ * localhost, as an operator's PKI gives it): `dir/name.key` and `dir/name.pem`, readable by user mosquitto;
+ * returns the certificate's path.
+ */
+export function selfSigned(
+  dir: string,
+  name: string,
+  subject = "/CN=localhost",
+  extension = "subjectAltName=DNS:localhost,IP:127.0.0.1",
+): string {
+  const cert = join(dir, `${name}.pem`);
+  runOk(
+    [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+      .concat(["-nodes", "-days", "2", "-subj", subject, "-addext", extension])
+      .concat(["-keyout", join(dir, `${name}.key`), "-out", cert]),
+  );
+  chmodSync(cert, 0o644);
+  return cert;
+}
+
+/** GET /v1/crl into `dir/crl.pem` the way docs/mosquitto.md's refresh job does: a temp file renamed over the old one. */
+export async function refreshCrl(server: ServerProcess, dir: string): Promise<void> {
+  const res = await server.fetch("/v1/crl");
+  if (res.status !== 200) throw new Error(`GET /v1/crl: ${res.status} ${await res.text()}`);
+  writeFileSync(join(dir, "crl.pem.tmp"), await res.text(), { mode: 0o644 });
+  renameSync(join(dir, "crl.pem.tmp"), join(dir, "crl.pem"));
+}
+
+/**
+ * Lays out a Mosquitto for `server`'s devices in `dir` (which user mosquitto can enter): the tenant CA and CRL, a
+ * broker certificate for localhost, the ACL and the config on a free port; the config's path and the port.
+ */
+export async function prepareMosquitto(
+  server: ServerProcess,
+  dir: string,
+): Promise<{ config: string; port: number }> {
+  writeFileSync(join(dir, "ca.pem"), await (await server.fetch("/v1/ca")).text(), { mode: 0o644 });
+  await refreshCrl(server, dir);
+  selfSigned(dir, "broker");
+  const port = await freePort();
+  return { config: writeMosquittoSetup(dir, port), port };
+}
+
+/** Starts Mosquitto on `config`; resolves once it says it runs. */
+export async function startMosquitto(config: string): Promise<MosquittoProcess> {
+  const broker = new MosquittoProcess(config);
+  await broker.waitFor(/mosquitto version \S+ running/);
+  return broker;
 }
 
 /**
