@@ -20,6 +20,7 @@ import { dirname, join } from "node:path";
 import { newMasterKey } from "./ca/sealer.ts";
 import { cannotStart } from "./exit.ts";
 import { syncFolder } from "../core/files.ts";
+import { sqliteFiles } from "./store/sqlite-files.ts";
 
 /** Writes `text` to `path` with mode 0600 via a temporary file, fsync and rename. */
 export function writeSecretFile(path: string, text: string): void {
@@ -166,7 +167,7 @@ export function loadMasterKey(
  */
 export function tightenSecretFiles(dir: string, file: string | undefined): string[] {
   const secrets = [join(dir, "master.key"), join(dir, "admin-token")];
-  if (file !== undefined) secrets.push(file, `${file}-wal`, `${file}-shm`);
+  if (file !== undefined) secrets.push(...sqliteFiles(file));
   const changed: string[] = [];
   for (const path of secrets) {
     if (!existsSync(path)) continue;

@@ -31,6 +31,7 @@ import { keepRenewed, type Renewal } from "./tls/renewal.ts";
 import { SERVER_CERT_VALIDITY_SECONDS } from "./tls/policy.ts";
 import { startFleetServices, type FleetServices } from "./fleet-services.ts";
 import { lockServer } from "./server-lock.ts";
+import { settleWithin } from "../core/deadline.ts";
 
 /** How often each replica reads its tenants' current CRL, which it keeps to serve through a database outage. */
 const CRL_REFRESH_MS = 5_000;
@@ -259,12 +260,12 @@ const DRAIN_MS = 10_000;
  * off after its commit is recorded but never answered; answered, the device need not come back for it.
  */
 async function drain(listener: ReturnType<typeof startListener>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((done) => {
-    timer = setTimeout(() => done(true), ms);
-  });
-  if (await Promise.race([listener.stop(false).then(() => false), late])) await listener.stop(true);
-  clearTimeout(timer);
+  const late = await settleWithin(
+    listener.stop(false).then(() => false),
+    ms,
+    () => true,
+  );
+  if (late) await listener.stop(true);
 }
 
 /** The listener's first TLS material, the root `GET /v1/server-ca` answers, and how it is renewed. */

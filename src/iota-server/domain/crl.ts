@@ -6,6 +6,7 @@
 
 import { CRL_VALIDITY_MS } from "../ca/authority.ts";
 import { IotaError } from "../../core/errors.ts";
+import { settleWithin } from "../../core/deadline.ts";
 import type { SignedCrl } from "../store/store.ts";
 import { DATABASE_RETRY_AFTER, databaseUnavailable } from "../store/unavailable.ts";
 import type { DomainContext } from "./context.ts";
@@ -65,23 +66,11 @@ export class CrlCache {
 
   /** `work`, or an ETIMEDOUT error once the deadline passed (the work goes on, and what it reads is held). */
   private async withinDeadline<T>(work: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, fail) => {
-      timer = setTimeout(
-        () =>
-          fail(
-            Object.assign(new Error(`no answer from the database within ${this.deadlineMs} ms`), {
-              code: "ETIMEDOUT",
-            }),
-          ),
-        this.deadlineMs,
-      );
+    return await settleWithin(work, this.deadlineMs, () => {
+      throw Object.assign(new Error(`no answer from the database within ${this.deadlineMs} ms`), {
+        code: "ETIMEDOUT",
+      });
     });
-    try {
-      return await Promise.race([work, late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** The CRL the database says is current: the stored one while it is, else a new one signed and stored. */

@@ -2,6 +2,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { IotaError } from "../../core/errors.ts";
+import { settleWithin } from "../../core/deadline.ts";
 
 /** Longest a request body may take to arrive. */
 export const BODY_DEADLINE_MS = 30_000;
@@ -75,17 +76,13 @@ async function readWithin(
  * the client cut the body off.
  */
 export async function beforeDeadline<T>(reading: Promise<T>, deadline: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(tooSlow()), Math.max(0, deadline - Date.now()));
-  });
   try {
-    return await Promise.race([reading, late]);
+    return await settleWithin(reading, Math.max(0, deadline - Date.now()), () => {
+      throw tooSlow();
+    });
   } catch (error) {
     if (error instanceof IotaError) throw error;
     throw cutOff();
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -13,14 +13,7 @@ export async function crlState(sql: Query, tenantId: string): Promise<CrlState |
     from tenants t left join tenant_crls c on c.tenant_id = t.id where t.id = ${tenantId}`;
   if (!row) return undefined;
   const signed =
-    row.crl_serial === null || row.crl_serial === undefined
-      ? undefined
-      : {
-          crlNumber: num(row.crl_serial),
-          revision: num(row.revision),
-          signedAt: num(row.signed_at),
-          nextUpdate: num(row.next_update),
-        };
+    row.crl_serial === null || row.crl_serial === undefined ? undefined : crlFields(row);
   return { revision: num(row.crl_number), signed };
 }
 
@@ -43,12 +36,16 @@ export async function saveCrl(tx: Query, tenantId: string, crl: SignedCrl): Prom
   return (await storedCrl(tx, tenantId)) ?? crl;
 }
 
-function toSignedCrl(row: Row): SignedCrl {
+/** A `tenant_crls` row's figures, without the CRL's text. */
+function crlFields(row: Row): Omit<SignedCrl, "pem"> {
   return {
     crlNumber: num(row.crl_serial),
     revision: num(row.revision),
     signedAt: num(row.signed_at),
     nextUpdate: num(row.next_update),
-    pem: String(row.pem),
   };
+}
+
+function toSignedCrl(row: Row): SignedCrl {
+  return { ...crlFields(row), pem: String(row.pem) };
 }

@@ -3,6 +3,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { redactUrl } from "./database-url.ts";
+import { settleWithin } from "../../core/deadline.ts";
 
 /** Codes of a failure to reach the database server at all (Bun.SQL reports a host it cannot resolve as refused). */
 const UNREACHED =
@@ -48,20 +49,10 @@ async function unreached(url: string, code: string): Promise<string | undefined>
 
 /** undefined when `host` resolves; otherwise the resolver's code (ENOTFOUND, EAI_AGAIN, ...). */
 async function resolves(host: string): Promise<string | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<string>((done) => {
-    timer = setTimeout(() => done(`no answer within ${LOOKUP_MS / 1000} s`), LOOKUP_MS);
-  });
-  try {
-    return await Promise.race([
-      lookup(host).then(
-        () => undefined,
-        (error: { code?: unknown }) =>
-          typeof error.code === "string" ? error.code : "the resolver failed",
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const resolved = lookup(host).then(
+    () => undefined,
+    (error: { code?: unknown }) =>
+      typeof error.code === "string" ? error.code : "the resolver failed",
+  );
+  return await settleWithin(resolved, LOOKUP_MS, () => `no answer within ${LOOKUP_MS / 1000} s`);
 }

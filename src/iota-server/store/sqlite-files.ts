@@ -8,6 +8,11 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { join } from "node:path";
 import { cannotStart } from "../exit.ts";
 
+/** The files of SQLite database `file` in WAL mode: the database, its write-ahead log and its shared memory. */
+export function sqliteFiles(file: string): string[] {
+  return [file, `${file}-wal`, `${file}-shm`];
+}
+
 /** Files only a started service writes into its data folder: a database created after them is not its own. */
 const STARTED_FILES = ["server-ca.pem", "admin-token"];
 
@@ -34,7 +39,7 @@ export function checkDatabaseFiles(dataDir: string, file: string): void {
     refuseLostDatabase(dataDir, file);
     return;
   }
-  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+  for (const path of sqliteFiles(file)) {
     if (!existsSync(path)) continue;
     try {
       accessSync(path, constants.R_OK | constants.W_OK);
