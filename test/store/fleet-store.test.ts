@@ -13,7 +13,13 @@ import { REGISTERED } from "../../src/core/enrollment.ts";
 import { openStore, type SqlStore } from "../../src/iota-server/store/sql-store.ts";
 import { MIGRATIONS } from "../../src/iota-server/store/migrations.ts";
 import type { DeviceKey, DeviceRecord, Issuance } from "../../src/iota-server/store/store.ts";
-import type { DeviceFilter, DeviceOrder } from "../../src/iota-server/store/fleet-store.ts";
+import type {
+  DeviceAfter,
+  DeviceFilter,
+  DeviceOrder,
+} from "../../src/iota-server/store/fleet-store.ts";
+import { filterDevices } from "../../src/iota-server/store/device-pages.ts";
+import type { Query } from "../../src/iota-server/store/sql-driver.ts";
 import { DEFAULT_RENEWAL_POLICY, renewalTime, serialRandom } from "../../src/core/renewal.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { createPrng } from "../fuzz/prng.ts";
@@ -105,6 +111,30 @@ async function expectCountersMatch(store: SqlStore, fromHour: number, hours: num
   expect(await store.renewalForecast(T, undefined, fromHour, hours)).toEqual(expected());
   for (const g of GROUPS)
     expect(await store.renewalForecast(T, g, fromHour, hours)).toEqual(expected(g));
+  await expectOverdueMatch(store, devices);
+}
+
+/**
+ * The overdue counts (per group and tenant-wide) and the overdue pages equal a recount of the devices, at every
+ * planned renewal as the boundary: they read `renewal_keys`, which on SQLite every write keeps in step in memory.
+ */
+async function expectOverdueMatch(store: SqlStore, devices: DeviceRecord[]) {
+  const planned = devices.filter((d) => d.state === "provisioned" && d.renewAt !== null);
+  const bounds = [...new Set(planned.map((d) => (d.renewAt ?? 0) + 1)), 0, Number.MAX_SAFE_INTEGER];
+  for (const before of bounds) {
+    const overdue = planned.filter((d) => (d.renewAt ?? 0) < before);
+    const due = await store.groupDue(T, NOW, before, { names: GROUPS });
+    expect(due.length).toBeGreaterThan(0);
+    expect({ before, due: due.map((g) => [g.group, g.overdue]) }).toEqual({
+      before,
+      due: due.map((g) => [g.group, overdue.filter((d) => d.group === g.group).length]),
+    });
+    expect((await store.fleetCounts(T, NOW, before)).overdue).toBe(overdue.length);
+  }
+  for (const g of GROUPS)
+    expect(
+      await pageThrough(store, g, { renewBefore: Number.MAX_SAFE_INTEGER }, "renewAt", 7),
+    ).toEqual(expectedPage(devices, g, { renewBefore: Number.MAX_SAFE_INTEGER }, "renewAt"));
 }
 
 /** A plain filter of every device of `group`, in the page order. */
@@ -213,6 +243,11 @@ for (const engine of ENGINES) {
       const devices = await allDevices(store);
       expect(devices.some((d) => d.online === false)).toBe(true);
       expect(devices.some((d) => d.online === true)).toBe(false);
+      expect(devices.filter((d) => d.state === "provisioned").length).toBeGreaterThan(5);
+      // Opened again, the store reads the same planned renewals (on SQLite filled anew from the devices).
+      await store.close();
+      store = await openStore(url);
+      await expectOverdueMatch(store, devices);
     }, 60_000);
 
     test("concurrent provisioning, renewal, revocation and readiness keep the counters exact", async () => {
@@ -275,6 +310,8 @@ for (const engine of ENGINES) {
       } finally {
         await raw.close();
       }
+      // The failed write's batch ran again with savepoints: its planned renewals rolled back with it.
+      await expectOverdueMatch(store, await allDevices(store));
     }, 60_000);
 
     test("readiness is written only when it changes; seenAt is when it last changed", async () => {
@@ -428,6 +465,11 @@ for (const engine of ENGINES) {
       expect(forecast.reduce((a, b) => a + b, 0)).toBe(1);
       expect(await store.groupTallies(T, { after: "", limit: 10 })).toHaveLength(1);
       expect(await store.groupSizes(T)).toEqual([{ group: "g-a", devices: 1 }]);
+      const all = Number.MAX_SAFE_INTEGER;
+      expect((await store.fleetCounts(T, NOW, all)).overdue).toBe(1);
+      expect(await store.deleteDevice(key("g-a", "z"), NOW)).toBe(true);
+      expect((await store.fleetCounts(T, NOW, all)).overdue).toBe(0);
+      expect(await pageThrough(store, "g-a", { renewBefore: all }, "renewAt", 5)).toEqual([]);
     });
 
     test("migration 4 fills the planned renewal, the counters and the forecast of existing devices", async () => {
@@ -463,6 +505,8 @@ for (const engine of ENGINES) {
         const fromHour = Math.floor(planned / HOUR);
         expect(await upgraded.renewalForecast(T, undefined, fromHour, 1)).toEqual([1]);
         expect(await upgraded.renewalForecast(T, "g-a", fromHour, 1)).toEqual([1]);
+        expect((await upgraded.fleetCounts(T, NOW, planned + 1)).overdue).toBe(1);
+        expect((await upgraded.fleetCounts(T, NOW, planned)).overdue).toBe(0);
       } finally {
         await upgraded.close();
       }
@@ -471,18 +515,38 @@ for (const engine of ENGINES) {
 }
 
 test("on SQLite each filtered page walks the index that serves it", async () => {
-  const url = `sqlite:${join(tmp, "plans.db")}`;
-  const store = await openStore(url);
-  await store.close();
-  const raw = new SQL({ adapter: "sqlite", filename: url.slice("sqlite:".length) });
-  const plan = async (where: string, order = "name") =>
-    (
-      await raw.unsafe(
-        `explain query plan select * from devices where ${where} order by ${order} limit 10`,
-      )
-    )
-      .map((r: { detail: string }) => r.detail)
+  const store = await openStore(`sqlite:${join(tmp, "plans.db")}`);
+  // Hint: renewal_keys is a table of the store's own connection, so the plans are asked of that connection.
+  const sql = (store as unknown as { sql: Query }).sql;
+  const explain = async (text: string, params: unknown[] = []) =>
+    (await sql.unsafe(`explain query plan ${text}`, params))
+      .map((r) => String(r.detail))
       .join(" | ");
+  const plan = (where: string, order = "name") =>
+    explain(`select * from devices where ${where} order by ${order} limit 10`);
+  /** The plan of the statement the store runs for a page in `order`. */
+  const pagePlan = async (filter: DeviceFilter, order: DeviceOrder, after: DeviceAfter) => {
+    const asked: { text: string; params: unknown[] }[] = [];
+    const recorder = Object.assign(async () => [], {
+      unsafe: async (text: string, params: unknown[] = []) => {
+        asked.push({ text, params });
+        return [];
+      },
+    }) as Query;
+    await filterDevices(
+      recorder,
+      "sqlite",
+      "t",
+      "g",
+      filter,
+      order,
+      10,
+      after,
+      async () => undefined,
+    );
+    expect(asked).toHaveLength(1);
+    return await explain(asked[0]?.text ?? "", asked[0]?.params);
+  };
   try {
     const base = "tenant_id = 't' and group_name = 'g'";
     expect(await plan(`${base} and state = 'revoked'`)).toContain("devices_by_state");
@@ -493,32 +557,46 @@ test("on SQLite each filtered page walks the index that serves it", async () => 
     expect(await plan(`${base} and state = 'provisioned' and online + 0 = 0`)).toContain(
       "devices_by_state",
     );
-    const overdue = await plan(
-      `${base} and state = 'provisioned' and renew_at < 5 and online + 0 = 1 and (renew_at, name) > (1, 'a')`,
-      "renew_at, name",
+    // The overdue pages walk renewal_keys in its order and read each device by its key.
+    const overdue = await pagePlan({ renewBefore: 5, online: true }, "renewAt", {
+      at: 1,
+      name: "a",
+    });
+    expect(overdue).toContain("SEARCH r USING PRIMARY KEY (tenant_id=? AND group_name=? AND");
+    expect(overdue).toContain(
+      "SEARCH d USING INDEX sqlite_autoindex_devices_1 (tenant_id=? AND group_name=? AND name=?)",
     );
-    expect(overdue).toContain("devices_by_renewal");
     expect(overdue).not.toContain("TEMP B-TREE");
-    const expiring = await plan(
-      `${base} and state = 'provisioned' and not_after < 5`,
-      "not_after, name",
-    );
+    const expiring = await pagePlan({ expiringBefore: 5 }, "notAfter", { at: 1, name: "a" });
     expect(expiring).toContain("devices_by_expiry");
     expect(expiring).not.toContain("TEMP B-TREE");
-    // The tenant's counts: one range of a tenant-wide index each, whatever the number of groups.
-    const counted = async (where: string) =>
-      (await raw.unsafe(`explain query plan select count(*) from devices where ${where}`))
-        .map((r: { detail: string }) => r.detail)
-        .join(" | ");
-    expect(await counted("tenant_id = 't' and state = 'provisioned' and renew_at < 5")).toContain(
-      "devices_tenant_renewal (tenant_id=? AND renew_at<?)",
-    );
+    // The tenant's counts: one range each, whatever the number of groups.
     expect(
-      await counted(
-        "tenant_id = 't' and state = 'provisioned' and not_after >= 1 and not_after < 5",
+      await explain("select count(*) from renewal_keys where tenant_id = 't' and renew_at < 5"),
+    ).toContain("renewal_keys_tenant (tenant_id=? AND renew_at<?)");
+    expect(
+      await explain(
+        "select count(*) from devices where tenant_id = 't' and state = 'provisioned' and not_after >= 1 and not_after < 5",
       ),
     ).toContain("devices_tenant_expiry (tenant_id=? AND not_after>? AND not_after<?)");
+    // No index on the planned renewal is kept in the file: each would take every issue at a random place.
+    const kept =
+      await sql`select name from sqlite_master where type = 'index' and sql like '%renew_at%'`;
+    expect(kept.map((r) => r.name)).toEqual(["devices_by_expiry"]);
+    // Any statement on devices keeps renewal_keys in step, also those no store method runs today.
+    await sql`insert into tenants (id, ca_cert, ca_key_sealed, created_at) values ('t', 'c', 'k', 0)`;
+    await sql`insert into device_groups (tenant_id, name, secret_sealed, validity_s, grace_s, created_at, secret_rotated_at)
+      values ('t', 'g', 's', 60, 0, 0, 0)`;
+    await sql`insert into devices (tenant_id, group_name, name, state, renew_at, created_at)
+      values ('t', 'g', 'a', 'provisioned', 7, 0), ('t', 'g', 'b', 'created', 8, 0)`;
+    const keys = async () =>
+      (await sql`select name, renew_at from renewal_keys order by name`).map(
+        (r) => `${r.name}@${r.renew_at}`,
+      );
+    expect(await keys()).toEqual(["a@7"]);
+    await sql`update devices set name = 'c', renew_at = 9 where name = 'a'`;
+    expect(await keys()).toEqual(["c@9"]);
   } finally {
-    await raw.close();
+    await store.close();
   }
 });

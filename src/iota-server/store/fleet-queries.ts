@@ -72,13 +72,13 @@ const DUE_COUNTS = (now: string, day: string, week: string, overdue: string) => 
     and d.not_after >= ${now} and d.not_after < ${day}) as e1,
   (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
     and d.not_after >= ${now} and d.not_after < ${week}) as e7,
-  (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-    and d.renew_at < ${overdue}) as overdue`;
+  (select count(*) from renewal_keys r where r.tenant_id = g.tenant_id and r.group_name = g.name
+    and r.renew_at < ${overdue}) as overdue`;
 
 /**
  * Expiring and overdue counts of the selected groups. Hint: one correlated count per group and range, each a
- * range of the `devices_by_expiry` / `devices_by_renewal` index, so the cost is the groups plus the devices
- * counted.
+ * range of the `devices_by_expiry` index or of `renewal_keys` (renewal-keys.ts), so the cost is the groups plus
+ * the devices counted.
  */
 export async function groupDue(
   sql: Query,
@@ -103,8 +103,8 @@ export async function groupDue(
           and d.not_after >= ${now} and d.not_after < ${day}) as e1,
         (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
           and d.not_after >= ${now} and d.not_after < ${week}) as e7,
-        (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
-          and d.renew_at < ${overdueBefore}) as overdue
+        (select count(*) from renewal_keys r where r.tenant_id = g.tenant_id and r.group_name = g.name
+          and r.renew_at < ${overdueBefore}) as overdue
       from (select tenant_id, name from device_groups where tenant_id = ${tenantId} and name > ${select.after}
             order by name limit ${select.limit}) g
       order by g.name`;
@@ -119,7 +119,8 @@ export async function groupDue(
 
 /**
  * The whole tenant's counts: the counters summed in SQL, and the expiring and overdue devices counted on the
- * tenant-wide indexes (`devices_tenant_expiry`, `devices_tenant_renewal`), whatever the number of groups.
+ * tenant-wide index `devices_tenant_expiry` and the tenant-wide order of `renewal_keys`, whatever the number of
+ * groups.
  */
 export async function fleetCounts(
   sql: Query,
@@ -145,8 +146,7 @@ export async function fleetCounts(
       and not_after >= ${now} and not_after < ${now + DAY_MS}) as e1,
     (select count(*) from devices where tenant_id = ${tenantId} and state = 'provisioned'
       and not_after >= ${now} and not_after < ${now + 7 * DAY_MS}) as e7,
-    (select count(*) from devices where tenant_id = ${tenantId} and state = 'provisioned'
-      and renew_at < ${overdueBefore}) as overdue,
+    (select count(*) from renewal_keys where tenant_id = ${tenantId} and renew_at < ${overdueBefore}) as overdue,
     (select count(*) from device_groups where tenant_id = ${tenantId}) as groups,
     (select max(validity_s) from device_groups where tenant_id = ${tenantId}) as validity`;
   counts.expiringWithin24h = num(due?.e1 ?? 0);

@@ -3,6 +3,7 @@
 import { FLEET_MIGRATION } from "./migration-fleet.ts";
 import { CERTIFICATES_MIGRATION } from "./migration-certificates.ts";
 import type { Query } from "./sql-driver.ts";
+import { renewalKeysMigration } from "./renewal-keys.ts";
 
 /** The SQL engines the store runs on. */
 export type Dialect = "sqlite" | "postgres";
@@ -149,5 +150,11 @@ export const MIGRATIONS: Migration[] = [
         pem text not null
       )`,
     ],
+  },
+  {
+    version: 9,
+    description:
+      "renewal_keys: planned renewals in renewal order, in memory on SQLite (no index at a random place per issue), a view on PostgreSQL",
+    statements: renewalKeysMigration,
   },
 ];

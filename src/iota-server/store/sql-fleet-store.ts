@@ -81,7 +81,17 @@ export class SqlFleetStore implements FleetStore {
     after?: DeviceAfter,
   ): Promise<DeviceRecord[]> {
     const tally = async () => (await this.groupTallies(tenantId, { names: [group] }))[0];
-    return filterDevices(this.sql, tenantId, group, filter, order, limit, after, tally);
+    return filterDevices(
+      this.sql,
+      this.dialect,
+      tenantId,
+      group,
+      filter,
+      order,
+      limit,
+      after,
+      tally,
+    );
   }
 
   deviceHistory(key: DeviceKey): Promise<DeviceEvent[]> {

@@ -41,6 +41,7 @@ import {
   revokedTx,
 } from "./device-writes.ts";
 import { enrollDevice, setEnrollmentTx } from "./enrollment-sql.ts";
+import { SQLITE_RENEWAL_KEYS } from "./renewal-keys.ts";
 
 /** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
 export async function openStore(url: string): Promise<SqlStore> {
@@ -60,6 +61,8 @@ export async function openStore(url: string): Promise<SqlStore> {
     }
     const store = new SqlStore(driver);
     await store.migrate();
+    if (dialect === "sqlite")
+      for (const statement of SQLITE_RENEWAL_KEYS) await driver.query.unsafe(statement);
     return store;
   } catch (error) {
     await driver?.close().catch(() => {});
