@@ -83,7 +83,7 @@ export async function rotateAdminToken(
   ensureDataDir(config.data);
   // Hint: durable as the service's own writes are: the WAL is synced before the change is reported. A database
   // that does not open is a StartupError naming it, without its password.
-  const store = durableStore(await openStore(config.db), config.db);
+  const store = durableStore(await openStore(config.db, { fleetReads: false }), config.db);
   try {
     if (!(await store.getTenant(DEFAULT_TENANT)))
       throw cannotStart(

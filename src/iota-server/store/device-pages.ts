@@ -2,8 +2,9 @@
  * Filtered pages of a group's devices, read from one index whatever the filter: each page walks the index
  * that yields its order and skips what does not match, so its cost stays near the page size, not the group's.
  *
- * - Time filters (`renewBefore`, `expiringBefore`) order by that time, then name: `renewal_keys`
- *   (renewal-keys.ts) / `devices_by_expiry` hold exactly the matching devices at their start, the most urgent first.
+ * - Time filters (`renewBefore`, `expiringBefore`) order by that time, then name: `devices_by_renewal` (on
+ *   SQLite the in-memory `renewal_keys`, renewal-keys.ts) / `devices_by_expiry` hold exactly the matching devices
+ *   at their start, the most urgent first.
  * - Otherwise the order is by name, walked on the index of the rarer of `state` and `online` (the counters say
  *   which), or the primary key. Hint: the other condition is written so no index can serve it (`state || ''`,
  *   `online + 0`), because SQLite's planner has no statistics of values and could otherwise walk a common value.

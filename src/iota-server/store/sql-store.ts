@@ -43,8 +43,18 @@ import {
 import { enrollDevice, setEnrollmentTx } from "./enrollment-sql.ts";
 import { SQLITE_RENEWAL_KEYS } from "./renewal-keys.ts";
 
+/** What a store is opened for. */
+export interface StoreUse {
+  /**
+   * False for a command beside the service that reads no fleet status (`rotate-admin-token`): on SQLite the store
+   * then does not read every planned renewal into memory (renewal-keys.ts; ~2 s and 75 MB at a million devices),
+   * and its overdue counts and pages are not available.
+   */
+  fleetReads?: boolean;
+}
+
 /** Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://...`. */
-export async function openStore(url: string): Promise<SqlStore> {
+export async function openStore(url: string, use: StoreUse = {}): Promise<SqlStore> {
   const dialect =
     url.startsWith("postgres://") || url.startsWith("postgresql://") ? "postgres" : "sqlite";
   let driver: Driver | undefined;
@@ -58,10 +68,13 @@ export async function openStore(url: string): Promise<SqlStore> {
       // Hint: an upsert, or a statement that may change several rows, keeps an undo copy of the pages it changes
       // (a statement journal) that SQLite otherwise writes to a temporary file: ~13 us of file writes per provisioning.
       await driver.query`PRAGMA temp_store = MEMORY`;
+      // Hint: so a REPLACE, which deletes the row it replaces, runs the delete triggers that keep renewal_keys in
+      // step (renewal-keys.ts); no trigger of the store writes a table that has triggers, so nothing recurses.
+      await driver.query`PRAGMA recursive_triggers = ON`;
     }
     const store = new SqlStore(driver);
     await store.migrate();
-    if (dialect === "sqlite")
+    if (dialect === "sqlite" && use.fleetReads !== false)
       for (const statement of SQLITE_RENEWAL_KEYS) await driver.query.unsafe(statement);
     return store;
   } catch (error) {
