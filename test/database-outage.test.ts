@@ -6,9 +6,11 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { x509 } from "../src/core/x509.ts";
 import { provisionOver } from "./helpers/device-client.ts";
 import { startPgRelay, type PgRelay } from "./helpers/pg-relay.ts";
 import { startTestPostgres, type TestPostgres } from "./helpers/postgres.ts";
@@ -121,4 +123,37 @@ test("PostgreSQL gone: brokers still get the last CRL, which openssl accepts and
     expect((await server.fetch("/v1/ca")).status).toBe(200);
     await expectBack(server, link);
   });
+}, 120_000);
+
+test("a replica follows the CRL other replicas sign, unasked (every 5 s), and serves it through an outage", async () => {
+  const url = await pg.createDatabase();
+  const env = { IOTA_MASTER_KEY: randomBytes(32).toString("base64url") };
+  const link = await startPgRelay(url);
+  const a = await startServerProcess({ tls: true, args: ["--db", link.url], env });
+  const b = await startServerProcess({ tls: true, args: ["--db", url], env });
+  try {
+    const { provisioningSecret } = await a.admin("POST", "/v1/groups", { name: "lamps" }, 201);
+    await a.admin("POST", "/v1/groups/lamps/devices", { name: "lamp-1" }, 201);
+    const provisioned = await provisionOver(a, "lamps", "lamp-1", String(provisioningSecret));
+    expect(provisioned.answer.status).toBe(201);
+    const serial = String((provisioned.answer.body as { serial: string }).serial);
+    const listed = async (server: ServerProcess) =>
+      (new x509.X509Crl(await (await server.fetch("/v1/crl")).text()).entries ?? []).map((e) =>
+        e.serialNumber.toLowerCase(),
+      );
+    expect(await listed(a)).not.toContain(serial.toLowerCase());
+    // Revoked through the other replica (the tenant's admin token is the one A wrote); A is not asked meanwhile.
+    const revoked = await b.fetch("/v1/groups/lamps/devices/lamp-1/revoke", {
+      method: "POST",
+      headers: { authorization: `Bearer ${a.token()}` },
+    });
+    expect(revoked.status).toBe(200);
+    expect(await listed(b)).toContain(serial.toLowerCase());
+    await Bun.sleep(7_000);
+    await link.cut();
+    expect(await listed(a)).toContain(serial.toLowerCase());
+  } finally {
+    await link.cut();
+    await Promise.all([a.stop(), b.stop()]);
+  }
 }, 120_000);

@@ -17,9 +17,10 @@ import { provisionWithToken } from "./helpers/device-client.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import {
   freePort,
-  MosquittoProcess,
+  type MosquittoProcess,
   runOk,
   selfSigned,
+  startMosquitto,
   tool,
   writeMosquittoSetup,
 } from "./helpers/mosquitto-process.ts";
@@ -27,6 +28,7 @@ import {
 const GROUP = "room2-lights";
 let server: ServerProcess;
 let dir: string;
+let config: string;
 let port: number;
 let broker: MosquittoProcess;
 const clients: MqttClient[] = [];
@@ -95,10 +97,6 @@ async function connect(name: string, will = true): Promise<MqttClient> {
   return client;
 }
 
-function startMosquitto(): MosquittoProcess {
-  return new MosquittoProcess(join(dir, "mosquitto.conf"));
-}
-
 async function device(name: string): Promise<DeviceView> {
   return (await server.admin(
     "GET",
@@ -164,9 +162,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, "crl.pem"), `${tenantCrl.trim()}\n${testCrl}`, { mode: 0o644 });
   for (const name of ["broker.pem", "lamp-1.pem", "lamp-2.pem", "iota.monitor.pem"])
     chmodSync(join(dir, name), 0o644);
-  writeMosquittoSetup(dir, port);
-  broker = startMosquitto();
-  await broker.waitFor(/mosquitto version \S+ running/);
+  config = writeMosquittoSetup(dir, port);
+  broker = await startMosquitto(config);
   await broker.waitFor(/New client connected .* u'iota\.monitor'/);
 }, 120_000);
 
@@ -200,7 +197,7 @@ describe("iota-server --mqtt-watch on Mosquitto", () => {
 
   test("after Mosquitto restarts, the watch reconnects by itself and sees new announcements", async () => {
     await broker.stop();
-    broker = startMosquitto();
+    broker = await startMosquitto(config);
     await broker.waitFor(/u'iota\.monitor'/);
     const lamp = await connect("lamp-2");
     await lamp.publishAsync(`iota/${GROUP}/lamp-2/status`, '{"state":"ready"}', {

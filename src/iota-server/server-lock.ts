@@ -17,7 +17,7 @@ import { sqliteFileOf } from "./store/group-commit.ts";
 import { redactUrl } from "./store/database-url.ts";
 
 /** The lock's file name in the data folder. */
-export const SERVER_LOCK_FILE = "iota-server.lock";
+const SERVER_LOCK_FILE = "iota-server.lock";
 
 /** The locks of a started server, released together. */
 export interface ServerLock {
@@ -25,7 +25,7 @@ export interface ServerLock {
 }
 
 /** The lock files a server on `options` holds: its data folder's, and its SQLite file's when that lies elsewhere. */
-export function serverLockPaths(options: Pick<ServerConfig, "data" | "db">): string[] {
+function serverLockPaths(options: Pick<ServerConfig, "data" | "db">): string[] {
   const paths = [join(options.data, SERVER_LOCK_FILE)];
   const file = sqliteFileOf(options.db);
   if (file !== undefined && resolve(dirname(file)) !== resolve(options.data))

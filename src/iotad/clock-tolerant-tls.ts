@@ -21,6 +21,12 @@ interface Answer {
 /** The TLS verification errors that mean "the clock and the certificate disagree", and nothing else. */
 export const CLOCK_ERRORS = new Set(["CERT_NOT_YET_VALID", "CERT_HAS_EXPIRED"]);
 
+/** True when `error` is TLS refusing the peer's certificate for the local clock alone. */
+export function isClockError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && CLOCK_ERRORS.has(code);
+}
+
 /** The pinned CA certificates of a PEM text (one or more). */
 function pinnedCas(pem: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

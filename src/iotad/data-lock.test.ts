@@ -15,20 +15,16 @@ const NOW = Date.parse("2026-03-01T10:00:00Z");
 
 /**
  * The real system as seen by another process `pid` (pauses counted, not slept), in boot `boot`; start times
- * are unknown unless `startTimes` is given (`true`: the real ones from /proc).
+ * are unknown unless `startTimes` (the real ones from /proc).
  */
-function hostAs(
-  pid: number,
-  boot?: string,
-  startTimes?: true | ((pid: number) => string | undefined),
-): LockHost & { pauses: number } {
+function hostAs(pid: number, boot?: string, startTimes = false): LockHost & { pauses: number } {
   const real = nodeLockHost(nodeDisk());
   const host = {
     ...real,
     pid,
     pauses: 0,
     bootId: () => boot,
-    startTime: startTimes === true ? real.startTime : (startTimes ?? (() => undefined)),
+    startTime: startTimes ? real.startTime : () => undefined,
     pause: () => {
       host.pauses++;
     },

@@ -2,7 +2,7 @@
 
 import * as http from "node:http";
 import * as https from "node:https";
-import { CLOCK_ERRORS, requestIgnoringClock } from "./clock-tolerant-tls.ts";
+import { isClockError, requestIgnoringClock } from "./clock-tolerant-tls.ts";
 
 /** A received answer: status, lower-case headers, body text. */
 export interface HttpAnswer {
@@ -87,9 +87,8 @@ export function nodeHttpTransport(options: NodeTransportOptions = {}): HttpTrans
     try {
       return await send(request);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
       // Hint: only a pinned CA, and only a certificate the local clock disagrees with (see clock-tolerant-tls.ts).
-      if (options.ca === undefined || code === undefined || !CLOCK_ERRORS.has(code)) throw error;
+      if (options.ca === undefined || !isClockError(error)) throw error;
       const url = new URL(request.url);
       return await requestIgnoringClock({ ...request, url }, options.ca, timeoutMs, maxBody);
     }

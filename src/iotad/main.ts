@@ -39,7 +39,7 @@ const runtime: Runtime = {
   host: { sysfs: "/sys" },
   transport: (ca) => nodeHttpTransport(ca !== undefined ? { ca } : {}),
   mqttConnect: (url, options, ignoreClock) =>
-    ignoreClock && typeof options.ca === "string" && url.startsWith("mqtts:")
+    ignoreClock && typeof options.ca === "string"
       ? connectIgnoringClock(url, { ...options, ca: options.ca })
       : mqtt.connect(url, options),
   listen: listenHttp,

@@ -9,7 +9,7 @@ import { type BackoffPolicy, retryDelay } from "../core/renewal.ts";
 import type { Clock } from "./clock.ts";
 import type { Identity } from "./identity.ts";
 import type { Logger } from "./logger.ts";
-import { CLOCK_ERRORS } from "./clock-tolerant-tls.ts";
+import { isClockError } from "./clock-tolerant-tls.ts";
 
 /** The connection's state; one value at a time. */
 export type MqttState =
@@ -53,12 +53,6 @@ export function isCredentialRefusal(error: Error): boolean {
   const code = (error as Error & { code?: unknown }).code;
   if (typeof code === "number") return REFUSAL_CODES.has(code);
   return /CERTIFICATE_REVOKED/i.test(`${String(code)} ${error.message}`);
-}
-
-/** True when `error` (as mqtt.js emits it) is TLS refusing the broker's certificate for the local clock alone. */
-export function isClockError(error: Error): boolean {
-  const code = (error as Error & { code?: unknown }).code;
-  return typeof code === "string" && CLOCK_ERRORS.has(code);
 }
 
 /**
@@ -105,6 +99,14 @@ export class MqttAnnouncer {
   private lastError: string | null = null;
   /** The last attempt failed only because the local clock disagrees with the broker's certificate. */
   private clockOff = false;
+
+  /**
+   * Whether a broker certificate refused for the local clock alone may be checked again without its dates: only
+   * with a pinned CA, and only over `mqtts:` (the one transport mqtt-clock-tolerant.ts opens).
+   */
+  private get clockTolerant(): boolean {
+    return this.deps.ca !== undefined && this.deps.url.startsWith("mqtts:");
+  }
   /** The status topic: `<prefix>/<group>/<device>/status`. */
   readonly topic: string;
 
@@ -198,7 +200,7 @@ export class MqttAnnouncer {
     };
     if (this.deps.ca !== undefined) options.ca = this.deps.ca;
     // Hint: as for the service, only with a pinned CA, and only after a fully checked attempt failed for time.
-    const ignoreClock = this.clockOff && this.deps.ca !== undefined;
+    const ignoreClock = this.clockOff && this.clockTolerant;
     this.clockOff = false;
     const client = this.deps.connect(this.deps.url, options, ignoreClock);
     this.client = client;
@@ -226,7 +228,7 @@ export class MqttAnnouncer {
     });
     client.on("error", (error) => {
       if (client !== this.client) return;
-      if (isClockError(error) && this.deps.ca !== undefined) {
+      if (isClockError(error) && this.clockTolerant) {
         this.clockOff = true;
         return this.noteError(
           `${error.message} by this device's clock; the next attempt checks the broker's certificate against the pinned CA without its validity dates`,

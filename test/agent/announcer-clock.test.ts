@@ -23,7 +23,7 @@ function failingClient(code: string): MqttClient {
   return client as unknown as MqttClient;
 }
 
-function announcer(ca: string | undefined, codes: string[]) {
+function announcer(ca: string | undefined, codes: string[], url = "mqtts://broker.example:8883") {
   const clock = new FakeClock(0);
   const asked: boolean[] = [];
   const connect: MqttConnect = (_url, _options, ignoreClock) => {
@@ -32,7 +32,7 @@ function announcer(ca: string | undefined, codes: string[]) {
   };
   const log = memoryLogger();
   const a = new MqttAnnouncer({
-    url: "mqtts://broker.example:8883",
+    url,
     ...(ca !== undefined ? { ca } : {}),
     topicPrefix: "iota",
     group: "g",
@@ -74,5 +74,19 @@ test("without a pinned broker CA (the system roots), a clock error never relaxes
   a.use(ANNOUNCED_IDENTITY);
   for (let i = 0; i < 2; i++) await nextAttempt(clock);
   expect(asked.slice(0, 3)).toEqual([false, false, false]);
+  await a.stop();
+});
+
+test("over wss:// (no date-free check for it), a clock error never relaxes the check nor promises it", async () => {
+  const { a, clock, asked, log } = announcer(
+    "PINNED",
+    ["CERT_NOT_YET_VALID", "CERT_HAS_EXPIRED"],
+    "wss://broker.example:8884/mqtt",
+  );
+  a.use(ANNOUNCED_IDENTITY);
+  for (let i = 0; i < 2; i++) await nextAttempt(clock);
+  expect(asked.slice(0, 3)).toEqual([false, false, false]);
+  expect(log.lines.join("\n")).not.toContain("without its validity dates");
+  expect(log.lines.join("\n")).toContain("cert_not_yet_valid");
   await a.stop();
 });

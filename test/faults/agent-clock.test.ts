@@ -1,35 +1,25 @@
 /** The compiled iotad with its clock far off (libfaketime: 1970-01-02, a year ahead): it provisions, shows the skew, schedules by the service's time and renews. */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceToken } from "../../src/core/token.ts";
-import { buildCompiledAgent, startCompiledAgent, writeAgentConfig } from "./agent-process.ts";
+import {
+  buildCompiledAgent,
+  fakeClockEnv,
+  startCompiledAgent,
+  writeAgentConfig,
+} from "./agent-process.ts";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-clock-"));
 let bin = "";
 let server: ServerProcess;
 let secret = "";
-/**
- * libfaketime preloaded straight into iotad (what `faketime -f SPEC ./iotad` does, minus the wrapper process that
- * would catch SIGHUP and SIGTERM). Hint: only the wall clock is faked; timers count monotonic time, as on a
- * device whose RTC is wrong.
- */
-function fakeClockEnv(spec: string): Record<string, string> {
-  return {
-    LD_PRELOAD: LIBFAKETIME,
-    FAKETIME: spec,
-    DONT_FAKE_MONOTONIC: "1",
-    FAKETIME_NO_CACHE: "1",
-  };
-}
-const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 beforeAll(async () => {
-  if (!existsSync(LIBFAKETIME))
-    throw new Error(`${LIBFAKETIME} is missing (apt-get install faketime)`);
+  fakeClockEnv("+0"); // Hint: fails at once, naming the package, when libfaketime is missing.
   bin = buildCompiledAgent(tmp);
   server = await startServerProcess({ tls: true, data: join(tmp, "server") });
   secret = (

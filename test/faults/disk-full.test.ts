@@ -19,21 +19,16 @@ import {
   type Answer,
   type HeldIdentity,
 } from "../helpers/device-client.ts";
+import { runOk } from "../helpers/mosquitto-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-disk-full-"));
 const mount = join(tmp, "disk");
 let mounted = false;
 let server: ServerProcess | undefined;
 
-function run(cmd: string[]): void {
-  const r = spawnSync(cmd[0] as string, cmd.slice(1), { encoding: "utf8" });
-  if (r.status !== 0)
-    throw new Error(`${cmd.join(" ")} failed (${r.status}): ${r.stderr}${r.error ?? ""}`);
-}
-
 afterAll(async () => {
   await server?.stop();
-  if (mounted) run(["umount", mount]);
+  if (mounted) runOk(["umount", mount]);
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -49,7 +44,7 @@ test("a full disk is a 503 to retry, nothing answered is lost, and the service r
   if (process.getuid?.() !== 0)
     throw new Error("this test mounts a tmpfs and must run as root (as CI does)");
   mkdirSync(mount);
-  run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount]);
+  runOk(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount]);
   mounted = true;
   const data = join(mount, "data");
   server = await startServerProcess({ tls: true, data, args: ["--issue-rate", "0"] });
@@ -84,7 +79,7 @@ test("a full disk is a 503 to retry, nothing answered is lost, and the service r
   expect(s.output()).not.toContain("SQLiteError");
 
   // Space comes back: the same process provisions and renews again.
-  run(["mount", "-o", "remount,size=64m", mount]);
+  runOk(["mount", "-o", "remount,size=64m", mount]);
   const rest = names.filter((n) => !held.has(n)).slice(0, 200);
   const deadline = Date.now() + 60_000;
   let recovered = false;

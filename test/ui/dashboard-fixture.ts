@@ -114,7 +114,11 @@ export async function startFleet(): Promise<Fleet> {
 }
 
 /** Opens /ui/ in a fresh tab and signs in with the admin token typed into the password field. */
-export async function signIn(fleet: Fleet, width = 1280, height = 800): Promise<Page> {
+export async function signIn(
+  fleet: Pick<Fleet, "server" | "browser">,
+  width = 1280,
+  height = 800,
+): Promise<Page> {
   const page = await fleet.browser.newPage(width, height);
   await page.goto(`${fleet.server.url}/ui/`);
   await page.getByLabel("Admin token").fill(fleet.server.token());

@@ -7,10 +7,9 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { createCsrPem, generateDeviceKey } from "../../src/core/csr.ts";
-import { deviceToken } from "../../src/core/token.ts";
 import { startBrowser, type TestBrowser } from "../helpers/browser.ts";
-import { figure } from "./dashboard-fixture.ts";
+import { provisionWithToken } from "../helpers/device-client.ts";
+import { figure, signIn as signInTab } from "./dashboard-fixture.ts";
 import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
 /** A group and a device named at the 63-character limit, with no break opportunity in the device's. */
@@ -41,28 +40,18 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A fresh tab at `width`, signed in. */
+/** A fresh tab at `width`, signed in, on the fleet overview. */
 async function signIn(width = 1280): Promise<Page> {
-  const page = await browser.newPage(width, 844);
-  await page.goto(`${server.url}/ui/`);
-  await page.getByLabel("Admin token").fill(server.token());
-  await page.getByRole("button", { name: "Sign in" }).click();
+  const page = await signInTab({ server, browser }, width, 844);
   await page.getByRole("heading", { level: 1, name: "Fleet overview" }).waitFor();
   return page;
 }
 
-/** Provisions `device` of `group` with a fresh key, as iotad would. */
+/** Provisions `device` of `group` with a fresh key, as iotad would (the group's secret is rotated to learn it). */
 async function provision(group: string, device: string): Promise<void> {
   const secret = (await server.admin("POST", `/v1/groups/${group}/secret`, undefined, 200))
     .provisioningSecret as string;
-  const csr = await createCsrPem(await generateDeviceKey(), device);
-  const token = deviceToken(secret, group, device);
-  const res = await server.fetch("/v1/provision", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ group, device, csr, token }),
-  });
-  expect(res.status).toBe(201);
+  await provisionWithToken(server, group, device, secret);
 }
 
 test(

@@ -13,7 +13,7 @@ import type { DomainContext } from "./context.ts";
 import { DEFAULT_TENANT } from "./tenants.ts";
 
 /** How long `GET /v1/crl` waits for the database before it answers the CRL held (see {@link CrlCache}). */
-export const CRL_DEADLINE_MS = 5_000;
+const CRL_DEADLINE_MS = 5_000;
 
 /**
  * Serves each tenant's CRL, consistent with the database across replicas. Every CRL signed takes a new number

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { memoryLogger } from "../log.ts";
-import { databaseUnavailable, errorResponse } from "./problem-response.ts";
+import { errorResponse } from "./problem-response.ts";
+import { databaseUnavailable } from "../store/unavailable.ts";
 
 const failure = (code: string, message = `${code}: raw`) =>
   Object.assign(new Error(message), { code });

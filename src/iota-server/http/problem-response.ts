@@ -9,8 +9,6 @@ import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
 import { DATABASE_RETRY_AFTER, databaseUnavailable } from "../store/unavailable.ts";
 import { STORAGE_FAILED } from "../store/storage-failure.ts";
 
-export { databaseUnavailable };
-
 /** The HTTP status of each kind of domain failure: the only place the two meet. */
 export const STATUS_OF: Record<ErrorKind, number> = {
   invalid: 400,

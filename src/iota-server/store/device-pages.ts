@@ -46,7 +46,7 @@ function onlineIsRarer(filter: DeviceFilter, tally: GroupTally | undefined): boo
 /**
  * Up to `limit` devices of a group matching `filter` in `order` after `after` (see the module comment). Hint: in
  * renewal order on SQLite the page walks `renewal_keys` (r, in memory) and reads each device's row (d) by its key,
- * so the key columns are read from r, where the walk can use them, and the others from d. PostgreSQL walks its
+ * so the key columns are read from r, where the walk can use them (the others are d's alone). PostgreSQL walks its
  * `devices_by_renewal` index itself (through the view it would read each row twice).
  */
 export async function filterDevices(
@@ -62,7 +62,6 @@ export async function filterDevices(
 ): Promise<DeviceRecord[]> {
   const byRenewal = order === "renewAt" && dialect === "sqlite";
   const key = byRenewal ? "r." : "";
-  const row = byRenewal ? "d." : "";
   const where = new Conditions();
   where.add(`${key}tenant_id = ?`, tenantId);
   where.add(`${key}group_name = ?`, group);
@@ -77,16 +76,13 @@ export async function filterDevices(
     where.add(walkOnline ? "state || '' = ?" : "state = ?", filter.state);
   if (filter.online !== undefined)
     where.add(
-      timed || (filter.state !== undefined && !walkOnline) ? `${row}online + 0 = ?` : "online = ?",
+      timed || (filter.state !== undefined && !walkOnline) ? "online + 0 = ?" : "online = ?",
       filter.online ? 1 : 0,
     );
   if (filter.renewBefore !== undefined)
     where.add(order === "renewAt" ? `${key}renew_at < ?` : "renew_at + 0 < ?", filter.renewBefore);
   if (filter.expiringBefore !== undefined)
-    where.add(
-      order === "notAfter" ? "not_after < ?" : `${row}not_after + 0 < ?`,
-      filter.expiringBefore,
-    );
+    where.add(order === "notAfter" ? "not_after < ?" : "not_after + 0 < ?", filter.expiringBefore);
   if (filter.prefix !== undefined)
     where.add(
       `${key}name >= ? and ${key}name < ?`,

@@ -98,6 +98,8 @@ export async function groupDue(
       [tenantId, now, day, week, overdueBefore, ...select.names],
     );
   } else {
+    // Hint: DUE_COUNTS written out as a tagged template, so the page's statement is prepared once (SQLite's text
+    // statements are prepared anew each time); keep the two in step.
     rows = await sql`select g.name,
         (select count(*) from devices d where d.tenant_id = g.tenant_id and d.group_name = g.name and d.state = 'provisioned'
           and d.not_after >= ${now} and d.not_after < ${day}) as e1,

@@ -5,8 +5,8 @@
  * - On PostgreSQL a view over `devices`, served by its partial indexes `devices_by_renewal` and
  *   `devices_tenant_renewal`.
  * - On SQLite a table of the connection's own in-memory database, filled from `devices` when the store opens and
- *   kept in step by temporary triggers on every insert, delete and change of a device's state or planned renewal,
- *   in the same transaction (a rolled-back write rolls it back too). Hint: a planned renewal is random by design
+ *   kept in step by temporary triggers on every insert, delete (a REPLACE's too: `recursive_triggers`) and change of
+ *   a device's key, state or planned renewal, in the same transaction (a rolled-back write rolls it back too). Hint: a planned renewal is random by design
  *   (it spreads the fleet's renewals), so an index on it takes each provisioning and renewal at a random place:
  *   two more WAL pages written, synced and copied again by the checkpoint per device, ~10 us of the service's
  *   one JavaScript thread in every provisioning (BENCHMARKS.md). In memory it costs the B-tree insert alone.
@@ -14,8 +14,10 @@
  *   data folder's lock), so no other connection changes a device behind these triggers.
  */
 
+import type { Dialect } from "./migrations.ts";
+
 /** Migration 9's statements: the two persistent renewal indexes leave SQLite; PostgreSQL gets the view. */
-export function renewalKeysMigration(dialect: "sqlite" | "postgres"): string[] {
+export function renewalKeysMigration(dialect: Dialect): string[] {
   if (dialect === "postgres")
     return [
       `create view renewal_keys as select tenant_id, group_name, renew_at, name from devices
