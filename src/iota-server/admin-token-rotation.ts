@@ -5,10 +5,9 @@
  */
 
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { storeLocation } from "./config.ts";
-import { ensureDataDir, stageSecretFile } from "./data-dir.ts";
+import { adminTokenPath, ensureDataDir, stageSecretFile } from "./data-dir.ts";
 import { cannotStart, usageError } from "./exit.ts";
 import { openStore } from "./store/sql-store.ts";
 import { redactUrl } from "./store/database-url.ts";
@@ -73,7 +72,7 @@ export async function rotateAdminToken(
   config: { data: string; db: string },
   now: number,
 ): Promise<Rotation> {
-  const tokenPath = join(config.data, "admin-token");
+  const tokenPath = adminTokenPath(config.data);
   const shown = redactUrl(config.db);
   const file = sqliteFileOf(config.db);
   // Hint: opening a SQLite path creates a database there; a mistyped --data must not leave one behind.

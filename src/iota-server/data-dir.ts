@@ -129,6 +129,16 @@ export function decodeMasterKey(text: string, source: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** The admin token file of data folder `dir` (0600, written at the tenant's creation or by rotate-admin-token). */
+export function adminTokenPath(dir: string): string {
+  return join(dir, "admin-token");
+}
+
+/** The master key file of data folder `dir`, unless IOTA_MASTER_KEY gives the key. */
+export function masterKeyPath(dir: string): string {
+  return join(dir, "master.key");
+}
+
 /**
  * The master key and where it came from: the environment when given, else DIR/master.key. The file is created
  * only for a database that holds no sealed key yet (`mayCreate`): a new key could not open those, so a
@@ -141,7 +151,7 @@ export function loadMasterKey(
 ): { key: Uint8Array; source: string } {
   if (fromEnv)
     return { key: decodeMasterKey(fromEnv, "IOTA_MASTER_KEY"), source: "IOTA_MASTER_KEY" };
-  const path = join(dir, "master.key");
+  const path = masterKeyPath(dir);
   if (!existsSync(path)) {
     if (!mayCreate)
       throw cannotStart(
@@ -166,7 +176,7 @@ export function loadMasterKey(
  * `sqlite3 .backup` (0644) are; returns what it changed. Hint: new files are 0600 already (umask 077).
  */
 export function tightenSecretFiles(dir: string, file: string | undefined): string[] {
-  const secrets = [join(dir, "master.key"), join(dir, "admin-token")];
+  const secrets = [masterKeyPath(dir), adminTokenPath(dir)];
   if (file !== undefined) secrets.push(...sqliteFiles(file));
   const changed: string[] = [];
   for (const path of secrets) {

@@ -2,7 +2,6 @@
 
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { SealedUnderAnotherKey, Sealer } from "./ca/sealer.ts";
 import type { CertificateAuthority } from "./ca/authority.ts";
 import { openStore } from "./store/sql-store.ts";
@@ -13,7 +12,13 @@ import type { DomainContext } from "./domain/context.ts";
 import { createHttp, DEFAULT_APP_OPTIONS, type AppOptions } from "./http/app.ts";
 import { listenProblem, startListener, type ListenerTls } from "./http/listener.ts";
 import type { Logger } from "./log.ts";
-import { ensureDataDir, loadMasterKey, tightenSecretFiles, writeSecretFile } from "./data-dir.ts";
+import {
+  adminTokenPath,
+  ensureDataDir,
+  loadMasterKey,
+  tightenSecretFiles,
+  writeSecretFile,
+} from "./data-dir.ts";
 import { checkDatabaseFiles, refuseLostDatabase } from "./store/sqlite-files.ts";
 import type { ServerConfig } from "./config.ts";
 import { cannotStart } from "./exit.ts";
@@ -133,18 +138,18 @@ async function startLocked(
     log,
     events: new DeviceEvents(),
   };
-  const adminTokenPath = join(options.data, "admin-token");
+  const tokenPath = adminTokenPath(options.data);
   let newAdminToken: string | undefined;
   if (!(await store.getTenant(DEFAULT_TENANT))) {
     const created = await context.tenants.create(DEFAULT_TENANT, now());
     if (created) {
       newAdminToken = created.adminToken;
-      writeSecretFile(adminTokenPath, `${created.adminToken}\n`);
+      writeSecretFile(tokenPath, `${created.adminToken}\n`);
     }
   }
-  if (!newAdminToken && !existsSync(adminTokenPath)) {
+  if (!newAdminToken && !existsSync(tokenPath)) {
     log.info(
-      `the default tenant exists but ${adminTokenPath} does not: it was written where the tenant was created (another replica, or the folder a restored database came from): copy it from there, or \`iota-server rotate-admin-token --data ${options.data}\` writes a new one here and ends the old one`,
+      `the default tenant exists but ${tokenPath} does not: it was written where the tenant was created (another replica, or the folder a restored database came from): copy it from there, or \`iota-server rotate-admin-token --data ${options.data}\` writes a new one here and ends the old one`,
     );
   }
   const validity = extras.serverCertValiditySeconds ?? SERVER_CERT_VALIDITY_SECONDS;
@@ -219,7 +224,7 @@ async function startLocked(
   }
   return {
     url: apiUrl(options, listener.port, machineName),
-    adminTokenPath,
+    adminTokenPath: tokenPath,
     newAdminToken,
     serverCaPem: serverCa.certPem,
     serverCaPath: serverCaPath(options.data),

@@ -310,7 +310,10 @@ export class MqttAnnouncer {
   }
 }
 
-/** The URL without any user:password part, for logs and status. */
+/**
+ * The URL without any user:password part, for logs and status. Hint: up to the last `@` of the authority, so a
+ * password that holds an `@` leaves nothing of itself behind.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
+  return url.replace(/\/\/[^/?#]*@/, "//***@");
 }

@@ -9,7 +9,7 @@ import { afterAll, expect, test } from "bun:test";
 import { createServer, type Server, type Socket } from "node:net";
 import mqtt from "mqtt";
 import { memoryLogger } from "../../src/iotad/logger.ts";
-import { MqttAnnouncer } from "../../src/iotad/mqtt-announcer.ts";
+import { MqttAnnouncer, redactUrl } from "../../src/iotad/mqtt-announcer.ts";
 import {
   ANNOUNCED_IDENTITY,
   eventually,
@@ -188,4 +188,12 @@ test("a certificate the service refused for good is withdrawn: offline announced
   await eventually(() => announcer.status().state === "connected", "the new connection");
   expect(broker.published.at(-1)).toContain('"serial":"c3"');
   await announcer.stop();
+});
+
+test("the broker URL in logs and status keeps nothing of a user and password, an @ in the password included", () => {
+  expect(redactUrl("mqtts://u:p@ss@broker.example:8883")).toBe("mqtts://***@broker.example:8883");
+  expect(redactUrl("wss://u:secret@broker.example/mqtt?x=@")).toBe(
+    "wss://***@broker.example/mqtt?x=@",
+  );
+  expect(redactUrl("mqtts://broker.example:8883/a@b")).toBe("mqtts://broker.example:8883/a@b");
 });
