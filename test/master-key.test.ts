@@ -17,22 +17,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT, startServerProcess } from "./helpers/server-process.ts";
+import { runServerToExit, startServerProcess } from "./helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-master-key-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs iota-server on `data` to its end (it must not start). */
 function start(data: string, env: Record<string, string> = {}) {
-  return spawnSync(
-    BUN,
-    [join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
-    {
-      encoding: "utf8",
-      timeout: 30_000,
-      env: { ...process.env, ...env },
-    },
-  );
+  return runServerToExit(["--data", data, "--listen", "127.0.0.1:0"], env);
 }
 
 test("a restored database needs its master key: without it, or with another, the start stops with exit 3", async () => {

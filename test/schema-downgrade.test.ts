@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { MIGRATIONS } from "../src/iota-server/store/migrations.ts";
-import { BUN, ROOT, startServerProcess } from "./helpers/server-process.ts";
+import { runServerToExit, startServerProcess } from "./helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-downgrade-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -31,11 +31,7 @@ test("a database migrated past the newest schema this version knows is refused a
   db.close();
   const before = spawnSync("sqlite3", [join(data, "iota.db"), ".dump"], { encoding: "utf8" });
 
-  const older = spawnSync(
-    BUN,
-    [join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
-    { encoding: "utf8", timeout: 60_000 },
-  );
+  const older = runServerToExit(["--data", data, "--listen", "127.0.0.1:0"]);
   expect(older.stderr).toContain(
     `a newer iota-server migrated it to schema ${known + 1}; this version knows schema ${known} at most`,
   );

@@ -5,22 +5,17 @@
  */
 
 import { afterAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT, startServerProcess } from "./helpers/server-process.ts";
+import { runServerToExit, startServerProcess } from "./helpers/server-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "iota-server-lock-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs iota-server to its end (it must not start); its exit status and output. */
 function runServer(...args: string[]) {
-  const run = spawnSync(
-    BUN,
-    [join(ROOT, "src/iota-server/main.ts"), "--listen", "127.0.0.1:0", ...args],
-    { encoding: "utf8", timeout: 30_000 },
-  );
+  const run = runServerToExit(["--listen", "127.0.0.1:0", ...args]);
   return { status: run.status, out: `${run.stdout}${run.stderr}` };
 }
 
@@ -110,11 +105,7 @@ test("rotate-admin-token still runs beside the running server", async () => {
   const server = await startServerProcess({ tls: true, data });
   try {
     const old = server.token();
-    const run = spawnSync(
-      BUN,
-      [join(ROOT, "src/iota-server/main.ts"), "rotate-admin-token", "--data", data],
-      { encoding: "utf8", timeout: 30_000 },
-    );
+    const run = runServerToExit(["rotate-admin-token", "--data", data]);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(server.token()).not.toBe(old);

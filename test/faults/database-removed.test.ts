@@ -9,7 +9,11 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import {
+  runServerToExit,
+  startServerProcess,
+  type ServerProcess,
+} from "../helpers/server-process.ts";
 import {
   inParallel,
   provisionOver,
@@ -61,11 +65,7 @@ test("a database removed under the running service: 503s, no new CA at restart, 
   server = undefined;
 
   // A restart refuses to put a new CA in the folder, and creates no database.
-  const restart = spawnSync(
-    BUN,
-    [join(ROOT, "src/iota-server/main.ts"), "--data", data, "--listen", "127.0.0.1:0"],
-    { encoding: "utf8", timeout: 60_000 },
-  );
+  const restart = runServerToExit(["--data", data, "--listen", "127.0.0.1:0"]);
   expect(restart.status).toBe(3);
   expect(restart.stderr).toContain(
     `${join(data, "iota.db")} holds no CA, but ${data} holds the server-ca.pem and admin-token of a service that ran with a database`,

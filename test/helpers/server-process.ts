@@ -3,7 +3,7 @@
  * own server CA or `--plain-http`, chosen by each test on purpose, and admin calls that trust that CA.
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,6 +11,21 @@ import { join, resolve } from "node:path";
 /** The repository root and the Bun that runs it. */
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BUN = join(ROOT, "node_modules/.bin/bun");
+
+/**
+ * Runs `bun src/iota-server/main.ts ...args` to its end: a start that must not succeed, or a one-shot command
+ * (`rotate-admin-token`); its exit status and output.
+ */
+export function runServerToExit(
+  args: string[],
+  env: Record<string, string> = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(BUN, [join(ROOT, "src/iota-server/main.ts"), ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+}
 
 /** How to start the server. */
 export interface ServerProcessOptions {
