@@ -68,6 +68,84 @@ describe("POST /v1/groups/{group}/devices with { name }", () => {
   });
 });
 
+describe("POST /v1/groups/{group}/devices with an Idempotency-Key", () => {
+  const KEY = "7c1f0f5e-2a9b-4c55-9d8e-0b6a1f3c2d4e";
+  const create = (svc: Awaited<ReturnType<typeof createTestService>>, name: string, key: string) =>
+    svc.call("POST", "/v1/groups/g/devices", { name }, { "idempotency-key": key });
+
+  test("the same creation sent again answers 201 as the first did, and creates nothing more", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    const first = await create(svc, "d", KEY);
+    expect(first.status).toBe(201);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const firstBody = await first.json();
+    svc.clock.advance(60_000);
+    // The draft's structured-field form, quoted, is the same key.
+    const again = await create(svc, "d", `"${KEY}"`);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(firstBody);
+    const status = (await (await svc.call("GET", "/v1/groups/g/status")).json()) as {
+      devices: { total: number; created: number };
+    };
+    expect(status.devices).toMatchObject({ total: 1, created: 1 });
+  });
+
+  test("another key, no key, or a device created without one still gets 409", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    expect((await create(svc, "d", KEY)).status).toBe(201);
+    expect((await create(svc, "d", "another-key-of-16-chars")).status).toBe(409);
+    expect((await svc.call("POST", "/v1/groups/g/devices", { name: "d" })).status).toBe(409);
+    expect((await svc.call("POST", "/v1/groups/g/devices", { name: "plain" })).status).toBe(201);
+    const late = await create(svc, "plain", KEY);
+    expect(late.status).toBe(409);
+    expect((await readProblem(late)).detail).toContain('"plain" already exists');
+  });
+
+  test("a name deleted and created again by someone else is not the first creation's", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    expect((await create(svc, "d", KEY)).status).toBe(201);
+    expect((await svc.call("DELETE", "/v1/groups/g/devices/d")).status).toBe(204);
+    expect((await create(svc, "d", "a-second-creation-key")).status).toBe(201);
+    expect((await create(svc, "d", KEY)).status).toBe(409);
+  });
+
+  test.each([
+    ["short", "too-short"],
+    ["a space", "has a space in it somewhere"],
+    ["too long", "k".repeat(129)],
+    ["an empty quoted string", '""'],
+  ])("400 naming the header for %s, and nothing created", async (_what, key) => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    const res = await create(svc, "d", key);
+    expect(res.status).toBe(400);
+    const problem = await readProblem(res);
+    expect(problem.detail).toContain("Idempotency-Key must be 16 to 128 characters");
+    expect(problem.errors?.[0]?.field).toBe("Idempotency-Key");
+    expect((await svc.call("GET", "/v1/groups/g/devices/d")).status).toBe(404);
+  });
+
+  test("a bulk creation with a key is refused with 400: it reports existing names instead", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    const res = await svc.call(
+      "POST",
+      "/v1/groups/g/devices",
+      { names: ["a", "b"] },
+      { "idempotency-key": KEY },
+    );
+    expect(res.status).toBe(400);
+    expect((await readProblem(res)).detail).toContain(
+      "Idempotency-Key applies to creating one device",
+    );
+    expect((await svc.call("GET", "/v1/groups/g/devices/a")).status).toBe(404);
+  });
+});
+
 describe("POST /v1/groups/{group}/devices with { names } (bulk)", () => {
   test("reports created, existing and invalid names with reasons; duplicates in a request count once", async () => {
     const svc = await createTestService();

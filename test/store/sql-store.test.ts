@@ -262,6 +262,29 @@ for (const engine of ENGINES) {
       expect(await store.countDevices(T, "room2-lights")).toBe(5);
     });
 
+    test("createDevice records its key: the same key again is a replay, any other creation of the name exists", async () => {
+      expect(await store.createDevice(dev("a"), NOW, "key-of-the-first-creation")).toBe("created");
+      expect(await store.createDevice(dev("a"), NOW + 1, "key-of-the-first-creation")).toBe(
+        "replayed",
+      );
+      expect(await store.createDevice(dev("a"), NOW + 1, "key-of-another-creation")).toBe("exists");
+      expect(await store.insertDevices(T, "room2-lights", ["a", "b"], NOW)).toEqual(["b"]);
+      expect(await store.createDevice(dev("b"), NOW, "key-of-the-first-creation")).toBe("exists");
+      expect((await store.getDevice(dev("a")))?.createdAt).toBe(NOW);
+      expect(await store.groupSizes(T)).toContainEqual({ group: "room2-lights", devices: 2 });
+      const [tally] = await store.groupTallies(T, { names: ["room2-lights"] });
+      expect(tally?.byState.created).toBe(2);
+    });
+
+    test("createDevice of a deleted name gives it back the key it held, as insertDevices does", async () => {
+      await store.insertDevices(T, "room2-lights", ["a"], NOW);
+      expect(await store.deleteDevice(dev("a"), NOW + 1, "SGVsZA==")).toBe(true);
+      expect(await store.createDevice(dev("a"), NOW + 2, "key-of-the-new-creation")).toBe(
+        "created",
+      );
+      expect((await store.getDevice(dev("a")))?.recoveryKey).toBe("SGVsZA==");
+    });
+
     test("insertDevices beyond one INSERT chunk, and two overlapping bulk creations at once, create each device once", async () => {
       const first = Array.from({ length: 7000 }, (_, i) => `dev-${i}`);
       const second = Array.from({ length: 7000 }, (_, i) => `dev-${i + 3500}`).reverse();

@@ -4,7 +4,7 @@ import { IotaError } from "../../core/errors.ts";
 import { x509 } from "../../core/x509.ts";
 import { nameProblem, NAME_RULE } from "../../core/names.ts";
 import type { BulkCreateResult, DeviceView } from "../../core/wire.ts";
-import type { DeviceKey, DeviceRecord } from "../store/store.ts";
+import type { DeviceCreation, DeviceKey, DeviceRecord } from "../store/store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
 
@@ -29,21 +29,33 @@ export function deviceView(d: DeviceRecord): DeviceView {
   };
 }
 
-/** Creates one device; 409 when it exists. */
+/**
+ * Creates one device; 409 when it exists. With `creationKey` (the client's Idempotency-Key) the key is kept with
+ * the device, and the same key sent again answers as the first creation did (`replayed`) instead of 409: a client
+ * whose answer was lost (a connection reset, a timeout) can send its creation again without learning "exists"
+ * of the device it made itself.
+ */
 export async function createDevice(
   ctx: DomainContext,
   tenant: string,
   group: string,
   name: string,
-): Promise<DeviceView> {
+  creationKey?: string,
+): Promise<{ device: DeviceView; replayed: boolean }> {
   await requireGroup(ctx, tenant, group);
-  const created = await ctx.store.insertDevices(tenant, group, [name], ctx.now());
-  if (created.length === 0)
+  const key: DeviceKey = { tenantId: tenant, group, name };
+  let made: DeviceCreation;
+  if (creationKey !== undefined) made = await ctx.store.createDevice(key, ctx.now(), creationKey);
+  else {
+    const created = await ctx.store.insertDevices(tenant, group, [name], ctx.now());
+    made = created.length === 1 ? "created" : "exists";
+  }
+  if (made === "exists")
     throw new IotaError(
       "conflict",
       `Device ${JSON.stringify(name)} already exists in group ${JSON.stringify(group)}`,
     );
-  return deviceView(await requireDevice(ctx, { tenantId: tenant, group, name }));
+  return { device: deviceView(await requireDevice(ctx, key)), replayed: made === "replayed" };
 }
 
 /**

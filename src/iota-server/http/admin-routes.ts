@@ -20,6 +20,7 @@ import { deviceHistory, listDevices } from "../domain/device-pages.ts";
 import { fleetStatus } from "../domain/fleet-status.ts";
 import type { DeviceKey } from "../store/store.ts";
 import { readJson } from "./problem-response.ts";
+import { IDEMPOTENCY_KEY, idempotencyKey } from "./idempotency-key.ts";
 import { bodyLimit } from "./body-limit.ts";
 import type { AppEnv } from "./env.ts";
 import { requireAdmin } from "./admin-auth.ts";
@@ -93,9 +94,19 @@ export function adminRoutes(
     const group = nameParam(c, "group");
     const input = await readJson(c.req.raw);
     const body: CreateDevicesBody = parseOrThrow(createDevicesSchema(input), input);
-    if ("names" in body)
+    const key = idempotencyKey(c.req.header(IDEMPOTENCY_KEY));
+    if ("names" in body) {
+      if (key !== undefined)
+        throw invalidField(
+          "Idempotency-Key",
+          "applies to creating one device (name); a bulk creation (names) reports the names that already exist instead",
+        );
       return c.json(await devices.createDevices(ctx, c.get("tenant"), group, body.names), 200);
-    return c.json(await devices.createDevice(ctx, c.get("tenant"), group, body.name), 201);
+    }
+    const made = await devices.createDevice(ctx, c.get("tenant"), group, body.name, key);
+    // Hint: a replay answers as the first request did; the header tells a curious client which one this was.
+    if (made.replayed) c.header("idempotent-replayed", "true");
+    return c.json(made.device, 201);
   });
   app.get("/groups/:group/devices", async (c) => {
     const params = singleParams(c.req.queries());

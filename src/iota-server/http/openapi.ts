@@ -86,11 +86,29 @@ const ADMIN_PATHS = {
       summary:
         "Create one device ({ name } → 201) or many ({ names } → 200 { created, existing, invalid }), up to 100,000 per call in one transaction",
       security: admin,
+      parameters: [
+        {
+          name: "Idempotency-Key",
+          in: "header",
+          required: false,
+          schema: { type: "string", pattern: "^[A-Za-z0-9._~+/=:-]{16,128}$" },
+          description:
+            "One device ({ name }) only: a random key (a UUID) kept with the device. The same creation sent again with the same key (after a lost answer) gets 201 as the first did, with Idempotent-Replayed: true, instead of 409. The draft's quoted form is accepted. With { names }: 400",
+        },
+      ],
       requestBody: body(CreateDevicesBody),
       responses: {
         200: ok("Bulk result", "BulkCreateResult"),
-        201: ok("The device", "Device"),
-        409: problem("The device exists"),
+        201: {
+          ...ok("The device", "Device"),
+          headers: {
+            "Idempotent-Replayed": {
+              description: "true when this answers a creation sent again with its Idempotency-Key",
+              schema: { type: "string", enum: ["true"] },
+            },
+          },
+        },
+        409: problem("The device exists (and was not created with this request's Idempotency-Key)"),
         ...errors,
       },
     },

@@ -4,7 +4,7 @@
  * tenant row last. Compare-and-set conditions decide races, as in sql-store.ts.
  */
 
-import type { DeviceKey, Issuance } from "./store.ts";
+import type { DeviceCreation, DeviceKey, Issuance } from "./store.ts";
 import type { Query } from "./sql-driver.ts";
 import { num, type Row } from "./rows.ts";
 import { revokeDeviceCertificates, revokeGroupCertificates } from "./revocation-sql.ts";
@@ -48,6 +48,28 @@ async function lockDevice(tx: Query, k: DeviceKey): Promise<Row | undefined> {
   return row;
 }
 
+/**
+ * Creates one device with the client's Idempotency-Key. When the name is taken, the key it was created with tells
+ * the same request sent again (`replayed`) from another creation (`exists`).
+ */
+export async function createDeviceTx(
+  tx: Query,
+  k: DeviceKey,
+  now: number,
+  creationKey: string,
+): Promise<DeviceCreation> {
+  const inserted =
+    await tx`insert into devices (tenant_id, group_name, name, state, created_at, creation_key)
+    values (${k.tenantId}, ${k.group}, ${k.name}, 'created', ${now}, ${creationKey}) on conflict do nothing returning name`;
+  if (inserted.length === 0) {
+    const [row] = await tx`select creation_key from devices
+      where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
+    return row?.creation_key === creationKey ? "replayed" : "exists";
+  }
+  await createdTx(tx, k.tenantId, k.group, 1);
+  return "created";
+}
+
 /** Inserts devices (names sorted and unique); returns the names that were new. */
 export async function insertDevicesTx(
   tx: Query,
@@ -69,13 +91,16 @@ export async function insertDevicesTx(
     );
     for (const row of inserted) created.add(String(row.name));
   }
-  if (created.size > 0) {
-    const batch = new TallyBatch();
-    batch.add(group, { state: "created", readiness: "unseen" }, created.size);
-    await batch.apply(tx, tenantId);
-    await reviveTombstones(tx, tenantId, group);
-  }
+  if (created.size > 0) await createdTx(tx, tenantId, group, created.size);
   return created;
+}
+
+/** Counts `n` devices just created in the group, and gives them back the keys their names held when deleted. */
+async function createdTx(tx: Query, tenantId: string, group: string, n: number): Promise<void> {
+  const batch = new TallyBatch();
+  batch.add(group, { state: "created", readiness: "unseen" }, n);
+  await batch.apply(tx, tenantId);
+  await reviveTombstones(tx, tenantId, group);
 }
 
 /**

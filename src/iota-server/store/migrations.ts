@@ -157,4 +157,10 @@ export const MIGRATIONS: Migration[] = [
       "renewal_keys: planned renewals in renewal order, in memory on SQLite (no index at a random place per issue), a view on PostgreSQL",
     statements: renewalKeysMigration,
   },
+  {
+    version: 10,
+    description:
+      "devices.creation_key: the Idempotency-Key a device was created with, so a client that lost the answer can send the same creation again",
+    statements: () => ["alter table devices add column creation_key text"],
+  },
 ];

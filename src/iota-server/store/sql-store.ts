@@ -15,6 +15,7 @@ import type {
   CrlAllocation,
   CrlState,
   DeviceKey,
+  DeviceCreation,
   DeviceRecord,
   EnrollResult,
   GroupRecord,
@@ -34,6 +35,7 @@ import { crlState, saveCrl, storedCrl } from "./crl-sql.ts";
 import {
   deleteDeviceTx,
   deleteGroupTx,
+  createDeviceTx,
   insertDevicesTx,
   provisionedTx,
   renewedTx,
@@ -257,6 +259,10 @@ export class SqlStore extends SqlFleetStore implements Store {
     if (sorted.length === 0) return [];
     const created = await this.write((tx) => insertDevicesTx(tx, tenantId, group, sorted, now));
     return unique.filter((name) => created.has(name));
+  }
+
+  async createDevice(k: DeviceKey, now: number, creationKey: string): Promise<DeviceCreation> {
+    return await this.write((tx) => createDeviceTx(tx, k, now, creationKey));
   }
 
   async getDevice(k: DeviceKey): Promise<DeviceRecord | undefined> {

@@ -140,6 +140,9 @@ export interface DeviceKey {
   name: string;
 }
 
+/** What {@link Store.createDevice} did. */
+export type DeviceCreation = "created" | "replayed" | "exists";
+
 /** The store. Methods that can lose a race say so in their result instead of throwing. */
 export interface Store extends FleetStore {
   /** Applies pending migrations; safe to call from several replicas at once. */
@@ -185,6 +188,11 @@ export interface Store extends FleetStore {
 
   /** Inserts devices in one transaction; returns the names that were new. */
   insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]>;
+  /**
+   * Creates one device, recording `creationKey` (a client's Idempotency-Key) with it: `created`, `replayed` when
+   * the device exists and was created with that same key (the same request sent again), `exists` otherwise.
+   */
+  createDevice(key: DeviceKey, now: number, creationKey: string): Promise<DeviceCreation>;
   getDevice(key: DeviceKey): Promise<DeviceRecord | undefined>;
   listDevices(
     tenantId: string,
