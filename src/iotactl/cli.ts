@@ -116,6 +116,7 @@ function commandContext(
   let settings: Settings | undefined;
   const insecure = args.values.insecure === true;
   const resolve = () => (settings ??= resolveSettings(io));
+  const resending = { notify: (message: string) => console.warn(message) };
   const checked = () => {
     const s = resolve();
     checkPlainHttp(s.server, s.serverSource, insecure);
@@ -131,11 +132,11 @@ function commandContext(
     settings: resolve,
     admin: () => {
       const s = checked();
-      return new ApiClient(s.server, requireToken(s), io.fetch, s.ca);
+      return new ApiClient(s.server, requireToken(s), io.fetch, s.ca, resending);
     },
     anonymous: () => {
       const s = checked();
-      return new ApiClient(s.server, undefined, io.fetch, s.ca);
+      return new ApiClient(s.server, undefined, io.fetch, s.ca, resending);
     },
   };
 }

@@ -83,12 +83,133 @@ describe("ApiClient", () => {
     const seen: (string | null)[] = [];
     const fake = (async (_url: string, init: RequestInit) => {
       seen.push(new Headers(init.headers).get("authorization"));
-      return new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" });
+      return new Response("<html>oops</html>", {
+        status: 500,
+        statusText: "Internal Server Error",
+      });
     }) as unknown as typeof fetch;
     const client = new ApiClient("http://s", "secret-token", fake);
-    expect((await failure(client)).message).toContain("HTTP 502");
+    expect((await failure(client)).message).toContain("HTTP 500");
     await client.ca().catch(() => undefined);
     expect(seen).toEqual(["Bearer secret-token", null]);
+  });
+});
+
+/** A client over `answers` (one per attempt, an Error is thrown as fetch throws) on a clock that sleeps at once. */
+function resending(answers: (Response | Error)[]) {
+  const sent: { method: string; key: string | null }[] = [];
+  const notes: string[] = [];
+  const waits: number[] = [];
+  let clock = 0;
+  const fake = (async (_url: string, init: RequestInit) => {
+    sent.push({
+      method: String(init.method),
+      key: new Headers(init.headers).get("idempotency-key"),
+    });
+    const next = answers.shift();
+    if (next === undefined) throw new Error("no more answers");
+    if (next instanceof Error) throw next;
+    return next;
+  }) as unknown as typeof fetch;
+  const client = new ApiClient("http://s", "t", fake, undefined, {
+    notify: (m) => notes.push(m),
+    sleep: async (ms) => {
+      waits.push(ms);
+      clock += ms;
+    },
+    now: () => clock,
+  });
+  return { client, sent, notes, waits };
+}
+
+const reset = () => Object.assign(new Error("socket closed"), { code: "ECONNRESET" });
+const created = () =>
+  new Response(JSON.stringify({ name: "d1" }), {
+    status: 201,
+    headers: { "content-type": "application/json" },
+  });
+
+describe("sending again after a transient failure", () => {
+  test("a device creation lost to a reset goes again with the same Idempotency-Key, and says so", async () => {
+    const { client, sent, notes, waits } = resending([
+      reset(),
+      problem(503, "db down", { "retry-after": "5" }),
+      created(),
+    ]);
+    expect(await client.createDevice("g", "d1")).toEqual({ name: "d1" } as never);
+    expect(sent.map((s) => s.method)).toEqual(["POST", "POST", "POST"]);
+    const key = sent[0]?.key;
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent.map((s) => s.key)).toEqual([key, key, key] as never);
+    expect(waits).toEqual([1000, 5000]);
+    expect(notes[0]).toContain(
+      "POST /v1/groups/g/devices: the connection was closed before an answer came; sending it again in 1 s (attempt 2)",
+    );
+    expect(notes[1]).toContain("unavailable for now (503); sending it again in 5 s (attempt 3)");
+  });
+
+  test("two creations carry two keys", async () => {
+    const { client, sent } = resending([created(), created()]);
+    await client.createDevice("g", "d1");
+    await client.createDevice("g", "d2");
+    expect(sent[0]?.key).not.toBe(sent[1]?.key as never);
+  });
+
+  test("reads, bulk creation and provisioning go again; other writes do not", async () => {
+    const ok = () => new Response("{}", { headers: { "content-type": "application/json" } });
+    for (const call of [
+      (c: ApiClient) => c.listGroups(),
+      (c: ApiClient) => c.createDevices("g", ["a"]),
+      (c: ApiClient) => c.provision({ group: "g", device: "d", secret: "s", csr: "c" } as never),
+    ]) {
+      const { client, sent } = resending([reset(), ok()]);
+      await call(client);
+      expect(sent.length).toBe(2);
+    }
+    for (const call of [
+      (c: ApiClient) => c.createGroup({ name: "g" }),
+      (c: ApiClient) => c.revokeDevice("g", "d"),
+      (c: ApiClient) => c.deleteDevice("g", "d"),
+      (c: ApiClient) => c.rotateSecret("g"),
+    ]) {
+      const { client, sent, notes } = resending([problem(503, "db down"), ok()]);
+      const error = await call(client).then(
+        () => undefined,
+        (e: CliError) => e,
+      );
+      expect(error?.exitCode).toBe(1 as never);
+      expect(error?.message).toContain("db down");
+      expect(sent.length).toBe(1);
+      expect(notes).toEqual([]);
+    }
+  });
+
+  test("a refused connection, a 500 or a 409 is not sent again", async () => {
+    const refused = Object.assign(new Error("Unable to connect"), { code: "ECONNREFUSED" });
+    for (const [answer, exit] of [
+      [refused, 6],
+      [problem(500, "boom"), 1],
+      [problem(409, "exists"), 4],
+    ] as const) {
+      const { client, sent } = resending([answer, created()]);
+      const error = await client.createDevice("g", "d1").then(
+        () => undefined,
+        (e: CliError) => e,
+      );
+      expect(error?.exitCode).toBe(exit as never);
+      expect(sent.length).toBe(1);
+    }
+  });
+
+  test("it gives up once the next wait would pass a minute, with the last failure", async () => {
+    const answers = Array.from({ length: 20 }, () => problem(503, "still down"));
+    const { client, sent, waits } = resending(answers);
+    const error = await failure(client);
+    expect(error.message).toBe("still down (10 attempts over 55 s)");
+    expect(error.exitCode).toBe(1 as never);
+    // 1 + 2 + 4 + 8 x 6 = 55 s; one more 8 s wait would end past 60 s.
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000, 8000]);
+    expect(sent.length).toBe(10);
   });
 });
 

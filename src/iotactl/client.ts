@@ -14,25 +14,110 @@ import type { FleetStatus } from "../core/fleet.ts";
 import { parseProblem, problemMessage } from "../core/problem-parse.ts";
 import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
 import { certificateFailure, verifiedTls } from "./trust.ts";
+import {
+  RESEND_BUDGET_MS,
+  resendWait,
+  transientNetworkFailure,
+  transientStatus,
+} from "./resend.ts";
 
 /** How long one request may take; a bulk batch of 10,000 names needs a few seconds at most. */
 const REQUEST_TIMEOUT_MS = 300_000;
+
+/** How a client waits and tells of a request it sends again; the defaults sleep and write nothing. */
+export interface ResendOptions {
+  /** Told of each attempt about to be sent again: what failed and when the next one goes. */
+  notify?: (message: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/** What a request may carry besides its body, and whether it is safe to send twice (see resend.ts). */
+interface RequestOptions {
+  admin?: boolean;
+  resend?: boolean;
+  headers?: Record<string, string>;
+}
 
 /**
  * A client for one server; `token` is needed only for admin calls and is sent to this server only
  * (redirects are not followed). `ca`: the pinned CA, the only trust; the system roots when absent.
  */
 export class ApiClient {
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
   constructor(
     private readonly server: string,
     private readonly token: string | undefined,
     private readonly fetcher: typeof fetch,
     private readonly pinnedCa?: string,
-  ) {}
+    private readonly resendOptions: ResendOptions = {},
+  ) {
+    this.sleep = resendOptions.sleep ?? ((ms) => Bun.sleep(ms));
+    this.now = resendOptions.now ?? Date.now;
+  }
 
-  /** Sends one request and returns the parsed JSON (or text for PEM answers); throws {@link CliError} on failure. */
-  async request<T>(method: string, path: string, body?: unknown, admin = true): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json, application/x-pem-file" };
+  /**
+   * Sends one request and returns the parsed JSON (or text for PEM answers); throws {@link CliError} on failure.
+   * A GET, or a request marked `resend`, is sent again after a transient failure, for up to {@link RESEND_BUDGET_MS}.
+   */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: RequestOptions = {},
+  ): Promise<T> {
+    const admin = options.admin ?? true;
+    const resend = options.resend ?? method === "GET";
+    const started = this.now();
+    for (let attempt = 1; ; attempt++) {
+      let response: Response | undefined;
+      let failure: unknown;
+      try {
+        response = await this.send(method, path, body, admin, options.headers);
+      } catch (error) {
+        failure = error;
+      }
+      const why =
+        response === undefined
+          ? transientNetworkFailure(failure)
+          : transientStatus(response.status);
+      if (resend && why !== undefined) {
+        const wait = resendWait(attempt, response?.headers.get("retry-after"));
+        if (this.now() + wait - started <= RESEND_BUDGET_MS) {
+          // Hint: the answer of an attempt given up is read to its end, so its connection can serve the next one.
+          await response?.text().catch(() => "");
+          this.resendOptions.notify?.(
+            `${method} ${path}: ${why}; sending it again in ${Math.ceil(wait / 1000)} s (attempt ${attempt + 1})`,
+          );
+          await this.sleep(wait);
+          continue;
+        }
+      }
+      try {
+        if (response === undefined) throw this.networkError(failure);
+        return await this.answer<T>(response, method, path, admin);
+      } catch (error) {
+        // Hint: after attempts sent again, the last failure says how long iotactl went on trying.
+        if (attempt === 1 || !(error instanceof CliError)) throw error;
+        const seconds = Math.round((this.now() - started) / 1000);
+        throw new CliError(error.exitCode, `${error.message} (${attempt} attempts over ${seconds} s)`);
+      }
+    }
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    admin: boolean,
+    extra: Record<string, string> = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      accept: "application/json, application/x-pem-file",
+      ...extra,
+    };
     if (admin && this.token) headers.authorization = `Bearer ${this.token}`;
     const init: BunFetchRequestInit = {
       method,
@@ -46,18 +131,25 @@ export class ApiClient {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    let response: Response;
-    try {
-      response = await this.fetcher(`${this.server}${path}`, init);
-    } catch (error) {
-      const failure = certificateFailure(error);
-      if (failure !== undefined)
-        throw identityError(this.server, failure, this.pinnedCa !== undefined);
-      throw new CliError(
-        EXIT.UNREACHABLE,
-        `cannot reach the IoTA server at ${this.server}: ${reason(error)}`,
-      );
-    }
+    return await this.fetcher(`${this.server}${path}`, init);
+  }
+
+  private networkError(error: unknown): CliError {
+    const failure = certificateFailure(error);
+    if (failure !== undefined)
+      return identityError(this.server, failure, this.pinnedCa !== undefined);
+    return new CliError(
+      EXIT.UNREACHABLE,
+      `cannot reach the IoTA server at ${this.server}: ${reason(error)}`,
+    );
+  }
+
+  private async answer<T>(
+    response: Response,
+    method: string,
+    path: string,
+    admin: boolean,
+  ): Promise<T> {
     if (response.status >= 300 && response.status < 400) {
       const to = response.headers.get("location") ?? "elsewhere";
       throw new CliError(
@@ -90,10 +182,22 @@ export class ApiClient {
     this.request<void>("DELETE", `/v1/groups/${group}${force ? "?force=true" : ""}`);
   rotateSecret = (group: string) =>
     this.request<GroupWithSecret>("POST", `/v1/groups/${group}/secret`);
+  /** One device; its Idempotency-Key lets it be sent again after a lost answer without a false "exists". */
   createDevice = (group: string, name: string) =>
-    this.request<DeviceView>("POST", `/v1/groups/${group}/devices`, { name });
+    this.request<DeviceView>(
+      "POST",
+      `/v1/groups/${group}/devices`,
+      { name },
+      { resend: true, headers: { "idempotency-key": crypto.randomUUID() } },
+    );
+  /** Safe to send again: a name the lost attempt created comes back among the existing ones. */
   createDevices = (group: string, names: string[]) =>
-    this.request<BulkCreateResult>("POST", `/v1/groups/${group}/devices`, { names });
+    this.request<BulkCreateResult>(
+      "POST",
+      `/v1/groups/${group}/devices`,
+      { names },
+      { resend: true },
+    );
   getDevice = (group: string, device: string) =>
     this.request<DeviceView>("GET", `/v1/groups/${group}/devices/${device}`);
   deleteDevice = (group: string, device: string) =>
@@ -106,8 +210,9 @@ export class ApiClient {
       `/v1/groups/${group}/devices/${device}/reset`,
       forgetKey ? { forgetKey: true } : undefined,
     );
+  /** Safe to send again: provisioning with the same key answers with the certificate already issued. */
   provision = (body: ProvisionBody) =>
-    this.request<IssuedCertificate>("POST", "/v1/provision", body, false);
+    this.request<IssuedCertificate>("POST", "/v1/provision", body, { admin: false, resend: true });
   /** The fleet summary of the tenant (one page of groups from `cursor`) or of one group. */
   status = (group?: string, cursor?: string) =>
     this.request<FleetStatus>(
@@ -116,8 +221,8 @@ export class ApiClient {
         ? `/v1/status${cursor === undefined ? "" : `?cursor=${encodeURIComponent(cursor)}`}`
         : `/v1/groups/${group}/status`,
     );
-  ca = () => this.request<string>("GET", "/v1/ca", undefined, false);
-  crl = () => this.request<string>("GET", "/v1/crl", undefined, false);
+  ca = () => this.request<string>("GET", "/v1/ca", undefined, { admin: false });
+  crl = () => this.request<string>("GET", "/v1/crl", undefined, { admin: false });
 
   /**
    * Every device of a group, page by page, so a listing of a million devices never sits in memory. `filters` are
