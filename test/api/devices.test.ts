@@ -92,6 +92,16 @@ describe("POST /v1/groups/{group}/devices with an Idempotency-Key", () => {
     expect(status.devices).toMatchObject({ total: 1, created: 1 });
   });
 
+  test("the same key a day later is another creation: 409", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    expect((await create(svc, "d", KEY)).status).toBe(201);
+    svc.clock.advance(24 * 3600 * 1000);
+    expect((await create(svc, "d", KEY)).status).toBe(201);
+    svc.clock.advance(1);
+    expect((await create(svc, "d", KEY)).status).toBe(409);
+  });
+
   test("another key, no key, or a device created without one still gets 409", async () => {
     const svc = await createTestService();
     await createGroup(svc, "g");

@@ -276,6 +276,23 @@ for (const engine of ENGINES) {
       expect(tally?.byState.created).toBe(2);
     });
 
+    test("createDevice with one key from two connections at once: one creates, the other replays", async () => {
+      const other = await engine.peer(store, url);
+      try {
+        const made = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            (i % 2 === 0 ? store : other).createDevice(dev("a"), NOW, "key-sent-many-times"),
+          ),
+        );
+        expect(made.filter((m) => m === "created").length).toBe(1);
+        expect(made.filter((m) => m === "replayed").length).toBe(7);
+        const [tally] = await store.groupTallies(T, { names: ["room2-lights"] });
+        expect(tally?.byState.created).toBe(1);
+      } finally {
+        await other.close();
+      }
+    });
+
     test("createDevice of a deleted name gives it back the key it held, as insertDevices does", async () => {
       await store.insertDevices(T, "room2-lights", ["a"], NOW);
       expect(await store.deleteDevice(dev("a"), NOW + 1, "SGVsZA==")).toBe(true);

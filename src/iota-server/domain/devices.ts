@@ -31,7 +31,7 @@ export function deviceView(d: DeviceRecord): DeviceView {
 
 /**
  * Creates one device; 409 when it exists. With `creationKey` (the client's Idempotency-Key) the key is kept with
- * the device, and the same key sent again answers as the first creation did (`replayed`) instead of 409: a client
+ * the device, and the same key sent again within a day answers 201 with the device (`replayed`) instead of 409: a client
  * whose answer was lost (a connection reset, a timeout) can send its creation again without learning "exists"
  * of the device it made itself.
  */

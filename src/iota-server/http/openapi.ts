@@ -91,9 +91,9 @@ const ADMIN_PATHS = {
           name: "Idempotency-Key",
           in: "header",
           required: false,
-          schema: { type: "string", pattern: "^[A-Za-z0-9._~+/=:-]{16,128}$" },
+          schema: { type: "string", pattern: '^"?[A-Za-z0-9._~+/=:-]{16,128}"?$' },
           description:
-            "One device ({ name }) only: a random key (a UUID) kept with the device. The same creation sent again with the same key (after a lost answer) gets 201 as the first did, with Idempotent-Replayed: true, instead of 409. The draft's quoted form is accepted. With { names }: 400",
+            "One device ({ name }) only: a random key (a UUID) kept with the device. The same creation sent again with the same key within 24 hours (after a lost answer) gets 201 with the device as it is now and Idempotent-Replayed: true, instead of 409. The draft's quoted form is accepted. With { names }: 400",
         },
       ],
       requestBody: body(CreateDevicesBody),

@@ -49,8 +49,14 @@ async function lockDevice(tx: Query, k: DeviceKey): Promise<Row | undefined> {
 }
 
 /**
+ * How long after a creation the same Idempotency-Key is answered as that creation: long enough for any client's
+ * attempts, short enough that a client reusing one key for every creation still learns "exists" of an old device.
+ */
+export const REPLAY_WINDOW_MS = 24 * 3600 * 1000;
+
+/**
  * Creates one device with the client's Idempotency-Key. When the name is taken, the key it was created with tells
- * the same request sent again (`replayed`) from another creation (`exists`).
+ * the same request sent again within {@link REPLAY_WINDOW_MS} (`replayed`) from another creation (`exists`).
  */
 export async function createDeviceTx(
   tx: Query,
@@ -62,9 +68,10 @@ export async function createDeviceTx(
     await tx`insert into devices (tenant_id, group_name, name, state, created_at, creation_key)
     values (${k.tenantId}, ${k.group}, ${k.name}, 'created', ${now}, ${creationKey}) on conflict do nothing returning name`;
   if (inserted.length === 0) {
-    const [row] = await tx`select creation_key from devices
+    const [row] = await tx`select creation_key, created_at from devices
       where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
-    return row?.creation_key === creationKey ? "replayed" : "exists";
+    const same = row !== undefined && row.creation_key === creationKey;
+    return same && now - num(row.created_at) <= REPLAY_WINDOW_MS ? "replayed" : "exists";
   }
   await createdTx(tx, k.tenantId, k.group, 1);
   return "created";
