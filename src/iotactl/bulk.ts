@@ -66,8 +66,11 @@ export async function createInBatches(
     if (stopRequested()) break;
     let result: BulkCreateResult;
     try {
-      result = await client.createDevices(group, batch);
+      result = await client.createDevices(group, batch, stopRequested);
     } catch (error) {
+      // Hint: a stop asked for while the batch waited to be sent again: its outcome is unknown, and the same
+      // command again reports its names as created or existing, so the run ends as any other stop does.
+      if (stopRequested() && isCliError(error)) break;
       if (done === 0 || !isCliError(error)) throw error;
       throw new CliError(
         error.exitCode,

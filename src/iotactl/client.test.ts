@@ -166,21 +166,30 @@ describe("sending again after a transient failure", () => {
       await call(client);
       expect(sent.length).toBe(2);
     }
-    for (const call of [
+    const writes = [
       (c: ApiClient) => c.createGroup({ name: "g" }),
-      (c: ApiClient) => c.revokeDevice("g", "d"),
-      (c: ApiClient) => c.deleteDevice("g", "d"),
+      (c: ApiClient) => c.changeGroup("g", { enrollment: "registered" }),
+      (c: ApiClient) => c.deleteGroup("g", false),
       (c: ApiClient) => c.rotateSecret("g"),
-    ]) {
-      const { client, sent, notes } = resending([problem(503, "db down"), ok()]);
-      const error = await call(client).then(
-        () => undefined,
-        (e: CliError) => e,
-      );
-      expect(error?.exitCode).toBe(1 as never);
-      expect(error?.message).toContain("db down");
-      expect(sent.length).toBe(1);
-      expect(notes).toEqual([]);
+      (c: ApiClient) => c.revokeDevice("g", "d"),
+      (c: ApiClient) => c.resetDevice("g", "d"),
+      (c: ApiClient) => c.deleteDevice("g", "d"),
+    ];
+    for (const call of writes) {
+      for (const [first, exit, words] of [
+        [problem(503, "db down"), 1, "db down"],
+        [reset(), 6, "the connection was closed before an answer came"],
+      ] as const) {
+        const { client, sent, notes } = resending([first, ok()]);
+        const error = await call(client).then(
+          () => undefined,
+          (e: CliError) => e,
+        );
+        expect(error?.exitCode).toBe(exit as never);
+        expect(error?.message).toContain(words);
+        expect(sent.length).toBe(1);
+        expect(notes).toEqual([]);
+      }
     }
   });
 
@@ -199,6 +208,92 @@ describe("sending again after a transient failure", () => {
       expect(error?.exitCode).toBe(exit as never);
       expect(sent.length).toBe(1);
     }
+  });
+
+  test("an answer cut off after its headers is lost just the same: sent again", async () => {
+    const cut = new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"na'));
+          controller.error(Object.assign(new Error("socket closed"), { code: "ECONNRESET" }));
+        },
+      }),
+      { status: 201, headers: { "content-type": "application/json" } },
+    );
+    const { client, sent, notes } = resending([cut, created()]);
+    expect(await client.createDevice("g", "d1")).toEqual({ name: "d1" } as never);
+    expect(sent.length).toBe(2);
+    expect(sent[1]?.key).toBe(sent[0]?.key as never);
+    expect(notes[0]).toContain("the connection was closed before an answer came");
+  });
+
+  test.each([
+    ["0", 1000],
+    ["7", 7000],
+    ["120", 30000],
+    ["Wed, 21 Oct 2026 07:28:00 GMT", 1000],
+  ])("Retry-After %p waits %p ms", async (header, ms) => {
+    const { client, waits } = resending([
+      problem(503, "down", { "retry-after": header }),
+      created(),
+    ]);
+    await client.createDevice("g", "d1");
+    expect(waits).toEqual([ms]);
+  });
+
+  test.each([502, 504])("a %p from a gateway is sent again", async (status) => {
+    const { client, sent } = resending([problem(status, "gateway"), created()]);
+    await client.createDevice("g", "d1");
+    expect(sent.length).toBe(2);
+  });
+
+  test("a certificate that does not verify is never sent again, even on a request safe to send twice", async () => {
+    const bad = Object.assign(new Error("unable to verify"), {
+      code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    });
+    const { client, sent } = resending([bad, created()]);
+    const error = await client.createDevice("g", "d1").then(
+      () => undefined,
+      (e: CliError) => e,
+    );
+    expect(error?.exitCode).toBe(7 as never);
+    expect(sent.length).toBe(1);
+  });
+
+  test("connections closed until the minute is over: exit 6 in words, with the attempts", async () => {
+    const { client, sent } = resending(Array.from({ length: 20 }, reset));
+    const error = await failure(client);
+    expect(error.exitCode).toBe(6 as never);
+    expect(error.message).toBe(
+      "cannot reach the IoTA server at http://s: the connection was closed before an answer came (10 attempts over 55 s)",
+    );
+    expect(sent.length).toBe(10);
+  });
+
+  test("a stop asked for during the wait sends nothing more; a bulk run ends as a stop between batches", async () => {
+    let stop = false;
+    const answers = [problem(503, "down"), problem(503, "down"), created()];
+    const sent: string[] = [];
+    const fake = (async (_url: string, init: RequestInit) => {
+      sent.push(String(init.method));
+      return answers.shift() as Response;
+    }) as unknown as typeof fetch;
+    const client = new ApiClient("http://s", "t", fake, undefined, {
+      sleep: async () => {
+        stop = true;
+      },
+      now: () => 0,
+    });
+    const summary = await createInBatches(
+      client,
+      "g",
+      ["a", "b"],
+      10,
+      () => {},
+      () => stop,
+    );
+    expect(sent).toEqual(["POST"]);
+    expect(summary).toMatchObject({ total: 2, done: 0, created: 0 });
   });
 
   test("it gives up once the next wait would pass a minute, with the last failure", async () => {

@@ -37,7 +37,12 @@ interface RequestOptions {
   admin?: boolean;
   resend?: boolean;
   headers?: Record<string, string>;
+  /** True once the user asked to stop: no attempt is sent again, and a wait for one ends early. */
+  stopped?: () => boolean;
 }
+
+/** How often a wait before sending again looks whether a stop was asked for. */
+const STOP_CHECK_MS = 250;
 
 /**
  * A client for one server; `token` is needed only for admin calls and is sent to this server only
@@ -60,7 +65,8 @@ export class ApiClient {
 
   /**
    * Sends one request and returns the parsed JSON (or text for PEM answers); throws {@link CliError} on failure.
-   * A GET, or a request marked `resend`, is sent again after a transient failure, for up to {@link RESEND_BUDGET_MS}.
+   * A GET, or a request marked `resend`, is sent again after a transient failure: a new attempt starts only within
+   * {@link RESEND_BUDGET_MS} of the first, and none once `stopped()` turns true.
    */
   async request<T>(
     method: string,
@@ -70,41 +76,52 @@ export class ApiClient {
   ): Promise<T> {
     const admin = options.admin ?? true;
     const resend = options.resend ?? method === "GET";
+    const stopped = options.stopped ?? (() => false);
     const started = this.now();
     for (let attempt = 1; ; attempt++) {
-      let response: Response | undefined;
+      let answer: { response: Response; text: string } | undefined;
       let failure: unknown;
       try {
-        response = await this.send(method, path, body, admin, options.headers);
+        const response = await this.send(method, path, body, admin, options.headers);
+        // Hint: read within the attempt: a connection cut after the headers has lost the answer just the same.
+        answer = { response, text: await response.text() };
       } catch (error) {
         failure = error;
       }
       const why =
-        response === undefined
+        answer === undefined
           ? transientNetworkFailure(failure)
-          : transientStatus(response.status);
-      if (resend && why !== undefined) {
-        const wait = resendWait(attempt, response?.headers.get("retry-after"));
+          : transientStatus(answer.response.status);
+      if (resend && why !== undefined && !stopped()) {
+        const wait = resendWait(attempt, answer?.response.headers.get("retry-after"));
         if (this.now() + wait - started <= RESEND_BUDGET_MS) {
-          // Hint: the answer of an attempt given up is read to its end, so its connection can serve the next one.
-          await response?.text().catch(() => "");
           this.resendOptions.notify?.(
             `${method} ${path}: ${why}; sending it again in ${Math.ceil(wait / 1000)} s (attempt ${attempt + 1})`,
           );
-          await this.sleep(wait);
-          continue;
+          await this.pause(wait, options.stopped);
+          if (!stopped()) continue;
         }
       }
       try {
-        if (response === undefined) throw this.networkError(failure);
-        return await this.answer<T>(response, method, path, admin);
+        if (answer === undefined) throw this.networkError(failure);
+        return this.parse<T>(answer.response, answer.text, method, path, admin);
       } catch (error) {
         // Hint: after attempts sent again, the last failure says how long iotactl went on trying.
         if (attempt === 1 || !(error instanceof CliError)) throw error;
         const seconds = Math.round((this.now() - started) / 1000);
-        throw new CliError(error.exitCode, `${error.message} (${attempt} attempts over ${seconds} s)`);
+        throw new CliError(
+          error.exitCode,
+          `${error.message} (${attempt} attempts over ${seconds} s)`,
+        );
       }
     }
+  }
+
+  /** Waits `ms`, in short steps when a stop may be asked for meanwhile (Ctrl-C during a bulk creation). */
+  private async pause(ms: number, stopped: (() => boolean) | undefined): Promise<void> {
+    if (stopped === undefined) return await this.sleep(ms);
+    for (let left = ms; left > 0 && !stopped(); left -= STOP_CHECK_MS)
+      await this.sleep(Math.min(STOP_CHECK_MS, left));
   }
 
   private async send(
@@ -144,12 +161,13 @@ export class ApiClient {
     );
   }
 
-  private async answer<T>(
+  private parse<T>(
     response: Response,
+    text: string,
     method: string,
     path: string,
     admin: boolean,
-  ): Promise<T> {
+  ): T {
     if (response.status >= 300 && response.status < 400) {
       const to = response.headers.get("location") ?? "elsewhere";
       throw new CliError(
@@ -157,7 +175,6 @@ export class ApiClient {
         `${this.server} answered ${method} ${path} with a redirect (${response.status}) to ${to}; iotactl does not follow redirects, so the admin token never goes to another server: configure the server's own URL`,
       );
     }
-    const text = await response.text();
     if (!response.ok) throw problemError(response, text, this.server, admin);
     if (response.status === 204 || text === "") return undefined as T;
     if (!(response.headers.get("content-type") ?? "").includes("json")) return text as T;
@@ -191,12 +208,12 @@ export class ApiClient {
       { resend: true, headers: { "idempotency-key": crypto.randomUUID() } },
     );
   /** Safe to send again: a name the lost attempt created comes back among the existing ones. */
-  createDevices = (group: string, names: string[]) =>
+  createDevices = (group: string, names: string[], stopped?: () => boolean) =>
     this.request<BulkCreateResult>(
       "POST",
       `/v1/groups/${group}/devices`,
       { names },
-      { resend: true },
+      { resend: true, ...(stopped ? { stopped } : {}) },
     );
   getDevice = (group: string, device: string) =>
     this.request<DeviceView>("GET", `/v1/groups/${group}/devices/${device}`);
@@ -255,6 +272,8 @@ function reason(error: unknown): string {
   if (e.name === "TimeoutError") return "no answer within 5 minutes";
   if (e.code === "ConnectionRefused" || e.code === "ECONNREFUSED")
     return "connection refused (is iota-server running?)";
+  const closed = transientNetworkFailure(error);
+  if (closed !== undefined) return closed;
   return e.message ?? String(error);
 }
 
