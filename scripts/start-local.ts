@@ -20,6 +20,8 @@ const demoDevice = "demo-device-1";
 const demoDir = join(data, "demo");
 
 const children: ReturnType<typeof Bun.spawn>[] = [];
+/** One watcher per program, see {@link reap}. */
+const reapers: ReturnType<typeof Bun.spawn>[] = [];
 let stopping = false;
 /**
  * Stops the agent first (so it can announce offline to a live broker), then the service. Hint: each program
@@ -29,6 +31,7 @@ let stopping = false;
 const stopAll = async (code: number) => {
   if (stopping) return;
   stopping = true;
+  for (const reaper of reapers) reaper.kill("SIGKILL");
   for (const child of [...children].reverse()) {
     child.kill("SIGTERM");
     await Promise.race([child.exited, Bun.sleep(15_000)]);
@@ -40,8 +43,28 @@ process.on("SIGTERM", () => void stopAll(0));
 // Hint: a closed terminal hangs up only this launcher now; its programs go with it, as does any other end of it.
 process.on("SIGHUP", () => void stopAll(0));
 process.on("exit", () => {
+  for (const reaper of reapers) reaper.kill("SIGKILL");
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
 });
+
+/**
+ * Watches over `child` for the case no handler sees: this launcher killed outright (SIGKILL, the OOM killer). A
+ * shell in a session of its own polls both once a second and stops the program once the launcher is gone, so
+ * it does not go on holding its ports and data folder. It ends with the program, and a launcher that stops
+ * normally kills it first.
+ */
+function reap(child: ReturnType<typeof Bun.spawn>): void {
+  const watch = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done
+kill -0 ${process.pid} 2>/dev/null || kill -TERM ${child.pid} 2>/dev/null`;
+  const reaper = Bun.spawn(["sh", "-c", watch], {
+    detached: true,
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  reaper.unref();
+  reapers.push(reaper);
+}
 
 function fail(message: string): never {
   process.stderr.write(`start: ${message}\n`);
@@ -65,6 +88,7 @@ async function startProgram(
     stdin: "ignore",
   });
   children.push(child);
+  reap(child);
   const reader = child.stdout.getReader();
   let text = "";
   for (;;) {
@@ -160,6 +184,7 @@ const agent = Bun.spawn([process.execPath, "src/iotad/main.ts", "run", "--config
   stdin: "ignore",
 });
 children.push(agent);
+reap(agent);
 const statusUrl = `http://${statusListen}`;
 for (let i = 0; ; i++) {
   // Ready means provisioned and announced: a valid certificate and a connected broker session.

@@ -89,3 +89,47 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
     "mqtt: announced offline on iota/demo/demo-device-1/status",
   );
 }, 90_000);
+
+test("a launcher killed outright (SIGKILL) does not leave its programs running", async () => {
+  const [api, mqtt, status] = [await freePort(), await freePort(), await freePort()];
+  const killed = mkdtempSync(join(tmpdir(), "iota-start-killed-"));
+  // Hint: the launcher itself, not npm, so the test kills the very process that started the programs.
+  const launcher = Bun.spawn([process.execPath, "scripts/start-local.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      IOTA_DATA: killed,
+      IOTA_LISTEN: `127.0.0.1:${api}`,
+      IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`,
+      IOTAD_STATUS_LISTEN: `127.0.0.1:${status}`,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const reader = launcher.stdout.getReader();
+    let out = "";
+    while (!out.includes("Ctrl-C stops everything")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the launcher exited early (${await launcher.exited}): ${out}`);
+      out += new TextDecoder().decode(value);
+    }
+    const answers = async () => {
+      const probes = [`https://127.0.0.1:${api}`, `http://127.0.0.1:${status}`].map((base) =>
+        fetch(`${base}/healthz`, { tls: { rejectUnauthorized: false } }).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      );
+      return await Promise.all(probes);
+    };
+    expect(await answers()).toEqual([true, true]);
+    launcher.kill("SIGKILL");
+    await launcher.exited;
+    for (let i = 0; i < 150 && (await answers()).some(Boolean); i++) await Bun.sleep(200);
+    expect(await answers()).toEqual([false, false]);
+  } finally {
+    launcher.kill("SIGKILL");
+    rmSync(killed, { recursive: true, force: true });
+  }
+}, 90_000);
