@@ -10,14 +10,23 @@ const ROOT = resolve(import.meta.dir, "..");
 const data = mkdtempSync(join(tmpdir(), "iota-start-"));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
-test("npm start runs service, broker and an agent whose /healthz answers 200, and Ctrl-C stops them all", async () => {
+/** A running launcher: the process, what it printed up to "Ctrl-C stops everything", and its ports. */
+interface Launched {
+  launcher: ReturnType<typeof Bun.spawn> & { stdout: ReadableStream<Uint8Array> };
+  out: string;
+  api: number;
+  mqtt: number;
+  status: number;
+}
+
+/** Runs `command` (npm start, or the launcher itself) on free ports and `dataDir`, until it says all is up. */
+async function launch(command: string[], dataDir: string): Promise<Launched> {
   const [api, mqtt, status] = [await freePort(), await freePort(), await freePort()];
-  // Hint: its own session, so the test can press Ctrl-C the way a terminal does: SIGINT to the whole group.
-  const launcher = Bun.spawn(["setsid", "npm", "start", "--silent"], {
+  const launcher = Bun.spawn(command, {
     cwd: ROOT,
     env: {
       ...process.env,
-      IOTA_DATA: data,
+      IOTA_DATA: dataDir,
       IOTA_LISTEN: `127.0.0.1:${api}`,
       IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`,
       IOTAD_STATUS_LISTEN: `127.0.0.1:${status}`,
@@ -31,10 +40,35 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
     const { value, done } = await reader.read();
     if (done)
       throw new Error(
-        `npm start exited early (${await launcher.exited}): ${out}${await new Response(launcher.stderr).text()}`,
+        `${command.join(" ")} exited early (${await launcher.exited}): ${out}${await new Response(launcher.stderr).text()}`,
       );
     out += new TextDecoder().decode(value);
   }
+  reader.releaseLock();
+  return { launcher, out, api, mqtt, status };
+}
+
+/** Whether the service and the agent answer at all (their /healthz), in that order. */
+async function answering({ api, status }: Launched): Promise<boolean[]> {
+  const probes = [`https://127.0.0.1:${api}`, `http://127.0.0.1:${status}`].map((base) =>
+    fetch(`${base}/healthz`, { tls: { rejectUnauthorized: false } }).then(
+      () => true,
+      () => false,
+    ),
+  );
+  return await Promise.all(probes);
+}
+
+/** Waits up to 30 s for both programs to stop answering. */
+async function stopped(launched: Launched): Promise<boolean[]> {
+  for (let i = 0; i < 150 && (await answering(launched)).some(Boolean); i++) await Bun.sleep(200);
+  return await answering(launched);
+}
+
+test("npm start runs service, broker and an agent whose /healthz answers 200, and Ctrl-C stops them all", async () => {
+  // Hint: its own session, so the test can press Ctrl-C the way a terminal does: SIGINT to the whole group.
+  const launched = await launch(["setsid", "npm", "start", "--silent"], data);
+  const { launcher, out, api, mqtt, status } = launched;
   expect(out).toContain(`http://127.0.0.1:${status}/status`);
   expect(out).toContain(`mqtts://127.0.0.1:${mqtt}`);
   // The demo shows the real path: HTTPS with the service's own trust, whose fingerprint it prints.
@@ -73,17 +107,7 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
 
   process.kill(-launcher.pid, "SIGINT");
   await launcher.exited;
-  const answers = async () => {
-    const probes = [`https://127.0.0.1:${api}`, `http://127.0.0.1:${status}`].map((base) =>
-      fetch(`${base}/healthz`, { tls: { rejectUnauthorized: false } }).then(
-        () => true,
-        () => false,
-      ),
-    );
-    return (await Promise.all(probes)).some(Boolean);
-  };
-  for (let i = 0; i < 150 && (await answers()); i++) await Bun.sleep(200);
-  expect(await answers()).toBe(false);
+  expect(await stopped(launched)).toEqual([false, false]);
   // The agent stopped first and told the still running broker it is going offline.
   expect(readFileSync(join(data, "iotad.log"), "utf8")).toContain(
     "mqtt: announced offline on iota/demo/demo-device-1/status",
@@ -91,45 +115,16 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
 }, 90_000);
 
 test("a launcher killed outright (SIGKILL) does not leave its programs running", async () => {
-  const [api, mqtt, status] = [await freePort(), await freePort(), await freePort()];
   const killed = mkdtempSync(join(tmpdir(), "iota-start-killed-"));
   // Hint: the launcher itself, not npm, so the test kills the very process that started the programs.
-  const launcher = Bun.spawn([process.execPath, "scripts/start-local.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      IOTA_DATA: killed,
-      IOTA_LISTEN: `127.0.0.1:${api}`,
-      IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`,
-      IOTAD_STATUS_LISTEN: `127.0.0.1:${status}`,
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const launched = await launch([process.execPath, "scripts/start-local.ts"], killed);
   try {
-    const reader = launcher.stdout.getReader();
-    let out = "";
-    while (!out.includes("Ctrl-C stops everything")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the launcher exited early (${await launcher.exited}): ${out}`);
-      out += new TextDecoder().decode(value);
-    }
-    const answers = async () => {
-      const probes = [`https://127.0.0.1:${api}`, `http://127.0.0.1:${status}`].map((base) =>
-        fetch(`${base}/healthz`, { tls: { rejectUnauthorized: false } }).then(
-          (r) => r.status === 200,
-          () => false,
-        ),
-      );
-      return await Promise.all(probes);
-    };
-    expect(await answers()).toEqual([true, true]);
-    launcher.kill("SIGKILL");
-    await launcher.exited;
-    for (let i = 0; i < 150 && (await answers()).some(Boolean); i++) await Bun.sleep(200);
-    expect(await answers()).toEqual([false, false]);
+    expect(await answering(launched)).toEqual([true, true]);
+    launched.launcher.kill("SIGKILL");
+    await launched.launcher.exited;
+    expect(await stopped(launched)).toEqual([false, false]);
   } finally {
-    launcher.kill("SIGKILL");
+    launched.launcher.kill("SIGKILL");
     rmSync(killed, { recursive: true, force: true });
   }
 }, 90_000);
