@@ -18,6 +18,11 @@ export interface LockHost {
   startTime(pid: number): string | undefined;
   /** Creates `path` only if nothing is there (O_CREAT|O_EXCL, mode 0600), writes `text` and fsyncs it; false when it exists. */
   create(path: string, text: string): boolean;
+  /**
+   * Puts `text` (mode 0600, fsynced) at `path` in one step, in place of what is there: written beside it, then
+   * renamed over it, so the file is never missing meanwhile.
+   */
+  replace(path: string, text: string): void;
   /** The file's text, or `undefined` when it does not exist. */
   read(path: string): string | undefined;
   /** Deletes a file; nothing happens when it does not exist. */
@@ -40,9 +45,27 @@ export const nodeLockFiles: LockFiles = {
   syncDir: syncFolder,
 };
 
+/** O_CREAT|O_EXCL with mode 0600, the text written and fsynced; false when the file exists. */
+function createExclusive(path: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "wx", 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  try {
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
 /**
  * The real system over `files` (the program's reads, removals and folder syncs: iotad's know the platforms
- * that cannot fsync a folder); only the exclusive creation and the process checks are the lock's own.
+ * that cannot fsync a folder); only the exclusive creation, the replacement and the process checks are the lock's own.
  */
 export function nodeLockHost(files: LockFiles = nodeLockFiles): LockHost {
   return {
@@ -73,21 +96,17 @@ export function nodeLockHost(files: LockFiles = nodeLockFiles): LockHost {
         return undefined;
       }
     },
-    create(path, text) {
-      let fd: number;
+    create: createExclusive,
+    replace(path, text) {
+      const beside = `${path}.${process.pid}.new`;
+      files.remove(beside);
+      if (!createExclusive(beside, text)) throw new Error(`${beside} was created meanwhile`);
       try {
-        fd = fs.openSync(path, "wx", 0o600);
+        fs.renameSync(beside, path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+        files.remove(beside);
         throw error;
       }
-      try {
-        fs.writeFileSync(fd, text);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return true;
     },
     read: (path) => files.read(path),
     remove: (path) => files.remove(path),

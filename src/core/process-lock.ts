@@ -64,18 +64,18 @@ export function acquireLock(
     ...(start === undefined ? {} : { start }),
   };
   const text = `${JSON.stringify(mine)}\n`;
-  let tookOver: StaleLock | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     if (host.create(path, text)) {
       host.syncDir(dir);
-      return { ok: true, lock: ownLock(path, text, host), ...(tookOver ? { tookOver } : {}) };
+      return { ok: true, lock: ownLock(path, text, host) };
     }
     const seen = readLock(path, host);
     if (seen === undefined) continue;
     const judged = judge(seen.holder, host);
     if ("live" in judged) return { ok: false, holder: judged.live };
-    if (removeStale(path, seen.text, host)) tookOver = judged.stale;
-    else host.pause(SETTLE_MS);
+    if (takeOver(path, seen.text, text, host))
+      return { ok: true, lock: ownLock(path, text, host), tookOver: judged.stale };
+    host.pause(SETTLE_MS);
   }
   throw new Error(`${path} keeps changing; cannot take the lock`);
 }
@@ -159,10 +159,12 @@ function judge(
 }
 
 /**
- * Removes the stale lock whose text is `staleText`, under the guard file; false when another process is
- * taking it over this instant, or already did (its fresh lock, read again under the guard, then stays).
+ * Puts this process's record `text` in place of the stale lock whose text is `staleText`, under the guard file.
+ * The lock file is replaced in one step, never removed first, so no other process can create it in between: the
+ * process that takes a stale lock over is the one that holds it. False when another process is taking it over
+ * this instant, or already did (its fresh lock, read again under the guard, then stays).
  */
-function removeStale(path: string, staleText: string, host: LockHost): boolean {
+function takeOver(path: string, staleText: string, text: string, host: LockHost): boolean {
   const dir = dirname(path);
   const guard = `${path}${GUARD_SUFFIX}`;
   if (!host.create(guard, `${JSON.stringify({ pid: host.pid, command: "lock takeover" })}\n`)) {
@@ -173,7 +175,7 @@ function removeStale(path: string, staleText: string, host: LockHost): boolean {
   }
   try {
     if (host.read(path) !== staleText) return false;
-    host.remove(path);
+    host.replace(path, text);
     host.syncDir(dir);
     return true;
   } finally {
