@@ -270,10 +270,12 @@ for (const engine of ENGINES) {
       expect(await store.createDevice(dev("a"), NOW + 1, "key-of-another-creation")).toBe("exists");
       expect(await store.insertDevices(T, "room2-lights", ["a", "b"], NOW)).toEqual(["b"]);
       expect(await store.createDevice(dev("b"), NOW, "key-of-the-first-creation")).toBe("exists");
+      expect(await store.createDevice(dev("c"), NOW, undefined)).toBe("created");
+      expect(await store.createDevice(dev("c"), NOW, undefined)).toBe("exists");
       expect((await store.getDevice(dev("a")))?.createdAt).toBe(NOW);
-      expect(await store.groupSizes(T)).toContainEqual({ group: "room2-lights", devices: 2 });
+      expect(await store.groupSizes(T)).toContainEqual({ group: "room2-lights", devices: 3 });
       const [tally] = await store.groupTallies(T, { names: ["room2-lights"] });
-      expect(tally?.byState.created).toBe(2);
+      expect(tally?.byState.created).toBe(3);
     });
 
     test("createDevice with one key from two connections at once: one creates, the other replays", async () => {

@@ -4,7 +4,7 @@ import { IotaError } from "../../core/errors.ts";
 import { x509 } from "../../core/x509.ts";
 import { nameProblem, NAME_RULE } from "../../core/names.ts";
 import type { BulkCreateResult, DeviceView } from "../../core/wire.ts";
-import type { DeviceCreation, DeviceKey, DeviceRecord } from "../store/store.ts";
+import type { DeviceKey, DeviceRecord } from "../store/store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
 
@@ -44,12 +44,7 @@ export async function createDevice(
 ): Promise<{ device: DeviceView; replayed: boolean }> {
   await requireGroup(ctx, tenant, group);
   const key: DeviceKey = { tenantId: tenant, group, name };
-  let made: DeviceCreation;
-  if (creationKey !== undefined) made = await ctx.store.createDevice(key, ctx.now(), creationKey);
-  else {
-    const created = await ctx.store.insertDevices(tenant, group, [name], ctx.now());
-    made = created.length === 1 ? "created" : "exists";
-  }
+  const made = await ctx.store.createDevice(key, ctx.now(), creationKey);
   if (made === "exists")
     throw new IotaError(
       "conflict",

@@ -55,19 +55,21 @@ async function lockDevice(tx: Query, k: DeviceKey): Promise<Row | undefined> {
 export const REPLAY_WINDOW_MS = 24 * 3600 * 1000;
 
 /**
- * Creates one device with the client's Idempotency-Key. When the name is taken, the key it was created with tells
- * the same request sent again within {@link REPLAY_WINDOW_MS} (`replayed`) from another creation (`exists`).
+ * Creates one device, with the client's Idempotency-Key when it gave one. When the name is taken, the key it was
+ * created with tells the same request sent again within {@link REPLAY_WINDOW_MS} (`replayed`) from another
+ * creation (`exists`); without a key it is always `exists`.
  */
 export async function createDeviceTx(
   tx: Query,
   k: DeviceKey,
   now: number,
-  creationKey: string,
+  creationKey: string | undefined,
 ): Promise<DeviceCreation> {
   const inserted =
     await tx`insert into devices (tenant_id, group_name, name, state, created_at, creation_key)
-    values (${k.tenantId}, ${k.group}, ${k.name}, 'created', ${now}, ${creationKey}) on conflict do nothing returning name`;
+    values (${k.tenantId}, ${k.group}, ${k.name}, 'created', ${now}, ${creationKey ?? null}) on conflict do nothing returning name`;
   if (inserted.length === 0) {
+    if (creationKey === undefined) return "exists";
     const [row] = await tx`select creation_key, created_at from devices
       where tenant_id = ${k.tenantId} and group_name = ${k.group} and name = ${k.name}`;
     const same = row !== undefined && row.creation_key === creationKey;

@@ -261,7 +261,11 @@ export class SqlStore extends SqlFleetStore implements Store {
     return unique.filter((name) => created.has(name));
   }
 
-  async createDevice(k: DeviceKey, now: number, creationKey: string): Promise<DeviceCreation> {
+  async createDevice(
+    k: DeviceKey,
+    now: number,
+    creationKey: string | undefined,
+  ): Promise<DeviceCreation> {
     return await this.write((tx) => createDeviceTx(tx, k, now, creationKey));
   }
 

@@ -189,10 +189,15 @@ export interface Store extends FleetStore {
   /** Inserts devices in one transaction; returns the names that were new. */
   insertDevices(tenantId: string, group: string, names: string[], now: number): Promise<string[]>;
   /**
-   * Creates one device, recording `creationKey` (a client's Idempotency-Key) with it: `created`, `replayed` when
-   * the device exists and was created with that same key (the same request sent again), `exists` otherwise.
+   * Creates one device, recording `creationKey` (a client's Idempotency-Key, when it gave one) with it: `created`,
+   * `replayed` when the device exists and was created with that same key (the same request sent again), `exists`
+   * otherwise.
    */
-  createDevice(key: DeviceKey, now: number, creationKey: string): Promise<DeviceCreation>;
+  createDevice(
+    key: DeviceKey,
+    now: number,
+    creationKey: string | undefined,
+  ): Promise<DeviceCreation>;
   getDevice(key: DeviceKey): Promise<DeviceRecord | undefined>;
   listDevices(
     tenantId: string,
