@@ -171,8 +171,10 @@ test("SIGTERM ends a one-shot provision where it stands and releases the lock", 
     pid = p;
   });
   const started = Date.now();
-  while (!existsSync(lock) && Date.now() - started < 10_000) await Bun.sleep(10);
-  expect(JSON.parse(readFileSync(lock, "utf8")).pid).toBe(pid);
+  // Hint: the lock is created, then its record written: an empty file is a lock being taken this instant.
+  const record = () => (existsSync(lock) ? readFileSync(lock, "utf8") : "");
+  while (!record().endsWith("\n") && Date.now() - started < 10_000) await Bun.sleep(10);
+  expect(JSON.parse(record()).pid).toBe(pid);
   process.kill(pid, "SIGTERM");
   const stopped = await running;
   expect(stopped.code).toBe(143);
