@@ -68,12 +68,21 @@ test("the service renews its own server certificate before it expires, without a
     // Hint: the API's certificate says it is the API's; the embedded broker's says "IoTA broker".
     expect(first.subject).toContain("O=IoTA API");
     let current = first;
+    // Hint: a connection the kernel queued on the old listener in the instant of the swap is reset, and
+    // clients send it again (docs/server.md): so does this poll, and it may meet that instant once.
+    let resets = 0;
     const deadline = Date.now() + 15_000;
     while (current.serialNumber === first.serialNumber && Date.now() < deadline) {
       await Bun.sleep(200);
-      current = await peerCertificate(port, server.serverCaPem);
+      try {
+        current = await peerCertificate(port, server.serverCaPem);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ECONNRESET") throw error;
+        resets++;
+      }
     }
     expect(current.serialNumber).not.toBe(first.serialNumber);
+    expect(resets).toBeLessThanOrEqual(1);
     // Renewed well before the old one ran out, and from the same server CA (the connection above verified it).
     expect(Date.parse(current.validFrom)).toBeLessThan(Date.parse(first.validTo));
     expect(log.lines.some((l) => l.includes("API: TLS certificate renewed"))).toBe(true);

@@ -12,8 +12,12 @@ const dir = mkdtempSync(join(tmpdir(), "iota-sqlite-driver-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
-/** A driver on a fresh file with one table, and a durability that logs what happens when. */
-async function fresh(syncMs = 5) {
+/**
+ * A driver on a fresh file with one table, and a durability that logs what happens when. Its syncs take
+ * `syncMs`, or with `"held"` each one runs until the test calls `release(n)`: tests of ordering then wait
+ * for events (`started(n)`), never for a time.
+ */
+async function fresh(syncMs: number | "held" = 5) {
   const path = join(dir, `d-${files++}.db`);
   const driver = sqliteDriver(path);
   await driver.query`PRAGMA journal_mode = WAL`;
@@ -22,6 +26,15 @@ async function fresh(syncMs = 5) {
   /** What another connection sees when a sync starts: the sync must cover only committed rows. */
   const seen: unknown[] = [];
   let syncs = 0;
+  const held = new Map<number, ReturnType<typeof Promise.withResolvers<void>>>();
+  const hold = (n: number) => {
+    let gate = held.get(n);
+    if (!gate) {
+      gate = Promise.withResolvers<void>();
+      held.set(n, gate);
+    }
+    return gate;
+  };
   const durability: Durability = {
     async sync() {
       const n = ++syncs;
@@ -29,12 +42,26 @@ async function fresh(syncMs = 5) {
       const other = new Database(path, { readonly: true });
       seen.push(other.query("select group_concat(k || '=' || v) as rows from t").get());
       other.close();
-      await Bun.sleep(syncMs);
+      if (syncMs === "held") await hold(n).promise;
+      else await Bun.sleep(syncMs);
       log.push(`sync ${n} end`);
     },
   };
-  return { path, driver, durability, log, seen, syncs: () => syncs };
+  /** Resolves once sync `n` has started (within 5 s). */
+  const started = async (n: number) => {
+    const deadline = Date.now() + 5_000;
+    while (!log.includes(`sync ${n} start`)) {
+      if (Date.now() > deadline) throw new Error(`sync ${n} never started; log: ${log.join(", ")}`);
+      await Bun.sleep(1);
+    }
+  };
+  /** Lets held sync `n` end. */
+  const release = (n: number) => hold(n).resolve();
+  return { path, driver, durability, log, seen, syncs: () => syncs, started, release };
 }
+
+/** Time for a wrong order to show: what must not happen yet would have happened by then. */
+const settle = () => Bun.sleep(20);
 
 describe("sqliteDriver", () => {
   test("concurrent writes commit in one batch; a failing one rolls back only itself", async () => {
@@ -141,16 +168,25 @@ describe("sqliteDriver", () => {
   });
 
   test("writes answer after a sync that began after their commit; the next batch commits while that sync runs", async () => {
-    const { driver, durability, log, seen } = await fresh();
+    const { driver, durability, log, seen, started, release } = await fresh("held");
     driver.useDurability?.(durability);
-    const first = driver.write(async (tx) => tx`insert into t (k, v) values (${"a"}, ${1})`);
-    await Bun.sleep(1);
+    const first = driver
+      .write(async (tx) => tx`insert into t (k, v) values (${"a"}, ${1})`)
+      .then(() => log.push("first answered"));
+    await started(1);
     // Hint: asked while the first batch's sync runs, so these two share the next transaction and sync.
     const later = [
       driver.write(async (tx) => tx`insert into t (k, v) values (${"b"}, ${2})`),
       driver.write(async (tx) => tx`insert into t (k, v) values (${"c"}, ${3})`),
     ].map((p) => p.then(() => log.push("later answered")));
-    await first.then(() => log.push("first answered"));
+    // The second batch commits and starts its sync while the first sync still runs.
+    await started(2);
+    release(1);
+    await first;
+    await settle();
+    // The first sync's end answers the first batch only: the later writes wait for their own sync.
+    expect(log).not.toContain("later answered");
+    release(2);
     await Promise.all(later);
     // Hint: this durability does not coalesce (GroupCommit does, and starts the second sync when the first ends).
     expect(log).toEqual([
@@ -168,34 +204,43 @@ describe("sqliteDriver", () => {
   });
 
   test("writes asked for once the next batch has committed wait for the running sync to end, then commit together", async () => {
-    const { driver, durability, log, seen } = await fresh(100);
+    const { driver, durability, log, seen, started, release } = await fresh("held");
     driver.useDurability?.(durability);
     const insert = (k: string, v: number) =>
       driver.write(async (tx) => tx`insert into t (k, v) values (${k}, ${v})`);
     const writes = [insert("a", 1)];
-    await Bun.sleep(10);
+    await started(1);
     // Hint: the second batch commits at once, while the first batch's sync runs.
     writes.push(insert("b", 2));
-    await Bun.sleep(20);
+    await started(2);
     // Hint: these gather until the first sync ends, and then commit as one batch with one sync.
     writes.push(insert("c", 3), insert("d", 4));
+    await settle();
+    expect(log).toEqual(["sync 1 start", "sync 2 start"]);
+    release(1);
+    // The third batch starts its sync once the first has ended, while the second still runs.
+    await started(3);
+    expect(log).toEqual(["sync 1 start", "sync 2 start", "sync 1 end", "sync 3 start"]);
+    release(2);
+    release(3);
     await Promise.all(writes);
-    expect(log.indexOf("sync 2 start")).toBeLessThan(log.indexOf("sync 1 end"));
-    expect(log.indexOf("sync 3 start")).toBeGreaterThan(log.indexOf("sync 1 end"));
     expect(log.filter((l) => l.endsWith("start"))).toHaveLength(3);
     expect(seen).toEqual([{ rows: "a=1" }, { rows: "a=1,b=2" }, { rows: "a=1,b=2,c=3,d=4" }]);
     await driver.close();
   });
 
   test("close waits until the last batch's sync has answered its writers", async () => {
-    const { driver, durability, log } = await fresh(50);
+    const { driver, durability, log, started, release } = await fresh("held");
     driver.useDurability?.(durability);
     const write = driver
       .write(async (tx) => tx`insert into t (k, v) values (${"z"}, ${1})`)
       .then(() => log.push("answered"));
-    await Bun.sleep(5);
-    await driver.close();
-    log.push("closed");
+    await started(1);
+    const closed = driver.close().then(() => log.push("closed"));
+    await settle();
+    expect(log).toEqual(["sync 1 start"]);
+    release(1);
+    await closed;
     await write;
     expect(log).toEqual(["sync 1 start", "sync 1 end", "answered", "closed"]);
   });
