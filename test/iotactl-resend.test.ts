@@ -121,7 +121,13 @@ test("add device waits out a PostgreSQL outage, saying why, and creates the devi
       env: envFor(server),
       cwd: dir,
     });
-    await Bun.sleep(3_000);
+    // The database comes back only once the service has answered iotactl's first attempt with a 503.
+    const deadline = Date.now() + 30_000;
+    while (!/POST \/v1\/groups\/lamps\/devices 503/.test(server.output())) {
+      if (Date.now() > deadline)
+        throw new Error(`no 503 for the first attempt:\n${server.output()}`);
+      await Bun.sleep(50);
+    }
     await link.open();
     const result = await adding;
     expect(result.stderr).toContain(

@@ -39,6 +39,26 @@ async function peerCertificate(port: number, ca?: string): Promise<X509Certifica
   });
 }
 
+/**
+ * `peerCertificate` while the listener may be swapping: a connection the kernel queued on the old listener
+ * in the instant of the swap, or one in its TLS handshake there, is reset, and clients send it again
+ * (docs/server.md), so this does too. `resets` counts them.
+ */
+async function peerCertificateAcrossSwap(
+  port: number,
+  resets: { count: number },
+  ca?: string,
+): Promise<X509Certificate> {
+  for (;;) {
+    try {
+      return await peerCertificate(port, ca);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ECONNRESET" || resets.count >= 3) throw error;
+      resets.count++;
+    }
+  }
+}
+
 /** An operator PKI made with openssl (a root and a server certificate), as the files an operator hands over. */
 function files(dir: string, name: string): { chain: string; key: string; root: string } {
   const pair = issuePair(dir, name);
@@ -60,7 +80,8 @@ test("the service renews its own server certificate before it expires, without a
       issueRate: DEFAULT_ISSUE_RATE,
     },
     log,
-    { serverCertValiditySeconds: 3 },
+    // Hint: renewed at two thirds, 6 s in; the 3 s left cover a loaded machine's delays before it expires.
+    { serverCertValiditySeconds: 9 },
   );
   try {
     const port = Number(new URL(server.url).port);
@@ -68,21 +89,15 @@ test("the service renews its own server certificate before it expires, without a
     // Hint: the API's certificate says it is the API's; the embedded broker's says "IoTA broker".
     expect(first.subject).toContain("O=IoTA API");
     let current = first;
-    // Hint: a connection the kernel queued on the old listener in the instant of the swap is reset, and
-    // clients send it again (docs/server.md): so does this poll, and it may meet that instant once.
-    let resets = 0;
-    const deadline = Date.now() + 15_000;
+    // Hint: this poll may meet the one swap's instant once.
+    const resets = { count: 0 };
+    const deadline = Date.now() + 20_000;
     while (current.serialNumber === first.serialNumber && Date.now() < deadline) {
       await Bun.sleep(200);
-      try {
-        current = await peerCertificate(port, server.serverCaPem);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ECONNRESET") throw error;
-        resets++;
-      }
+      current = await peerCertificateAcrossSwap(port, resets, server.serverCaPem);
     }
     expect(current.serialNumber).not.toBe(first.serialNumber);
-    expect(resets).toBeLessThanOrEqual(1);
+    expect(resets.count).toBeLessThanOrEqual(1);
     // Renewed well before the old one ran out, and from the same server CA (the connection above verified it).
     expect(Date.parse(current.validFrom)).toBeLessThan(Date.parse(first.validTo));
     expect(log.lines.some((l) => l.includes("API: TLS certificate renewed"))).toBe(true);
@@ -126,11 +141,13 @@ test("--tls-cert/--tls-key serve the operator's certificate; SIGHUP reloads it, 
     server.proc.kill("SIGHUP");
     const twoRoot = await Bun.file(two.root).text();
     let now = served;
+    const resets = { count: 0 };
     const deadline = Date.now() + 10_000;
     while (now.serialNumber === served.serialNumber && Date.now() < deadline) {
       await Bun.sleep(100);
-      now = await peerCertificate(port);
+      now = await peerCertificateAcrossSwap(port, resets);
     }
+    expect(resets.count).toBeLessThanOrEqual(1);
     expect((await peerCertificate(port, twoRoot)).serialNumber).not.toBe(served.serialNumber);
     const root = await fetch(`${server.url}/v1/server-ca`, { tls: { ca: twoRoot } });
     expect(await root.text()).toBe(twoRoot);

@@ -19,34 +19,45 @@ import { buildCompiledAgent, startServiceWithGroup, writeAgentConfig } from "./a
 
 const tmp = mkdtempSync(join(tmpdir(), "iotad-lock-"));
 const GROUP = "locks";
-/** How long the slow path to the service holds each connection before passing it on. */
-const DELAY_MS = 2000;
 let bin = "";
 let server: ServerProcess;
 let slow: Server;
 let slowUrl = "";
 let secret = "";
+/** Connections the slow path holds until {@link release}; while `holding`, new ones wait too. */
+let holding = false;
+const held: Array<() => void> = [];
+/** Passes the held connections on to the service, and those that come later at once. */
+function release(): void {
+  holding = false;
+  for (const pass of held.splice(0)) pass();
+}
 
 beforeAll(async () => {
   bin = buildCompiledAgent(tmp);
   ({ server, secret } = await startServiceWithGroup(tmp, GROUP, ["lamp-1", "lamp-2"]));
-  // Hint: a TCP relay that holds every connection a while, so the first provisioning is still running when the others start.
+  // Hint: a TCP relay that holds connections until the test releases them, so the first provisioning is still
+  // running when the others start, however slowly the machine starts them.
   const port = Number(new URL(server.url).port);
   slow = createServer((client) => {
     client.pause();
-    const timer = setTimeout(() => {
+    const pass = () => {
+      if (client.destroyed) return;
       const upstream = connect(port, "127.0.0.1");
       client.pipe(upstream).pipe(client);
       client.resume();
       upstream.on("error", () => client.destroy());
-    }, DELAY_MS);
-    client.on("error", () => clearTimeout(timer));
+    };
+    client.on("error", () => {});
+    if (holding) held.push(pass);
+    else pass();
   });
   const relay = new URL(await listenAsBroker(slow));
   slowUrl = `https://127.0.0.1:${relay.port}`;
 }, 120_000);
 
 afterAll(async () => {
+  release();
   slow?.close();
   await server?.stop();
   rmSync(tmp, { recursive: true, force: true });
@@ -99,7 +110,15 @@ const dataDir = join(tmp, "data");
 
 test("three `iotad provision` at once on one data folder: one provisions, the others are refused by the lock and leave nothing", async () => {
   const config = configFor("lamp-1", dataDir, slowUrl);
-  const runs = await Promise.all([1, 2, 3].map(() => run(["provision", "--config", config])));
+  holding = true;
+  const started = [1, 2, 3].map(() => run(["provision", "--config", config]));
+  // The service is reached only once two of them have ended (or after 30 s, when the lock failed to refuse them).
+  let ended = 0;
+  for (const one of started) void one.then(() => ended++);
+  const deadline = Date.now() + 30_000;
+  while (ended < 2 && Date.now() < deadline) await Bun.sleep(20);
+  release();
+  const runs = await Promise.all(started);
   const winners = runs.filter((r) => r.code === 0);
   expect(winners.length).toBe(1);
   const winner = winners[0] as Ran;
@@ -167,6 +186,8 @@ test("SIGTERM ends a one-shot provision where it stands and releases the lock", 
   const config = configFor("lamp-2", dir, slowUrl);
   const lock = join(dir, "iotad.lock");
   let pid = 0;
+  // Hint: its request to the service is held, so SIGTERM comes while it provisions.
+  holding = true;
   const running = run(["provision", "--config", config], (p) => {
     pid = p;
   });
@@ -177,6 +198,7 @@ test("SIGTERM ends a one-shot provision where it stands and releases the lock", 
   expect(JSON.parse(record()).pid).toBe(pid);
   process.kill(pid, "SIGTERM");
   const stopped = await running;
+  release();
   expect(stopped.code).toBe(143);
   expect(stopped.stderr).toContain("SIGTERM: iotad provision stopped before it finished");
   expect(existsSync(lock)).toBe(false);
