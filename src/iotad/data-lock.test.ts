@@ -202,12 +202,16 @@ if (taken.ok) process.stdin.on("end", () => taken.lock.release()).resume();
     const closed = children.map((child) => new Promise((done) => child.once("close", done)));
     const answered = children.map((child) => {
       let out = "";
-      return new Promise<{ won?: number; tookOver?: string; holder?: number }>((done) =>
+      return new Promise<{ won?: number; tookOver?: string; holder?: number }>((done, fail) => {
         child.stdout.on("data", (d) => {
           out += d;
           if (out.endsWith("\n")) done(JSON.parse(out));
-        }),
-      );
+        });
+        // Hint: a contender that threw (its error is on stderr) fails the test at once instead of at its time limit.
+        child.once("close", (code) =>
+          fail(new Error(`a contender exited ${code} without an answer`)),
+        );
+      });
     });
     const results = await Promise.all(answered);
     for (const child of children) child.stdin.end();
