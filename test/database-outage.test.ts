@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { settleWithin } from "../src/core/deadline.ts";
 import { x509 } from "../src/core/x509.ts";
 import { provisionOver } from "./helpers/device-client.ts";
 import { startPgRelay, type PgRelay } from "./helpers/pg-relay.ts";
@@ -78,6 +79,65 @@ test("PostgreSQL gone: 503 with Retry-After and the reason logged without the pa
     if (password) expect(server.output()).not.toContain(password);
     await expectBack(server, link);
   });
+}, 120_000);
+
+test("PostgreSQL cut off by the network: 503 with Retry-After before the listener gives up, logged; back: provisioning works", async () => {
+  await onRelay(await pg.createDatabase(), async (server, link) => {
+    const { provisioningSecret } = await server.admin("POST", "/v1/groups", { name: "lamps" }, 201);
+    await server.admin("POST", "/v1/groups/lamps/devices", { name: "lamp-1" }, 201);
+    // Hint: nothing refuses and nothing resets: what either side sends is dropped, as on a cut network path.
+    link.freeze();
+    const [listed, provisioning] = await Promise.all([
+      server.fetch("/v1/groups", { headers: { authorization: `Bearer ${server.token()}` } }),
+      provisionOver(server, "lamps", "lamp-1", String(provisioningSecret)),
+    ]);
+    expect(listed.status).toBe(503);
+    expect(listed.headers.get("retry-after")).toBe("5");
+    expect(listed.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await listed.json()) as { detail: string }).detail).toBe(
+      "The database did not answer in time; retry later",
+    );
+    expect(provisioning.answer.status).toBe(503);
+    expect(provisioning.answer.retryAfter).toBe("5");
+    const failed =
+      /GET \/v1\/groups failed: the database did not answer a statement within 5 s, nor a check within 2 s more \(IOTA_DATABASE_NO_ANSWER\): is it cut off by the network\?/;
+    expect(await logged(server, failed)).toMatch(failed);
+    expect(
+      await logged(server, /POST \/v1\/provision failed: the database did not answer/),
+    ).toMatch(/POST \/v1\/provision failed: the database did not answer/);
+    const password = new URL(pg.url).password;
+    if (password) expect(server.output()).not.toContain(password);
+    await link.cut();
+    await expectBack(server, link);
+    const again = await provisionOver(server, "lamps", "lamp-1", String(provisioningSecret));
+    expect(again.answer.status).toBe(201);
+  });
+}, 120_000);
+
+test("a replica whose PostgreSQL is cut off by the network still stops on SIGTERM, with exit 0", async () => {
+  const link = await startPgRelay(await pg.createDatabase());
+  const server = await startServerProcess({ tls: true, args: ["--db", link.url] });
+  try {
+    await server.admin("POST", "/v1/groups", { name: "lamps" }, 201);
+    link.freeze();
+    // A request whose statement waits on the silent database when the stop comes.
+    const waiting = server
+      .fetch("/v1/groups", { headers: { authorization: `Bearer ${server.token()}` } })
+      .then((answer) => answer.status)
+      .catch((error: Error) => error.message);
+    await Bun.sleep(500);
+    const stopped = await settleWithin(
+      server.stop().then(() => "stopped"),
+      45_000,
+      () => "still running 45 s after SIGTERM",
+    );
+    expect(stopped).toBe("stopped");
+    expect(server.proc.exitCode).toBe(0);
+    expect(await waiting).toBe(503);
+  } finally {
+    await link.cut();
+    if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
+  }
 }, 120_000);
 
 test("PostgreSQL gone: brokers still get the last CRL, which openssl accepts and which lists the revocation", async () => {

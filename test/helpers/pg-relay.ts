@@ -16,6 +16,13 @@ export interface PgRelay {
    * cut off by the network, with no reset and no refusal. `open()` after `cut()` ends it.
    */
   freeze(): void;
+  /**
+   * Keeps what either side sends until `release()`: a network that stalls and then recovers, so the database
+   * hears late what was sent meanwhile, and the client hears its answers late.
+   */
+  hold(): void;
+  /** Passes on, in order, what `hold()` kept, and everything after it. */
+  release(): void;
 }
 
 /** Starts a relay on a free local port to the server `databaseUrl` names. */
@@ -25,6 +32,13 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let frozen = false;
+  let held: Array<() => void> | undefined;
+  /** Writes `data` to `to` now, or once released while held; drops it while frozen. */
+  const pass = (to: Socket, data: string | Uint8Array) => {
+    if (frozen) return;
+    if (held) held.push(() => to.write(data));
+    else to.write(data);
+  };
   const open = async () => {
     frozen = false;
     server = createServer((client) => {
@@ -37,8 +51,8 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
       upstream.on("error", () => {});
       upstream.on("close", () => sockets.delete(upstream));
       // Hint: not pipe(), so a frozen relay can drop what either side sends.
-      client.on("data", (data) => frozen || upstream.write(data));
-      upstream.on("data", (data) => frozen || client.write(data));
+      client.on("data", (data) => pass(upstream, data));
+      upstream.on("data", (data) => pass(client, data));
       client.on("end", () => upstream.end());
       upstream.on("end", () => client.end());
     });
@@ -59,5 +73,13 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
   const freeze = () => {
     frozen = true;
   };
-  return { url: via.toString(), open, cut, freeze };
+  const hold = () => {
+    held ??= [];
+  };
+  const release = () => {
+    const kept = held ?? [];
+    held = undefined;
+    for (const write of kept) write();
+  };
+  return { url: via.toString(), open, cut, freeze, hold, release };
 }

@@ -6,6 +6,7 @@ import { firstDuplicateKey } from "../../core/json-duplicates.ts";
 import type { Problem } from "../../core/problem.ts";
 import { logText, type Logger } from "../log.ts";
 import { BODY_DEADLINE_MS, beforeDeadline } from "./body-limit.ts";
+import { DATABASE_NO_ANSWER } from "../store/answer-watch.ts";
 import { DATABASE_RETRY_AFTER, databaseUnavailable } from "../store/unavailable.ts";
 import { STORAGE_FAILED } from "../store/storage-failure.ts";
 
@@ -73,7 +74,9 @@ export function problemResponse(error: IotaError): Response {
 }
 
 /** What an unavailable database's code means, for the log: the operator's next step starts from it. */
-function unavailableCause(code: string): string {
+function unavailableCause(code: string, error: Error): string {
+  if (code === DATABASE_NO_ANSWER)
+    return `${error.message} (${code}): is it cut off by the network? A write then under way was rolled back, unless its commit had already gone out`;
   if (code === "SQLITE_FULL")
     return `the database's disk is full (${code}); nothing was written, and writes succeed again once space is freed`;
   if (code.startsWith("SQLITE_READONLY"))
@@ -94,8 +97,14 @@ export function errorResponse(log: Logger, error: Error, method: string, path: s
     return problemAnswer(status, error.message);
   const unavailable = databaseUnavailable(error);
   if (unavailable !== undefined) {
-    log.error(`${logText(method)} ${logText(path)} failed: ${unavailableCause(unavailable)}`);
-    return problemAnswer(503, "The database is unavailable; retry later", {
+    log.error(
+      `${logText(method)} ${logText(path)} failed: ${unavailableCause(unavailable, error)}`,
+    );
+    const detail =
+      unavailable === DATABASE_NO_ANSWER
+        ? "The database did not answer in time; retry later"
+        : "The database is unavailable; retry later";
+    return problemAnswer(503, detail, {
       retryAfter: DATABASE_RETRY_AFTER,
     });
   }

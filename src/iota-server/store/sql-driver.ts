@@ -4,6 +4,7 @@
  */
 
 import { SQL } from "bun";
+import { AnswerWatch, ANSWER_DEADLINE_MS, CHECK_DEADLINE_MS } from "./answer-watch.ts";
 import type { Dialect } from "./migrations.ts";
 import type { Row } from "./rows.ts";
 import type { Durability } from "./sqlite-driver.ts";
@@ -44,25 +45,59 @@ export interface Driver {
    * absent where every commit is durable already (PostgreSQL).
    */
   useDurability?(durability: Durability): void;
+  /**
+   * From now on, fails a statement (and its transaction) the database stops answering, with the code
+   * `IOTA_DATABASE_NO_ANSWER` (answer-watch.ts); absent where the database is a file of this process (SQLite).
+   * Hint: called once the schema is migrated, so a long migration at start is not cut short.
+   */
+  watchAnswers?(deadlineMs?: number, checkMs?: number): void;
   close(): Promise<void>;
 }
 
-/** The PostgreSQL driver: Bun.SQL's pool, which prepares and caches statements itself. */
+/** How long closing the PostgreSQL pool waits for statements still waiting, in seconds. */
+const CLOSE_WAIT_SECONDS = 5;
+
+/**
+ * The PostgreSQL driver: Bun.SQL's pool, which prepares and caches statements itself. Once {@link
+ * Driver.watchAnswers} was called, every statement goes through an {@link AnswerWatch}, whose check is a
+ * `select 1` on a one-connection client of its own: the pool's connections may all be held by statements
+ * that wait for a database cut off by the network.
+ */
 export function postgresDriver(url: string): Driver {
   const sql = new SQL(url, { max: 10 });
-  const wrap = (s: SQL): Query =>
+  let checker: SQL | undefined;
+  let watch: AnswerWatch | undefined;
+  const wrap = (s: SQL, gate: <T>(statement: PromiseLike<T>) => Promise<T>): Query =>
     Object.assign(
       (strings: TemplateStringsArray, ...values: unknown[]) =>
-        s(strings, ...values) as Promise<Row[]>,
+        gate(s(strings, ...values) as PromiseLike<Row[]>),
       {
-        unsafe: (text: string, params?: unknown[]) => s.unsafe(text, params) as Promise<Row[]>,
+        unsafe: (text: string, params?: unknown[]) =>
+          gate(s.unsafe(text, params) as PromiseLike<Row[]>),
       },
     );
+  const direct = <T>(statement: PromiseLike<T>) => Promise.resolve(statement);
   return {
     dialect: "postgres",
-    query: wrap(sql),
-    write: async <T>(fn: (tx: Query) => Promise<T>) =>
-      (await sql.begin("read write", (tx) => fn(wrap(tx)))) as T,
-    close: () => sql.close(),
+    query: wrap(sql, (statement) => (watch ? watch.statement(statement) : direct(statement))),
+    write: async <T>(fn: (tx: Query) => Promise<T>) => {
+      if (!watch) return (await sql.begin("read write", (tx) => fn(wrap(tx, direct)))) as T;
+      return await watch.transaction(
+        (gate) => sql.begin("read write", (tx) => fn(wrap(tx, gate))) as Promise<T>,
+      );
+    },
+    watchAnswers(deadlineMs = ANSWER_DEADLINE_MS, checkMs = CHECK_DEADLINE_MS) {
+      checker ??= new SQL(url, { max: 1 });
+      const check = checker;
+      watch = new AnswerWatch({ deadlineMs, checkMs, check: () => check`select 1` });
+    },
+    // Hint: Bun.SQL's close waits for every statement still waiting, for ever on a database cut off by the
+    // network; the service stops after its requests drained, so what is still waiting then gets a few seconds.
+    close: async () => {
+      await Promise.all([
+        sql.close({ timeout: CLOSE_WAIT_SECONDS }),
+        checker?.close({ timeout: 0 }),
+      ]);
+    },
   };
 }

@@ -76,6 +76,7 @@ export async function openStore(url: string, use: StoreUse = {}): Promise<SqlSto
     }
     const store = new SqlStore(driver);
     await store.migrate();
+    driver.watchAnswers?.();
     if (dialect === "sqlite" && use.fleetReads !== false)
       for (const statement of SQLITE_RENEWAL_KEYS) await driver.query.unsafe(statement);
     return store;
