@@ -53,7 +53,10 @@ Runs the IoTA tenant API: groups, devices, the CA, provisioning, renewal, revoca
 Options (each also read from the environment variable in brackets):
   --data DIR              data folder, created 0700 (IOTA_DATA; default ./.iota)
   --listen HOST:PORT      API address (IOTA_LISTEN; default 127.0.0.1:8440; port 0 picks one)
-  --db URL                sqlite:PATH or postgres://... (IOTA_DB; default sqlite:DIR/iota.db)
+  --db URL                sqlite:PATH or postgres://... (IOTA_DB; default sqlite:DIR/iota.db);
+                          a PostgreSQL across a network is reached over verified TLS unless the
+                          URL names an sslmode (sslrootcert=FILE gives its CA; sslmode=disable
+                          sends in clear)
   --hostname NAME         a name (DNS or IP) of the server certificate; repeat for more
                           (IOTA_HOSTNAME, comma-separated; default the machine's host name;
                           localhost, 127.0.0.1 and ::1 are always included)
@@ -86,7 +89,8 @@ Examples:
   iota-server
   iota-server --data /var/lib/iota --listen 0.0.0.0:8440 --hostname iota.example.com
   iota-server --listen 0.0.0.0:8440 --tls-cert /etc/iota/tls/fullchain.pem --tls-key /etc/iota/tls/key.pem
-  IOTA_DB=postgres://iota@db/iota IOTA_MASTER_KEY=... iota-server --plain-http --listen 10.0.0.5:8440
+  IOTA_DB='postgres://iota@db/iota?sslrootcert=/etc/iota/db-ca.pem' IOTA_MASTER_KEY=... \\
+    iota-server --plain-http --listen 10.0.0.5:8440
 
 ${SERVER_EXIT_HELP}`;
 

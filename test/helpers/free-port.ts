@@ -1,6 +1,7 @@
-/** A TCP port on loopback for programs that take a fixed address and cannot listen on port 0 and report it. */
+/** Addresses for tests: a free TCP port on loopback, and an address of this machine beyond loopback. */
 
 import { createServer } from "node:net";
+import { networkInterfaces } from "node:os";
 
 /** A TCP port on 127.0.0.1 the OS picked and had free a moment ago. */
 export async function freePort(): Promise<number> {
@@ -12,4 +13,16 @@ export async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * An IPv4 address of this machine other than loopback, for tests of what iota-server does across a network.
+ * Throws when there is none (a machine without a network interface up): such a test cannot run there.
+ */
+export function networkAddress(): string {
+  for (const addresses of Object.values(networkInterfaces()))
+    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  throw new Error(
+    "this test needs an IPv4 address other than loopback (a network interface up), and this machine has none",
+  );
 }

@@ -25,8 +25,8 @@ export interface PgRelay {
   release(): void;
 }
 
-/** Starts a relay on a free local port to the server `databaseUrl` names. */
-export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
+/** Starts a relay on a free port of `host` (default loopback) to the server `databaseUrl` names. */
+export async function startPgRelay(databaseUrl: string, host = "127.0.0.1"): Promise<PgRelay> {
   const target = new URL(databaseUrl);
   const port = await freePort();
   const sockets = new Set<Socket>();
@@ -56,7 +56,7 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
       client.on("end", () => upstream.end());
       upstream.on("end", () => client.end());
     });
-    await new Promise<void>((done) => server?.listen(port, "127.0.0.1", done));
+    await new Promise<void>((done) => server?.listen(port, host, done));
   };
   const cut = async () => {
     // Hint: close() waits for the open connections, so they are destroyed first.
@@ -68,7 +68,7 @@ export async function startPgRelay(databaseUrl: string): Promise<PgRelay> {
   };
   await open();
   const via = new URL(databaseUrl);
-  via.hostname = "127.0.0.1";
+  via.hostname = host;
   via.port = String(port);
   const freeze = () => {
     frozen = true;

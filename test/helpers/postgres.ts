@@ -2,6 +2,8 @@
 
 import { execFileSync } from "node:child_process";
 import {
+  appendFileSync,
+  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -15,7 +17,8 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { freePort } from "./free-port.ts";
+import { freePort, networkAddress } from "./free-port.ts";
+import { issuePair } from "./throwaway-tls.ts";
 
 /** PostgreSQL for one test file: fresh databases on demand, everything removed by `stop()`. */
 export interface TestPostgres {
@@ -25,6 +28,8 @@ export interface TestPostgres {
   createDatabase(): Promise<string>;
   /** Drops the databases this file created, and stops the cluster when this file started it. */
   stop(): Promise<void>;
+  /** With the `tls` option: the address beyond loopback it also listens on, and its CA (a file, PEM). */
+  tls?: { host: string; caFile: string };
 }
 
 const INSTALL_HINT =
@@ -38,6 +43,11 @@ export interface TestPostgresOptions {
    * of our own, whose superuser's password is in `url`.
    */
   passwords?: boolean;
+  /**
+   * TLS as a database across a network serves it (implies `passwords`): the cluster also listens on an address of
+   * this machine beyond loopback, with a certificate for that address only, issued by a CA of its own (openssl).
+   */
+  tls?: boolean;
 }
 
 /** Starts (or connects to) PostgreSQL and creates a fresh database; throws a clear error when PostgreSQL is missing. */
@@ -45,8 +55,9 @@ export async function startTestPostgres(
   env: Record<string, string | undefined> = process.env,
   options: TestPostgresOptions = {},
 ): Promise<TestPostgres> {
-  const external = options.passwords ? undefined : env.IOTA_TEST_PG_URL;
-  const cluster = external ? undefined : await startCluster(options.passwords === true);
+  const own = options.passwords === true || options.tls === true;
+  const external = own ? undefined : env.IOTA_TEST_PG_URL;
+  const cluster = external ? undefined : await startCluster(own, options.tls === true);
   const adminUrl = external ?? cluster?.url ?? "";
   const admin = new SQL(adminUrl, { max: 1 });
   const created: string[] = [];
@@ -68,6 +79,7 @@ export async function startTestPostgres(
     const url = await createDatabase();
     return {
       url,
+      ...(cluster?.tls ? { tls: cluster.tls } : {}),
       createDatabase,
       async stop() {
         try {
@@ -90,6 +102,7 @@ export async function startTestPostgres(
 /** A running throwaway cluster. */
 interface Cluster {
   url: string;
+  tls?: { host: string; caFile: string };
   stop(): void;
 }
 
@@ -123,17 +136,21 @@ function runPg(bin: string, args: string[]): void {
  * initdb + pg_ctl start in a temp folder owned by `postgres`: trust auth (or a password over TCP), unix socket in
  * the folder, TCP on 127.0.0.1.
  */
-async function startCluster(passwords: boolean): Promise<Cluster> {
+async function startCluster(passwords: boolean, tls: boolean): Promise<Cluster> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), "iota-pg-"));
   const data = join(dir, "data");
   const socket = join(dir, "socket");
   mkdirSync(socket);
+  const host = tls ? networkAddress() : undefined;
+  const pair = host ? issuePair(dir, "pg", undefined, `IP:${host}`) : undefined;
+  if (pair) chmodSync(join(dir, "pg.key"), 0o600);
   if (process.getuid?.() === 0) {
     const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
     const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
     chownSync(dir, uid, gid);
     chownSync(socket, uid, gid);
+    if (pair) for (const file of ["pg.pem", "pg.key"]) chownSync(join(dir, file), uid, gid);
   }
   const port = await freePort();
   const log = join(dir, "postgres.log");
@@ -166,7 +183,13 @@ async function startCluster(passwords: boolean): Promise<Cluster> {
       "--locale=C.UTF-8",
       "--no-sync",
     ]);
-    const settings = `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB -c max_connections=200`;
+    const listen = host ? `127.0.0.1,${host}` : "127.0.0.1";
+    const ssl = pair
+      ? ` -c ssl=on -c ssl_cert_file=${join(dir, "pg.pem")} -c ssl_key_file=${join(dir, "pg.key")}`
+      : "";
+    if (host)
+      appendFileSync(join(data, "pg_hba.conf"), `hostssl all all ${host}/32 scram-sha-256\n`);
+    const settings = `-p ${port} -k ${socket} -c listen_addresses=${listen} -c fsync=off -c shared_buffers=16MB -c max_connections=200${ssl}`;
     started = true;
     runPg(join(bin, "pg_ctl"), ["-D", data, "-l", log, "-o", settings, "-w", "-t", "60", "start"]);
   } catch (error) {
@@ -179,5 +202,6 @@ async function startCluster(passwords: boolean): Promise<Cluster> {
   // Hint: a crashed test run must not leave a postgres behind.
   process.once("exit", stop);
   const user = password === undefined ? "postgres" : `postgres:${password}`;
-  return { url: `postgres://${user}@127.0.0.1:${port}/postgres`, stop };
+  const url = `postgres://${user}@127.0.0.1:${port}/postgres`;
+  return host && pair ? { url, tls: { host, caFile: pair.caFile }, stop } : { url, stop };
 }

@@ -41,10 +41,15 @@ function openssl(args: string[], cwd: string, at?: string): string {
 }
 
 /**
- * Makes the CA `name` and a server certificate from it for localhost and 127.0.0.1 in `dir`; with `at`
- * (a faketime date such as "2020-01-01 00:00:00"), both are issued then, the server certificate for a day.
+ * Makes the CA `name` and a server certificate from it for `altNames` (default localhost and 127.0.0.1) in `dir`;
+ * with `at` (a faketime date such as "2020-01-01 00:00:00"), both are issued then, the server certificate for a day.
  */
-export function issuePair(dir: string, name: string, at?: string): IssuedPair {
+export function issuePair(
+  dir: string,
+  name: string,
+  at?: string,
+  altNames = "DNS:localhost,IP:127.0.0.1",
+): IssuedPair {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   openssl(
     [
@@ -74,7 +79,7 @@ export function issuePair(dir: string, name: string, at?: string): IssuedPair {
   );
   writeFileSync(
     join(dir, `${name}.ext`),
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
   );
   openssl(
     [

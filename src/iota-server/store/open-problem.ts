@@ -12,36 +12,64 @@ const UNREACHED =
 /** How long the host name may take to resolve for the message; the service stops either way. */
 const LOOKUP_MS = 10_000;
 
+/** Codes of a server certificate that does not chain to a CA this machine trusts (Bun gives OpenSSL's names). */
+const UNTRUSTED =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/;
+
 /** `cannot open the database URL: REASON` for `error`, thrown while opening `url`. */
 export async function databaseOpenProblem(url: string, error: unknown): Promise<string> {
   const e = error as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === "string" ? e.code : undefined;
+  const message = String(e?.message ?? error);
   const reason =
     (code !== undefined && UNREACHED.test(code) ? await unreached(url, code) : undefined) ??
+    (code !== undefined ? tlsProblem(url, code, message) : undefined) ??
     (code === "ERR_INVALID_URL"
       ? "it is not a valid URL (ERR_INVALID_URL): percent-encode a password holding / @ : ? or # (%2F %40 %3A %3F %23)"
-      : `${String(e?.message ?? error)}${code ? ` (${code})` : ""}`);
+      : `${message}${code ? ` (${code})` : ""}`);
   return `cannot open the database ${redactUrl(url)}: ${reason}`;
+}
+
+/** The server's host (a socket's folder included) and `host:port` as the URL names them; undefined without one. */
+function serverAddress(url: string): { host: string; at: string } | undefined {
+  try {
+    const parsed = new URL(url);
+    const host = decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, "$1");
+    if (host === "") return undefined;
+    const port = parsed.port || "5432";
+    return { host, at: `${host.includes(":") ? `[${host}]` : host}:${port}` };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The reason TLS with the PostgreSQL server failed, for the codes Bun.SQL and OpenSSL give; else undefined. */
+function tlsProblem(url: string, code: string, message: string): string | undefined {
+  if (code === "ERR_INVALID_ARG_TYPE" && /caFile/.test(message))
+    return `the sslrootcert file the URL names cannot be read (${code}): give the path of the CA certificate (PEM) that signed the server's`;
+  const server = serverAddress(url);
+  const at = server ? `PostgreSQL at ${server.at}` : "PostgreSQL";
+  if (code === "ERR_POSTGRES_TLS_NOT_AVAILABLE")
+    return `${at} does not offer TLS (${code}), which iota-server asks of a database across a network: turn ssl on in its postgresql.conf, or add sslmode=disable to the URL for a network you trust`;
+  if (UNTRUSTED.test(code))
+    return `the certificate of ${at} does not chain to a CA this machine trusts (${code}): add sslrootcert=FILE to the URL, FILE the CA certificate (PEM) that signed it`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
+    return `the certificate of ${at} is not valid now (${code}): renew it, or check this machine's clock`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `the certificate of ${at} does not name ${server?.host ?? "the host"} (${code}): connect by a name or address the certificate holds`;
+  return undefined;
 }
 
 /** The reason a PostgreSQL server was not reached: a host name that does not resolve, or what the host did. */
 async function unreached(url: string, code: string): Promise<string | undefined> {
-  let host: string;
-  let port: string;
-  try {
-    const parsed = new URL(url);
-    host = decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, "$1");
-    port = parsed.port || "5432";
-  } catch {
-    return undefined;
-  }
-  if (host === "") return undefined;
+  const server = serverAddress(url);
+  if (!server) return undefined;
+  const { host, at } = server;
   if (isIP(host) === 0 && !host.startsWith("/")) {
     const failure = await resolves(host);
     if (failure !== undefined)
       return `the database host ${host} cannot be resolved (${failure}): check the host name in --db / IOTA_DB`;
   }
-  const at = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   if (/REFUSED$/.test(code))
     return `PostgreSQL refused the connection at ${at} (${code}): is it running, and listening there?`;
   return `PostgreSQL at ${at} could not be reached (${code}): check the address and the network`;

@@ -5,6 +5,7 @@
 
 import { SQL } from "bun";
 import { AnswerWatch, ANSWER_DEADLINE_MS, CHECK_DEADLINE_MS } from "./answer-watch.ts";
+import { postgresTls } from "./database-url.ts";
 import type { Dialect } from "./migrations.ts";
 import type { Row } from "./rows.ts";
 import type { Durability } from "./sqlite-driver.ts";
@@ -58,13 +59,16 @@ export interface Driver {
 const CLOSE_WAIT_SECONDS = 5;
 
 /**
- * The PostgreSQL driver: Bun.SQL's pool, which prepares and caches statements itself. Once {@link
+ * The PostgreSQL driver: Bun.SQL's pool, which prepares and caches statements itself, over TLS with the
+ * server's certificate verified when it is across a network and the URL names no mode (database-url.ts). Once {@link
  * Driver.watchAnswers} was called, every statement goes through an {@link AnswerWatch}, whose check is a
  * `select 1` on a one-connection client of its own: the pool's connections may all be held by statements
  * that wait for a database cut off by the network.
  */
 export function postgresDriver(url: string): Driver {
-  const sql = new SQL(url, { max: 10 });
+  const tls = postgresTls(url);
+  const client = (max: number) => new SQL(url, tls ? { max, tls } : { max });
+  const sql = client(10);
   let checker: SQL | undefined;
   let watch: AnswerWatch | undefined;
   const wrap = (s: SQL, gate: <T>(statement: PromiseLike<T>) => Promise<T>): Query =>
@@ -87,7 +91,7 @@ export function postgresDriver(url: string): Driver {
       );
     },
     watchAnswers(deadlineMs = ANSWER_DEADLINE_MS, checkMs = CHECK_DEADLINE_MS) {
-      checker ??= new SQL(url, { max: 1 });
+      checker ??= client(1);
       const check = checker;
       watch = new AnswerWatch({ deadlineMs, checkMs, check: () => check`select 1` });
     },

@@ -17,7 +17,14 @@ export const DATABASE_RETRY_AFTER = 5;
 export function databaseUnavailable(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code !== "string") return undefined;
-  if (/^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT)$/.test(code)) return code;
+  if (/^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT|TLS_\w+)$/.test(code)) return code;
+  // Hint: a reconnection whose TLS failed (the database's certificate replaced by one of another CA, say).
+  if (
+    /^(ERR_TLS_\w+|UNABLE_TO_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)$/.test(
+      code,
+    )
+  )
+    return code;
   if (/^SQLITE_(BUSY|FULL|IOERR|READONLY|CANTOPEN)(_\w+)?$/.test(code)) return code;
   const others = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"];
   return others.includes(code) || code === STORAGE_FAILED || code === DATABASE_NO_ANSWER
