@@ -46,6 +46,8 @@ async function run(db: string, ...args: string[]) {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("IOTA_")),
   );
+  // Hint: a setting some shells carry from development; it must not turn off the check of the database's TLS.
+  env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
   const data = mkdtempSync(join(work, "data-"));
   const child = Bun.spawn(
     [

@@ -1,7 +1,7 @@
 /** The compiled iotad as a device runs it, for fault tests: build once, start (optionally under a wrapper such as faketime), read /status. */
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 
@@ -126,20 +126,4 @@ export function startCompiledAgent(
   return { proc, log: () => log, status, until, stop };
 }
 
-const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
-
-/**
- * The environment that preloads libfaketime straight into iotad, its wall clock at `spec` (what
- * `faketime -f SPEC ./iotad` does, minus the wrapper process that would catch SIGHUP and SIGTERM). Hint: only the
- * wall clock is faked; timers count monotonic time, as on a device whose RTC is wrong.
- */
-export function fakeClockEnv(spec: string): Record<string, string> {
-  if (!existsSync(LIBFAKETIME))
-    throw new Error(`${LIBFAKETIME} is missing (apt-get install faketime)`);
-  return {
-    LD_PRELOAD: LIBFAKETIME,
-    FAKETIME: spec,
-    DONT_FAKE_MONOTONIC: "1",
-    FAKETIME_NO_CACHE: "1",
-  };
-}
+export { fakeClockEnv } from "../helpers/fake-clock.ts";

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fakeClockEnv } from "./fake-clock.ts";
 
 /** One CA and a server certificate it issued. */
 export interface IssuedPair {
@@ -24,15 +25,19 @@ export interface ThrowawayTls {
   remove(): void;
 }
 
-/** Runs openssl in `cwd`; under `faketime` at `at` when given (certificates dated then). */
+/** Runs openssl in `cwd`; with its clock at `at` when given (certificates dated then). */
 function openssl(args: string[], cwd: string, at?: string): string {
-  const cmd = at === undefined ? ["openssl", ...args] : ["faketime", at, "openssl", ...args];
   let result: ReturnType<typeof Bun.spawnSync>;
   try {
-    result = Bun.spawnSync(cmd, { cwd, stdout: "pipe", stderr: "pipe" });
+    result = Bun.spawnSync(["openssl", ...args], {
+      cwd,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: at === undefined ? process.env : { ...process.env, ...fakeClockEnv(`@${at}`) },
+    });
   } catch (error) {
     throw new Error(
-      `${cmd[0]} is required for this test (apt-get install openssl faketime): ${(error as Error).message}`,
+      `openssl is required for this test (apt-get install openssl): ${(error as Error).message}`,
     );
   }
   if (result.exitCode !== 0)
@@ -42,7 +47,7 @@ function openssl(args: string[], cwd: string, at?: string): string {
 
 /**
  * Makes the CA `name` and a server certificate from it for `altNames` (default localhost and 127.0.0.1) in `dir`;
- * with `at` (a faketime date such as "2020-01-01 00:00:00"), both are issued then, the server certificate for a day.
+ * with `at` (a date such as "2020-01-01 00:00:00"), both are issued then, the server certificate for a day.
  */
 export function issuePair(
   dir: string,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { NETWORK_SSLMODE, postgresOnThisHost, postgresTls } from "./database-url.ts";
+import { VERIFIED_TLS, postgresOnThisHost, postgresTls } from "./database-url.ts";
 
 describe("postgresOnThisHost", () => {
   test("a unix socket, localhost and loopback addresses are on this machine", () => {
@@ -33,11 +33,11 @@ describe("postgresOnThisHost", () => {
 
 describe("postgresTls", () => {
   test("a server across a network is asked for verified TLS when the URL names no mode", () => {
-    expect(postgresTls("postgres://iota:pw@db.internal:5432/iota")).toBe(NETWORK_SSLMODE);
-    expect(NETWORK_SSLMODE).toBe("verify-full");
+    expect(postgresTls("postgres://iota:pw@db.internal:5432/iota")).toBe(VERIFIED_TLS);
+    expect(VERIFIED_TLS).toEqual({ rejectUnauthorized: true });
     // Hint: a private CA given in the URL leaves the mode to this default, which then checks against it.
     expect(postgresTls("postgres://iota@db.internal/iota?sslrootcert=/etc/iota/pg-ca.pem")).toBe(
-      "verify-full",
+      VERIFIED_TLS,
     );
   });
 
@@ -45,12 +45,20 @@ describe("postgresTls", () => {
     for (const url of [
       "postgres://iota@db.internal/iota?sslmode=disable",
       "postgres://iota@db.internal/iota?sslmode=require",
-      "postgres://iota@db.internal/iota?SSLMODE=verify-ca",
       "postgres://iota@db.internal/iota?ssl=true",
       "postgres://iota@db.internal/iota?tls=require",
       "postgres://iota@/iota?host=db.internal&sslmode=disable",
     ])
       expect([url, postgresTls(url)]).toEqual([url, undefined]);
+  });
+
+  test("a mode that verifies is held to its check, on this machine too", () => {
+    for (const url of [
+      "postgres://iota@db.internal/iota?sslmode=verify-full",
+      "postgres://iota@db.internal/iota?SSLMODE=Verify-CA&sslrootcert=/etc/iota/pg-ca.pem",
+      "postgres://iota@127.0.0.1/iota?sslrootcert=/etc/iota/pg-ca.pem&sslmode=verify-full",
+    ])
+      expect([url, postgresTls(url)]).toEqual([url, VERIFIED_TLS]);
   });
 
   test("nothing is asked of a server on this machine", () => {

@@ -17,8 +17,12 @@ export function redactUrl(url: string): string {
   return `${scheme}${rest.slice(0, colon)}:***${rest.slice(at)}`;
 }
 
-/** The `sslmode` iota-server asks of a PostgreSQL server reached over a network when its URL names none. */
-export const NETWORK_SSLMODE = "verify-full";
+/**
+ * The TLS iota-server asks of a PostgreSQL server reached over a network when its URL names no mode: Bun.SQL's
+ * `verify-full`. Hint: as an object with `rejectUnauthorized`, not the mode's name, so a stray
+ * NODE_TLS_REJECT_UNAUTHORIZED=0 in the service's environment cannot turn the check off (it does for the name).
+ */
+export const VERIFIED_TLS = Object.freeze({ rejectUnauthorized: true as const });
 
 /**
  * Whether a PostgreSQL URL reaches its server without crossing a network: a unix socket (`?host=/run/...`, or a
@@ -44,13 +48,17 @@ export function postgresOnThisHost(url: string): boolean {
 }
 
 /**
- * The TLS the PostgreSQL driver asks for when the URL says nothing of it: {@link NETWORK_SSLMODE} for a server
- * across a network (its certificate must chain to the system's CAs, or to the URL's `sslrootcert`, and name the
- * host), so neither the password exchange nor the fleet's records travel in clear by default; none on this
- * machine. Undefined also when the URL names its own mode (`sslmode`, `ssl` or `tls`): `sslmode=disable` is the
- * operator's explicit choice for a network they trust.
+ * The TLS option the PostgreSQL driver passes Bun.SQL for `url`:
+ * - the URL names no mode (`sslmode`, `ssl` or `tls`): {@link VERIFIED_TLS} for a server across a network (its
+ *   certificate must chain to the system's CAs, or to the URL's `sslrootcert`, and name the host), so neither the
+ *   login nor the fleet's records travel in clear by default; none for a server on this machine;
+ * - `sslmode=verify-ca` or `verify-full`: {@link VERIFIED_TLS} too, which keeps that mode and its check whatever
+ *   the environment says;
+ * - any other mode (`disable`, `require`...): none, the operator's explicit choice as the URL states it.
  */
-export function postgresTls(url: string): typeof NETWORK_SSLMODE | undefined {
+export function postgresTls(url: string): typeof VERIFIED_TLS | undefined {
+  const mode = /[?&]sslmode=([^&#]*)/i.exec(url)?.[1]?.toLowerCase();
+  if (mode === "verify-ca" || mode === "verify-full") return VERIFIED_TLS;
   if (/[?&](sslmode|ssl|tls)=/i.test(url)) return undefined;
-  return postgresOnThisHost(url) ? undefined : NETWORK_SSLMODE;
+  return postgresOnThisHost(url) ? undefined : VERIFIED_TLS;
 }

@@ -67,7 +67,7 @@ const CLOSE_WAIT_SECONDS = 5;
  */
 export function postgresDriver(url: string): Driver {
   const tls = postgresTls(url);
-  const client = (max: number) => new SQL(url, tls ? { max, tls } : { max });
+  const client = (max: number) => new SQL(url, tls ? { max, tls: { ...tls } } : { max });
   const sql = client(10);
   let checker: SQL | undefined;
   let watch: AnswerWatch | undefined;
