@@ -34,7 +34,7 @@ async function setUp(): Promise<{
   const link = await startPgRelay(url);
   const driver = postgresDriver(link.url);
   // Hint: short limits, so the waits stay far from the test's time limit on a loaded machine.
-  driver.watchAnswers?.(500, 500);
+  driver.watchAnswers?.(500, 2_000);
   const done = async () => {
     await link.cut();
     await Promise.all([driver.close(), direct.close()]);

@@ -19,14 +19,14 @@ function watch(check: () => Promise<unknown>, checkMs = 20) {
   return Object.assign(counted, { w });
 }
 
-/** A statement that runs only once it is awaited, as Bun.SQL's do; `sent` says whether it was. */
-function lazyStatement<T>(value: T): PromiseLike<T> & { sent: boolean } {
+/** A statement that runs only once it is awaited, as Bun.SQL's do, answering `ms` later; `sent` says whether it was. */
+function lazyStatement<T>(value: T, ms = 0): PromiseLike<T> & { sent: boolean } {
   const s: PromiseLike<T> & { sent: boolean } = {
     sent: false,
     // biome-ignore lint/suspicious/noThenProperty: a lazy query is a thenable, as Bun.SQL's queries are
     then(onFulfilled, onRejected) {
       s.sent = true;
-      return Promise.resolve(value).then(onFulfilled, onRejected);
+      return later(ms, value).then(onFulfilled, onRejected);
     },
   };
   return s;
@@ -130,6 +130,35 @@ describe("a transaction", () => {
     expect((swallowed as { code?: string }).code).toBe(DATABASE_NO_ANSWER);
     await Bun.sleep(10);
     expect(after.sent).toBe(false);
+  });
+
+  test("a check that fails while its statements answer, one by one, in time: nothing more is sent and it cannot commit", async () => {
+    // Hint: the first check fails (a slow or lost check connection), later ones answer.
+    let checks = 0;
+    const w = new AnswerWatch({
+      deadlineMs: 20,
+      checkMs: 20,
+      check: () => (++checks === 1 ? Promise.reject(new Error("no answer")) : Promise.resolve()),
+    });
+    const sent: number[] = [];
+    let committed = false;
+    const outcome = rejection(
+      w.transaction(async (gate) => {
+        for (let i = 0; i < 12; i++) {
+          const statement = lazyStatement(i, 10);
+          try {
+            await gate(statement);
+          } finally {
+            if (statement.sent) sent.push(i);
+          }
+        }
+        committed = true;
+      }),
+    );
+    expect((await outcome).code).toBe(DATABASE_NO_ANSWER);
+    await Bun.sleep(200);
+    expect(committed).toBe(false);
+    expect(sent.length).toBeLessThan(12);
   });
 
   test("its begin and commit are watched too: a connection that never comes fails it", async () => {

@@ -26,6 +26,8 @@ export interface AnswerWatchOptions {
   checkMs: number;
   /** Asks the database a trivial question on a connection none of the waiting statements holds. */
   check: () => Promise<unknown>;
+  /** Called after a check got no answer in time: its connection may be dead, and the next check should not wait behind it. */
+  checkFailed?: () => void;
 }
 
 /** An error with code {@link DATABASE_NO_ANSWER}. */
@@ -53,8 +55,10 @@ export class AnswerWatch {
           () => true,
           () => false,
         );
-      this.checking = settleWithin(answered, this.options.checkMs, () => false).finally(() => {
+      this.checking = settleWithin(answered, this.options.checkMs, () => false).then((alive) => {
         this.checking = undefined;
+        if (!alive) this.options.checkFailed?.();
+        return alive;
       });
     }
     return this.checking;
@@ -79,30 +83,33 @@ export class AnswerWatch {
 
   /**
    * Runs a transaction: `begin(gate)` starts it and resolves when it committed, and every statement it sends
-   * goes through `gate`. The connection and the commit are watched like a statement. Once a statement got no
-   * answer, the gate refuses every later statement of the transaction without sending it, so the transaction
-   * cannot commit, and this rejects at once, without waiting for the rollback the database cannot hear either.
+   * goes through `gate`. The connection, the commit and the whole are watched like a statement. Once a
+   * statement, or the whole, got no answer, the gate refuses every later statement of the transaction without
+   * sending it and fails the one whose answer comes late, so the transaction cannot reach its commit; and this
+   * rejects at once, without waiting for the rollback the database cannot hear either. Only a commit already
+   * sent when the answers stopped can still take effect.
    */
   async transaction<T>(
     begin: (gate: <S>(statement: PromiseLike<S>) => Promise<S>) => Promise<T>,
   ): Promise<T> {
     let lost: Error | undefined;
-    let failed: (error: Error) => void = () => {};
+    let abandon: (error: Error) => void = () => {};
     const abandoned = new Promise<never>((_, reject) => {
-      failed = reject;
+      abandon = reject;
     });
+    const lose = (error: unknown): never => {
+      if ((error as { code?: unknown }).code === DATABASE_NO_ANSWER && !lost) {
+        lost = error as Error;
+        abandon(lost);
+      }
+      throw error;
+    };
     const gate = async <S>(statement: PromiseLike<S>): Promise<S> => {
       if (lost) throw lost;
-      try {
-        return await this.statement(statement);
-      } catch (error) {
-        if ((error as { code?: unknown }).code === DATABASE_NO_ANSWER) {
-          lost ??= error as Error;
-          failed(lost);
-        }
-        throw error;
-      }
+      const answer = await this.statement(statement).catch(lose);
+      if (lost) throw lost;
+      return answer;
     };
-    return await Promise.race([this.statement(begin(gate)), abandoned]);
+    return await Promise.race([this.statement(begin(gate)).catch(lose), abandoned]);
   }
 }

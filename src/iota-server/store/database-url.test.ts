@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { VERIFIED_TLS, postgresOnThisHost, postgresTls } from "./database-url.ts";
+import { VERIFIED_TLS, postgresHost, postgresOnThisHost, postgresTls } from "./database-url.ts";
+
+const NO_ENV = {};
 
 describe("postgresOnThisHost", () => {
   test("a unix socket, localhost and loopback addresses are on this machine", () => {
@@ -14,10 +16,10 @@ describe("postgresOnThisHost", () => {
       "postgres://iota@%2Frun%2Fpostgresql/iota",
       "postgresql:///iota",
     ])
-      expect([url, postgresOnThisHost(url)]).toEqual([url, true]);
+      expect([url, postgresOnThisHost(url, NO_ENV)]).toEqual([url, true]);
   });
 
-  test("any other host is across a network, as is a URL that does not parse", () => {
+  test("any other host is across a network", () => {
     for (const url of [
       "postgres://iota:pw@db.internal:5432/iota",
       "postgres://iota@10.0.0.5/iota",
@@ -25,44 +27,71 @@ describe("postgresOnThisHost", () => {
       "postgres://iota@128.0.0.1/iota",
       "postgres://iota@localhost.example.com/iota",
       "postgres://iota@[::ffff:7f00:1]/iota",
-      "postgres://iota:p@ss/word@db/iota%",
     ])
-      expect([url, postgresOnThisHost(url)]).toEqual([url, false]);
+      expect([url, postgresOnThisHost(url, NO_ENV)]).toEqual([url, false]);
+  });
+
+  test("the host Bun.SQL connects to counts: a host parameter over the URL's host, PGHOST when the URL names none", () => {
+    expect(postgresHost("postgres://iota:pw@localhost/iota?host=db.internal", NO_ENV)).toBe(
+      "db.internal",
+    );
+    expect(postgresOnThisHost("postgres://iota:pw@localhost/iota?host=db.internal", NO_ENV)).toBe(
+      false,
+    );
+    expect(postgresOnThisHost("postgresql:///iota", { PGHOST: "db.internal" })).toBe(false);
+    expect(postgresOnThisHost("postgres://iota@127.0.0.1/iota", { PGHOST: "db.internal" })).toBe(
+      true,
+    );
+    expect(postgresHost("postgresql:///iota", NO_ENV)).toBe("localhost");
   });
 });
 
 describe("postgresTls", () => {
-  test("a server across a network is asked for verified TLS when the URL names no mode", () => {
-    expect(postgresTls("postgres://iota:pw@db.internal:5432/iota")).toBe(VERIFIED_TLS);
+  test("a server across a network is asked for verified TLS when nothing names a mode", () => {
     expect(VERIFIED_TLS).toEqual({ rejectUnauthorized: true });
-    // Hint: a private CA given in the URL leaves the mode to this default, which then checks against it.
-    expect(postgresTls("postgres://iota@db.internal/iota?sslrootcert=/etc/iota/pg-ca.pem")).toBe(
-      VERIFIED_TLS,
-    );
+    for (const url of [
+      "postgres://iota:pw@db.internal:5432/iota",
+      // Hint: a private CA given in the URL leaves the mode to this default, which then checks against it.
+      "postgres://iota@db.internal/iota?sslrootcert=/etc/iota/pg-ca.pem",
+      "postgres://iota@db.internal/iota?sslmode=",
+      "postgres://iota:a&ssl=false@db.internal/iota",
+      "postgres://iota@localhost/iota?host=db.internal",
+    ])
+      expect([url, postgresTls(url, NO_ENV)]).toEqual([url, VERIFIED_TLS]);
+    expect(postgresTls("postgresql:///iota", { PGHOST: "db.internal" })).toBe(VERIFIED_TLS);
   });
 
-  test("the URL's own mode stands, sslmode=disable included", () => {
+  test("a mode that does not verify, named by the URL or PGSSLMODE, stands: sslmode=disable included", () => {
     for (const url of [
       "postgres://iota@db.internal/iota?sslmode=disable",
       "postgres://iota@db.internal/iota?sslmode=require",
-      "postgres://iota@db.internal/iota?ssl=true",
-      "postgres://iota@db.internal/iota?tls=require",
+      "postgres://iota@db.internal/iota?SSLMODE=prefer",
+      "postgres://iota@db.internal/iota?ssl=false",
+      "postgres://iota@db.internal/iota?tls=0",
       "postgres://iota@/iota?host=db.internal&sslmode=disable",
     ])
-      expect([url, postgresTls(url)]).toEqual([url, undefined]);
+      expect([url, postgresTls(url, NO_ENV)]).toEqual([url, undefined]);
+    expect(
+      postgresTls("postgres://iota@db.internal/iota", { PGSSLMODE: "disable" }),
+    ).toBeUndefined();
   });
 
-  test("a mode that verifies is held to its check, on this machine too", () => {
+  test("a mode that verifies is held to its check, on this machine too; ssl=true verifies", () => {
     for (const url of [
       "postgres://iota@db.internal/iota?sslmode=verify-full",
       "postgres://iota@db.internal/iota?SSLMODE=Verify-CA&sslrootcert=/etc/iota/pg-ca.pem",
       "postgres://iota@127.0.0.1/iota?sslrootcert=/etc/iota/pg-ca.pem&sslmode=verify-full",
+      "postgres://iota@db.internal/iota?ssl=true",
+      "postgres://iota@localhost/iota?tls=1",
     ])
-      expect([url, postgresTls(url)]).toEqual([url, VERIFIED_TLS]);
+      expect([url, postgresTls(url, NO_ENV)]).toEqual([url, VERIFIED_TLS]);
+    expect(postgresTls("postgres://iota@localhost/iota", { PGSSLMODE: "verify-full" })).toBe(
+      VERIFIED_TLS,
+    );
   });
 
   test("nothing is asked of a server on this machine", () => {
-    expect(postgresTls("postgres://iota@127.0.0.1:5432/iota")).toBeUndefined();
-    expect(postgresTls("postgres://iota@/iota?host=/run/postgresql")).toBeUndefined();
+    expect(postgresTls("postgres://iota@127.0.0.1:5432/iota", NO_ENV)).toBeUndefined();
+    expect(postgresTls("postgres://iota@/iota?host=/run/postgresql", NO_ENV)).toBeUndefined();
   });
 });

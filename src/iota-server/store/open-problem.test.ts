@@ -10,6 +10,17 @@ test("a server without TLS: says so, and both ways on", async () => {
   );
 });
 
+test("a server without TLS where the URL asked for it: names the mode", async () => {
+  expect(
+    await databaseOpenProblem(
+      "postgres://iota@localhost/iota?sslmode=require",
+      failure("ERR_POSTGRES_TLS_NOT_AVAILABLE"),
+    ),
+  ).toEndWith(
+    "PostgreSQL at localhost:5432 does not offer TLS (ERR_POSTGRES_TLS_NOT_AVAILABLE), which sslmode require asks for: turn ssl on in its postgresql.conf",
+  );
+});
+
 test("a certificate of a CA this machine does not trust: names sslrootcert", async () => {
   for (const code of [
     "UNABLE_TO_VERIFY_LEAF_SIGNATURE",

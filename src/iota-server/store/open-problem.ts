@@ -2,7 +2,7 @@
 
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { redactUrl } from "./database-url.ts";
+import { namedTlsMode, postgresHost, redactUrl } from "./database-url.ts";
 import { settleWithin } from "../../core/deadline.ts";
 
 /** Codes of a failure to reach the database server at all (Bun.SQL reports a host it cannot resolve as refused). */
@@ -30,17 +30,16 @@ export async function databaseOpenProblem(url: string, error: unknown): Promise<
   return `cannot open the database ${redactUrl(url)}: ${reason}`;
 }
 
-/** The server's host (a socket's folder included) and `host:port` as the URL names them; undefined without one. */
-function serverAddress(url: string): { host: string; at: string } | undefined {
+/** The host Bun.SQL connects to (a socket's folder included) and `host:port`. */
+function serverAddress(url: string): { host: string; at: string } {
+  let port: string;
   try {
-    const parsed = new URL(url);
-    const host = decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, "$1");
-    if (host === "") return undefined;
-    const port = parsed.port || "5432";
-    return { host, at: `${host.includes(":") ? `[${host}]` : host}:${port}` };
+    port = new URL(url).port || "5432";
   } catch {
-    return undefined;
+    port = "5432";
   }
+  const host = postgresHost(url);
+  return { host, at: `${host.includes(":") ? `[${host}]` : host}:${port}` };
 }
 
 /** The reason TLS with the PostgreSQL server failed, for the codes Bun.SQL and OpenSSL give; else undefined. */
@@ -48,23 +47,25 @@ function tlsProblem(url: string, code: string, message: string): string | undefi
   if (code === "ERR_INVALID_ARG_TYPE" && /caFile/.test(message))
     return `the sslrootcert file the URL names cannot be read (${code}): give the path of the CA certificate (PEM) that signed the server's`;
   const server = serverAddress(url);
-  const at = server ? `PostgreSQL at ${server.at}` : "PostgreSQL";
-  if (code === "ERR_POSTGRES_TLS_NOT_AVAILABLE")
-    return `${at} does not offer TLS (${code}), which iota-server asks of a database across a network: turn ssl on in its postgresql.conf, or add sslmode=disable to the URL for a network you trust`;
+  const at = `PostgreSQL at ${server.at}`;
+  if (code === "ERR_POSTGRES_TLS_NOT_AVAILABLE") {
+    const named = namedTlsMode(url);
+    return named === undefined
+      ? `${at} does not offer TLS (${code}), which iota-server asks of a database across a network: turn ssl on in its postgresql.conf, or add sslmode=disable to the URL for a network you trust`
+      : `${at} does not offer TLS (${code}), which sslmode ${named} asks for: turn ssl on in its postgresql.conf`;
+  }
   if (UNTRUSTED.test(code))
     return `the certificate of ${at} does not chain to a CA this machine trusts (${code}): add sslrootcert=FILE to the URL, FILE the CA certificate (PEM) that signed it`;
   if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
     return `the certificate of ${at} is not valid now (${code}): renew it, or check this machine's clock`;
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
-    return `the certificate of ${at} does not name ${server?.host ?? "the host"} (${code}): connect by a name or address the certificate holds`;
+    return `the certificate of ${at} does not name ${server.host} (${code}): connect by a name or address the certificate holds`;
   return undefined;
 }
 
 /** The reason a PostgreSQL server was not reached: a host name that does not resolve, or what the host did. */
-async function unreached(url: string, code: string): Promise<string | undefined> {
-  const server = serverAddress(url);
-  if (!server) return undefined;
-  const { host, at } = server;
+async function unreached(url: string, code: string): Promise<string> {
+  const { host, at } = serverAddress(url);
   if (isIP(host) === 0 && !host.startsWith("/")) {
     const failure = await resolves(host);
     if (failure !== undefined)

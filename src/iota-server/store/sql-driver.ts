@@ -91,9 +91,27 @@ export function postgresDriver(url: string): Driver {
       );
     },
     watchAnswers(deadlineMs = ANSWER_DEADLINE_MS, checkMs = CHECK_DEADLINE_MS) {
-      checker ??= client(1);
-      const check = checker;
-      watch = new AnswerWatch({ deadlineMs, checkMs, check: () => check`select 1` });
+      // Hint: connected now, so the first check does not also have to log in within checkMs.
+      const open = () => {
+        const fresh = client(1);
+        fresh.connect().catch(() => {});
+        return fresh;
+      };
+      checker ??= open();
+      const check = async () => {
+        try {
+          await (checker ?? open())`select 1`;
+        } catch (error) {
+          // Hint: an error of the server's own (too many connections, say) is an answer: the database is there.
+          if ((error as { code?: unknown }).code !== "ERR_POSTGRES_SERVER_ERROR") throw error;
+        }
+      };
+      // Hint: a check that got no answer may sit on a dead connection, and the next check would wait behind it.
+      const checkFailed = () => {
+        void checker?.close({ timeout: 0 }).catch(() => {});
+        checker = open();
+      };
+      watch = new AnswerWatch({ deadlineMs, checkMs, check, checkFailed });
     },
     // Hint: Bun.SQL's close waits for every statement still waiting, for ever on a database cut off by the
     // network; the service stops after its requests drained, so what is still waiting then gets a few seconds.
