@@ -89,7 +89,9 @@ test("the right password starts the service, and the start lines hide it", async
     env: { IOTA_MASTER_KEY: masterKey },
   });
   try {
-    expect(server.output()).toContain("database:    postgres://postgres:***@127.0.0.1:");
+    expect(server.output()).toMatch(
+      /database: {4}postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+ \(on this machine, without TLS\)\n/,
+    );
     expect(server.output()).not.toContain(new URL(pg.url).password);
   } finally {
     await server.stop();
@@ -170,6 +172,7 @@ test("with its CA in sslrootcert the service starts, and every connection it hol
   });
   const admin = new SQL(fresh, { max: 1 });
   try {
+    expect(server.output()).toContain("(TLS, the server's certificate verified (verify-full))\n");
     const groups = await server.fetch("/v1/groups", {
       headers: { authorization: `Bearer ${server.token()}` },
     });
@@ -211,6 +214,7 @@ test("a database across a network that offers no TLS: exit 3, naming both ways o
       env: { IOTA_MASTER_KEY: masterKey },
     });
     try {
+      expect(server.output()).toContain("?sslmode=disable (in clear, as sslmode disable asks)\n");
       const groups = await server.fetch("/v1/groups", {
         headers: { authorization: `Bearer ${server.token()}` },
       });

@@ -9,7 +9,7 @@ import { isLoopbackHost } from "./tls/server-certificate.ts";
 import { batchedWriter, streamLogger } from "./log.ts";
 import { isStartupError, SERVER_EXIT } from "./exit.ts";
 import { VERSION } from "../core/version.ts";
-import { redactUrl } from "./store/database-url.ts";
+import { postgresTransport, redactUrl } from "./store/database-url.ts";
 
 // Hint: the database (and its WAL) holds sealed secrets and token hashes; nothing the service creates is for other users.
 process.umask(0o077);
@@ -71,7 +71,10 @@ async function main(): Promise<number> {
     process.stdout.write(
       `  mqtt watch:  ${options.mqttWatch.url} (device readiness, as the monitor identity iota.monitor)\n`,
     );
-  process.stdout.write(`  data folder: ${options.data}\n  database:    ${redactUrl(options.db)}\n`);
+  const transport = options.db.startsWith("sqlite:") ? "" : ` (${postgresTransport(options.db)})`;
+  process.stdout.write(
+    `  data folder: ${options.data}\n  database:    ${redactUrl(options.db)}${transport}\n`,
+  );
   if (server.newAdminToken) {
     process.stdout.write(
       `  admin token: written to ${server.adminTokenPath} (0600); it is not shown again\n`,

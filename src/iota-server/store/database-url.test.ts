@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { VERIFIED_TLS, postgresHost, postgresOnThisHost, postgresTls } from "./database-url.ts";
+import {
+  VERIFIED_TLS,
+  postgresHost,
+  postgresOnThisHost,
+  postgresTls,
+  postgresTransport,
+} from "./database-url.ts";
 
 const NO_ENV = {};
 
@@ -94,4 +100,24 @@ describe("postgresTls", () => {
     expect(postgresTls("postgres://iota@127.0.0.1:5432/iota", NO_ENV)).toBeUndefined();
     expect(postgresTls("postgres://iota@/iota?host=/run/postgresql", NO_ENV)).toBeUndefined();
   });
+});
+
+test("postgresTransport says how the connection is protected", () => {
+  const say = (url: string) => postgresTransport(url, NO_ENV);
+  expect(say("postgres://iota@db.internal/iota")).toBe(
+    "TLS, the server's certificate verified (verify-full)",
+  );
+  expect(say("postgres://iota@db.internal/iota?sslmode=verify-ca")).toBe(
+    "TLS, the server's certificate checked against its CA (verify-ca)",
+  );
+  expect(say("postgres://iota@127.0.0.1/iota")).toBe("on this machine, without TLS");
+  expect(say("postgres://iota@db.internal/iota?sslmode=disable")).toBe(
+    "in clear, as sslmode disable asks",
+  );
+  expect(say("postgres://iota@db.internal/iota?sslmode=require")).toBe(
+    "TLS without a check of the server's certificate (sslmode require)",
+  );
+  expect(say("postgres://iota@db.internal/iota?sslmode=prefer")).toBe(
+    "TLS if the server offers it, without a check of its certificate (sslmode prefer)",
+  );
 });

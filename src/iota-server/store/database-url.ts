@@ -110,3 +110,17 @@ export function postgresTls(
   if (mode !== undefined) return undefined;
   return postgresOnThisHost(url, env) ? undefined : VERIFIED_TLS;
 }
+
+/** How the connection to the PostgreSQL server `url` names is protected, in words for the start lines. */
+export function postgresTransport(url: string, env: PgEnv = process.env): string {
+  const mode = namedTlsMode(url, env);
+  if (postgresTls(url, env))
+    return mode === "verify-ca"
+      ? "TLS, the server's certificate checked against its CA (verify-ca)"
+      : "TLS, the server's certificate verified (verify-full)";
+  if (mode === undefined) return "on this machine, without TLS";
+  if (mode === "disable") return "in clear, as sslmode disable asks";
+  if (mode === "require")
+    return "TLS without a check of the server's certificate (sslmode require)";
+  return `TLS if the server offers it, without a check of its certificate (sslmode ${mode})`;
+}
