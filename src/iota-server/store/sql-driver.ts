@@ -99,8 +99,9 @@ export function postgresDriver(url: string): Driver {
       };
       checker ??= open();
       const check = async () => {
+        checker ??= open();
         try {
-          await (checker ?? open())`select 1`;
+          await checker`select 1`;
         } catch (error) {
           // Hint: an error of the server's own (too many connections, say) is an answer: the database is there.
           if ((error as { code?: unknown }).code !== "ERR_POSTGRES_SERVER_ERROR") throw error;
