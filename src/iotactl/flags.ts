@@ -61,6 +61,31 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/**
+ * `argv` with a string flag and a next argument that starts with a dash but is no flag of `flags` joined as
+ * `--name=value`. Hint: tokens and secrets are base64url, so one in 64 starts with `-`; parseArgs refuses
+ * `--token -Xb3...` as ambiguous, while a forgotten value (`--token --out p`) still meets a known flag and stays
+ * a usage error.
+ */
+function joinDashValues(argv: string[], flags: Flag[]): string[] {
+  const byLong = new Map(flags.map((f) => [`--${f.name}`, f]));
+  const byShort = new Map(flags.filter((f) => f.short).map((f) => [`-${f.short}`, f]));
+  const known = (arg: string) =>
+    byLong.has(arg.split("=")[0] ?? arg) || (arg.length === 2 && byShort.has(arg));
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") return [...joined, ...argv.slice(i)];
+    const flag = byLong.get(arg) ?? byShort.get(arg);
+    const next = argv[i + 1];
+    if (flag?.type === "string" && next?.startsWith("-") && next !== "-" && !known(next)) {
+      joined.push(`--${flag.name}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
 /** Parses `argv` against `flags` plus the global flags; a usage error names the offending flag. */
 export function parseFlags(argv: string[], flags: Flag[]): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
@@ -69,7 +94,7 @@ export function parseFlags(argv: string[], flags: Flag[]): ParsedArgs {
   }
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinDashValues(argv, [...flags, ...GLOBAL_FLAGS]),
       options,
       allowPositionals: true,
       strict: true,
