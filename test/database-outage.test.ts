@@ -87,10 +87,16 @@ test("PostgreSQL cut off by the network: 503 with Retry-After before the listene
     await server.admin("POST", "/v1/groups/lamps/devices", { name: "lamp-1" }, 201);
     // Hint: nothing refuses and nothing resets: what either side sends is dropped, as on a cut network path.
     link.freeze();
-    const [listed, provisioning] = await Promise.all([
+    const [listed, provisioning, ready, alive] = await Promise.all([
       server.fetch("/v1/groups", { headers: { authorization: `Bearer ${server.token()}` } }),
       provisionOver(server, "lamps", "lamp-1", String(provisioningSecret)),
+      server.fetch("/readyz"),
+      server.fetch("/healthz"),
     ]);
+    // A balancer on /readyz takes this replica out; one on /healthz keeps it in for the CA and the CRL.
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get("retry-after")).toBe("5");
+    expect(alive.status).toBe(200);
     expect(listed.status).toBe(503);
     expect(listed.headers.get("retry-after")).toBe("5");
     expect(listed.headers.get("content-type")).toBe("application/problem+json");
@@ -109,6 +115,7 @@ test("PostgreSQL cut off by the network: 503 with Retry-After before the listene
     if (password) expect(server.output()).not.toContain(password);
     await link.cut();
     await expectBack(server, link);
+    expect((await server.fetch("/readyz")).status).toBe(200);
     const again = await provisionOver(server, "lamps", "lamp-1", String(provisioningSecret));
     expect(again.answer.status).toBe(201);
   });

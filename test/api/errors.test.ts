@@ -255,3 +255,19 @@ test("every API answer tells browsers not to sniff its type: JSON, problems, pro
   expect(answers.map((res) => res.status)).toEqual([200, 404, 405, 401, 200, 201, 400]);
   for (const res of answers) expect(res.headers.get("x-content-type-options")).toBe("nosniff");
 });
+
+test("GET /readyz: 200 while the database answers; 503 problem+json with Retry-After once it does not, while /healthz stays 200", async () => {
+  const svc = await createTestService();
+  const ready = await svc.app.request("/readyz");
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({ status: "ready" });
+  await svc.store.close();
+  const gone = await svc.app.request("/readyz");
+  expect(gone.status).toBe(503);
+  expect(gone.headers.get("content-type")).toBe("application/problem+json");
+  expect(gone.headers.get("retry-after")).toBe("5");
+  expect(((await gone.json()) as { detail: string }).detail).toBe(
+    "The database did not answer within 2 s; this replica cannot serve requests that need it",
+  );
+  expect((await svc.app.request("/healthz")).status).toBe(200);
+});

@@ -21,6 +21,8 @@ import { ServiceMetrics } from "../metrics/service-metrics.ts";
 import { DEFAULT_METRICS_GROUPS, fleetMetrics } from "../metrics/fleet-metrics.ts";
 import { measuredIssueRoutes, routeLabel } from "./request-metrics.ts";
 import { requireAdmin } from "./admin-auth.ts";
+import { databaseAnswers, READY_DEADLINE_MS } from "./ready.ts";
+import { DATABASE_RETRY_AFTER } from "../store/unavailable.ts";
 import { DEFAULT_TENANT } from "../domain/tenants.ts";
 
 /** Limits of the HTTP layer. */
@@ -165,6 +167,15 @@ export function createHttp(
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) =>
+    (await databaseAnswers(ctx.store))
+      ? c.json({ status: "ready" })
+      : problemAnswer(
+          503,
+          `The database did not answer within ${READY_DEADLINE_MS / 1000} s; this replica cannot serve requests that need it`,
+          { retryAfter: DATABASE_RETRY_AFTER },
+        ),
+  );
   app.get("/metrics", requireAdmin(ctx), async (c) => await metricsResponse(c.get("tenant")));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
   app.get("/v1/server-ca", () =>

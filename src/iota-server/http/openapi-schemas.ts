@@ -100,6 +100,7 @@ export const SCHEMAS: Record<string, object> = {
     ["errors"],
   ),
   Health: object("The service answers", { status: { const: "ok" } }),
+  Readiness: object("The service and its database answer", { status: { const: "ready" } }),
   OpenApiDocument: { type: "object", description: "This document" },
   Group: object(`A group (names: ${NAME_RULE})`, group, GROUP_OPTIONAL),
   GroupWithSecret: object(

@@ -260,8 +260,24 @@ const PUBLIC_PATHS = {
       operationId: "getHealth",
       tags: ["service"],
       summary: "Liveness: 200 while the service answers",
+      description:
+        "Does not ask the database: a balancer on it keeps every replica in while the database is down, so the CA and the CRL go on being served.",
       security: open,
       responses: { 200: ok("Alive", "Health") },
+    },
+  },
+  "/readyz": {
+    get: {
+      operationId: "getReadiness",
+      tags: ["service"],
+      summary: "Readiness: 200 while this replica's database answers a trivial query within 2 s",
+      description:
+        "For a balancer that should take a replica whose own path to the database broke out of rotation; with every replica probed so, a database outage takes them all out, the CRL included.",
+      security: open,
+      responses: {
+        200: ok("Ready", "Readiness"),
+        503: problem("The database did not answer within 2 s; see Retry-After"),
+      },
     },
   },
 };

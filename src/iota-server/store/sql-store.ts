@@ -129,6 +129,10 @@ export class SqlStore extends SqlFleetStore implements Store {
     await this.driver.close();
   }
 
+  async answers(): Promise<void> {
+    await this.sql`select 1 as one`;
+  }
+
   /** Answers every write only once `durability` made it durable (SQLite; PostgreSQL commits durably itself). */
   useDurability(durability: Durability): void {
     this.driver.useDurability?.(durability);

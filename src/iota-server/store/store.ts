@@ -148,6 +148,8 @@ export interface Store extends FleetStore {
   /** Applies pending migrations; safe to call from several replicas at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Resolves once the database answered a trivial query (a readiness probe); rejects with its error. */
+  answers(): Promise<void>;
 
   getTenant(id: string): Promise<TenantRecord | undefined>;
   /**
