@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { memoryLogger } from "../log.ts";
 import { errorResponse } from "./problem-response.ts";
 import { databaseUnavailable } from "../store/unavailable.ts";
+import { noAnswer } from "../store/answer-watch.ts";
 
 const failure = (code: string, message = `${code}: raw`) =>
   Object.assign(new Error(message), { code });
@@ -14,6 +15,11 @@ test("a database that cannot be used is a 503 to retry, logged by its code witho
     "ERR_POSTGRES_IDLE_TIMEOUT",
     "ECONNREFUSED",
     "SQLITE_BUSY",
+    // A reconnection whose TLS failed: the database's certificate replaced, or its TLS turned off.
+    "ERR_POSTGRES_TLS_NOT_AVAILABLE",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+    "CERT_HAS_EXPIRED",
   ]) {
     const log = memoryLogger();
     const answer = errorResponse(
@@ -33,6 +39,19 @@ test("a database that cannot be used is a 503 to retry, logged by its code witho
     );
     expect(log.lines.join("\n")).not.toContain("PASSWORD");
   }
+});
+
+test("a database that did not answer is a 503 saying so; the log names the limits and what became of a write", async () => {
+  const log = memoryLogger();
+  const answer = errorResponse(log, noAnswer(5_000, 2_000), "POST", "/v1/provision");
+  expect(answer.status).toBe(503);
+  expect(answer.headers.get("retry-after")).toBe("5");
+  expect(((await answer.json()) as { detail: string }).detail).toBe(
+    "The database did not answer in time; retry later",
+  );
+  expect(log.lines.join("\n")).toContain(
+    "POST /v1/provision failed: the database did not answer a statement within 5 s, nor a check within 2 s more (IOTA_DATABASE_NO_ANSWER): is it cut off by the network? A write then under way was rolled back, unless its commit had already gone out",
+  );
 });
 
 test("any other failure stays a logged 500 without details", async () => {

@@ -6,6 +6,25 @@ import { STORAGE_FAILED } from "./storage-failure.ts";
 /** Seconds a client is asked to wait when the database is unavailable. */
 export const DATABASE_RETRY_AFTER = 5;
 
+/** Bun.SQL's connection failures and timeouts, a reconnection whose TLS failed, and SQLite's storage errors. */
+const UNAVAILABLE = [
+  /^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT|TLS_\w+)$/,
+  // Hint: a reconnection whose TLS failed (the database's certificate replaced by one of another CA, say).
+  /^(ERR_TLS_\w+|UNABLE_TO_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)$/,
+  /^SQLITE_(BUSY|FULL|IOERR|READONLY|CANTOPEN)(_\w+)?$/,
+];
+
+/** Socket errors, and the two codes of IoTA's own drivers. */
+const OTHERS = [
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  STORAGE_FAILED,
+  DATABASE_NO_ANSWER,
+];
+
 /**
  * The code of an error that says the database cannot be used right now (PostgreSQL down or unreachable, SQLite
  * locked past its busy timeout, its disk full, its files unwritable or gone); undefined for any other error.
@@ -17,17 +36,6 @@ export const DATABASE_RETRY_AFTER = 5;
 export function databaseUnavailable(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code !== "string") return undefined;
-  if (/^ERR_POSTGRES_(CONNECTION_\w+|\w*TIMEOUT|TLS_\w+)$/.test(code)) return code;
-  // Hint: a reconnection whose TLS failed (the database's certificate replaced by one of another CA, say).
-  if (
-    /^(ERR_TLS_\w+|UNABLE_TO_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)$/.test(
-      code,
-    )
-  )
-    return code;
-  if (/^SQLITE_(BUSY|FULL|IOERR|READONLY|CANTOPEN)(_\w+)?$/.test(code)) return code;
-  const others = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"];
-  return others.includes(code) || code === STORAGE_FAILED || code === DATABASE_NO_ANSWER
-    ? code
-    : undefined;
+  const known = UNAVAILABLE.some((pattern) => pattern.test(code)) || OTHERS.includes(code);
+  return known ? code : undefined;
 }
