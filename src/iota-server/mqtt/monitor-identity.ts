@@ -5,10 +5,8 @@
  * leaves memory; it lives a day and is renewed before that, like the service's TLS certificates.
  */
 
-import { crypto } from "../../core/x509.ts";
-import { EC_P256, exportPrivateKeyPem } from "../../core/csr.ts";
 import type { CertificateAuthority } from "../ca/authority.ts";
-import type { ServerCertificate } from "../tls/server-certificate.ts";
+import { certifyFreshKey, type ServerCertificate } from "../tls/server-certificate.ts";
 
 /** The monitor's certificate CN and MQTT user name: a dot makes it no valid device name. */
 export const MONITOR_USER = "iota.monitor";
@@ -22,16 +20,7 @@ export async function issueMonitorCertificate(
   now: number,
   validitySeconds = MONITOR_VALIDITY_SECONDS,
 ): Promise<ServerCertificate> {
-  const keys = (await crypto.subtle.generateKey(EC_P256, true, [
-    "sign",
-    "verify",
-  ])) as CryptoKeyPair;
-  const issued = await ca.issueMonitor(MONITOR_USER, tenant, keys.publicKey, validitySeconds, now);
-  return {
-    certPem: issued.pem,
-    keyPem: await exportPrivateKeyPem(keys.privateKey),
-    serial: issued.serial,
-    notBefore: issued.notBefore,
-    notAfter: issued.notAfter,
-  };
+  return await certifyFreshKey((publicKey) =>
+    ca.issueMonitor(MONITOR_USER, tenant, publicKey, validitySeconds, now),
+  );
 }

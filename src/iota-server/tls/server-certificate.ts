@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import { crypto } from "../../core/x509.ts";
 import { EC_P256, exportPrivateKeyPem } from "../../core/csr.ts";
-import type { CertificateAuthority, ServerRole } from "../ca/authority.ts";
+import type { CertificateAuthority, IssuedDeviceCertificate, ServerRole } from "../ca/authority.ts";
 
 /** A TLS server certificate and its key. */
 export interface ServerCertificate {
@@ -66,11 +66,23 @@ export async function issueServerCertificate(
   validitySeconds: number,
   now: number,
 ): Promise<ServerCertificate> {
+  return await certifyFreshKey((publicKey) =>
+    ca.issueServer(names, role, publicKey, validitySeconds, now),
+  );
+}
+
+/**
+ * A fresh P-256 key, certified by `issue`, with its private key as PEM: the service's own certificates (its
+ * listeners, its broker monitor), whose keys only ever live in memory.
+ */
+export async function certifyFreshKey(
+  issue: (publicKey: CryptoKey) => Promise<IssuedDeviceCertificate>,
+): Promise<ServerCertificate> {
   const keys = (await crypto.subtle.generateKey(EC_P256, true, [
     "sign",
     "verify",
   ])) as CryptoKeyPair;
-  const issued = await ca.issueServer(names, role, keys.publicKey, validitySeconds, now);
+  const issued = await issue(keys.publicKey);
   return {
     certPem: issued.pem,
     keyPem: await exportPrivateKeyPem(keys.privateKey),
