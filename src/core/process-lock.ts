@@ -13,8 +13,12 @@ const GUARD_SUFFIX = ".takeover";
 /** How often a lock file without a readable record is read again before it counts as left by a crash. */
 const SETTLE_READS = 5;
 const SETTLE_MS = 20;
-/** Rounds of create, read, take over: more are met only where locks appear and vanish without end. */
-const ROUNDS = 50;
+/**
+ * How long rounds of create, read, take over go on, counted in their pauses: a round pauses while another process
+ * holds the takeover guard, through its folder fsync, which a slow SD card can stretch to seconds. Past it, locks
+ * appear and vanish without end.
+ */
+const CONTEST_MS = 10_000;
 
 /** What a lock file records of its process. */
 export interface LockHolder {
@@ -64,7 +68,7 @@ export function acquireLock(
     ...(start === undefined ? {} : { start }),
   };
   const text = `${JSON.stringify(mine)}\n`;
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let waited = 0; waited < CONTEST_MS; waited += SETTLE_MS) {
     if (host.create(path, text)) {
       host.syncDir(dir);
       return { ok: true, lock: ownLock(path, text, host) };

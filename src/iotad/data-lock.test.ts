@@ -17,16 +17,22 @@ const NOW = Date.parse("2026-03-01T10:00:00Z");
  * The real system as seen by another process `pid` (pauses counted, not slept), in boot `boot`; start times
  * are unknown unless `startTimes` (the real ones from /proc).
  */
-function hostAs(pid: number, boot?: string, startTimes = false): LockHost & { pauses: number } {
+function hostAs(
+  pid: number,
+  boot?: string,
+  startTimes = false,
+): LockHost & { pauses: number; pausedMs: number } {
   const real = nodeLockHost(nodeDisk());
   const host = {
     ...real,
     pid,
     pauses: 0,
+    pausedMs: 0,
     bootId: () => boot,
     startTime: startTimes ? real.startTime : () => undefined,
-    pause: () => {
+    pause: (ms: number) => {
       host.pauses++;
+      host.pausedMs += ms;
     },
   };
   return host;
@@ -177,7 +183,9 @@ describe("the data folder's lock", () => {
     writeFileSync(join(busy, `${LOCK_FILE}.takeover`), record({ pid: process.pid }));
     const waiting = hostAs(1);
     expect(() => acquireDataLock(busy, "iotad run", NOW, waiting)).toThrow("keeps changing");
-    expect(waiting.pauses).toBeGreaterThan(10);
+    // A takeover's guard lives through a folder fsync, seconds on a slow SD card: waited out for 10 s.
+    expect(waiting.pausedMs).toBeGreaterThanOrEqual(10_000);
+    expect(waiting.pausedMs).toBeLessThan(10_200);
   });
 
   test("processes racing over a stale lock: exactly one takes it, the others are refused naming it", async () => {
