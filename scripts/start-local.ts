@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { deviceToken } from "../src/core/token.ts";
+import { DEFAULT_SERVER } from "../src/iotactl/config.ts";
 import type { AgentConfigInput } from "../src/core/agent-config.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -198,6 +199,13 @@ for (let i = 0; ; i++) {
   await Bun.sleep(200);
 }
 
+// Hint: iotactl finds the default service's .iota from its folder and below; anywhere else, one configure.
+const configure = `iotactl configure --server ${apiUrl} --ca-file ${join(data, "server-ca.pem")} --token-file ${join(data, "admin-token")}`;
+const iotactlHint =
+  apiUrl === DEFAULT_SERVER && resolve(data) === resolve(".iota")
+    ? `finds this service in ${process.cwd()} and the folders below it; elsewhere, once:\n              ${configure}`
+    : `once: ${configure}`;
+
 process.stdout.write(`
 IoTA is running on this machine, over HTTPS with its own trust:
   API         ${apiUrl}   (admin token in ${join(data, "admin-token")}; OpenAPI at ${apiUrl}/v1/openapi.json)
@@ -208,6 +216,7 @@ IoTA is running on this machine, over HTTPS with its own trust:
   device      ${demoGroup}/${demoDevice}, run by iotad with ${configFile}
   status      ${statusUrl}/status   (try: curl ${statusUrl}/healthz)
   logs        ${join(data, "iota-server.log")}, ${agentLog}
+  iotactl     ${iotactlHint}
 
 Certificates of the demo group live 10 minutes, so iotad renews every few minutes. Ctrl-C stops everything.
 `);

@@ -64,6 +64,15 @@ describe("compiled iotactl", () => {
     expect(r.stderr.trim().split("\n").length).toBe(1);
   });
 
+  test("http:// for the HTTPS service: exit 6 at once, naming the https:// URL, nothing sent again", async () => {
+    const plain = server.url.replace(/^https:/, "http:");
+    const r = await ctl(["list", "groups"], { env: { IOTA_SERVER: plain } });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain(`it speaks TLS there: use ${server.url}`);
+    expect(r.stderr).not.toContain("sending it again");
+    expect(r.stderr.trim().split("\n").length).toBe(1);
+  });
+
   test("a wrong admin token is exit 5 and the token is not echoed", async () => {
     const r = await ctl(["add", "group", "g"], { env: { IOTA_TOKEN: "definitely-wrong-token" } });
     expect(r.code).toBe(5);
@@ -241,7 +250,7 @@ describe("compiled iotactl", () => {
     expect(openssl(["crl", "-in", join(dir, "crl.pem"), "-noout"]).exitCode).toBe(0);
   });
 
-  test("gen config from the seed's files, then the token in a generated config provisions the device", async () => {
+  test("gen config from the guide's files, then the token in a generated config provisions the device", async () => {
     writeFileSync(join(dir, "device_names.txt"), "cfg-1\ncfg-2\n");
     const secret = (await ctl(["add", "group", "cfg"])).stdout;
     expect((await ctl(["add", "device", "-g", "cfg", "-f", "device_names.txt"])).code).toBe(0);

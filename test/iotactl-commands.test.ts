@@ -10,6 +10,7 @@ import { AgentConfigSchema } from "../src/core/agent-config.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { x509 } from "../src/core/x509.ts";
 import { tempDir } from "./iotactl-support.ts";
+import { type Files, systemFiles } from "../src/iotactl/io.ts";
 
 const SERVER = "https://iota.test";
 let svc: TestService;
@@ -18,7 +19,13 @@ let dir: string;
 /** Runs iotactl in-process; fetch goes to the in-process app. */
 async function cli(
   argv: string[],
-  options: { env?: Record<string, string>; stdin?: string; tty?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    stdin?: string;
+    tty?: boolean;
+    files?: Files;
+    dir?: string;
+  } = {},
 ) {
   return await runIotactl(argv, {
     dir,
@@ -69,6 +76,22 @@ describe("add group", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--validity must be a duration");
     expect((await cli(["get", "group", "x"])).code).toBe(3);
+    const posts = () => svc.log.lines.filter((l) => l.includes("POST /v1/groups")).length;
+    const before = posts();
+    for (const [flag, value, words] of [
+      ["--validity", "0", "between 1m and 398d"],
+      ["--validity", "59", "between 1m and 398d"],
+      ["--validity", "399d", "between 1m and 398d"],
+      ["--renew-grace", "366d", "between 0 and 365d"],
+    ] as const) {
+      const r = await cli(["add", "group", "x", flag, value]);
+      expect({ flag, value, code: r.code }).toEqual({ flag, value, code: 2 });
+      expect(r.stderr).toContain(`${flag} must be ${words}, got "${value}"`);
+    }
+    expect(posts()).toBe(before);
+    expect(
+      (await cli(["add", "group", "edge", "--validity", "398d", "--renew-grace", "365d"])).code,
+    ).toBe(0);
   });
 
   test.each([["Room2"], ["room_2"], ["x-"], ["a".repeat(64)]])(
@@ -664,9 +687,63 @@ describe("configure and settings", () => {
     expect(r.stdout).toContain("pinned CA, SHA-256 ");
     expect(r.stdout).toContain("(from .iota/server-ca.pem)");
     rmSync(join(dir, ".iota"), { recursive: true });
-    const none = await cli(["list", "groups"], { env: silent });
+    const none = await cli(["list", "groups"], { env: silent, files: onlyHere() });
     expect(none.code).toBe(5);
     expect(none.stderr).toContain("no admin token");
+  });
+
+  /** The system's files, where only what lies inside the test's folder belongs to the user running iotactl. */
+  const onlyHere = (mine = (path: string) => path.startsWith(dir)): Files => ({
+    ...systemFiles,
+    isMine: mine,
+  });
+
+  test("from a folder below the one holding .iota: its token and CA are found, as git finds .git; another user's are not", async () => {
+    mkdirSync(join(dir, ".iota"));
+    writeFileSync(join(dir, ".iota", "admin-token"), `${svc.adminToken}\n`);
+    writeFileSync(join(dir, ".iota", "server-ca.pem"), await caPem());
+    const below = join(dir, "work", "batch-7");
+    mkdirSync(below, { recursive: true });
+    const inSubfolder = { env: silent, files: onlyHere(), dir: below };
+    const shown = await cli(["configure"], inSubfolder);
+    expect(shown.stdout).toContain("set  (from ../../.iota/admin-token)");
+    expect(shown.stdout).toContain("(from ../../.iota/server-ca.pem)");
+    // The service itself is https://127.0.0.1:8440 only by default: here the token is what the test can check.
+    expect((await cli(["list", "groups"], inSubfolder)).code).toBe(0);
+
+    const othersOnly = onlyHere(() => false);
+    const refused = await cli(["configure"], { env: silent, files: othersOnly, dir: below });
+    expect(refused.stdout).not.toContain(".iota/admin-token");
+    // In the working folder itself the files count as before, whoever owns them.
+    const here = await cli(["configure"], { env: silent, files: othersOnly });
+    expect(here.stdout).toContain("set  (from .iota/admin-token)");
+  });
+
+  test("a token or secret with a character no IoTA credential has is a usage error naming it; nothing is saved or sent", async () => {
+    writeFileSync(
+      join(dir, "pasted.txt"),
+      `${svc.adminToken.slice(0, 6)}\u200b${svc.adminToken.slice(6)}\n`,
+    );
+    const saved = await cli(["configure", "--server", SERVER, "--token-file", "pasted.txt"], {
+      env: silent,
+    });
+    expect(saved.code).toBe(2);
+    expect(saved.stderr).toContain("--token-file pasted.txt holds U+200B at character 7");
+    expect(saved.stderr).not.toContain(svc.adminToken.slice(6));
+    expect(existsSync(path())).toBe(false);
+
+    const before = svc.log.lines.length;
+    const curly = await cli(["list", "groups"], {
+      env: { IOTA_TOKEN: `\u201c${svc.adminToken}\u201d` },
+    });
+    expect(curly.code).toBe(2);
+    expect(curly.stderr).toContain("IOTA_TOKEN holds U+201C at character 1");
+    expect(svc.log.lines.length).toBe(before);
+
+    writeFileSync(join(dir, "secret.txt"), "abc\u00e9def\n");
+    const secret = await cli(["gen", "config", "-g", "g", "--secret-file", "secret.txt", "d1"]);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toContain("holds U+00E9 at character 4");
   });
 
   test("plain http beyond loopback is refused naming the server and the risk, unless --insecure", async () => {
@@ -702,7 +779,7 @@ describe("configure and settings", () => {
 describe("help and version", () => {
   test("--help on every command shows usage, examples and exit codes on stdout", async () => {
     const overview = await cli(["--help"]);
-    expect(overview.stdout).toContain("./.iota/admin-token");
+    expect(overview.stdout).toContain(".iota/admin-token in the working folder");
     for (const words of [
       ["configure"],
       ["add", "group"],

@@ -55,7 +55,7 @@ async function allDevices(group: string): Promise<string[]> {
 }
 
 describe("seed scripts", () => {
-  test("the scripts are the seed document's, byte for byte, with a real group name", () => {
+  test("the scripts are the user document's, byte for byte, with a real group name", () => {
     const seed = readFileSync("/work/shared/seeds/000_6386bde771278b12.txt", "utf8");
     const blocks = [...seed.matchAll(/```sh\n(#!\/bin\/sh\n[\s\S]*?)```/g)].map((m) =>
       (m[1] ?? "").replace("device_group='<Group Name>'", "device_group='room2-lights'"),
@@ -107,7 +107,7 @@ describe("seed scripts", () => {
 
   test("create-devices-from-file.sh: creates the devices named in the file; a re-run stops at 'group exists'", async () => {
     const cwd = workdir("create-devices-from-file.sh");
-    // A group of its own: the script's group name is the seed's example; delete the previous test's group first.
+    // A group of its own: the script's group name is the document's example; delete the previous test's group first.
     const del = await server.fetch(`/v1/groups/room2-lights?force=true`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${server.token()}` },

@@ -64,7 +64,7 @@ export const AgentConfigSchema = v.pipe(
       device: DeviceFieldSchema,
       /** The device token (HMAC of the group secret); what `iotactl gen config` writes. */
       token: v.optional(NonEmpty),
-      /** The group's provisioning secret (the seed's flow); prefer `token`. */
+      /** The group's provisioning secret (the mass-provisioning guide's flow); prefer `token`. */
       secret: v.optional(NonEmpty),
       /** A file holding the device token. */
       tokenFile: v.optional(NonEmpty),

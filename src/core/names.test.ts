@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { isValidName, nameProblem, NAME_MAX_LENGTH, visibleText } from "./names.ts";
 
 describe("names", () => {
-  test("accepts the seed's examples and the length bounds", () => {
+  test("accepts the guide's examples and the length bounds", () => {
     for (const name of ["room2-lights", "test-device-123", "a", "0", "x".repeat(NAME_MAX_LENGTH)]) {
       expect(nameProblem(name)).toBeUndefined();
       expect(isValidName(name)).toBe(true);

@@ -1,5 +1,6 @@
 /** iotactl's dispatcher: finds the command, shows help, runs the action and maps errors to exit codes. */
 
+import { speaksTls } from "./tls-probe.ts";
 import { VERSION } from "../core/version.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { COMMANDS } from "./commands/index.ts";
@@ -116,7 +117,7 @@ function commandContext(
   let settings: Settings | undefined;
   const insecure = args.values.insecure === true;
   const resolve = () => (settings ??= resolveSettings(io));
-  const resending = { notify: (message: string) => console.warn(message) };
+  const resending = { notify: (message: string) => console.warn(message), speaksTls };
   const checked = () => {
     const s = resolve();
     checkPlainHttp(s.server, s.serverSource, insecure);

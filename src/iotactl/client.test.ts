@@ -260,6 +260,35 @@ describe("sending again after a transient failure", () => {
     expect(sent.length).toBe(1);
   });
 
+  test("an http:// server that closes unanswered but speaks TLS: exit 6 naming the https:// URL, sent once", async () => {
+    for (const tls of [true, false]) {
+      let sent = 0;
+      const probed: string[] = [];
+      const fake = (async () => {
+        sent++;
+        throw reset();
+      }) as unknown as typeof fetch;
+      const client = new ApiClient("http://s:8440", "t", fake, undefined, {
+        sleep: async () => {},
+        now: () => sent * 1000,
+        speaksTls: async (server) => {
+          probed.push(server);
+          return tls;
+        },
+      });
+      const error = await failure(client);
+      expect(error.exitCode).toBe(6 as never);
+      expect(probed).toEqual(["http://s:8440"]);
+      if (tls) {
+        expect(error.message).toContain("it speaks TLS there: use https://s:8440");
+        expect(sent).toBe(1);
+      } else {
+        expect(error.message).not.toContain("https://");
+        expect(sent).toBeGreaterThan(1);
+      }
+    }
+  });
+
   test("connections closed until the minute is over: exit 6 in words, with the attempts", async () => {
     const { client, sent } = resending(Array.from({ length: 20 }, reset));
     const error = await failure(client);

@@ -30,6 +30,11 @@ export interface ResendOptions {
   notify?: (message: string) => void;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /**
+   * Whether an `http://` server that closed the connection unanswered speaks TLS there (see tls-probe.ts): then the
+   * URL is wrong, and nothing is sent again. Without it, such a close counts as transient like any other.
+   */
+  speaksTls?: (server: string) => Promise<boolean>;
 }
 
 /** What a request may carry besides its body, and whether it is safe to send twice (see resend.ts). */
@@ -92,6 +97,7 @@ export class ApiClient {
         answer === undefined
           ? transientNetworkFailure(failure)
           : transientStatus(answer.response.status);
+      if (answer === undefined && why !== undefined && attempt === 1) await this.checkScheme();
       if (resend && why !== undefined && !stopped()) {
         const wait = resendWait(attempt, answer?.response.headers.get("retry-after"));
         if (this.now() + wait - started <= RESEND_BUDGET_MS) {
@@ -115,6 +121,18 @@ export class ApiClient {
         );
       }
     }
+  }
+
+  /** Throws when this `http://` server speaks TLS: the connection it closed unanswered was a TLS listener's. */
+  private async checkScheme(): Promise<void> {
+    const probe = this.resendOptions.speaksTls;
+    if (!this.server.startsWith("http://") || probe === undefined || !(await probe(this.server)))
+      return;
+    const https = `https://${this.server.slice("http://".length)}`;
+    throw new CliError(
+      EXIT.UNREACHABLE,
+      `cannot reach the IoTA server at ${this.server}: it closed the connection without an answer, and it speaks TLS there: use ${https} (iota-server serves HTTPS unless started with --plain-http)`,
+    );
   }
 
   /** Waits `ms`, in short steps when a stop may be asked for meanwhile (Ctrl-C during a bulk creation). */

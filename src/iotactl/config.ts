@@ -3,10 +3,11 @@
  * the local `npm start` service. A token is only ever paired with the server it was configured for.
  */
 
-import { resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { EXIT, CliError, usageError } from "./exit-codes.ts";
 import { configPath, readConfigFile } from "./config-file.ts";
 import { fileProblem, type Io } from "./io.ts";
+import { singleLineSecret } from "./secrets.ts";
 import { checkServerUrl } from "./server-url.ts";
 
 /** The server `npm start` runs, and the only one the local token and CA files below belong to. */
@@ -45,11 +46,15 @@ export function resolveSettings(io: Io): Settings {
   let token: string | undefined;
   let tokenSource = "none";
   // Hint: IOTA_TOKEN pairs with whatever server is in use (the user sets both); a stored token only with its own.
-  if (io.env.IOTA_TOKEN) [token, tokenSource] = [io.env.IOTA_TOKEN.trim(), "IOTA_TOKEN"];
-  else if (entry.token) [token, tokenSource] = [entry.token, path];
-  else if (local) {
-    token = readLocal(io, LOCAL_TOKEN_FILE)?.trim();
-    if (token) tokenSource = LOCAL_TOKEN_FILE;
+  const localFolder = local ? localServiceFolder(io) : undefined;
+  if (io.env.IOTA_TOKEN)
+    [token, tokenSource] = [singleLineSecret(io.env.IOTA_TOKEN, "IOTA_TOKEN"), "IOTA_TOKEN"];
+  else if (entry.token)
+    [token, tokenSource] = [singleLineSecret(entry.token, `the token in ${path}`), path];
+  else {
+    const found = readLocal(io, localFolder, LOCAL_TOKEN_FILE);
+    token = found?.text.trim();
+    if (token) tokenSource = found?.source ?? LOCAL_TOKEN_FILE;
   }
 
   let ca: string | undefined;
@@ -58,21 +63,43 @@ export function resolveSettings(io: Io): Settings {
     ca = readCaFile(io, io.env.IOTA_CA_FILE, "IOTA_CA_FILE");
     caSource = `IOTA_CA_FILE (${io.env.IOTA_CA_FILE})`;
   } else if (entry.ca) [ca, caSource] = [entry.ca, path];
-  else if (local) {
-    ca = readLocal(io, LOCAL_CA_FILE);
-    if (ca !== undefined) caSource = LOCAL_CA_FILE;
+  else {
+    const found = readLocal(io, localFolder, LOCAL_CA_FILE);
+    if (found !== undefined) [ca, caSource] = [found.text, found.source];
   }
   return { server, serverSource, token: token || undefined, tokenSource, ca, caSource };
 }
 
-/** A file of the local service's data folder, `undefined` when it does not exist. */
-function readLocal(io: Io, relative: string): string | undefined {
-  const path = resolve(io.cwd, relative);
+/**
+ * The folder holding the local service's `.iota` (its admin token or server CA): the working folder, or the nearest
+ * one above it, as git finds `.git`, so iotactl run from a subfolder of where `npm start` runs finds the service.
+ * Above the working folder, only a `.iota` of the user running iotactl counts (another user could plant one there).
+ */
+function localServiceFolder(io: Io): string | undefined {
+  const holds = (folder: string) =>
+    io.files.exists(join(folder, LOCAL_TOKEN_FILE)) || io.files.exists(join(folder, LOCAL_CA_FILE));
+  const start = resolve(io.cwd);
+  if (holds(start)) return start;
+  for (let folder = dirname(start); ; folder = dirname(folder)) {
+    if (holds(folder) && io.files.isMine(join(folder, ".iota"))) return folder;
+    if (dirname(folder) === folder) return undefined;
+  }
+}
+
+/** A file of the local service's data folder and how to name it, `undefined` when it does not exist. */
+function readLocal(
+  io: Io,
+  folder: string | undefined,
+  file: string,
+): { text: string; source: string } | undefined {
+  if (folder === undefined) return undefined;
+  const path = join(folder, file);
   if (!io.files.exists(path)) return undefined;
+  const source = relative(resolve(io.cwd), path);
   try {
-    return io.files.readText(path);
+    return { text: io.files.readText(path), source };
   } catch (error) {
-    throw usageError(`cannot read ${relative}: ${fileProblem(error)}`);
+    throw usageError(`cannot read ${source}: ${fileProblem(error)}`);
   }
 }
 
@@ -101,7 +128,7 @@ export function requireToken(settings: Settings): string {
   if (settings.serverSource === "default")
     throw new CliError(
       EXIT.AUTH,
-      `no admin token: run "iotactl configure --server URL --token-file FILE", set IOTA_SERVER and IOTA_TOKEN, or run from the folder holding ${LOCAL_TOKEN_FILE} (the local service at ${DEFAULT_SERVER})`,
+      `no admin token: run "iotactl configure --server URL --token-file FILE", set IOTA_SERVER and IOTA_TOKEN, or run in or below the folder holding ${LOCAL_TOKEN_FILE} (the local service at ${DEFAULT_SERVER})`,
     );
   throw new CliError(
     EXIT.AUTH,

@@ -12,12 +12,13 @@ export const SETTINGS_HELP = `Settings:
   "iotactl configure" ($XDG_CONFIG_HOME/iotactl/config.json, ~/.config/... when unset),
   else ${DEFAULT_SERVER} (the local service "npm start" runs).
   The admin token: IOTA_TOKEN, else the token saved for THAT server, else (for
-  ${DEFAULT_SERVER} only) ./${LOCAL_TOKEN_FILE}. A token is never sent to another
+  ${DEFAULT_SERVER} only) ${LOCAL_TOKEN_FILE} in the working folder or the nearest
+  folder above it that holds one (yours). A token is never sent to another
   server: IOTA_SERVER naming a server without a token of its own gets none unless
   IOTA_TOKEN is set too.
   The trust (https): IOTA_CA_FILE, else the CA pinned for that server, else (for
-  ${DEFAULT_SERVER} only) ./${LOCAL_CA_FILE}, else the system roots. A pinned CA is the
-  only trust: no public CA can vouch for that server.
+  ${DEFAULT_SERVER} only) ${LOCAL_CA_FILE} beside that token, else the system
+  roots. A pinned CA is the only trust: no public CA can vouch for that server.
   Plain http:// is refused beyond loopback (localhost, 127.0.0.0/8, [::1]) unless --insecure.
   NO_COLOR (any value) turns off colors; colors and progress bars appear only on a terminal.
 `;

@@ -28,6 +28,8 @@ export interface Files {
   /** The text of a file; throws with `code: "ENOENT"` etc. like node:fs. */
   readText(path: string): string;
   exists(path: string): boolean;
+  /** True when `path` belongs to the user running iotactl (always, where the system has no user ids). */
+  isMine(path: string): boolean;
   /** Creates a folder (and parents) with `mode` when missing; throws with `code: "ENOTDIR"` when `path` is a file. */
   mkdir(path: string, mode: number): void;
   /** Removes a folder if it is empty; nothing happens when it holds anything or is gone. */
@@ -93,6 +95,10 @@ export function stopOnInterrupt(io: Io): { stopped: () => boolean; release: () =
 export const systemFiles: Files = {
   readText: (path) => readFileSync(path, "utf8"),
   exists: (path) => existsSync(path),
+  isMine: (path) => {
+    const uid = process.getuid?.();
+    return uid === undefined || statSync(path).uid === uid;
+  },
   mkdir: (path, mode) => {
     if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
     // Hint: a file where the folder should be fails here, naming it, not later at each file written into it.

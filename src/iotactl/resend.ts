@@ -3,7 +3,8 @@
  * 502, 503 or 504: the server's database restarting or failing over, a proxy between) is tried again for a minute,
  * for requests that are safe to send twice. Those are reads, a device creation carrying its Idempotency-Key,
  * a bulk creation (it reports names that exist) and a provisioning (idempotent for the same key). A refused
- * connection is not retried: iota-server is not running there, and saying so at once helps more than waiting.
+ * connection is not retried: iota-server is not running there, and saying so at once helps more than waiting. Nor
+ * is a connection an `http://` URL's TLS listener closed unanswered (see tls-probe.ts): the URL is wrong.
  */
 
 /** How long after the first attempt a new one may start: a PostgreSQL restart or failover fits in it. */

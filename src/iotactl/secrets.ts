@@ -9,6 +9,13 @@ export function singleLineSecret(text: string, what: string): string {
   const value = text.trim();
   if (value === "") throw usageError(`${what} is empty`);
   if (/\s/.test(value)) throw usageError(`${what} must be one line without spaces`);
+  const stray = /[^\x21-\x7e]/.exec(value);
+  if (stray !== null) {
+    const code = (stray[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+    throw usageError(
+      `${what} holds U+${code} at character ${stray.index + 1}, which no IoTA token or secret has (they are printable ASCII); was it copied from a document or a chat?`,
+    );
+  }
   if (value.length > 256)
     throw usageError(`${what} is longer than 256 characters; is it the right file?`);
   return value;

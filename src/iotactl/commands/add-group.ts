@@ -8,16 +8,36 @@ import { printJson } from "../output.ts";
 import { writeProblem } from "../file-errors.ts";
 import { checkEnrollment, ENROLLMENT_FLAGS, enrollmentFlags } from "../enrollment-flags.ts";
 import { REGISTERED } from "../../core/enrollment.ts";
+import {
+  MAX_GRACE_SECONDS,
+  MAX_VALIDITY_SECONDS,
+  MIN_VALIDITY_SECONDS,
+} from "../../core/profile.ts";
 
-function durationFlag(args: ParsedArgs, name: string): string | undefined {
+function durationFlag(
+  args: ParsedArgs,
+  name: string,
+  range: { min: number; max: number; words: string },
+): string | undefined {
   const text = stringFlag(args, name);
-  if (text !== undefined && parseDuration(text) === undefined) {
+  if (text === undefined) return undefined;
+  const seconds = parseDuration(text);
+  if (seconds === undefined)
     throw usageError(
       `--${name} must be a duration such as 30d, 12h, 90m or a number of seconds, got ${JSON.stringify(text)}`,
     );
-  }
+  if (seconds < range.min || seconds > range.max)
+    throw usageError(`--${name} must be ${range.words}, got ${JSON.stringify(text)}`);
   return text;
 }
+
+/** The lifetimes and graces the service accepts (core/profile.ts), in the words of the flags. */
+const VALIDITY = {
+  min: MIN_VALIDITY_SECONDS,
+  max: MAX_VALIDITY_SECONDS,
+  words: "between 1m and 398d",
+};
+const GRACE = { min: 0, max: MAX_GRACE_SECONDS, words: "between 0 and 365d" };
 
 /** The `add group` command. */
 export const addGroup: Command = {
@@ -42,13 +62,13 @@ lets its holder create names within the pattern (see SECURITY.md); change it lat
       name: "validity",
       type: "string",
       value: "DURATION",
-      help: "certificate lifetime of the group's devices (default 30d; at least 1m)",
+      help: "certificate lifetime of the group's devices (default 30d; 1m to 398d)",
     },
     {
       name: "renew-grace",
       type: "string",
       value: "DURATION",
-      help: "how long after expiry a certificate may still renew (default 7d)",
+      help: "how long after expiry a certificate may still renew (default 7d; at most 365d)",
     },
     ...ENROLLMENT_FLAGS,
   ],
@@ -67,8 +87,8 @@ lets its holder create names within the pattern (see SECURITY.md); change it lat
       name,
       ...enrollment,
     };
-    const validity = durationFlag(ctx.args, "validity");
-    const grace = durationFlag(ctx.args, "renew-grace");
+    const validity = durationFlag(ctx.args, "validity", VALIDITY);
+    const grace = durationFlag(ctx.args, "renew-grace", GRACE);
     if (validity !== undefined) body.validity = validity;
     if (grace !== undefined) body.renewGrace = grace;
     let group: Awaited<ReturnType<ReturnType<typeof ctx.admin>["createGroup"]>>;

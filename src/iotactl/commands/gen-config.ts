@@ -49,7 +49,7 @@ export const genConfig: Command = {
 server URL, group, device and its device token. The token is derived from the group's
 provisioning secret here, offline; the secret itself is never written, so a device taken apart
 reveals nothing about its siblings. Copy each file to /etc/iotad/config.json on its device.
-The secret comes from --secret-file (e.g. the seed's prov_secret.txt) or stdin (--secret -).
+The secret comes from --secret-file (e.g. prov_secret.txt, as docs/mass-provisioning.md writes it) or stdin (--secret -).
 
 Before it writes anything, it checks with the server iotactl is configured for: the group exists
 (else exit 3), the secret is the group's current one (else exit 5, as for provision; compared through the group's
