@@ -1,11 +1,11 @@
-/** Linux on 32-bit ARM (soft-float ABI, ARMv6: Raspberry Pi 1/Zero): iotad runs on Debian's armel Node.js, which needs ARMv6. */
+/** Linux on 32-bit ARM (soft-float ABI, ARMv6: Raspberry Pi 1/Zero): iotad and iotactl run on Debian's armel Node.js, which needs ARMv6. */
 import type { Target } from "./target.ts";
 
 export default {
   name: "linux-armel",
   os: "linux",
   runtime: { kind: "node", minNode: 18 },
-  programs: ["iotad"],
+  programs: ["iotad", "iotactl"],
   packaging: { tarball: true, debArch: "armel" },
   runner: { kind: "foreign-node", debArch: "armel", qemu: "qemu-arm", qemuCpu: "arm1176" },
   needs:

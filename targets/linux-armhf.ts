@@ -1,11 +1,11 @@
-/** Linux on 32-bit ARM (hard-float): Bun has no 32-bit runtime, so iotad runs on the distribution's Node.js. */
+/** Linux on 32-bit ARM (hard-float): Bun has no 32-bit runtime, so iotad and iotactl run on the distribution's Node.js. */
 import type { Target } from "./target.ts";
 
 export default {
   name: "linux-armhf",
   os: "linux",
   runtime: { kind: "node", minNode: 18 },
-  programs: ["iotad"],
+  programs: ["iotad", "iotactl"],
   packaging: { tarball: true, debArch: "armhf" },
   runner: { kind: "foreign-node", debArch: "armhf", qemu: "qemu-arm" },
   needs:

@@ -27,7 +27,14 @@ import { TARGETS, type Target } from "../targets/index.ts";
 import { deviceToken } from "../src/core/token.ts";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import { currentRelease } from "./helpers/release.ts";
-import { makeSandbox, qemuNodeArgv, type Sandbox } from "./helpers/foreign-run.ts";
+import {
+  makeNodeBox,
+  makeSandbox,
+  nodeTakesSignals,
+  qemuNodeArgv,
+  type Sandbox,
+} from "./helpers/foreign-run.ts";
+import { certificateFingerprints } from "../src/core/fingerprint.ts";
 
 const repo = join(import.meta.dir, "..");
 const dist = join(repo, "dist");
@@ -59,13 +66,13 @@ function runTool(file: string, args: string[], env: NodeJS.ProcessEnv = process.
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-/** The artifact of `kind` for `target`, checked to be in the manifest. */
-function artifact(target: string, kind: string): string {
+/** The artifact of `kind` of `program` for `target`, checked to be in the manifest. */
+function artifact(target: string, kind: string, program = "iotad"): string {
   const found = manifest.artifacts.find(
-    (a) => a.target === target && a.kind === kind && a.program === "iotad",
+    (a) => a.target === target && a.kind === kind && a.program === program,
   );
   if (!found)
-    throw new Error(`dist/ has no ${kind} of iotad for ${target}: rebuild with npm run build`);
+    throw new Error(`dist/ has no ${kind} of ${program} for ${target}: rebuild with npm run build`);
   return join(dist, found.file);
 }
 
@@ -189,7 +196,11 @@ describe.each(runnable.map((t) => [t.name, t] as const))(
 
         const daemon = await runDaemon(box, config);
         expect(daemon.healthz).toBe(200);
-        expect(daemon.exit).toBe(0);
+        if (nodeTakesSignals(repo, target)) expect(daemon.exit).toBe(0);
+        else
+          console.warn(
+            `iotad ${name}: its stop on SIGTERM is not checked here: this kernel runs i386 only under qemu-i386, which makes Node.js abort on any signal (the other platforms check it)`,
+          );
 
         const renew = iotad("renew", "--config", config);
         expect(`${renew.status} ${renew.stderr}`).toBe(`0 ${renew.stderr}`);
@@ -206,6 +217,88 @@ describe.each(runnable.map((t) => [t.name, t] as const))(
         expect(everything).not.toMatch(/DeprecationWarning|DEP0169|url\.parse/);
         expect(everything).not.toContain(deviceToken(secret, GROUP, device));
         expect(everything).not.toContain(secret);
+      } finally {
+        box.remove();
+      }
+    }, 300_000);
+  },
+);
+
+const nodeHosts = TARGETS.filter(
+  (t) => t.runner.kind === "foreign-node" && t.programs.includes("iotactl"),
+);
+
+describe.each(nodeHosts.map((t) => [t.name, t] as const))(
+  "iotactl %s bundle on Debian's Node.js",
+  (name, target) => {
+    test("pins the server CA by its fingerprint, creates a group and a device, provisions it (a key openssl verifies); another CA is exit 7", async () => {
+      const box = makeNodeBox(repo, target, artifact(name, "node-bundle", "iotactl"), tmp);
+      try {
+        const iotactl = (...args: string[]) => {
+          const c = box.command(args);
+          return runTool(c.file, c.args, c.env);
+        };
+        const ok = (r: ReturnType<typeof iotactl>) =>
+          expect(`${r.status} ${r.stderr}`).toBe(`0 ${r.stderr}`);
+        writeFileSync(join(box.host, "admin-token"), `${server.token()}\n`, { mode: 0o600 });
+        const fingerprint = certificateFingerprints(server.serverCaPem)[0] ?? "";
+        ok(
+          iotactl(
+            "configure",
+            "--server",
+            server.url,
+            "--fingerprint",
+            fingerprint,
+            "--token-file",
+            `${box.guest}/admin-token`,
+          ),
+        );
+        const group = `ctl-${name}`;
+        const created = iotactl("add", "group", group);
+        ok(created);
+        writeFileSync(join(box.host, "secret"), created.stdout);
+        ok(iotactl("add", "device", "-g", group, "d1"));
+        const provision = iotactl(
+          "provision",
+          "-g",
+          group,
+          "--secret-file",
+          `${box.guest}/secret`,
+          "--out",
+          `${box.guest}/d1`,
+          "d1",
+        );
+        ok(provision);
+        expect(statSync(join(box.host, "d1", "key.pem")).mode & 0o777).toBe(0o600);
+        const verify = runTool("openssl", [
+          "verify",
+          "-CAfile",
+          join(box.host, "d1", "ca.pem"),
+          join(box.host, "d1", "cert.pem"),
+        ]);
+        expect(verify.stdout).toContain(": OK");
+        const record = await server.admin("GET", `/v1/groups/${group}/devices/d1`, undefined, 200);
+        expect(record.state).toBe("provisioned");
+
+        // The tenant CA did not issue the server's certificate: pinned instead, nothing is sent.
+        const listed = iotactl("list", "groups", "--json");
+        ok(listed);
+        expect(listed.stdout).toContain(`"${group}"`);
+        const wrongPin = box.command(["list", "groups"]);
+        const refused = runTool(wrongPin.file, wrongPin.args, {
+          ...wrongPin.env,
+          IOTA_CA_FILE: `${box.guest}/d1/ca.pem`,
+        });
+        expect(refused.status).toBe(7);
+        expect(refused.stderr).toContain(`cannot verify the identity of ${server.url}`);
+        const everything = [
+          created.stderr,
+          provision.stdout,
+          provision.stderr,
+          refused.stderr,
+        ].join("");
+        expect(everything).not.toContain(server.token());
+        expect(everything).not.toContain(created.stdout.trim());
       } finally {
         box.remove();
       }

@@ -1,6 +1,6 @@
 /** Builds one program for one target: a Bun single executable, or a single-file bundle for Node.js on 32-bit devices. */
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Program, Target } from "../../targets/index.ts";
 import { runAsync } from "./run.ts";
@@ -70,21 +70,28 @@ export async function compileProgram(
       cwd: repo,
     },
   );
-  writeFileSync(out, nodeBundleText(readFileSync(out, "utf8"), target.runtime.minNode));
+  writeFileSync(out, nodeBundleText(readFileSync(out, "utf8"), program, target.runtime.minNode));
+  // Hint: iotactl's bundle is the program a host runs; iotad's is read by its launcher and packaged as it is.
+  if (program === "iotactl") chmodSync(out, 0o755);
   return out;
 }
 
 /**
  * The bundle as Node.js should see it: the entry's `#!/usr/bin/env bun` line and Bun's `// @bun`
- * marker go (the launcher starts it with node), replaced by a note naming the Node.js it needs.
+ * marker go, replaced by `#!/usr/bin/env node` and a note naming the Node.js it needs. iotad's is started
+ * by its launcher (with --no-deprecation); iotactl's runs as it is (`./iotactl-linux-armhf.mjs`).
  */
-export function nodeBundleText(text: string, minNode: number): string {
+export function nodeBundleText(text: string, program: Program, minNode: number): string {
   const lines = text.split("\n");
   while (lines.length > 0 && (lines[0]?.startsWith("#!") || lines[0]?.trim() === "// @bun"))
     lines.shift();
+  const started =
+    program === "iotad"
+      ? "started by the iotad launcher with --no-deprecation"
+      : "run it directly, or with node";
   return [
     `#!/usr/bin/env node`,
-    `// iotad bundle for Node.js >= ${minNode}; started by the iotad launcher with --no-deprecation.`,
+    `// ${program} bundle for Node.js >= ${minNode}; ${started}.`,
     ...lines,
   ].join("\n");
 }

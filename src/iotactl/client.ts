@@ -11,6 +11,7 @@ import type {
 } from "../core/wire.ts";
 import type { EnrollmentChange } from "../core/enrollment.ts";
 import type { FleetStatus } from "../core/fleet.ts";
+import { randomUUID } from "node:crypto";
 import { parseProblem, problemMessage } from "../core/problem-parse.ts";
 import { EXIT, CliError, exitCodeForStatus } from "./exit-codes.ts";
 import { certificateFailure, verifiedTls } from "./trust.ts";
@@ -64,7 +65,7 @@ export class ApiClient {
     private readonly pinnedCa?: string,
     private readonly resendOptions: ResendOptions = {},
   ) {
-    this.sleep = resendOptions.sleep ?? ((ms) => Bun.sleep(ms));
+    this.sleep = resendOptions.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = resendOptions.now ?? Date.now;
   }
 
@@ -223,7 +224,7 @@ export class ApiClient {
       "POST",
       `/v1/groups/${group}/devices`,
       { name },
-      { resend: true, headers: { "idempotency-key": crypto.randomUUID() } },
+      { resend: true, headers: { "idempotency-key": randomUUID() } },
     );
   /** Safe to send again: a name the lost attempt created comes back among the existing ones. */
   createDevices = (group: string, names: string[], stopped?: () => boolean) =>

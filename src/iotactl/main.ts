@@ -1,10 +1,19 @@
 #!/usr/bin/env bun
-/** iotactl: the entry point that hands the real streams, environment, files and fetch to the CLI. */
+/** iotactl: the entry point (Bun, or Node.js >= 18 for the 32-bit bundle) that hands the real streams, environment, files and fetch to the CLI. */
 
 import { homedir } from "node:os";
 import { runCli } from "./cli.ts";
 import { systemFiles, type Io } from "./io.ts";
+import { nodeFetch } from "./node-fetch.ts";
 import { processStdout } from "./stdout.ts";
+
+/** All of a stream as UTF-8 text (stdin: a token or names piped in). */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 /**
  * Ctrl-C and SIGTERM end iotactl at once (exit 130 or 143), unless a bulk command asked to hear of them: it
@@ -34,11 +43,12 @@ const io: Io = {
     write: (text) => void process.stderr.write(text),
     isTTY: process.stderr.isTTY === true,
   },
-  readStdin: async () => await new Response(Bun.stdin.stream()).text(),
+  readStdin: () => readAll(process.stdin),
   env: process.env,
   cwd: process.cwd(),
   home: homedir(),
-  fetch: globalThis.fetch,
+  // Hint: the bundle for 32-bit hosts runs on Node.js, whose fetch takes no TLS options (a pinned CA).
+  fetch: typeof Bun === "undefined" ? nodeFetch : globalThis.fetch,
   files: systemFiles,
   onInterrupt: (handler) => {
     interruptHandlers.add(handler);

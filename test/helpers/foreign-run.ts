@@ -1,12 +1,14 @@
 /**
  * Test support: runs a packaged iotad the way its device would, from the unpacked release tarball:
  * natively, under qemu-user with a foreign sysroot, or on Debian's own 32-bit Node.js
- * (unpacked by scripts/foreign-node.sh: i386 in a chroot, natively; armhf under qemu-arm; armel
+ * (unpacked by scripts/foreign-node.sh: i386 in a chroot, natively, or under qemu-i386 on a kernel whose 32-bit
+ * emulation is off; armhf under qemu-arm; armel
  * under qemu-arm as an ARMv6 CPU, `-cpu arm1176`).
  */
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import type { Target } from "../../targets/index.ts";
 
 /** Where scripts/foreign-node.sh unpacks Debian's Node.js for each architecture. */
@@ -44,7 +46,7 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
   const runner = target.runner;
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
-  if (runner.kind === "foreign-node" && runner.qemu === undefined) {
+  if (runner.kind === "foreign-node" && nodeEmulator(repo, target) === undefined) {
     // Debian's Node loads builtins from /usr/share/nodejs by absolute path: run it inside its own tree.
     const tree = foreignNodeDir(repo, runner.debArch);
     need(
@@ -83,7 +85,7 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
       remove,
     };
   }
-  if (runner.kind === "foreign-node" && runner.qemu !== undefined) {
+  if (runner.kind === "foreign-node") {
     // The release's own launcher runs on the host's shell and starts Debian's node under qemu.
     const node = join(host, "node-under-qemu");
     const argv = qemuNodeArgv(repo, target, runner.qemuCpu);
@@ -102,22 +104,75 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
   throw new Error(`target ${target.name} is not run by the tests (runner ${runner.kind})`);
 }
 
+/** A folder where a Node.js bundle runs on a foreign-node target's own Node.js, as a host of that platform runs it. */
+export interface NodeBox {
+  /** The folder as this test sees it (files the program reads go here) and as the program sees it. */
+  host: string;
+  guest: string;
+  /** The command line that runs the bundle copied in as `<guest>/<name>` with `args`, HOME in the folder. */
+  command(args: string[]): { file: string; args: string[]; env: NodeJS.ProcessEnv };
+  remove(): void;
+}
+
+/**
+ * Copies `bundle` into a fresh folder and runs it on Debian's Node.js of `target`: in a chroot of the unpacked
+ * packages (i386, natively), or under its qemu (armhf, armel as its CPU model).
+ */
+export function makeNodeBox(repo: string, target: Target, bundle: string, tmp: string): NodeBox {
+  const runner = target.runner;
+  if (runner.kind !== "foreign-node")
+    throw new Error(`target ${target.name} does not run on a foreign Node.js`);
+  const name = basename(bundle);
+  const envIn = (guest: string): NodeJS.ProcessEnv => ({
+    PATH: "/usr/bin:/bin",
+    HOME: guest,
+    XDG_CONFIG_HOME: `${guest}/xdg`,
+  });
+  if (nodeEmulator(repo, target) === undefined) {
+    const tree = foreignNodeDir(repo, runner.debArch);
+    need(
+      join(tree, ".complete"),
+      `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
+    );
+    mkdirSync(join(tree, "tmp"), { recursive: true, mode: 0o1777 });
+    const host = mkdtempSync(join(tree, "tmp", `node-${target.name}-`));
+    const guest = `/${relative(tree, host)}`;
+    copyFileSync(bundle, join(host, name));
+    return {
+      host,
+      guest,
+      command: (args) => ({
+        file: "/usr/sbin/chroot",
+        args: [tree, "/usr/bin/node", `${guest}/${name}`, ...args],
+        env: envIn(guest),
+      }),
+      remove: () => rmSync(host, { recursive: true, force: true }),
+    };
+  }
+  const host = mkdtempSync(join(tmp, `node-${target.name}-`));
+  copyFileSync(bundle, join(host, name));
+  const [file = "", ...node] = qemuNodeArgv(repo, target, runner.qemuCpu);
+  return {
+    host,
+    guest: host,
+    command: (args) => ({ file, args: [...node, join(host, name), ...args], env: envIn(host) }),
+    remove: () => rmSync(host, { recursive: true, force: true }),
+  };
+}
+
 /**
  * The command line that runs Debian's node of a foreign-node `target` under its qemu (arguments to
  * node follow), as the CPU model `cpu` (e.g. `arm1176`; qemu's newest when absent).
  */
 export function qemuNodeArgv(repo: string, target: Target, cpu: string | undefined): string[] {
   const runner = target.runner;
-  if (runner.kind !== "foreign-node" || runner.qemu === undefined)
+  const emulator = nodeEmulator(repo, target);
+  if (runner.kind !== "foreign-node" || emulator === undefined)
     throw new Error(`target ${target.name} does not run Node.js under qemu`);
   const tree = foreignNodeDir(repo, runner.debArch);
-  need(
-    join(tree, ".complete"),
-    `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
-  );
   const libs = ["lib", "usr/lib"].map((d) => join(tree, d, multiarch(runner.debArch))).join(":");
   return [
-    which(runner.qemu),
+    which(emulator),
     ...(cpu === undefined ? [] : ["-cpu", cpu]),
     "-L",
     tree,
@@ -125,6 +180,62 @@ export function qemuNodeArgv(repo: string, target: Target, cpu: string | undefin
     `LD_LIBRARY_PATH=${libs}`,
     join(tree, "usr/bin/node"),
   ];
+}
+
+/** The qemu-user emulator of each architecture whose Node.js the kernel may run itself. */
+const NATIVE_FALLBACK: Record<string, string> = { i386: "qemu-i386" };
+const nativeRuns = new Map<string, boolean>();
+
+/**
+ * The qemu-user emulator that runs `target`'s Node.js: its runner's, or none when the kernel runs that Node.js
+ * itself. An x86-64 kernel runs i386 programs only with its 32-bit emulation on (`ia32_emulation=off` on its
+ * command line, or a kernel built so, turns it off: exec fails with ENOEXEC); then i386 runs under qemu-i386,
+ * the same Debian binaries instruction by instruction, as armhf and armel always do.
+ */
+export function nodeEmulator(repo: string, target: Target): string | undefined {
+  const runner = target.runner;
+  if (runner.kind !== "foreign-node") return undefined;
+  const tree = foreignNodeDir(repo, runner.debArch);
+  need(
+    join(tree, ".complete"),
+    `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
+  );
+  if (runner.qemu !== undefined) return runner.qemu;
+  let native = nativeRuns.get(tree);
+  if (native === undefined) {
+    native = spawnSync("/usr/sbin/chroot", [tree, "/usr/bin/node", "--version"]).status === 0;
+    nativeRuns.set(tree, native);
+  }
+  if (native) return undefined;
+  const emulator = NATIVE_FALLBACK[runner.debArch];
+  if (emulator === undefined)
+    throw new Error(
+      `this kernel cannot run ${runner.debArch} programs, and no qemu-user emulator is known for them`,
+    );
+  return emulator;
+}
+
+/**
+ * Whether `target`'s Node.js, as the tests run it, survives a signal and runs its handler. Always checked where a
+ * runner names its emulator (armhf, armel) or the kernel runs it (i386); only i386 under qemu-i386 (see
+ * {@link nodeEmulator}) is probed, as qemu-i386 makes Debian's i386 Node.js abort on any signal ("Entering the V8
+ * API without proper locking"), which no device has.
+ */
+export function nodeTakesSignals(repo: string, target: Target): boolean {
+  const runner = target.runner;
+  if (runner.kind !== "foreign-node" || runner.qemu !== undefined) return true;
+  if (nodeEmulator(repo, target) === undefined) return true;
+  const script = "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);";
+  const probe = spawnSync("timeout", [
+    "--preserve-status",
+    "-s",
+    "TERM",
+    "5",
+    ...qemuNodeArgv(repo, target, runner.qemuCpu),
+    "-e",
+    script,
+  ]);
+  return probe.status === 0;
 }
 
 /** Debian's multiarch triplet of an architecture. */
