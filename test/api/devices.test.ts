@@ -412,3 +412,25 @@ describe("revoke and reset", () => {
     expect((await svc.call("POST", `/v1/groups/nope/devices/d/${action}`)).status).toBe(404);
   });
 });
+
+test.each([
+  ["GET", ""],
+  ["DELETE", ""],
+  ["GET", "/history"],
+  ["POST", "/revoke"],
+  ["POST", "/reset"],
+])(
+  "%s .../devices/{device}%s in a group that does not exist names the group, not the device",
+  async (method, tail) => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    await createDevices(svc, "g", ["x"]);
+    const res = await svc.call(method, `/v1/groups/nosuch/devices/x${tail}`);
+    expect(res.status).toBe(404);
+    expect((await readProblem(res)).detail).toBe('No group named "nosuch"');
+    // A device of that name in another group is not touched.
+    expect(
+      ((await (await svc.call("GET", "/v1/groups/g/devices/x")).json()) as { state: string }).state,
+    ).toBe("created");
+  },
+);

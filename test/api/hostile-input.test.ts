@@ -117,6 +117,87 @@ describe("ambiguous and malformed bodies", () => {
   });
 });
 
+describe("a JSON body that is not an object", () => {
+  /** Every call that reads a JSON body, reset's optional one included. */
+  const BODY_CALLS: [string, string][] = [
+    ["POST", "/v1/groups"],
+    ["PATCH", "/v1/groups/g"],
+    ["POST", "/v1/groups/g/devices"],
+    ["POST", "/v1/groups/g/devices/d/reset"],
+    ["POST", "/v1/groups/g/devices/d/revoke"],
+    ["POST", "/v1/provision"],
+    ["POST", "/v1/renew"],
+  ];
+
+  test.each(BODY_CALLS)(
+    "%s %s answers an array, null, a string or a number as not a JSON object",
+    async (method, path) => {
+      const svc = await createTestService();
+      await createGroup(svc, "g");
+      await createDevices(svc, "g", ["d"]);
+      for (const [text, kind] of [
+        ["[]", "an array"],
+        ['[{"name":"x"}]', "an array"],
+        ["null", "null"],
+        ['"s3cr3t"', "a string"],
+        ["42", "a number"],
+        ["true", "a boolean"],
+      ]) {
+        const res = await svc.call(method, path, text);
+        expect({ text, status: res.status }).toEqual({ text, status: 400 });
+        const problem = await readProblem(res);
+        expect({ text, errors: problem.errors }).toEqual({
+          text,
+          errors: [{ field: "(body)", message: `must be a JSON object, got ${kind}` }],
+        });
+        // Hint: the kind of value is named, never the value, which may be a secret.
+        expect(problem.detail).not.toContain("s3cr3t");
+      }
+      expect(
+        ((await (await svc.call("GET", "/v1/groups/g/devices/d")).json()) as { state: string })
+          .state,
+      ).toBe("created");
+    },
+  );
+});
+
+describe("percent-encoding in the path", () => {
+  test.each([
+    ["/v1/groups/%ZZ", "group"],
+    ["/v1/groups/g%/devices", "group"],
+    ["/v1/groups/%FF/devices/d", "group"],
+    ["/v1/groups/g/devices/%ZZ", "device"],
+    ["/v1/groups/g/devices/%E2%82/history", "device"],
+    ["/v1/groups/g/devices/d%zz", "device"],
+  ])("%s is a 400 saying the %s is not valid percent-encoding", async (path, param) => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    await createDevices(svc, "g", ["d"]);
+    const res = await svc.call("GET", path);
+    expect(res.status).toBe(400);
+    expect((await readProblem(res)).errors).toEqual([
+      { field: param, message: "is not valid percent-encoding" },
+    ]);
+  });
+
+  test("a well-formed escape is decoded and then checked as a name", async () => {
+    const svc = await createTestService();
+    await createGroup(svc, "g");
+    const percent = await svc.call("GET", "/v1/groups/g/devices/%25");
+    expect((await readProblem(percent)).errors?.[0]).toMatchObject({
+      field: "device",
+      message: expect.stringContaining('contains "%"'),
+    });
+    const upper = await svc.call("GET", "/v1/groups/g/devices/%41");
+    expect((await readProblem(upper)).errors?.[0]).toMatchObject({
+      field: "device",
+      message: expect.stringContaining("uppercase"),
+    });
+    await createDevices(svc, "g", ["a"]);
+    expect((await svc.call("GET", "/v1/groups/g/devices/%61")).status).toBe(200);
+  });
+});
+
 describe("overload", () => {
   test("beyond the issuing queue the service sheds requests at once with 503 and Retry-After", async () => {
     const svc = await createTestService({

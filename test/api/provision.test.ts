@@ -68,7 +68,7 @@ describe("credentials", () => {
     expect(issued.certificate).toContain("-----BEGIN CERTIFICATE-----");
   });
 
-  test("the group secret provisions (201), as in the seed's flow", async () => {
+  test("the group secret provisions (201), as in the mass-provisioning guide's flow", async () => {
     const { svc, secret } = await setup();
     const { csr } = await deviceCsr("d");
     expect(

@@ -77,6 +77,15 @@ export async function createDevices(
   return { created, existing: candidates.filter((n) => !createdSet.has(n)), invalid };
 }
 
+/**
+ * A device's view. Hint: like every operation on one device, it asks for the group first, so a wrong group is a
+ * 404 naming the group, never one blaming a device of a group that does not exist.
+ */
+export async function getDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
+  await requireGroup(ctx, key.tenantId, key.group);
+  return deviceView(await requireDevice(ctx, key));
+}
+
 /** A device record; 404 naming the device when it does not exist. */
 export async function requireDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceRecord> {
   const device = await ctx.store.getDevice(key);
@@ -103,6 +112,7 @@ export async function deleteDevice(ctx: DomainContext, key: DeviceKey): Promise<
 
 /** Revokes a device: it can neither renew nor provision again until reset; its certificates go on the CRL. */
 export async function revokeDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
+  await requireGroup(ctx, key.tenantId, key.group);
   await requireDevice(ctx, key);
   await ctx.store.revokeDevice(key, ctx.now());
   return deviceView(await requireDevice(ctx, key));
@@ -119,6 +129,7 @@ export async function resetDevice(
   key: DeviceKey,
   options: { forgetKey: boolean },
 ): Promise<DeviceView> {
+  await requireGroup(ctx, key.tenantId, key.group);
   const device = await requireDevice(ctx, key);
   const held = device.certificate ? certificateKey(device.certificate) : undefined;
   await ctx.store.resetDevice(key, ctx.now(), options.forgetKey ? null : held);

@@ -6,7 +6,6 @@ import { parseOrThrow } from "../../core/validate.ts";
 import {
   createDevicesSchema,
   CreateGroupBody,
-  NameSchema,
   ResetBody,
   type CreateDevicesBody,
 } from "../../core/wire.ts";
@@ -19,27 +18,31 @@ import { PatchGroupBody } from "../../core/enrollment.ts";
 import { deviceHistory, listDevices } from "../domain/device-pages.ts";
 import { fleetStatus } from "../domain/fleet-status.ts";
 import type { DeviceKey } from "../store/store.ts";
-import { readJson } from "./problem-response.ts";
+import { readJson, readOptionalJson } from "./problem-response.ts";
 import { IDEMPOTENCY_KEY, idempotencyKey } from "./idempotency-key.ts";
 import { bodyLimit } from "./body-limit.ts";
 import type { AppEnv } from "./env.ts";
 import { requireAdmin } from "./admin-auth.ts";
 import { deviceQuery, limitParam, singleParams } from "./fleet-query.ts";
-
-/** A path segment that must be a valid name; 400 naming the parameter otherwise. */
-function nameParam(c: Context, param: "group" | "device"): string {
-  const value = c.req.param(param) ?? "";
-  const result = v.safeParse(NameSchema, value);
-  if (!result.success)
-    throw invalidField(param, result.issues[0]?.message ?? "is not a valid name");
-  return result.output;
-}
+import { nameParam } from "./name-param.ts";
 
 /** The optional body of a reset: `{ "forgetKey": true }` lets any key provision the device again. */
 async function resetOptions(req: Request): Promise<{ forgetKey: boolean }> {
-  if (!req.body || req.headers.get("content-length") === "0") return { forgetKey: false };
-  const body = parseOrThrow(ResetBody, await readJson(req));
-  return { forgetKey: body.forgetKey ?? false };
+  const input = await readOptionalJson(req);
+  if (input === undefined) return { forgetKey: false };
+  return { forgetKey: parseOrThrow(ResetBody, input).forgetKey ?? false };
+}
+
+/** The only body, besides none or an empty one, that a call taking no body accepts: `{}`. */
+const NoBody = v.strictObject({}, "is not a known field (this call takes no body)");
+
+/**
+ * Checks that a call which takes no body got none (or an empty one, or `{}`), before the call does anything: a
+ * field meant for another call (`forgetKey` sent to revoke) or a body that is not JSON is refused, not ignored.
+ */
+async function noBody(req: Request): Promise<void> {
+  const input = await readOptionalJson(req);
+  if (input !== undefined) parseOrThrow(NoBody, input);
 }
 
 /** The admin routes; every one needs `Authorization: Bearer <admin token>`. */
@@ -80,15 +83,17 @@ export function adminRoutes(
     return c.json(await changeGroupEnrollment(ctx, c.get("tenant"), nameParam(c, "group"), body));
   });
   app.delete("/groups/:group", async (c) => {
-    const force = c.req.query("force");
+    await noBody(c.req.raw);
+    const { force } = singleParams(c.req.queries());
     if (force !== undefined && force !== "true" && force !== "false")
       throw invalidField("force", "must be true or false");
     await groups.deleteGroup(ctx, c.get("tenant"), nameParam(c, "group"), force === "true");
     return c.body(null, 204);
   });
-  app.post("/groups/:group/secret", async (c) =>
-    c.json(await groups.rotateSecret(ctx, c.get("tenant"), nameParam(c, "group"))),
-  );
+  app.post("/groups/:group/secret", async (c) => {
+    await noBody(c.req.raw);
+    return c.json(await groups.rotateSecret(ctx, c.get("tenant"), nameParam(c, "group")));
+  });
 
   app.post("/groups/:group/devices", async (c) => {
     const group = nameParam(c, "group");
@@ -132,18 +137,18 @@ export function adminRoutes(
     const query = { group: nameParam(c, "group"), limit: 1, overdueSlackSeconds: slack };
     return c.json(await fleetStatus(ctx, c.get("tenant"), query));
   });
-  app.get("/groups/:group/devices/:device", async (c) => {
-    const key = device(c);
-    await groups.requireGroup(ctx, key.tenantId, key.group);
-    return c.json(devices.deviceView(await devices.requireDevice(ctx, key)));
-  });
+  app.get("/groups/:group/devices/:device", async (c) =>
+    c.json(await devices.getDevice(ctx, device(c))),
+  );
   app.delete("/groups/:group/devices/:device", async (c) => {
+    await noBody(c.req.raw);
     await devices.deleteDevice(ctx, device(c));
     return c.body(null, 204);
   });
-  app.post("/groups/:group/devices/:device/revoke", async (c) =>
-    c.json(await devices.revokeDevice(ctx, device(c))),
-  );
+  app.post("/groups/:group/devices/:device/revoke", async (c) => {
+    await noBody(c.req.raw);
+    return c.json(await devices.revokeDevice(ctx, device(c)));
+  });
   app.post("/groups/:group/devices/:device/reset", async (c) =>
     c.json(await devices.resetDevice(ctx, device(c), await resetOptions(c.req.raw))),
   );

@@ -16,6 +16,7 @@ import type { AppEnv } from "./env.ts";
 import { issueRoutes, type IssueRoutes } from "./issue-routes.ts";
 import { WorkQueue, type QueuePolicy } from "./work-queue.ts";
 import { allowedMethods } from "./allowed-methods.ts";
+import { knownQuery } from "./known-query.ts";
 import { DEFAULT_OVERDUE_SLACK_SECONDS } from "../domain/fleet-status.ts";
 import { ServiceMetrics } from "../metrics/service-metrics.ts";
 import { DEFAULT_METRICS_GROUPS, fleetMetrics } from "../metrics/fleet-metrics.ts";
@@ -165,6 +166,10 @@ export function createHttp(
       (performance.now() - started) / 1000,
     );
   });
+
+  // Hint: only under /v1, the API's contract; probes, scrapers and browsers may add a parameter of their own
+  // (a cache buster) to /healthz, /readyz, /metrics and the dashboard's files, which take none and ignore it.
+  app.use("/v1/*", knownQuery());
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) =>

@@ -7,10 +7,11 @@ import type { DomainContext } from "../domain/context.ts";
 import type { CrlCache } from "../domain/crl.ts";
 import { DEFAULT_TENANT } from "../domain/tenants.ts";
 import type { AppEnv } from "./env.ts";
+import { singleParams } from "./fleet-query.ts";
 
 const PEM_TYPE = "application/x-pem-file";
 
-/** The tenant named by `?tenant=`, the default tenant when absent. */
+/** The tenant named by `?tenant=` (given once), the default tenant when absent. */
 function tenantParam(value: string | undefined): string {
   if (value === undefined) return DEFAULT_TENANT;
   if (!isValidName(value)) throw invalidField("tenant", "is not a valid tenant name");
@@ -22,12 +23,12 @@ export function deviceRoutes(ctx: DomainContext, crls: CrlCache): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/ca", async (c) => {
-    const ca = await ctx.tenants.ca(tenantParam(c.req.query("tenant")));
+    const ca = await ctx.tenants.ca(tenantParam(singleParams(c.req.queries()).tenant));
     return c.body(ca.certPem, 200, { "content-type": PEM_TYPE });
   });
 
   app.get("/crl", async (c) => {
-    const pem = await crls.get(ctx, tenantParam(c.req.query("tenant")));
+    const pem = await crls.get(ctx, tenantParam(singleParams(c.req.queries()).tenant));
     return c.body(pem, 200, { "content-type": PEM_TYPE, "cache-control": "no-cache" });
   });
 

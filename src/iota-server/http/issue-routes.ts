@@ -18,6 +18,7 @@ import { limitBody } from "./body-limit.ts";
 import { logAccess, requestSource, type PeerSource } from "./access-log.ts";
 import { IssuedJson } from "./issued-json.ts";
 import type { WorkQueue } from "./work-queue.ts";
+import { refuseUnknownQuery } from "./known-query.ts";
 
 /** A complete endpoint: body limit, answer or problem, and the access-log line. `path` is what the log names. */
 export type IssueHandler = (req: Request, server?: PeerSource, path?: string) => Promise<Response>;
@@ -45,6 +46,9 @@ export interface IssueLimits {
  * getpeername call, which a request that passes every check never needs.
  */
 type Source = () => string;
+
+/** Provision and renew read everything from their body. */
+const NO_PARAMS: readonly string[] = [];
 
 const JSON_HEADERS = {
   "content-type": "application/json",
@@ -116,6 +120,7 @@ export function issueRoutes(
       const started = performance.now();
       let res: Response;
       try {
+        refuseUnknownQuery(req.url, NO_PARAMS);
         const limited = limitBody(req, limits.maxBody);
         let source: string | undefined;
         res = await answer(

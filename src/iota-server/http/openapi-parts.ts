@@ -4,9 +4,9 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { NAME_RULE } from "../../core/names.ts";
 
-/** A request body from a valibot schema. */
-export const body = (s: GenericSchema) => ({
-  required: true,
+/** A request body from a valibot schema; `required: false` for one the call may go without. */
+export const body = (s: GenericSchema, required = true) => ({
+  required,
   content: {
     "application/json": { schema: toJsonSchema(s, { errorMode: "ignore", typeMode: "input" }) },
   },

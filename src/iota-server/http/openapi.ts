@@ -1,6 +1,12 @@
 /** The OpenAPI 3.1 description of API v1, served at `GET /v1/openapi.json`; request schemas come from the valibot schemas. */
 
-import { CreateDevicesBody, CreateGroupBody, ProvisionBody, RenewBody } from "../../core/wire.ts";
+import {
+  CreateDevicesBody,
+  CreateGroupBody,
+  ProvisionBody,
+  RenewBody,
+  ResetBody,
+} from "../../core/wire.ts";
 import { PatchGroupBody } from "../../core/enrollment.ts";
 import { VERSION } from "../../core/version.ts";
 import { SCHEMAS } from "./openapi-schemas.ts";
@@ -156,14 +162,20 @@ const ADMIN_PATHS = {
       operationId: "resetDevice",
       tags: ["devices"],
       summary:
-        "Reset a device to created so it may provision again with a new key; its certificates are revoked",
+        "Reset a device to created so it may provision again with a new key; its certificates are revoked. To provision again it must prove it holds the key it had, unless the body says forgetKey: true (for a device that lost its key; its token alone then provisions it). The body is optional",
       security: admin,
+      requestBody: body(ResetBody, false),
       responses: { 200: ok("The device", "Device"), ...errors },
     },
   },
 };
 
 const ISSUED = "{ certificate, chain, ca, serial, notBefore, notAfter, renewAt }";
+
+/** A call under /v1 refuses a query parameter it does not read. */
+const NO_QUERY = "A query parameter this call does not read; errors[] names it";
+const BAD_TENANT =
+  "A tenant that is not a valid name, or another query parameter; errors[] names it";
 
 /** What devices and anyone may call without an admin token. */
 const PUBLIC_PATHS = {
@@ -213,7 +225,11 @@ const PUBLIC_PATHS = {
       summary: "The tenant CA certificate",
       security: open,
       parameters: [tenantQuery],
-      responses: { 200: pem("CA certificate"), 404: problem("No such tenant") },
+      responses: {
+        200: pem("CA certificate"),
+        400: problem(BAD_TENANT),
+        404: problem("No such tenant"),
+      },
     },
   },
   "/v1/crl": {
@@ -227,6 +243,7 @@ const PUBLIC_PATHS = {
       parameters: [tenantQuery],
       responses: {
         200: pem("CRL"),
+        400: problem(BAD_TENANT),
         404: problem("No such tenant"),
         503: problem(
           "The database is unavailable and this replica holds no CRL still valid; retry after Retry-After seconds",
@@ -242,6 +259,7 @@ const PUBLIC_PATHS = {
       security: open,
       responses: {
         200: pem("Server CA certificate"),
+        400: problem(NO_QUERY),
         404: problem("An operator certificate whose chain ends in no root"),
       },
     },
@@ -252,7 +270,10 @@ const PUBLIC_PATHS = {
       tags: ["service"],
       summary: "This document",
       security: open,
-      responses: { 200: ok("The OpenAPI document", "OpenApiDocument") },
+      responses: {
+        200: ok("The OpenAPI document", "OpenApiDocument"),
+        400: problem(NO_QUERY),
+      },
     },
   },
   "/healthz": {

@@ -120,19 +120,27 @@ export function errorHandler(log: Logger) {
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
+/** The 415 for a body that is not declared JSON. */
+function notJson(): IotaError {
+  return new IotaError(
+    "unsupported-media-type",
+    "The request body must be JSON (Content-Type: application/json)",
+  );
+}
+
+/** What a JSON value is, for a message that does not quote it (a string may be a secret). */
+function jsonKind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
 /**
- * Reads a JSON body: `unsupported-media-type` when it is not JSON, `invalid` when it does not parse, did
- * not arrive whole, or names a field twice (an ambiguous body). Hint: the parser's message quotes the body, which may hold a secret, so it is
- * never passed on.
+ * The JSON object `text` holds: `invalid` when it does not parse, is not an object (every body of the API is
+ * one; an array would otherwise reach the schema as an object without fields) or names a field twice (an
+ * ambiguous body). Hint: the parser's message quotes the body, which may hold a secret, so it is never passed on.
  */
-export async function readJson(req: Request): Promise<unknown> {
-  if (!JSON_TYPE.test(req.headers.get("content-type") ?? "")) {
-    throw new IotaError(
-      "unsupported-media-type",
-      "The request body must be JSON (Content-Type: application/json)",
-    );
-  }
-  const text = await beforeDeadline(req.text(), Date.now() + BODY_DEADLINE_MS);
+function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -141,8 +149,41 @@ export async function readJson(req: Request): Promise<unknown> {
       errors: [{ field: "(body)", message: "is not valid JSON" }],
     });
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const message = `must be a JSON object, got ${jsonKind(value)}`;
+    throw new IotaError("invalid", `The request body ${message}`, {
+      errors: [{ field: "(body)", message }],
+    });
+  }
   const duplicate = firstDuplicateKey(text);
   if (duplicate !== undefined)
     throw invalidField(duplicate, "is given more than once; give each field once");
-  return value;
+  return value as Record<string, unknown>;
+}
+
+/** The body's text, read within {@link BODY_DEADLINE_MS}. */
+function bodyText(req: Request): Promise<string> {
+  return beforeDeadline(req.text(), Date.now() + BODY_DEADLINE_MS);
+}
+
+/**
+ * Reads a JSON object body: `unsupported-media-type` when it is not JSON, `invalid` when it does not parse, is
+ * not an object, did not arrive whole, or names a field twice.
+ */
+export async function readJson(req: Request): Promise<Record<string, unknown>> {
+  if (!JSON_TYPE.test(req.headers.get("content-type") ?? "")) throw notJson();
+  return parseJsonObject(await bodyText(req));
+}
+
+/**
+ * Reads an optional JSON object body as {@link readJson} does; undefined when there is none (no body, or an
+ * empty one, whatever its type). Hint: a client sending nothing may still declare a type (or none), so only a
+ * body that holds something must be JSON.
+ */
+export async function readOptionalJson(req: Request): Promise<Record<string, unknown> | undefined> {
+  if (!req.body || req.headers.get("content-length") === "0") return undefined;
+  const text = await bodyText(req);
+  if (text === "") return undefined;
+  if (!JSON_TYPE.test(req.headers.get("content-type") ?? "")) throw notJson();
+  return parseJsonObject(text);
 }
