@@ -4,13 +4,7 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import {
-  createDevices,
-  createGroup,
-  createTestService,
-  readProblem,
-  type TestService,
-} from "../helpers/test-service.ts";
+import { groupWithDevice, readProblem } from "../helpers/test-service.ts";
 
 /** Each call, and how its success answers. */
 const CALLS: [string, string, number][] = [
@@ -19,18 +13,6 @@ const CALLS: [string, string, number][] = [
   ["DELETE", "/v1/groups/g", 204],
   ["DELETE", "/v1/groups/g/devices/d", 204],
 ];
-
-/** A service with group `g` holding device `d`; `state()` is what the calls could change. */
-async function fixture(): Promise<{ svc: TestService; state(): Promise<unknown> }> {
-  const svc = await createTestService();
-  await createGroup(svc, "g");
-  await createDevices(svc, "g", ["d"]);
-  const state = async () => ({
-    group: await (await svc.call("GET", "/v1/groups/g")).json(),
-    device: await (await svc.call("GET", "/v1/groups/g/devices/d")).json(),
-  });
-  return { svc, state };
-}
 
 /** What a refused body answers: status, and the field and message of its one error (none for a 415). */
 const REFUSED: [string, string, Record<string, string>, number, string | undefined, string][] = [
@@ -73,7 +55,7 @@ describe.each(CALLS)("%s %s", (method, path, success) => {
   test.each(REFUSED)(
     "refuses %s before changing anything",
     async (_what, body, headers, status, field, message) => {
-      const { svc, state } = await fixture();
+      const { svc, state } = await groupWithDevice();
       const before = await state();
       const res = await svc.app.request(path, {
         method,
@@ -95,7 +77,7 @@ describe.each(CALLS)("%s %s", (method, path, success) => {
     ["{}", "{}", { "content-type": "application/json" }],
     ["{} with spaces", " { } ", { "content-type": "application/json; charset=utf-8" }],
   ])("takes %s", async (_what, body, headers: Record<string, string>) => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     // Hint: a group with a device is deleted only by force; the device goes first so the group is empty.
     if (path === "/v1/groups/g") await svc.call("DELETE", "/v1/groups/g/devices/d");
     const init: RequestInit = {

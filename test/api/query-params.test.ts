@@ -12,6 +12,7 @@ import {
   createDevices,
   createGroup,
   createTestService,
+  groupWithDevice,
   readProblem,
   type TestService,
 } from "../helpers/test-service.ts";
@@ -35,18 +36,6 @@ async function v1Routes(): Promise<string[]> {
   return [...new Set(routes)].sort();
 }
 
-/** A service with group `g` holding device `d`; `state()` is what the calls could change. */
-async function fixture(): Promise<{ svc: TestService; state(): Promise<unknown> }> {
-  const svc = await createTestService();
-  await createGroup(svc, "g");
-  await createDevices(svc, "g", ["d"]);
-  const state = async () => ({
-    groups: await (await svc.call("GET", "/v1/groups")).json(),
-    device: await (await svc.call("GET", "/v1/groups/g/devices/d")).json(),
-  });
-  return { svc, state };
-}
-
 /** `pattern` with its parameters filled in with the fixture's group and device. */
 const pathOf = (pattern: string) => pattern.replace(":group", "g").replace(":device", "d");
 
@@ -60,7 +49,7 @@ describe("a parameter the call does not read", () => {
   test("every call under /v1 refuses it with a 400 naming it, and changes nothing", async () => {
     const routes = await v1Routes();
     expect(routes.length).toBeGreaterThan(15);
-    const { svc, state } = await fixture();
+    const { svc, state } = await groupWithDevice();
     const before = await state();
     for (const route of routes) {
       const res = await send(svc, route, "?bogus=1");
@@ -77,7 +66,7 @@ describe("a parameter the call does not read", () => {
   });
 
   test("a misspelt filter is refused instead of listing every device, saying which it takes", async () => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     for (const name of ["State", "expiring_before", "limits"]) {
       const res = await svc.call("GET", `/v1/groups/g/devices?${name}=x`);
       expect(res.status).toBe(400);
@@ -94,7 +83,7 @@ describe("a parameter the call does not read", () => {
   });
 
   test("each unknown parameter is named once; a call taking none says so; an empty query is none", async () => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     const res = await svc.call("GET", "/v1/status?limit=5&a=1&b&a=2");
     expect((await readProblem(res)).errors?.map((e) => e.field)).toEqual(["a", "b"]);
     const none = await svc.call("GET", "/v1/groups/g?force=true");
@@ -119,7 +108,7 @@ describe("a parameter the call does not read", () => {
   });
 
   test("a parameter given twice is refused everywhere as on a listing, rather than one of them winning", async () => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     for (const [method, path, field] of [
       ["DELETE", "/v1/groups/g?force=false&force=true", "force"],
       ["GET", "/v1/ca?tenant=default&tenant=other", "tenant"],
@@ -136,7 +125,7 @@ describe("a parameter the call does not read", () => {
   });
 
   test("outside /v1 (probes, metrics, the dashboard's files) an added parameter is ignored", async () => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     for (const path of [
       "/healthz?x=1",
       "/readyz?x=1",
@@ -164,7 +153,7 @@ const VALUES: Record<string, string> = {
 test.each(
   Object.entries(QUERY_PARAMS).flatMap(([route, names]) => names.map((name) => [route, name])),
 )("%s takes ?%s", async (route, name) => {
-  const { svc } = await fixture();
+  const { svc } = await groupWithDevice();
   const value = VALUES[name];
   expect(value).toBeDefined();
   const res = await send(svc, route, `?${name}=${encodeURIComponent(value ?? "")}`);
@@ -181,7 +170,7 @@ describe("the clients that come with IoTA send only parameters the calls read", 
   });
 
   test("iotactl: filtered listings, the fleet status pages, a forced group deletion and the device actions", async () => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     await createGroup(svc, "spare");
     await createDevices(svc, "g", ["e", "f"]);
     const client = new ApiClient("http://iota.test", svc.adminToken, appFetch(svc.app));
@@ -210,7 +199,7 @@ describe("the clients that come with IoTA send only parameters the calls read", 
   });
 
   test("the dashboard: device pages with every filter and a cursor, status pages, revoke and reset", async () => {
-    const { svc } = await fixture();
+    const { svc } = await groupWithDevice();
     await createDevices(svc, "g", ["e", "f"]);
     globalThis.fetch = Object.assign(
       async (input: string | URL | Request, init?: RequestInit) =>

@@ -41,6 +41,21 @@ function which(tool: string): string {
   );
 }
 
+/**
+ * A fresh folder inside the unpacked Node.js tree of `debArch` (checked complete by {@link nodeEmulator}), as
+ * this test sees it (`host`) and as a program chrooted into the tree does (`guest`).
+ */
+function folderInTree(
+  repo: string,
+  debArch: string,
+  prefix: string,
+): { tree: string; host: string; guest: string } {
+  const tree = foreignNodeDir(repo, debArch);
+  mkdirSync(join(tree, "tmp"), { recursive: true, mode: 0o1777 });
+  const host = mkdtempSync(join(tree, "tmp", prefix));
+  return { tree, host, guest: `/${relative(tree, host)}` };
+}
+
 /** Makes the sandbox for `target` (whose runner must not be "none"). */
 export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox {
   const runner = target.runner;
@@ -48,14 +63,7 @@ export function makeSandbox(repo: string, target: Target, tmp: string): Sandbox 
   delete env.NODE_OPTIONS;
   if (runner.kind === "foreign-node" && nodeEmulator(repo, target) === undefined) {
     // Debian's Node loads builtins from /usr/share/nodejs by absolute path: run it inside its own tree.
-    const tree = foreignNodeDir(repo, runner.debArch);
-    need(
-      join(tree, ".complete"),
-      `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
-    );
-    mkdirSync(join(tree, "tmp"), { recursive: true, mode: 0o1777 });
-    const host = mkdtempSync(join(tree, "tmp", `iotad-${target.name}-`));
-    const guest = `/${relative(tree, host)}`;
+    const { tree, host, guest } = folderInTree(repo, runner.debArch, `iotad-${target.name}-`);
     return {
       host,
       guest,
@@ -129,14 +137,7 @@ export function makeNodeBox(repo: string, target: Target, bundle: string, tmp: s
     XDG_CONFIG_HOME: `${guest}/xdg`,
   });
   if (nodeEmulator(repo, target) === undefined) {
-    const tree = foreignNodeDir(repo, runner.debArch);
-    need(
-      join(tree, ".complete"),
-      `run scripts/foreign-node.sh ${runner.debArch} (as root) to unpack Debian's ${runner.debArch} Node.js`,
-    );
-    mkdirSync(join(tree, "tmp"), { recursive: true, mode: 0o1777 });
-    const host = mkdtempSync(join(tree, "tmp", `node-${target.name}-`));
-    const guest = `/${relative(tree, host)}`;
+    const { tree, host, guest } = folderInTree(repo, runner.debArch, `node-${target.name}-`);
     copyFileSync(bundle, join(host, name));
     return {
       host,

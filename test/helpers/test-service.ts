@@ -115,6 +115,22 @@ export async function createDevices(
     throw new Error(`creating devices in ${group}: ${res.status} ${await res.text()}`);
 }
 
+/**
+ * A service with group `g` holding device `d`; `state()` reads what an admin call could change (the groups, `g`'s
+ * secret check, the device), so a test can tell that a refused call changed nothing.
+ */
+export async function groupWithDevice(): Promise<{ svc: TestService; state(): Promise<unknown> }> {
+  const svc = await createTestService();
+  await createGroup(svc, "g");
+  await createDevices(svc, "g", ["d"]);
+  const state = async () => ({
+    groups: await (await svc.call("GET", "/v1/groups")).json(),
+    group: await (await svc.call("GET", "/v1/groups/g")).json(),
+    device: await (await svc.call("GET", "/v1/groups/g/devices/d")).json(),
+  });
+  return { svc, state };
+}
+
 /** A public (no admin token) JSON POST to the app. */
 export async function postJson(svc: TestService, path: string, body: unknown): Promise<Response> {
   return await svc.app.request(path, {
