@@ -32,7 +32,7 @@ export function freePort(): number {
 
 /** Stops `child` with SIGTERM and waits for it to exit (nothing when it already has). */
 export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise((done) => child.once("exit", done));
   child.kill("SIGTERM");
   await exited;

@@ -131,6 +131,13 @@ export async function main(
   options: Partial<ProvisionOptions> = {},
 ): Promise<{ efficiency: number; throughputRatio: number }> {
   const o = { ...DEFAULTS, ...options };
+  // Hint: said before a minute of work, not after it; a child that never started also never exits.
+  for (const [tool, from] of [
+    ["cfssl", "apt-get install golang-cfssl"],
+    ["openssl", "apt-get install openssl"],
+  ] as const)
+    if (Bun.which(tool) === null)
+      throw new Error(`the provisioning benchmark needs ${tool} on PATH (${from})`);
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-"));
   try {
     console.log(

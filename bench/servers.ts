@@ -41,7 +41,7 @@ export async function startChild(
 
 /** Stops a child with SIGTERM and waits for it. */
 export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise((done) => child.once("exit", done));
   child.kill("SIGTERM");
   await exited;
