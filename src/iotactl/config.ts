@@ -46,15 +46,20 @@ export function resolveSettings(io: Io): Settings {
   let token: string | undefined;
   let tokenSource = "none";
   // Hint: IOTA_TOKEN pairs with whatever server is in use (the user sets both); a stored token only with its own.
-  const localFolder = local ? localServiceFolder(io) : undefined;
+  // Hint: looked for only when neither the environment nor the config file gives a token or a CA.
+  let found: { folder: string | undefined } | undefined;
+  const localFolder = () => {
+    found ??= { folder: local ? localServiceFolder(io) : undefined };
+    return found.folder;
+  };
   if (io.env.IOTA_TOKEN)
     [token, tokenSource] = [singleLineSecret(io.env.IOTA_TOKEN, "IOTA_TOKEN"), "IOTA_TOKEN"];
   else if (entry.token)
     [token, tokenSource] = [singleLineSecret(entry.token, `the token in ${path}`), path];
   else {
-    const found = readLocal(io, localFolder, LOCAL_TOKEN_FILE);
-    token = found?.text.trim();
-    if (token) tokenSource = found?.source ?? LOCAL_TOKEN_FILE;
+    const file = readLocal(io, localFolder(), LOCAL_TOKEN_FILE);
+    token = file?.text.trim();
+    if (token) tokenSource = file?.source ?? LOCAL_TOKEN_FILE;
   }
 
   let ca: string | undefined;
@@ -64,8 +69,8 @@ export function resolveSettings(io: Io): Settings {
     caSource = `IOTA_CA_FILE (${io.env.IOTA_CA_FILE})`;
   } else if (entry.ca) [ca, caSource] = [entry.ca, path];
   else {
-    const found = readLocal(io, localFolder, LOCAL_CA_FILE);
-    if (found !== undefined) [ca, caSource] = [found.text, found.source];
+    const file = readLocal(io, localFolder(), LOCAL_CA_FILE);
+    if (file !== undefined) [ca, caSource] = [file.text, file.source];
   }
   return { server, serverSource, token: token || undefined, tokenSource, ca, caSource };
 }
