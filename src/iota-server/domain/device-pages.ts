@@ -8,7 +8,7 @@ import type { DeviceAfter, DeviceFilter, DeviceOrder } from "../store/fleet-stor
 import type { DeviceKey } from "../store/store.ts";
 import type { DomainContext } from "./context.ts";
 import { requireGroup } from "./groups.ts";
-import { deviceView, requireDevice } from "./devices.ts";
+import { deviceView, requireGroupDevice } from "./devices.ts";
 
 /** The filters of a device listing, as the API takes them; they combine. */
 export interface DeviceQuery {
@@ -77,8 +77,7 @@ export async function listDevices(
 
 /** What happened to a device since it was created, oldest first; 404 when there is no such device. */
 export async function deviceHistory(ctx: DomainContext, key: DeviceKey): Promise<DeviceHistory> {
-  await requireGroup(ctx, key.tenantId, key.group);
-  await requireDevice(ctx, key);
+  await requireGroupDevice(ctx, key);
   const events = await ctx.store.deviceHistory(key);
   return {
     items: events.map((e) => ({

@@ -77,13 +77,21 @@ export async function createDevices(
   return { created, existing: candidates.filter((n) => !createdSet.has(n)), invalid };
 }
 
+/** A device's view; 404 naming the group or the device (see {@link requireGroupDevice}). */
+export async function getDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
+  return deviceView(await requireGroupDevice(ctx, key));
+}
+
 /**
- * A device's view. Hint: like every operation on one device, it asks for the group first, so a wrong group is a
+ * The device an operator's call on one device names. Hint: the group is asked for first, so a wrong group is a
  * 404 naming the group, never one blaming a device of a group that does not exist.
  */
-export async function getDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
+export async function requireGroupDevice(
+  ctx: DomainContext,
+  key: DeviceKey,
+): Promise<DeviceRecord> {
   await requireGroup(ctx, key.tenantId, key.group);
-  return deviceView(await requireDevice(ctx, key));
+  return await requireDevice(ctx, key);
 }
 
 /** A device record; 404 naming the device when it does not exist. */
@@ -112,8 +120,7 @@ export async function deleteDevice(ctx: DomainContext, key: DeviceKey): Promise<
 
 /** Revokes a device: it can neither renew nor provision again until reset; its certificates go on the CRL. */
 export async function revokeDevice(ctx: DomainContext, key: DeviceKey): Promise<DeviceView> {
-  await requireGroup(ctx, key.tenantId, key.group);
-  await requireDevice(ctx, key);
+  await requireGroupDevice(ctx, key);
   await ctx.store.revokeDevice(key, ctx.now());
   return deviceView(await requireDevice(ctx, key));
 }
@@ -129,8 +136,7 @@ export async function resetDevice(
   key: DeviceKey,
   options: { forgetKey: boolean },
 ): Promise<DeviceView> {
-  await requireGroup(ctx, key.tenantId, key.group);
-  const device = await requireDevice(ctx, key);
+  const device = await requireGroupDevice(ctx, key);
   const held = device.certificate ? certificateKey(device.certificate) : undefined;
   await ctx.store.resetDevice(key, ctx.now(), options.forgetKey ? null : held);
   return deviceView(await requireDevice(ctx, key));
