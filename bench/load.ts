@@ -86,6 +86,14 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
   return byName;
 }
 
+/** Resident memory of a process now and at its peak, in KiB (`VmRSS` and `VmHWM` of /proc/PID/status). */
+export function processMemoryKb(pid: number): { rssKb: number; peakKb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+  return { rssKb: field("VmRSS"), peakKb: field("VmHWM") };
+}
+
 const CLOCK_TICKS =
   Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 

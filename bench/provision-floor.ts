@@ -9,7 +9,7 @@ import { createHash, createPublicKey, verify } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceCsrPem, printTable, processCpuSeconds, runLoad } from "./load.ts";
-import { startChild, stop } from "./servers.ts";
+import { serverEnv, startChild, stop } from "./servers.ts";
 import { openStore } from "../src/iota-server/store/sql-store.ts";
 import { durableStore } from "../src/iota-server/store/group-commit.ts";
 import { CertificateAuthority } from "../src/iota-server/ca/authority.ts";
@@ -107,6 +107,9 @@ async function measureMode(mode: Mode, bodies: string[], names: string[]): Promi
     process.execPath,
     [import.meta.path, "--serve", mode, dir],
     join(dir, "floor.log"),
+    undefined,
+    // Hint: the same allocator setting as the iota-server it is compared with.
+    serverEnv(),
   );
   try {
     const base = /listening on (\S+)/.exec(firstLine)?.[1];

@@ -8,7 +8,14 @@ import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deviceCsrPem, opensslSpeed, printTable, quantile, waitFor } from "./load.ts";
-import { measure, printThreads, startIota, stop, type ServerRun } from "./servers.ts";
+import {
+  measure,
+  printThreads,
+  residentMemory,
+  startIota,
+  stop,
+  type ServerRun,
+} from "./servers.ts";
 
 /** Benchmark size: devices provisioned in the measured run, requests in flight, warm-up requests. */
 export interface ProvisionOptions {
@@ -157,7 +164,15 @@ export async function main(
     }
     const runs = [await benchIota(dir, csrs, o), await benchCfssl(dir, csrs, o)];
     const rows = [
-      ["server", "devices/s", "p50 ms", "p99 ms", "server CPU/device", "client CPU/request"],
+      [
+        "server",
+        "devices/s",
+        "p50 ms",
+        "p99 ms",
+        "server CPU/device",
+        "client CPU/request",
+        "server RSS (peak)",
+      ],
     ];
     for (const r of runs) {
       const n = r.load.requests;
@@ -168,6 +183,7 @@ export async function main(
         fmt(quantile(r.load.latencies, 0.99), 1),
         `${fmt((r.serverCpu / n) * 1e6)} us`,
         `${fmt((r.load.clientCpu / n) * 1e6)} us`,
+        residentMemory(r),
       ]);
     }
     printTable(rows);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signRenewProof } from "../src/core/renew-proof.ts";
 import { deviceKeyAndCsr, opensslSpeed, printTable, quantile } from "./load.ts";
-import { measure, printThreads, startIota } from "./servers.ts";
+import { measure, printThreads, residentMemory, startIota } from "./servers.ts";
 
 /** Benchmark size: devices renewed in the measured run, requests in flight, warm-up renewals. */
 export interface RenewOptions {
@@ -103,7 +103,15 @@ export async function main(
       );
       const n = run.load.requests;
       printTable([
-        ["server", "renewals/s", "p50 ms", "p99 ms", "server CPU/renewal", "client CPU/request"],
+        [
+          "server",
+          "renewals/s",
+          "p50 ms",
+          "p99 ms",
+          "server CPU/renewal",
+          "client CPU/request",
+          "server RSS (peak)",
+        ],
         [
           run.name,
           fmt(n / run.load.seconds),
@@ -111,6 +119,7 @@ export async function main(
           fmt(quantile(run.load.latencies, 0.99), 1),
           `${fmt((run.serverCpu / n) * 1e6)} us`,
           `${fmt((run.load.clientCpu / n) * 1e6)} us`,
+          residentMemory(run),
         ],
       ]);
       printThreads([run]);

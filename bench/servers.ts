@@ -7,7 +7,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { processCpuSeconds, runLoad, threadCpuSeconds, type LoadResult } from "./load.ts";
+import { SERVER_RUNTIME_ENV } from "../src/iota-server/runtime-env.ts";
+import {
+  processCpuSeconds,
+  processMemoryKb,
+  runLoad,
+  threadCpuSeconds,
+  type LoadResult,
+} from "./load.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -20,6 +27,8 @@ export interface ServerRun {
   serverCpu: number;
   /** CPU seconds by thread name during the measured run. */
   threads: Map<string, number>;
+  /** Resident memory at the end of the measured run and the process's peak, in KiB. */
+  memory: { rssKb: number; peakKb: number };
 }
 
 /** Starts a child process and resolves with its first stdout line. */
@@ -28,8 +37,13 @@ export async function startChild(
   args: string[],
   logPath: string,
   cwd = ROOT,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ child: ChildProcess; firstLine: string }> {
-  const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", openSync(logPath, "w")] });
+  const child = spawn(command, args, {
+    cwd,
+    env,
+    stdio: ["ignore", "pipe", openSync(logPath, "w")],
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const firstLine = await new Promise<string>((done, fail) => {
     lines.once("line", done);
@@ -65,6 +79,7 @@ export async function measure(
   const cpu0 = processCpuSeconds(pid);
   const load = await runLoad(url, bodies, inFlight);
   const serverCpu = processCpuSeconds(pid) - cpu0;
+  const memory = processMemoryKb(pid);
   const threads = threadCpuSeconds(pid);
   for (const [thread, seconds] of threads)
     threads.set(thread, seconds - (threads0.get(thread) ?? 0));
@@ -73,7 +88,7 @@ export async function measure(
     throw new Error(
       `${name}: only ${good} of ${bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
     );
-  return { name, load, serverCpu, threads };
+  return { name, load, serverCpu, threads, memory };
 }
 
 /** A running iota-server with the group `bench` and its devices. */
@@ -82,6 +97,23 @@ export interface IotaServer {
   pid: number;
   provisioningSecret: string;
   stop(): Promise<void>;
+}
+
+/**
+ * The environment of a benchmarked server: the packaged service's (src/iota-server/runtime-env.ts), then the
+ * benchmark's own, then `BENCH_SERVER_ENV` ("NAME=value NAME=value"), which sets variables for the server alone.
+ * Hint: BENCH_SERVER_ENV="MIMALLOC_PURGE_HOLES=1 MIMALLOC_PURGE_DECOMMITS=1" measures Bun's allocator defaults.
+ */
+export function serverEnv(): NodeJS.ProcessEnv {
+  const extra = (process.env.BENCH_SERVER_ENV ?? "").split(" ").filter(Boolean);
+  const env: NodeJS.ProcessEnv = { ...SERVER_RUNTIME_ENV, ...process.env };
+  for (const pair of extra) {
+    const at = pair.indexOf("=");
+    if (at < 1)
+      throw new Error(`BENCH_SERVER_ENV: expected NAME=value, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
 }
 
 /**
@@ -106,6 +138,8 @@ export async function startIota(dir: string, names: string[]): Promise<IotaServe
       "0",
     ],
     join(dir, "iota.log"),
+    ROOT,
+    serverEnv(),
   );
   try {
     const url = /listening on (\S+)/.exec(firstLine)?.[1];
@@ -138,6 +172,11 @@ export async function startIota(dir: string, names: string[]): Promise<IotaServe
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** A server's resident memory after its measured run and at its peak, as a table cell. */
+export function residentMemory(run: ServerRun): string {
+  return `${fmt(run.memory.rssKb / 1024)} MiB (${fmt(run.memory.peakKb / 1024)})`;
+}
 
 /** Prints where each server's CPU went, per thread name, when BENCH_THREADS is set. */
 export function printThreads(runs: ServerRun[]): void {

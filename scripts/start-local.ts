@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { deviceToken } from "../src/core/token.ts";
 import { DEFAULT_SERVER } from "../src/iotactl/config.ts";
+import { SERVER_RUNTIME_ENV } from "../src/iota-server/runtime-env.ts";
 import type { AgentConfigInput } from "../src/core/agent-config.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -80,9 +81,11 @@ async function startProgram(
   args: string[],
   ready: RegExp,
   logFile: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<string> {
   const child = Bun.spawn([process.execPath, ...args], {
     cwd: root,
+    env: { ...env, ...process.env },
     detached: true,
     stdout: "pipe",
     stderr: Bun.file(logFile),
@@ -130,6 +133,8 @@ const serverOut = await startProgram(
   ["src/iota-server/main.ts", "--data", data, "--listen", listen, "--mqtt-listen", mqttListen],
   /mqtt broker: (\S+)/,
   join(data, "iota-server.log"),
+  // Hint: as the packaged service runs it (src/iota-server/runtime-env.ts).
+  SERVER_RUNTIME_ENV,
 );
 const apiUrl =
   /listening on (\S+)/.exec(serverOut)?.[1] ?? fail("iota-server did not print its address");

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./helpers/free-port.ts";
+import { SERVER_RUNTIME_ENV } from "../src/iota-server/runtime-env.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const data = mkdtempSync(join(tmpdir(), "iota-start-"));
@@ -104,6 +105,11 @@ test("npm start runs service, broker and an agent whose /healthz answers 200, an
   expect(device.state).toBe("provisioned");
   expect((state as unknown as { serial: string }).serial).toBe(device.serial);
   expect(statSync(join(data, "demo", "iotad.json")).mode & 0o777).toBe(0o600);
+  // The service runs with the packaged service's allocator setting.
+  const serverPid = JSON.parse(readFileSync(join(data, "iota-server.lock"), "utf8")).pid as number;
+  const environ = readFileSync(`/proc/${serverPid}/environ`, "utf8").split("\0");
+  for (const [name, value] of Object.entries(SERVER_RUNTIME_ENV))
+    expect(environ).toContain(`${name}=${value}`);
 
   process.kill(-launcher.pid, "SIGINT");
   await launcher.exited;

@@ -8,8 +8,17 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
+import { SERVER_RUNTIME_ENV } from "../../src/iota-server/runtime-env.ts";
 import { currentRelease } from "../helpers/release.ts";
 import { waitFor } from "./support/agent-checks.ts";
 import { Container } from "./support/container.ts";
@@ -117,6 +126,33 @@ describe("iota-server installed as a systemd service as docs/server.md says", ()
     // The lock names the service's process.
     expect(JSON.parse(readFileSync(data("iota-server.lock"), "utf8")).pid).toBe(Number(mainPid()));
   });
+
+  test("runs with the allocator setting of src/iota-server/runtime-env.ts, and the settings file can override it", async () => {
+    const environ = () =>
+      box()
+        .run(["cat", `/proc/${mainPid()}/environ`])
+        .split("\0")
+        .filter(Boolean);
+    const entries = Object.entries(SERVER_RUNTIME_ENV).map(([name, value]) => `${name}=${value}`);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) expect(environ()).toContain(entry);
+    // An operator's own value in /etc/iota-server/env wins over the unit's.
+    const settings = join(root, "etc/iota-server/env");
+    const before = readFileSync(settings, "utf8");
+    const [name] = Object.keys(SERVER_RUNTIME_ENV) as [string];
+    try {
+      writeFileSync(settings, `${before}${name}=1\n`);
+      box().run(["systemctl", "restart", "iota-server"]);
+      await answering();
+      expect(environ()).toContain(`${name}=1`);
+      expect(environ()).not.toContain(`${name}=${SERVER_RUNTIME_ENV[name]}`);
+    } finally {
+      writeFileSync(settings, before);
+      box().run(["systemctl", "restart", "iota-server"]);
+      await answering();
+    }
+    for (const entry of entries) expect(environ()).toContain(entry);
+  }, 120_000);
 
   test("the unit passes systemd-analyze verify and exposes 1.3 or less in systemd-analyze security (as docs/server.md says)", () => {
     const verify = box().exec(["systemd-analyze", "verify", "iota-server.service"]);
