@@ -12,6 +12,7 @@ import {
   measure,
   printThreads,
   residentMemory,
+  serverEnv,
   startIota,
   stop,
   type ServerRun,
@@ -145,6 +146,7 @@ export async function main(
   ] as const)
     if (Bun.which(tool) === null)
       throw new Error(`the provisioning benchmark needs ${tool} on PATH (${from})`);
+  serverEnv();
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-"));
   try {
     console.log(

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signRenewProof } from "../src/core/renew-proof.ts";
 import { deviceKeyAndCsr, opensslSpeed, printTable, quantile } from "./load.ts";
-import { measure, printThreads, residentMemory, startIota } from "./servers.ts";
+import { measure, printThreads, residentMemory, serverEnv, startIota } from "./servers.ts";
 
 /** Benchmark size: devices renewed in the measured run, requests in flight, warm-up renewals. */
 export interface RenewOptions {
@@ -53,6 +53,8 @@ export async function main(
   options: Partial<RenewOptions> = {},
 ): Promise<{ efficiency: number; renewalsPerSecond: number }> {
   const o = { ...DEFAULTS, ...options };
+  // Hint: a malformed BENCH_SERVER_ENV is said before a minute of work, not after it.
+  serverEnv();
   const total = o.devices + o.warmup;
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-renew-"));
   try {

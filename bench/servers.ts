@@ -105,7 +105,7 @@ export interface IotaServer {
  * Hint: BENCH_SERVER_ENV="MIMALLOC_PURGE_HOLES=1 MIMALLOC_PURGE_DECOMMITS=1" measures Bun's allocator defaults.
  */
 export function serverEnv(): NodeJS.ProcessEnv {
-  const extra = (process.env.BENCH_SERVER_ENV ?? "").split(" ").filter(Boolean);
+  const extra = (process.env.BENCH_SERVER_ENV ?? "").split(/\s+/).filter(Boolean);
   const env: NodeJS.ProcessEnv = { ...SERVER_RUNTIME_ENV, ...process.env };
   for (const pair of extra) {
     const at = pair.indexOf("=");

@@ -23,10 +23,14 @@ interface Launched {
 /** Runs `command` (npm start, or the launcher itself) on free ports and `dataDir`, until it says all is up. */
 async function launch(command: string[], dataDir: string): Promise<Launched> {
   const [api, mqtt, status] = [await freePort(), await freePort(), await freePort()];
+  // Hint: without any allocator setting of the caller's, so the service's come from the launcher itself.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !(name in SERVER_RUNTIME_ENV)),
+  );
   const launcher = Bun.spawn(command, {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       IOTA_DATA: dataDir,
       IOTA_LISTEN: `127.0.0.1:${api}`,
       IOTA_MQTT_LISTEN: `127.0.0.1:${mqtt}`,

@@ -4,7 +4,8 @@
  * service"), run as written from the release's executable and unit: it runs as the user iota without
  * capabilities, answers over HTTPS with its own server CA, reloads on `systemctl reload`, comes back after a
  * crash taking over the lock it left, refuses a second server by hand, rotates its admin token as the docs
- * say, and stops cleanly. Needs root (see test/setup/apt-packages.txt).
+ * say, and stops cleanly. It runs with the allocator settings of src/iota-server/runtime-env.ts, which
+ * /etc/iota-server/env can override. Needs root (see test/setup/apt-packages.txt).
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -141,7 +142,7 @@ describe("iota-server installed as a systemd service as docs/server.md says", ()
     const before = readFileSync(settings, "utf8");
     const [name] = Object.keys(SERVER_RUNTIME_ENV) as [string];
     try {
-      writeFileSync(settings, `${before}${name}=1\n`);
+      writeFileSync(settings, `${before.replace(/\n?$/, "\n")}${name}=1\n`);
       box().run(["systemctl", "restart", "iota-server"]);
       await answering();
       expect(environ()).toContain(`${name}=1`);
@@ -152,7 +153,7 @@ describe("iota-server installed as a systemd service as docs/server.md says", ()
       await answering();
     }
     for (const entry of entries) expect(environ()).toContain(entry);
-  }, 120_000);
+  }, 240_000);
 
   test("the unit passes systemd-analyze verify and exposes 1.3 or less in systemd-analyze security (as docs/server.md says)", () => {
     const verify = box().exec(["systemd-analyze", "verify", "iota-server.service"]);
