@@ -49,6 +49,14 @@ export class GroupCommit implements Durability {
     return run;
   }
 
+  walOverBound(): boolean {
+    return this.syncOnce.checkpointer?.overBound() ?? false;
+  }
+
+  async emptyWal(): Promise<void> {
+    await this.syncOnce.checkpointer?.empty();
+  }
+
   /** Waits for the sync in progress, then lets go of what the syncs hold open. */
   async close(): Promise<void> {
     while (this.running || this.queued) await (this.queued ?? this.running)?.catch(() => {});

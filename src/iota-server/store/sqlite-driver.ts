@@ -16,6 +16,10 @@ export interface Durability {
   readonly checkpointsWal?: boolean;
   /** Called once the store closes. */
   close?(): Promise<void>;
+  /** The WAL has outgrown its bound: the next batch commits only after {@link emptyWal}. */
+  walOverBound?(): boolean;
+  /** Copies the whole WAL into the database file while no batch commits, so the next commit starts it over. */
+  emptyWal?(): Promise<void>;
 }
 
 /** A statement and whether running it may change the database (anything but a SELECT). */
@@ -215,6 +219,8 @@ class SqliteDriver implements Driver {
     while (this.pending.length > 0) {
       // Hint: at most one batch is committed ahead of the running sync.
       await this.syncedBeforeLast;
+      // Hint: the writes asked for meanwhile wait in `pending` (reads go on) and join the batch after it.
+      if (this.durability?.walOverBound?.()) await this.durability.emptyWal?.();
       const batch = this.pending.splice(0);
       const failed = this.failed;
       const outcomes: Outcome[] = failed

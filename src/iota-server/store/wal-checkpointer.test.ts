@@ -6,19 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sqliteDriver } from "./sqlite-driver.ts";
 import { GroupCommit, walSync } from "./group-commit.ts";
-import { WalCheckpointer } from "./wal-checkpointer.ts";
+import { WalCheckpointer, type CheckpointerOptions } from "./wal-checkpointer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iota-wal-checkpointer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 /** A durable driver on a fresh WAL database with one table, checkpointed by a worker. */
-async function fresh() {
+async function fresh(options: CheckpointerOptions = {}) {
   const path = join(dir, `c-${files++}.db`);
   const driver = sqliteDriver(path);
   await driver.query`PRAGMA journal_mode = WAL`;
   await driver.query`create table t (k integer primary key, v text not null)`;
-  const sync = walSync(path, { intervalMs: 10 });
+  const sync = walSync(path, { intervalMs: 10, ...options });
   driver.useDurability?.(new GroupCommit(sync));
   const checkpointer = sync.checkpointer as WalCheckpointer;
   let next = 0;
@@ -74,6 +74,41 @@ describe("WalCheckpointer", () => {
     } finally {
       await driver.close();
     }
+  });
+
+  /**
+   * 64 writers, each committing one 1 KB row after another, 12,000 rows in all (~13 MB of WAL frames); the largest
+   * WAL seen while they write.
+   */
+  async function steadyLoad(options: CheckpointerOptions) {
+    const { path, driver, checkpointer, write } = await fresh(options);
+    let largest = 0;
+    try {
+      let left = 12_000;
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (left-- > 0) {
+            await write(1);
+            largest = Math.max(largest, size(`${path}-wal`));
+          }
+        }),
+      );
+      return { largest, emptied: checkpointer.emptied, checkpoints: checkpointer.checkpoints };
+    } finally {
+      await driver.close();
+    }
+  }
+
+  test("under a steady stream of commits the WAL stays within its bound: commits wait while it is emptied", async () => {
+    // Hint: 250 frames of 4 KiB, ~1 MB; the bound is checked at each batch, after a checkpoint has counted the frames.
+    const bounded = await steadyLoad({ maxWalFrames: 250, emptyIntervalMs: 0 });
+    expect(bounded.emptied).toBeGreaterThan(0);
+    expect(bounded.largest).toBeLessThan(3_000_000);
+    // Hint: the same load without the bound: the checkpoints never catch up, and the WAL holds most of the rows.
+    const unbounded = await steadyLoad({ maxWalFrames: Number.POSITIVE_INFINITY });
+    expect(unbounded.emptied).toBe(0);
+    expect(unbounded.checkpoints).toBeGreaterThan(0);
+    expect(unbounded.largest).toBeGreaterThan(6_000_000);
   });
 
   test("closing the store closes the worker's connection first, so the last connection removes the WAL", async () => {

@@ -57,6 +57,13 @@ export interface CheckpointerOptions {
   intervalMs?: number;
   /** Told why a checkpoint failed (the next commit tries again). */
   onProblem?: ((message: string) => void) | undefined;
+  /**
+   * Frames the WAL may hold before the next commit waits for it to be emptied (see {@link WalCheckpointer.overBound}):
+   * 16,384 by default, 64 MiB of 4 KiB pages.
+   */
+  maxWalFrames?: number;
+  /** Least time between two waits for the WAL to be emptied: 1,000 ms by default. */
+  emptyIntervalMs?: number;
 }
 
 /** Checkpoints one SQLite database's WAL on a worker thread, at most once per interval after a commit. */
@@ -69,14 +76,49 @@ export class WalCheckpointer {
   private lastStart = Number.NEGATIVE_INFINITY;
   private closed = false;
   private readonly intervalMs: number;
+  private readonly maxWalFrames: number;
+  private readonly emptyIntervalMs: number;
+  /** The WAL's frames as the last checkpoint found them. */
+  private walFrames = 0;
+  private lastEmptied = Number.NEGATIVE_INFINITY;
   /** Checkpoints finished so far (for tests). */
   checkpoints = 0;
+  /** Times the WAL was emptied while commits waited (for tests and the benchmark). */
+  emptied = 0;
 
   constructor(
     private readonly path: string,
     private readonly options: CheckpointerOptions = {},
   ) {
     this.intervalMs = options.intervalMs ?? 100;
+    this.maxWalFrames = options.maxWalFrames ?? 16_384;
+    this.emptyIntervalMs = options.emptyIntervalMs ?? 1000;
+  }
+
+  /**
+   * Whether the WAL has outgrown its bound, so the next commit should wait for {@link empty}. Hint: SQLite writes
+   * the WAL from its start again only when a write begins after a checkpoint copied every frame. Under a steady
+   * stream of commits the worker's checkpoints never catch up (each copies what was there when it began, while
+   * new frames arrive), so the WAL would grow for as long as the load lasts: ~4 KB per device provisioned.
+   * At most once a second, so a reader that keeps a checkpoint from finishing cannot stall every commit.
+   */
+  overBound(): boolean {
+    return (
+      this.walFrames > this.maxWalFrames &&
+      performance.now() - this.lastEmptied >= this.emptyIntervalMs
+    );
+  }
+
+  /**
+   * Checkpoints while the caller holds back its commits: with no new frames, the checkpoint copies them all, and
+   * the caller's next write starts the WAL over. Resolves with what it did (undefined when it failed).
+   */
+  async empty(): Promise<CheckpointResult | undefined> {
+    this.lastEmptied = performance.now();
+    const result = await this.checkpoint();
+    this.emptied++;
+    if (result && result.copied === result.frames) this.walFrames = 0;
+    return result;
   }
 
   /** Something committed: a checkpoint follows, now or once the interval since the last one has passed. */
@@ -108,7 +150,9 @@ export class WalCheckpointer {
           return undefined;
         }
         this.checkpoints++;
-        return answer as unknown as CheckpointResult;
+        const result = answer as unknown as CheckpointResult;
+        this.walFrames = result.frames;
+        return result;
       },
       (error: unknown) => {
         this.options.onProblem?.(`WAL checkpoint failed: ${(error as Error).message}`);
