@@ -220,7 +220,7 @@ class SqliteDriver implements Driver {
       // Hint: at most one batch is committed ahead of the running sync.
       await this.syncedBeforeLast;
       // Hint: the writes asked for meanwhile wait in `pending` (reads go on) and join the batch after it.
-      if (this.durability?.walOverBound?.()) await this.durability.emptyWal?.();
+      if (this.durability?.walOverBound?.()) await this.durability.emptyWal?.().catch(() => {});
       const batch = this.pending.splice(0);
       const failed = this.failed;
       const outcomes: Outcome[] = failed

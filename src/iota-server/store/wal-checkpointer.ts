@@ -66,6 +66,9 @@ export interface CheckpointerOptions {
   emptyIntervalMs?: number;
 }
 
+/** Longest wait of the commits for {@link WalCheckpointer.empty}. */
+const EMPTY_TIMEOUT_MS = 5000;
+
 /** Checkpoints one SQLite database's WAL on a worker thread, at most once per interval after a commit. */
 export class WalCheckpointer {
   private worker: RefWorker | undefined;
@@ -98,9 +101,12 @@ export class WalCheckpointer {
   /**
    * Whether the WAL has outgrown its bound, so the next commit should wait for {@link empty}. Hint: SQLite writes
    * the WAL from its start again only when a write begins after a checkpoint copied every frame. Under a steady
-   * stream of commits the worker's checkpoints never catch up (each copies what was there when it began, while
-   * new frames arrive), so the WAL would grow for as long as the load lasts: ~4 KB per device provisioned.
-   * At most once a second, so a reader that keeps a checkpoint from finishing cannot stall every commit.
+   * stream of commits the worker's checkpoints rarely catch up (each copies what was there when it began, while
+   * new frames arrive), so the WAL would grow for as long as the load lasts: ~4 KB per device provisioned. The
+   * frames are counted by the checkpoints, so the WAL may pass the bound by what comes in until the next one.
+   * At most once a second, so another process's reader (a `sqlite3` shell, a backup) that keeps a checkpoint
+   * from copying everything, or the WAL from starting over, cannot stall every commit. The commit that starts
+   * the WAL over syncs its new header on the service's thread: one fsync there per restart.
    */
   overBound(): boolean {
     return (
@@ -114,9 +120,21 @@ export class WalCheckpointer {
    * the caller's next write starts the WAL over. Resolves with what it did (undefined when it failed).
    */
   async empty(): Promise<CheckpointResult | undefined> {
+    if (this.closed) return undefined;
     this.lastEmptied = performance.now();
-    const result = await this.checkpoint();
     this.emptied++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Hint: a worker that stopped answering must not hold back every commit; the WAL then grows as before.
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        this.options.onProblem?.(
+          `WAL checkpoint did not answer within ${EMPTY_TIMEOUT_MS / 1000} s; commits go on and the WAL grows until one does`,
+        );
+        resolve(undefined);
+      }, EMPTY_TIMEOUT_MS);
+    });
+    const result = await Promise.race([this.checkpoint(), late]);
+    clearTimeout(timer);
     if (result && result.copied === result.frames) this.walFrames = 0;
     return result;
   }
