@@ -194,3 +194,32 @@ export async function waitFor(check: () => Promise<void>, attempts = 100): Promi
     }
   }
 }
+
+/**
+ * The order the measured requests go in: `BENCH_ORDER=created` (the default: the order the devices were created,
+ * as a factory line provisions them, so a batch's rows share pages) or `random` (as a fleet's renewals come).
+ */
+export type RequestOrder = "created" | "random";
+
+/** BENCH_ORDER, checked before any work. */
+export function requestOrder(): RequestOrder {
+  const order = process.env.BENCH_ORDER ?? "created";
+  if (order !== "created" && order !== "random")
+    throw new Error(`BENCH_ORDER: expected created or random, got ${JSON.stringify(order)}`);
+  return order;
+}
+
+/** `items` in `order`; `random` is the same shuffle in every run (xorshift32 from a fixed seed), so runs compare. */
+export function inOrder<T>(items: T[], order: RequestOrder): T[] {
+  if (order === "created") return items;
+  const out = items.slice();
+  let x = 2463534242;
+  for (let i = out.length - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

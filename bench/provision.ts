@@ -7,7 +7,16 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deviceCsrPem, opensslSpeed, printTable, quantile, waitFor } from "./load.ts";
+import {
+  deviceCsrPem,
+  inOrder,
+  opensslSpeed,
+  printTable,
+  quantile,
+  requestOrder,
+  waitFor,
+  type RequestOrder,
+} from "./load.ts";
 import {
   measure,
   printThreads,
@@ -23,6 +32,8 @@ export interface ProvisionOptions {
   devices: number;
   inFlight: number;
   warmup: number;
+  /** The order of the requests (BENCH_ORDER). */
+  order: RequestOrder;
 }
 
 /**
@@ -30,14 +41,22 @@ export interface ProvisionOptions {
  * CPU once); the warm-up takes most of that, so the measured run shows a running server's steady state.
  * BENCH_THREADS=1 shows the JIT CPU left in it.
  */
-const DEFAULTS: ProvisionOptions = { devices: 20_000, inFlight: 64, warmup: 10_000 };
+const DEFAULTS: ProvisionOptions = {
+  devices: 20_000,
+  inFlight: 64,
+  warmup: 10_000,
+  order: "created",
+};
 
 async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Promise<ServerRun> {
   const names = csrs.map((_, i) => `bench-device-${i}`);
   const iota = await startIota(dir, names);
   try {
-    const bodies = csrs.map((csr, i) =>
-      JSON.stringify({ group: "bench", device: names[i], csr, secret: iota.provisioningSecret }),
+    const bodies = inOrder(
+      csrs.map((csr, i) =>
+        JSON.stringify({ group: "bench", device: names[i], csr, secret: iota.provisioningSecret }),
+      ),
+      o.order,
     );
     return await measure(
       "iota-server",
@@ -110,7 +129,10 @@ async function benchCfssl(dir: string, csrs: string[], o: ProvisionOptions): Pro
   );
   try {
     const url = `http://127.0.0.1:${port}/api/v1/cfssl/sign`;
-    const bodies = csrs.map((csr) => JSON.stringify({ certificate_request: csr }));
+    const bodies = inOrder(
+      csrs.map((csr) => JSON.stringify({ certificate_request: csr })),
+      o.order,
+    );
     await Promise.race([
       failed,
       waitFor(
@@ -138,7 +160,7 @@ const fmt = (n: number, digits = 0) =>
 export async function main(
   options: Partial<ProvisionOptions> = {},
 ): Promise<{ efficiency: number; throughputRatio: number }> {
-  const o = { ...DEFAULTS, ...options };
+  const o = { ...DEFAULTS, order: requestOrder(), ...options };
   // Hint: said before a minute of work, not after it; a child that never started also never exits.
   for (const [tool, from] of [
     ["cfssl", "apt-get install golang-cfssl"],
@@ -150,7 +172,7 @@ export async function main(
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-"));
   try {
     console.log(
-      `\n## Provisioning: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up requests\n`,
+      `\n## Provisioning: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up requests${o.order === "random" ? ", in a random order" : ""}\n`,
     );
     const speed = opensslSpeed(3);
     const cryptoCost = 1 / speed.signPerSecond + 1 / speed.verifyPerSecond;

@@ -8,7 +8,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signRenewProof } from "../src/core/renew-proof.ts";
-import { deviceKeyAndCsr, opensslSpeed, printTable, quantile } from "./load.ts";
+import {
+  deviceKeyAndCsr,
+  inOrder,
+  opensslSpeed,
+  printTable,
+  quantile,
+  requestOrder,
+  type RequestOrder,
+} from "./load.ts";
 import { measure, printThreads, residentMemory, serverEnv, startIota } from "./servers.ts";
 
 /** Benchmark size: devices renewed in the measured run, requests in flight, warm-up renewals. */
@@ -16,6 +24,8 @@ export interface RenewOptions {
   devices: number;
   inFlight: number;
   warmup: number;
+  /** The order of the renewals (BENCH_ORDER). */
+  order: RequestOrder;
 }
 
 /**
@@ -23,7 +33,12 @@ export interface RenewOptions {
  * CPU once); the warm-up takes most of that, so the measured run shows a running server's steady state.
  * BENCH_THREADS=1 shows the JIT CPU left in it.
  */
-const DEFAULTS: RenewOptions = { devices: 20_000, inFlight: 64, warmup: 10_000 };
+const DEFAULTS: RenewOptions = {
+  devices: 20_000,
+  inFlight: 64,
+  warmup: 10_000,
+  order: "created",
+};
 
 /** A provisioned device as the benchmark holds it: its key, certificate and serial. */
 interface Provisioned {
@@ -52,14 +67,14 @@ const fmt = (n: number, digits = 0) =>
 export async function main(
   options: Partial<RenewOptions> = {},
 ): Promise<{ efficiency: number; renewalsPerSecond: number }> {
-  const o = { ...DEFAULTS, ...options };
+  const o = { ...DEFAULTS, order: requestOrder(), ...options };
   // Hint: a malformed BENCH_SERVER_ENV is said before a minute of work, not after it.
   serverEnv();
   const total = o.devices + o.warmup;
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-renew-"));
   try {
     console.log(
-      `\n## Renewal: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up renewals\n`,
+      `\n## Renewal: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up renewals${o.order === "random" ? ", in a random order" : ""}\n`,
     );
     const speed = opensslSpeed(3);
     const cryptoCost = 1 / speed.signPerSecond + 2 / speed.verifyPerSecond;
@@ -89,11 +104,14 @@ export async function main(
         return { name, keys: mine.keys, certificate, serial };
       });
       // Hint: each device signs its proof with its current key for a new key's CSR, as iotad does.
-      const bodies = await pool(provisioned, 64, async (d) => {
-        const next = await deviceKeyAndCsr(d.name);
-        const proof = await signRenewProof(d.keys.privateKey, d.serial, next.csr, new Date());
-        return JSON.stringify({ certificate: d.certificate, ...proof });
-      });
+      const bodies = inOrder(
+        await pool(provisioned, 64, async (d) => {
+          const next = await deviceKeyAndCsr(d.name);
+          const proof = await signRenewProof(d.keys.privateKey, d.serial, next.csr, new Date());
+          return JSON.stringify({ certificate: d.certificate, ...proof });
+        }),
+        o.order,
+      );
       const run = await measure(
         "iota-server renew",
         iota.pid,
