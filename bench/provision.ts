@@ -20,6 +20,7 @@ import {
 import {
   measure,
   printThreads,
+  printWal,
   residentMemory,
   serverEnv,
   startIota,
@@ -58,7 +59,7 @@ async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Prom
       ),
       o.order,
     );
-    return await measure(
+    const run = await measure(
       "iota-server",
       iota.pid,
       `${iota.url}/v1/provision`,
@@ -66,6 +67,7 @@ async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Prom
       bodies.slice(o.warmup),
       o.inFlight,
     );
+    return { ...run, walBytes: iota.walBytes() };
   } finally {
     await iota.stop();
   }
@@ -213,6 +215,7 @@ export async function main(
     printTable(rows);
     // Hint: BENCH_THREADS=1 shows where each server's CPU went, per thread name, in us per request.
     printThreads(runs);
+    printWal(runs);
     const [iota, cfssl] = runs as [ServerRun, ServerRun];
     const iotaCpu = iota.serverCpu / iota.load.requests;
     const efficiency = cryptoCost / iotaCpu;

@@ -17,7 +17,14 @@ import {
   requestOrder,
   type RequestOrder,
 } from "./load.ts";
-import { measure, printThreads, residentMemory, serverEnv, startIota } from "./servers.ts";
+import {
+  measure,
+  printThreads,
+  printWal,
+  residentMemory,
+  serverEnv,
+  startIota,
+} from "./servers.ts";
 
 /** Benchmark size: devices renewed in the measured run, requests in flight, warm-up renewals. */
 export interface RenewOptions {
@@ -112,7 +119,7 @@ export async function main(
         }),
         o.order,
       );
-      const run = await measure(
+      const measured = await measure(
         "iota-server renew",
         iota.pid,
         `${iota.url}/v1/renew`,
@@ -121,6 +128,7 @@ export async function main(
         o.inFlight,
         [201],
       );
+      const run = { ...measured, walBytes: iota.walBytes() };
       const n = run.load.requests;
       printTable([
         [
@@ -143,6 +151,7 @@ export async function main(
         ],
       ]);
       printThreads([run]);
+      printWal([run]);
       const cpu = run.serverCpu / n;
       const efficiency = cryptoCost / cpu;
       console.log(

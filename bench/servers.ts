@@ -4,7 +4,7 @@
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { SERVER_RUNTIME_ENV } from "../src/iota-server/runtime-env.ts";
@@ -29,6 +29,8 @@ export interface ServerRun {
   threads: Map<string, number>;
   /** Resident memory at the end of the measured run and the process's peak, in KiB. */
   memory: { rssKb: number; peakKb: number };
+  /** The size of iota-server's WAL file at the end of the measured run. */
+  walBytes?: number;
 }
 
 /** Starts a child process and resolves with its first stdout line. */
@@ -96,6 +98,8 @@ export interface IotaServer {
   url: string;
   pid: number;
   provisioningSecret: string;
+  /** The size of its SQLite WAL file now (0 when there is none). */
+  walBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -118,7 +122,9 @@ export function serverEnv(): NodeJS.ProcessEnv {
 
 /**
  * Starts `iota-server --plain-http --issue-rate 0` on a data folder in `dir` and creates the group `bench`
- * with `names` as its devices. Hint: BENCH_SERVER_BUN_ARGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" profiles it.
+ * with `names` as its devices. Hint: BENCH_SERVER_BUN_ARGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" profiles it;
+ * that profile weighs each sample by the wall time since the one before (a thread that waited gives its next
+ * sample the wait), so its sample counts tell more than its times; `perf record` measures CPU.
  */
 export async function startIota(dir: string, names: string[]): Promise<IotaServer> {
   const data = join(dir, "iota");
@@ -163,7 +169,14 @@ export async function startIota(dir: string, names: string[]): Promise<IotaServe
     });
     if (created.status !== 200)
       throw new Error(`creating devices: ${created.status} ${await created.text()}`);
-    return { url, pid: child.pid ?? 0, provisioningSecret, stop: () => stop(child) };
+    const wal = join(data, "iota.db-wal");
+    return {
+      url,
+      pid: child.pid ?? 0,
+      provisioningSecret,
+      walBytes: () => (existsSync(wal) ? statSync(wal).size : 0),
+      stop: () => stop(child),
+    };
   } catch (error) {
     await stop(child);
     throw error;
@@ -189,4 +202,13 @@ export function printThreads(runs: ServerRun[]): void {
         .map(([t, s]) => `${t} ${fmt((s / r.load.requests) * 1e6, 1)}`)
         .join(", ")}`,
     );
+}
+
+/** Prints the size of each iota-server's WAL file at the end of its measured run. */
+export function printWal(runs: ServerRun[]): void {
+  for (const r of runs)
+    if (r.walBytes !== undefined)
+      console.log(
+        `${r.name} WAL at the end of the measured run: ${fmt(r.walBytes / 2 ** 20, 1)} MiB`,
+      );
 }
