@@ -149,6 +149,21 @@ export async function runLoad(
   };
 }
 
+/** Several load runs against one server as one: their requests, times and answers added up. */
+export function mergeLoads(loads: LoadResult[]): LoadResult {
+  const statuses = new Map<number, number>();
+  for (const load of loads)
+    for (const [status, n] of load.statuses) statuses.set(status, (statuses.get(status) ?? 0) + n);
+  const sum = (value: (load: LoadResult) => number) => loads.reduce((t, l) => t + value(l), 0);
+  return {
+    requests: sum((l) => l.requests),
+    seconds: sum((l) => l.seconds),
+    latencies: loads.flatMap((l) => l.latencies).sort((a, b) => a - b),
+    statuses,
+    clientCpu: sum((l) => l.clientCpu),
+  };
+}
+
 /** The `q` quantile (0..1) of sorted values. */
 export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
@@ -168,6 +183,35 @@ export function opensslSpeed(seconds = 3): { signPerSecond: number; verifyPerSec
   if (numbers?.length !== 2 || numbers.some((n) => !(n > 0)))
     throw new Error(`cannot read openssl speed output:\n${run.stdout}`);
   return { signPerSecond: numbers[0] ?? 0, verifyPerSecond: numbers[1] ?? 0 };
+}
+
+/**
+ * OpenSSL's P-256 speed sampled again and again during a run (after each round of a side-by-side measurement),
+ * so the reference meets the same machine as the servers measured against it.
+ */
+export class OpensslReference {
+  private readonly samples: { signPerSecond: number; verifyPerSecond: number }[] = [];
+
+  /** Takes one sample of `seconds` per operation. */
+  sample(seconds = 1): void {
+    this.samples.push(opensslSpeed(seconds));
+  }
+
+  /** The mean CPU seconds of `signs` signatures and `verifies` verifications over the samples. */
+  cost(signs: number, verifies: number): number {
+    if (this.samples.length === 0) this.sample();
+    const costs = this.samples.map((s) => signs / s.signPerSecond + verifies / s.verifyPerSecond);
+    return costs.reduce((a, b) => a + b, 0) / costs.length;
+  }
+
+  /** A line for the report: the samples' mean rates. */
+  describe(): string {
+    const mean = (f: (s: { signPerSecond: number; verifyPerSecond: number }) => number) =>
+      Math.round(this.samples.reduce((t, s) => t + f(s), 0) / this.samples.length).toLocaleString(
+        "en-US",
+      );
+    return `OpenSSL P-256 on this machine, ${this.samples.length} samples during the run: ${mean((s) => s.signPerSecond)} signs/s, ${mean((s) => s.verifyPerSecond)} verifies/s per core`;
+  }
 }
 
 /** Prints rows as an aligned text table (first row is the header). */

@@ -1,6 +1,7 @@
 /**
  * Provisioning benchmark: iota-server's CPU per provisioned device against OpenSSL's cost of one P-256
- * sign + verify, and its throughput against `cfssl serve` under the same load generator, in one run.
+ * sign + verify, and its throughput against `cfssl serve` under the same load generator, in one run: both
+ * servers up at once, measured side by side in rounds, with OpenSSL sampled after each round.
  */
 
 import { spawn, spawnSync } from "node:child_process";
@@ -10,7 +11,7 @@ import { join } from "node:path";
 import {
   deviceCsrPem,
   inOrder,
-  opensslSpeed,
+  OpensslReference,
   printTable,
   quantile,
   requestOrder,
@@ -18,13 +19,16 @@ import {
   type RequestOrder,
 } from "./load.ts";
 import {
-  measure,
+  measureSideBySide,
   printThreads,
   printWal,
   residentMemory,
+  ROUND,
   serverEnv,
   startIota,
   stop,
+  type IotaServer,
+  type LoadTarget,
   type ServerRun,
 } from "./servers.ts";
 
@@ -49,28 +53,30 @@ const DEFAULTS: ProvisionOptions = {
   order: "created",
 };
 
-async function benchIota(dir: string, csrs: string[], o: ProvisionOptions): Promise<ServerRun> {
+/** iota-server with the benchmark's devices, and its load. */
+async function iotaTarget(
+  dir: string,
+  csrs: string[],
+  o: ProvisionOptions,
+): Promise<{ target: LoadTarget; iota: IotaServer }> {
   const names = csrs.map((_, i) => `bench-device-${i}`);
   const iota = await startIota(dir, names);
-  try {
-    const bodies = inOrder(
-      csrs.map((csr, i) =>
-        JSON.stringify({ group: "bench", device: names[i], csr, secret: iota.provisioningSecret }),
-      ),
-      o.order,
-    );
-    const run = await measure(
-      "iota-server",
-      iota.pid,
-      `${iota.url}/v1/provision`,
-      bodies.slice(0, o.warmup),
-      bodies.slice(o.warmup),
-      o.inFlight,
-    );
-    return { ...run, walBytes: iota.walBytes() };
-  } finally {
-    await iota.stop();
-  }
+  const bodies = inOrder(
+    csrs.map((csr, i) =>
+      JSON.stringify({ group: "bench", device: names[i], csr, secret: iota.provisioningSecret }),
+    ),
+    o.order,
+  );
+  return {
+    iota,
+    target: {
+      name: "iota-server",
+      pid: iota.pid,
+      url: `${iota.url}/v1/provision`,
+      warm: bodies.slice(0, o.warmup),
+      bodies: bodies.slice(o.warmup),
+    },
+  };
 }
 
 /** A free TCP port on the loopback, chosen by the OS. */
@@ -81,7 +87,12 @@ function freePort(): number {
   return port;
 }
 
-async function benchCfssl(dir: string, csrs: string[], o: ProvisionOptions): Promise<ServerRun> {
+/** `cfssl serve` with a CA of its own, and its load: the same CSRs. */
+async function cfsslTarget(
+  dir: string,
+  csrs: string[],
+  o: ProvisionOptions,
+): Promise<{ target: LoadTarget; stop: () => Promise<void> }> {
   const openssl = (args: string[]) => {
     const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
     if (run.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${run.stderr}`);
@@ -142,16 +153,19 @@ async function benchCfssl(dir: string, csrs: string[], o: ProvisionOptions): Pro
           void (await fetch(url, { method: "POST", body: bodies[0] ?? "" })).arrayBuffer(),
       ),
     ]);
-    return await measure(
-      "cfssl serve",
-      child.pid ?? 0,
-      url,
-      bodies.slice(0, o.warmup),
-      bodies.slice(o.warmup),
-      o.inFlight,
-    );
-  } finally {
+    return {
+      stop: () => stop(child),
+      target: {
+        name: "cfssl serve",
+        pid: child.pid ?? 0,
+        url,
+        warm: bodies.slice(0, o.warmup),
+        bodies: bodies.slice(o.warmup),
+      },
+    };
+  } catch (error) {
     await stop(child);
+    throw error;
   }
 }
 
@@ -174,10 +188,8 @@ export async function main(
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-"));
   try {
     console.log(
-      `\n## Provisioning: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up requests${o.order === "random" ? ", in a random order" : ""}\n`,
+      `\n## Provisioning: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up requests${o.order === "random" ? ", in a random order" : ""}; the servers side by side in rounds of ${fmt(ROUND)}\n`,
     );
-    const speed = opensslSpeed(3);
-    const cryptoCost = 1 / speed.signPerSecond + 1 / speed.verifyPerSecond;
     const csrs: string[] = [];
     for (let i = 0; i < o.devices + o.warmup; i += 500) {
       csrs.push(
@@ -188,7 +200,23 @@ export async function main(
         )),
       );
     }
-    const runs = [await benchIota(dir, csrs, o), await benchCfssl(dir, csrs, o)];
+    const openssl = new OpensslReference();
+    const { iota: server, target } = await iotaTarget(dir, csrs, o);
+    let runs: ServerRun[];
+    try {
+      const cfssl = await cfsslTarget(dir, csrs, o);
+      try {
+        runs = await measureSideBySide([target, cfssl.target], o.inFlight, ROUND, () =>
+          openssl.sample(),
+        );
+      } finally {
+        await cfssl.stop();
+      }
+      (runs[0] as ServerRun).walBytes = server.walBytes();
+    } finally {
+      await server.stop();
+    }
+    const cryptoCost = openssl.cost(1, 1);
     const rows = [
       [
         "server",
@@ -221,9 +249,7 @@ export async function main(
     const efficiency = cryptoCost / iotaCpu;
     const throughputRatio =
       iota.load.requests / iota.load.seconds / (cfssl.load.requests / cfssl.load.seconds);
-    console.log(
-      `\nOpenSSL P-256 on this machine: ${fmt(speed.signPerSecond)} signs/s, ${fmt(speed.verifyPerSecond)} verifies/s per core`,
-    );
+    console.log(`\n${openssl.describe()}`);
     console.log(`  one sign + one verify = ${fmt(cryptoCost * 1e6, 1)} us of CPU`);
     console.log(
       `server efficiency (crypto cost / iota-server CPU per device) = ${fmt(cryptoCost * 1e6, 1)} / ${fmt(iotaCpu * 1e6, 1)} = ${fmt(efficiency, 2)}  (target >= 0.5)`,

@@ -11,19 +11,21 @@ import { signRenewProof } from "../src/core/renew-proof.ts";
 import {
   deviceKeyAndCsr,
   inOrder,
-  opensslSpeed,
+  OpensslReference,
   printTable,
   quantile,
   requestOrder,
   type RequestOrder,
 } from "./load.ts";
 import {
-  measure,
+  measureSideBySide,
   printThreads,
   printWal,
   residentMemory,
+  ROUND,
   serverEnv,
   startIota,
+  type ServerRun,
 } from "./servers.ts";
 
 /** Benchmark size: devices renewed in the measured run, requests in flight, warm-up renewals. */
@@ -83,8 +85,7 @@ export async function main(
     console.log(
       `\n## Renewal: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up renewals${o.order === "random" ? ", in a random order" : ""}\n`,
     );
-    const speed = opensslSpeed(3);
-    const cryptoCost = 1 / speed.signPerSecond + 2 / speed.verifyPerSecond;
+    const openssl = new OpensslReference();
     const names = Array.from({ length: total }, (_, i) => `bench-device-${i}`);
     const made = await pool(names, 64, (name) => deviceKeyAndCsr(name));
     const iota = await startIota(dir, names);
@@ -119,16 +120,24 @@ export async function main(
         }),
         o.order,
       );
-      const measured = await measure(
-        "iota-server renew",
-        iota.pid,
-        `${iota.url}/v1/renew`,
-        bodies.slice(0, o.warmup),
-        bodies.slice(o.warmup),
+      // Hint: in rounds like the provisioning benchmark's, OpenSSL sampled after each, so it meets the same machine.
+      const [measured] = await measureSideBySide(
+        [
+          {
+            name: "iota-server renew",
+            pid: iota.pid,
+            url: `${iota.url}/v1/renew`,
+            warm: bodies.slice(0, o.warmup),
+            bodies: bodies.slice(o.warmup),
+            ok: [201],
+          },
+        ],
         o.inFlight,
-        [201],
+        ROUND,
+        () => openssl.sample(),
       );
-      const run = { ...measured, walBytes: iota.walBytes() };
+      const run = { ...(measured as ServerRun), walBytes: iota.walBytes() };
+      const cryptoCost = openssl.cost(1, 2);
       const n = run.load.requests;
       printTable([
         [
@@ -154,9 +163,7 @@ export async function main(
       printWal([run]);
       const cpu = run.serverCpu / n;
       const efficiency = cryptoCost / cpu;
-      console.log(
-        `\nOpenSSL P-256 on this machine: ${fmt(speed.signPerSecond)} signs/s, ${fmt(speed.verifyPerSecond)} verifies/s per core`,
-      );
+      console.log(`\n${openssl.describe()}`);
       console.log(`  one sign + two verifies = ${fmt(cryptoCost * 1e6, 1)} us of CPU`);
       console.log(
         `renewal efficiency (crypto cost / iota-server CPU per renewal) = ${fmt(cryptoCost * 1e6, 1)} / ${fmt(cpu * 1e6, 1)} = ${fmt(efficiency, 2)}`,

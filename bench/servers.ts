@@ -1,6 +1,6 @@
 /**
  * The servers the benchmarks drive: a real `iota-server` process (plain HTTP on loopback, the per-address issue
- * limit lifted with its operator flag) with a group and devices, and the measurement of one load against a process.
+ * limit lifted with its operator flag) with a group and devices, and the measurement of loads against processes.
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { SERVER_RUNTIME_ENV } from "../src/iota-server/runtime-env.ts";
 import {
+  mergeLoads,
   processCpuSeconds,
   processMemoryKb,
   runLoad,
@@ -63,34 +64,82 @@ export async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** A server to measure: where the load goes, its unmeasured warm-up, its measured requests. */
+export interface LoadTarget {
+  name: string;
+  pid: number;
+  url: string;
+  warm: string[];
+  bodies: string[];
+  /** The statuses a measured request may answer with (default 200 and 201). */
+  ok?: number[];
+}
+
+/** Measured requests per server in each round of a side-by-side measurement (BENCH_ROUND). */
+export const ROUND = positive("BENCH_ROUND", process.env.BENCH_ROUND ?? "2000");
+
+/** `value` of the variable `name` as a whole number above 0, or an error naming it. */
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name}: expected a whole number above 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 /**
- * Posts `warm` then `bodies` to `url` (`inFlight` at a time), reading the process's CPU around the second
- * run only; every measured request must succeed with one of `ok`.
+ * Measures servers side by side: each gets its warm-up, then their measured requests go in rounds of `round`,
+ * every server in turn (in the reverse order every other round), and `between` runs after each round, e.g. to
+ * sample a reference. Each server's CPU is read around its own share of each round only. Hint: on a shared
+ * machine the load of other users drifts over a minute; a server measured after another meets another machine,
+ * while rounds of a second or so spread the drift over all of them alike.
  */
-export async function measure(
-  name: string,
-  pid: number,
-  url: string,
-  warm: string[],
-  bodies: string[],
+export async function measureSideBySide(
+  targets: LoadTarget[],
   inFlight: number,
-  ok: number[] = [200, 201],
-): Promise<ServerRun> {
-  await runLoad(url, warm, inFlight);
-  const threads0 = threadCpuSeconds(pid);
-  const cpu0 = processCpuSeconds(pid);
-  const load = await runLoad(url, bodies, inFlight);
-  const serverCpu = processCpuSeconds(pid) - cpu0;
-  const memory = processMemoryKb(pid);
-  const threads = threadCpuSeconds(pid);
-  for (const [thread, seconds] of threads)
-    threads.set(thread, seconds - (threads0.get(thread) ?? 0));
-  const good = ok.reduce((sum, status) => sum + (load.statuses.get(status) ?? 0), 0);
-  if (good !== bodies.length)
-    throw new Error(
-      `${name}: only ${good} of ${bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
-    );
-  return { name, load, serverCpu, threads, memory };
+  round = ROUND,
+  between?: () => void,
+): Promise<ServerRun[]> {
+  for (const t of targets) await runLoad(t.url, t.warm, inFlight);
+  const runs = targets.map((target) => ({
+    target,
+    loads: [] as LoadResult[],
+    cpu: 0,
+    threads: new Map<string, number>(),
+  }));
+  const longest = Math.max(...targets.map((t) => t.bodies.length));
+  for (let at = 0, n = 0; at < longest; at += round, n++) {
+    for (const run of n % 2 === 0 ? runs : [...runs].reverse()) {
+      const { pid, url, bodies } = run.target;
+      const part = bodies.slice(at, at + round);
+      if (part.length === 0) continue;
+      const threads0 = threadCpuSeconds(pid);
+      const cpu0 = processCpuSeconds(pid);
+      run.loads.push(await runLoad(url, part, inFlight));
+      run.cpu += processCpuSeconds(pid) - cpu0;
+      for (const [thread, seconds] of threadCpuSeconds(pid))
+        run.threads.set(
+          thread,
+          (run.threads.get(thread) ?? 0) + seconds - (threads0.get(thread) ?? 0),
+        );
+    }
+    between?.();
+  }
+  return runs.map(({ target, loads, cpu, threads }) => {
+    const load = mergeLoads(loads);
+    const ok = target.ok ?? [200, 201];
+    const good = ok.reduce((sum, status) => sum + (load.statuses.get(status) ?? 0), 0);
+    if (good !== target.bodies.length)
+      throw new Error(
+        `${target.name}: only ${good} of ${target.bodies.length} requests succeeded: ${JSON.stringify([...load.statuses])}`,
+      );
+    return {
+      name: target.name,
+      load,
+      serverCpu: cpu,
+      threads,
+      memory: processMemoryKb(target.pid),
+    };
+  });
 }
 
 /** A running iota-server with the group `bench` and its devices. */

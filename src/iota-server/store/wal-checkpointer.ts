@@ -117,10 +117,10 @@ export class WalCheckpointer {
 
   /**
    * Checkpoints while the caller holds back its commits: with no new frames, the checkpoint copies them all, and
-   * the caller's next write starts the WAL over. Resolves with what it did (undefined when it failed).
+   * the caller's next write starts the WAL over. Resolves once it is done, failed, or past its deadline.
    */
-  async empty(): Promise<CheckpointResult | undefined> {
-    if (this.closed) return undefined;
+  async empty(): Promise<void> {
+    if (this.closed) return;
     this.lastEmptied = performance.now();
     this.emptied++;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -136,7 +136,6 @@ export class WalCheckpointer {
     const result = await Promise.race([this.checkpoint(), late]);
     clearTimeout(timer);
     if (result && result.copied === result.frames) this.walFrames = 0;
-    return result;
   }
 
   /** Something committed: a checkpoint follows, now or once the interval since the last one has passed. */
