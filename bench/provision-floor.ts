@@ -19,6 +19,7 @@ import {
   startIota,
   stop,
   type LoadTarget,
+  type ServerRun,
 } from "./servers.ts";
 import { openStore } from "../src/iota-server/store/sql-store.ts";
 import { durableStore } from "../src/iota-server/store/group-commit.ts";
@@ -27,14 +28,19 @@ import { decodePem } from "../src/core/pem.ts";
 import { readPlainCsr } from "../src/iota-server/domain/csr-reader.ts";
 import { REGISTERED } from "../src/core/enrollment.ts";
 
-/** The rungs of bare servers, each doing what the one before did and the part it names. */
+/** The rungs of bare servers: what each does, and the rung whose work it adds to (its part is the difference). */
 const RUNGS = {
-  http: "HTTP and JSON",
-  crypto: "+ the CSR's verify and the certificate's signature",
-  bare: "+ the least durable write: one row of a one-index table, one fsync per batch",
-  statements:
-    "instead, iota-server's statements on its schema (two reads, device update, certificate), in line",
-  store: "instead, iota-server's store as the service calls it",
+  http: { does: "HTTP and JSON", adds: undefined },
+  crypto: { does: "+ the CSR's verify and the certificate's signature", adds: "http" },
+  bare: {
+    does: "+ the least durable write: one row of a one-index table, one fsync per batch",
+    adds: "crypto",
+  },
+  statements: {
+    does: "instead, iota-server's statements on its schema (two reads, device update, certificate), in line",
+    adds: "crypto",
+  },
+  store: { does: "instead, iota-server's store as the service calls it", adds: "crypto" },
 } as const;
 type Rung = keyof typeof RUNGS;
 /** What is measured: the rungs, and iota-server itself. */
@@ -56,21 +62,29 @@ interface Issued {
 /** A write that resolves once durable; the updates asked for in one turn of the event loop commit together. */
 type DurableWrite = (device: string, cert: Issued, keyHash: string, at: number) => Promise<void>;
 
-/** Batches `apply` per turn of the event loop in one transaction of `db` (synchronous=FULL: fsync at commit). */
+/**
+ * Batches `apply` per turn of the event loop in one transaction of `db` (synchronous=FULL: fsync at commit); a
+ * failed transaction fails every write of its batch.
+ */
 function perTurn(db: Database, apply: (w: Parameters<DurableWrite>) => void): DurableWrite {
-  let batch: { write: Parameters<DurableWrite>; done: () => void }[] = [];
-  const commit = db.transaction(() => {
+  type Waiting = { write: Parameters<DurableWrite>; done: () => void; fail: (e: unknown) => void };
+  let batch: Waiting[] = [];
+  const commit = db.transaction((writes: Waiting[]) => {
+    for (const { write } of writes) apply(write);
+  });
+  const commitTurn = () => {
     const writes = batch;
     batch = [];
-    for (const { write } of writes) apply(write);
-    return writes;
-  });
+    try {
+      commit(writes);
+      for (const w of writes) w.done();
+    } catch (error) {
+      for (const w of writes) w.fail(error);
+    }
+  };
   return (...write) =>
-    new Promise<void>((done) => {
-      if (batch.push({ write, done }) === 1)
-        setImmediate(() => {
-          for (const w of commit()) w.done();
-        });
+    new Promise<void>((done, fail) => {
+      if (batch.push({ write, done, fail }) === 1) setImmediate(commitTurn);
     });
 }
 
@@ -157,7 +171,12 @@ async function serve(rung: Rung, dir: string): Promise<void> {
     const cert = await ca.issue(id, csr.spki, 30 * 86_400, at);
     if (write) {
       const keyHash = createHash("sha256").update(csr.spki).digest("hex");
-      await write(body.device, cert, keyHash, at);
+      try {
+        await write(body.device, cert, keyHash, at);
+      } catch (error) {
+        console.error(`${rung}: ${body.device}: ${error}`);
+        return new Response(`not written: ${error}`, { status: 500 });
+      }
     }
     const answer = { certificate: cert.pem, chain: `${cert.pem}${ca.certPem}`, ca: ca.certPem };
     return new Response(JSON.stringify(answer), { status: 201, headers: JSON_HEADERS });
@@ -194,13 +213,19 @@ function floorModes(): Mode[] {
 }
 
 /** A started rung or iota-server: its load target (created devices, bodies) and how to stop it. */
-async function start(
-  mode: Mode,
-  names: string[],
-  csrs: string[],
-): Promise<{ target: LoadTarget; stop: () => Promise<void> }> {
+interface Started {
+  target: LoadTarget;
+  /** Stops it; its folder (with the rung's log) is removed unless `keep`. */
+  stop: (keep: boolean) => Promise<void>;
+  dir: string;
+}
+
+/** Starts `mode` on a folder of its own with `names` created; nothing is left running or behind when it fails. */
+async function start(mode: Mode, names: string[], csrs: string[]): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), "iota-floor-"));
-  const clean = () => rmSync(dir, { recursive: true, force: true });
+  const clean = (keep = false) => {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  };
   const target = (url: string, pid: number, bodies: string[]) => ({
     name: mode,
     pid,
@@ -209,39 +234,56 @@ async function start(
     bodies: bodies.slice(WARMUP),
     ok: [201],
   });
-  if (mode === "iota") {
-    const iota = await startIota(dir, names);
+  let stopChild = async () => {};
+  try {
+    if (mode === "iota") {
+      const iota = await startIota(dir, names);
+      stopChild = () => iota.stop();
+      const bodies = names.map((device, i) =>
+        JSON.stringify({ group: "bench", device, csr: csrs[i], secret: iota.provisioningSecret }),
+      );
+      return {
+        dir,
+        target: target(`${iota.url}/v1/provision`, iota.pid, bodies),
+        stop: async (keep) => {
+          await iota.stop();
+          clean(keep);
+        },
+      };
+    }
+    const { child, firstLine } = await startChild(
+      process.execPath,
+      [import.meta.path, "--serve", mode, dir],
+      join(dir, "floor.log"),
+      undefined,
+      // Hint: the same allocator settings as the iota-server it is compared with.
+      serverEnv(),
+    );
+    stopChild = () => stop(child);
+    const base = /listening on (\S+)/.exec(firstLine)?.[1];
+    if (!base) throw new Error(`the ${mode} floor server did not start: ${firstLine}`);
+    const created = await fetch(`${base}/devices`, {
+      method: "POST",
+      body: JSON.stringify({ names }),
+    });
+    if (!created.ok)
+      throw new Error(`the ${mode} floor server did not create the devices: ${created.status}`);
     const bodies = names.map((device, i) =>
-      JSON.stringify({ group: "bench", device, csr: csrs[i], secret: iota.provisioningSecret }),
+      JSON.stringify({ group: "bench", device, csr: csrs[i] }),
     );
     return {
-      target: target(`${iota.url}/v1/provision`, iota.pid, bodies),
-      stop: async () => {
-        await iota.stop();
-        clean();
+      dir,
+      target: target(`${base}/v1/provision`, child.pid ?? 0, bodies),
+      stop: async (keep) => {
+        await stop(child);
+        clean(keep);
       },
     };
-  }
-  const { child, firstLine } = await startChild(
-    process.execPath,
-    [import.meta.path, "--serve", mode, dir],
-    join(dir, "floor.log"),
-    undefined,
-    // Hint: the same allocator settings as the iota-server it is compared with.
-    serverEnv(),
-  );
-  const stopped = async () => {
-    await stop(child);
+  } catch (error) {
+    await stopChild();
     clean();
-  };
-  const base = /listening on (\S+)/.exec(firstLine)?.[1];
-  if (!base) {
-    await stopped();
-    throw new Error(`the ${mode} floor server did not start: ${firstLine}`);
+    throw error;
   }
-  await fetch(`${base}/devices`, { method: "POST", body: JSON.stringify({ names }) });
-  const bodies = names.map((device, i) => JSON.stringify({ group: "bench", device, csr: csrs[i] }));
-  return { target: target(`${base}/v1/provision`, child.pid ?? 0, bodies), stop: stopped };
 }
 
 /** Runs the floor ladder side by side with iota-server and prints its table. */
@@ -254,8 +296,9 @@ export async function main(): Promise<void> {
   console.log(
     `\n## Provisioning floor: ${DEVICES} devices, 64 in flight, ${WARMUP} warm-up, side by side in rounds of ${ROUND}\n`,
   );
-  const started: { target: LoadTarget; stop: () => Promise<void> }[] = [];
+  const started: Started[] = [];
   const openssl = new OpensslReference();
+  let failed = true;
   try {
     for (const mode of modes) started.push(await start(mode, names, csrs));
     const runs = await measureSideBySide(
@@ -266,35 +309,33 @@ export async function main(): Promise<void> {
     );
     const cost = openssl.cost(1, 1);
     const rows = [["server does", "CPU/device", "its part", "efficiency", "devices/s"]];
-    let before: number | undefined;
-    runs.forEach((run, i) => {
-      const mode = modes[i] as Mode;
+    const cpuOf = (mode: Mode | undefined) => {
+      const run = mode === undefined ? undefined : runs[modes.indexOf(mode)];
+      return run ? run.serverCpu / run.load.requests : undefined;
+    };
+    modes.forEach((mode, i) => {
+      const run = runs[i] as ServerRun;
       const cpu = run.serverCpu / run.load.requests;
-      // Hint: a rung marked "instead" replaces the write of the rung before it, so its part counts from `crypto`.
-      const base = mode === "statements" || mode === "store" ? cryptoCpu(runs, modes) : before;
+      // Hint: a part is counted only against the rung it adds to, and only when that rung was measured too.
+      const base = mode === "iota" ? undefined : cpuOf(RUNGS[mode].adds);
       rows.push([
-        mode === "iota" ? IOTA : RUNGS[mode],
+        mode === "iota" ? IOTA : RUNGS[mode].does,
         `${Math.round(cpu * 1e6)} us`,
-        base === undefined || mode === "iota" ? "" : `${Math.round((cpu - base) * 1e6)} us`,
+        base === undefined ? "" : `${Math.round((cpu - base) * 1e6)} us`,
         (cost / cpu).toFixed(2),
         `${Math.round(run.load.requests / run.load.seconds)}`,
       ]);
-      before = cpu;
     });
     printTable(rows);
     console.log(`\n${openssl.describe()}: one sign + one verify = ${(cost * 1e6).toFixed(1)} us`);
+    failed = false;
   } finally {
-    for (const s of started) await s.stop();
+    for (const s of started) await s.stop(failed);
+    if (failed && started.length > 0)
+      console.error(
+        `the servers' folders (their logs) are kept: ${started.map((s) => s.dir).join(" ")}`,
+      );
   }
-}
-
-/** The `crypto` rung's CPU per device, when it was measured. */
-function cryptoCpu(
-  runs: { serverCpu: number; load: { requests: number } }[],
-  modes: Mode[],
-): number | undefined {
-  const run = runs[modes.indexOf("crypto")];
-  return run ? run.serverCpu / run.load.requests : undefined;
 }
 
 if (process.argv[2] === "--serve") {

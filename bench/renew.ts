@@ -83,7 +83,7 @@ export async function main(
   const dir = mkdtempSync(join(tmpdir(), "iota-bench-renew-"));
   try {
     console.log(
-      `\n## Renewal: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up renewals${o.order === "random" ? ", in a random order" : ""}\n`,
+      `\n## Renewal: ${fmt(o.devices)} devices, ${o.inFlight} requests in flight, ${fmt(o.warmup)} warm-up renewals${o.order === "random" ? ", in a random order" : ""}; in rounds of ${fmt(ROUND)}, OpenSSL sampled after each\n`,
     );
     const openssl = new OpensslReference();
     const names = Array.from({ length: total }, (_, i) => `bench-device-${i}`);

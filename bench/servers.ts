@@ -87,9 +87,26 @@ function positive(name: string, value: string): number {
 }
 
 /**
+ * The process's CPU seconds once it has gone quiet after a load: read again every 50 ms until a read finds no
+ * new clock tick (at most 2 s). Hint: a server finishes some work after its last answer (iota-server's WAL
+ * checkpoint follows a sync by up to 100 ms; GC, the JIT); read at once, it would fall in the next server's share.
+ */
+export async function settledCpuSeconds(pid: number): Promise<number> {
+  let last = processCpuSeconds(pid);
+  for (let waited = 0; waited < 2_000; waited += 50) {
+    await Bun.sleep(50);
+    const now = processCpuSeconds(pid);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
+/**
  * Measures servers side by side: each gets its warm-up, then their measured requests go in rounds of `round`,
  * every server in turn (in the reverse order every other round), and `between` runs after each round, e.g. to
- * sample a reference. Each server's CPU is read around its own share of each round only. Hint: on a shared
+ * sample a reference. Each server's CPU is read around its own share of each round only, until it has gone quiet
+ * after it ({@link settledCpuSeconds}); its throughput counts the share's requests alone. Hint: on a shared
  * machine the load of other users drifts over a minute; a server measured after another meets another machine,
  * while rounds of a second or so spread the drift over all of them alike.
  */
@@ -115,7 +132,7 @@ export async function measureSideBySide(
       const threads0 = threadCpuSeconds(pid);
       const cpu0 = processCpuSeconds(pid);
       run.loads.push(await runLoad(url, part, inFlight));
-      run.cpu += processCpuSeconds(pid) - cpu0;
+      run.cpu += (await settledCpuSeconds(pid)) - cpu0;
       for (const [thread, seconds] of threadCpuSeconds(pid))
         run.threads.set(
           thread,
