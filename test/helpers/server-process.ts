@@ -107,8 +107,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   await new Promise<void>((done, fail) => {
     const check = () => {
       const ready = / server CA: /.test(out) && (!wantsBroker || /mqtt broker: /.test(out));
-      // Hint: the start lines come in several writes; "database:" is written after the listeners' lines.
-      if (ready && /listening on /.test(out) && / database: /.test(out)) return done();
+      // Hint: the start lines come in several writes; "admin token:" is the last, written on every start.
+      if (ready && /listening on /.test(out) && / admin token: /.test(out)) return done();
       if (proc.exitCode !== null)
         return fail(new Error(`iota-server exited (${proc.exitCode}) before listening:\n${out}`));
       setTimeout(check, 20);
